@@ -1,0 +1,23 @@
+"""The model: one replication of the licence queue and the manufacturers it feeds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..schema import Config
+from .results import Replication, build_tables
+from .world import World
+
+__all__ = ["Replication", "World", "simulate"]
+
+
+def simulate(cfg: Config, seed: int | np.random.SeedSequence) -> Replication:
+    """Run one replication of `cfg` and return its tables.
+
+    `seed` is an int or a `numpy.random.SeedSequence` (a replication's child sequence);
+    every random stream of the run is derived from it by name. Raises
+    `sim.errors.ConservationError` if material is created or lost.
+    """
+    world = World(cfg, seed)
+    world.run()
+    return build_tables(world)

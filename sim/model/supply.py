@@ -1,0 +1,152 @@
+"""Suppliers: the controlled exporter, capacity-limited free suppliers, the stockpile."""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import TYPE_CHECKING
+
+from ..rng import Sampler, UniformSampler
+from ..schema import StockpileConfig, SupplierConfig
+from .records import AWAITING, TRANSIT, Shipment
+
+if TYPE_CHECKING:
+    from .firm import Firm
+    from .world import World
+
+
+class Supplier:
+    """Common part: production, customs hold, transit, delivery to the firm."""
+
+    controlled = False
+
+    def __init__(self, world: World, name: str, cfg: SupplierConfig) -> None:
+        self.world = world
+        self.name = name
+        self.cfg = cfg
+        s = world.streams
+        self.production = Sampler(cfg.production_days, s(f"supplier.{name}.production"))
+        self.transit = Sampler(cfg.transit_days, s(f"supplier.{name}.transit"))
+        self.hold_p = cfg.customs_hold.probability
+        self.u_hold = UniformSampler(s(f"supplier.{name}.customs"))
+        self.hold_days = Sampler(cfg.customs_hold.days, s(f"supplier.{name}.customs_days"))
+
+    def order(self, firm: Firm, material: str, kg: float) -> None:
+        raise NotImplementedError
+
+    def _ship(self, sh: Shipment, go: float) -> None:
+        """Dispatch at calendar day `go` (customs may hold it), then transit to the firm."""
+        if self.hold_p > 0.0 and self.u_hold() < self.hold_p:
+            go += self.hold_days()
+        if self.controlled:
+            self.world.record_export(go, sh.firm.destination, sh.material, sh.kg)
+        if sh.state != TRANSIT:
+            sh.firm.move(sh, TRANSIT)
+        self.world.deliver(sh, go + self.transit())
+
+
+class ControlledExporter(Supplier):
+    """Unlimited capacity; a licence per shipment while the material is controlled."""
+
+    controlled = True
+
+    def order(self, firm: Firm, material: str, kg: float) -> None:
+        world = self.world
+        cap = self.cfg.max_shipment_kg
+        parts = 1 if cap is None else max(1, math.ceil(kg / cap - 1e-9))
+        for _ in range(parts):
+            sh = Shipment(firm, material, kg / parts, self.name, AWAITING)
+            firm.add_shipment(sh)
+            now = world.env._now
+            sh.ready_day = now + self.production()
+            if world.controlled[material]:
+                world.apply_for_licence(sh, attempt=1)
+            else:
+                self._ship(sh, sh.ready_day)
+
+    def licensed(self, sh: Shipment) -> None:
+        """The licence came through: dispatch when production is ready."""
+        self._ship(sh, max(self.world.env._now, sh.ready_day))
+
+
+class FreeSupplier(Supplier):
+    """No licence; orders are produced first come, first served at a capacity in kg/day
+    that follows a ramp-up schedule and may be raised by policy events."""
+
+    def __init__(self, world: World, name: str, cfg: SupplierConfig) -> None:
+        super().__init__(world, name, cfg)
+        cal = world.calendar
+        self._t = [0.0]
+        self._rate = [float(cfg.capacity_kg_per_day or 0.0)]
+        for step in cfg.ramp:
+            t = max(0.0, cal.day_of(step.start))
+            if t == self._t[-1]:
+                self._rate[-1] = step.kg_per_day
+            else:
+                self._t.append(t)
+                self._rate.append(step.kg_per_day)
+        self._free_at = 0.0  # when the capacity already promised is used up
+
+    def add_capacity(self, now: float, delta: float) -> None:
+        """Add `delta` kg/day from `now` on (orders already promised keep their dates)."""
+        i = bisect.bisect_right(self._t, now) - 1
+        if self._t[i] != now:
+            self._t.insert(i + 1, now)
+            self._rate.insert(i + 1, self._rate[i])
+            i += 1
+        for j in range(i, len(self._rate)):
+            self._rate[j] = max(0.0, self._rate[j] + delta)
+
+    def finish_time(self, start: float, kg: float) -> float:
+        """Day when `kg` more has been produced from `start` on (inf if never)."""
+        i = bisect.bisect_right(self._t, start) - 1
+        t = start
+        left = kg
+        while True:
+            rate = self._rate[i]
+            end = self._t[i + 1] if i + 1 < len(self._t) else math.inf
+            if rate > 0.0:
+                can = rate * (end - t)
+                if can >= left:
+                    return t + left / rate
+                left -= can
+            if end == math.inf:
+                return math.inf
+            t = end
+            i += 1
+
+    def order(self, firm: Firm, material: str, kg: float) -> None:
+        sh = Shipment(firm, material, kg, self.name, TRANSIT)
+        firm.add_shipment(sh)
+        done = self.finish_time(max(self.world.env._now, self._free_at), kg)
+        self._free_at = done
+        if done < math.inf:  # otherwise ordered but never produced: stays in transit
+            self._ship(sh, done + self.production())
+
+
+class Stockpile:
+    """A finite reserve released to listed sectors when their on-hand cover is low."""
+
+    def __init__(self, world: World, cfg: StockpileConfig) -> None:
+        self.world = world
+        self.cfg = cfg
+        self.stock = dict(cfg.stock_kg)
+        self.active = cfg.available_from_start
+        self.released_kg = 0.0
+        self.release_days = Sampler(cfg.release_days, world.streams("stockpile.release"))
+
+    def serves(self, firm: Firm) -> bool:
+        return self.active and firm.sector in self.cfg.sectors
+
+    def release(self, firm: Firm, material: str, kg: float) -> float:
+        """Release up to `kg`; returns what was released."""
+        kg = min(kg, self.stock.get(material, 0.0))
+        if kg <= 0.0:
+            return 0.0
+        self.stock[material] -= kg
+        self.released_kg += kg
+        sh = Shipment(firm, material, kg, "stockpile", TRANSIT)
+        firm.add_shipment(sh)
+        self.world.deliver(sh, self.world.env._now + self.release_days())
+        return kg
+

@@ -1,0 +1,571 @@
+"""The config schema: one frozen, typed object parsed from TOML.
+
+Units: times in calendar days unless a field says working days; quantities in kg;
+production in units per calendar day. Every model refuses unknown keys.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .distributions import Distribution, nonnegative
+
+Sector = Literal["defence", "auto", "tech"]
+EndUse = Literal["civil", "military"]
+
+PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+class Strict(BaseModel):
+    """Base: frozen, unknown keys refused, no NaN or infinity."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+def _check_nonnegative(d: Distribution | None, what: str) -> Distribution | None:
+    if d is not None and not nonnegative(d):
+        raise ValueError(f"{what} must not take negative values")
+    return d
+
+
+def _check_shares(shares: dict[str, float], what: str) -> dict[str, float]:
+    if not shares:
+        raise ValueError(f"{what} must name at least one entry")
+    total = sum(shares.values())
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"{what} must sum to 1 (they sum to {total:g})")
+    return shares
+
+
+# --------------------------------------------------------------------------- calendar
+
+
+class Holiday(Strict):
+    """An inclusive range of dates on which the authority does not work."""
+
+    name: str = ""
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Holiday:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class CalendarConfig(Strict):
+    """Date of t = 0 and the authority's working-day calendar."""
+
+    start: date
+    working_days: Literal["mon-fri", "all"] = "mon-fri"
+    holidays: list[Holiday] = []
+    extra_working_days: list[date] = Field(
+        default=[], description="Weekend dates that are worked (make-up working days)."
+    )
+
+
+class RunsConfig(Strict):
+    """Monte Carlo settings."""
+
+    replications: int = Field(default=100, ge=1)
+    seed: int = Field(default=12345, ge=0)
+    warmup_days: NonNegFloat = Field(
+        default=0.0, description="Application statistics leave out those submitted before it."
+    )
+
+
+class OutputConfig(Strict):
+    """What a replication records besides its tables of firms and applications."""
+
+    sample_every_days: PosFloat = Field(default=7.0, description="Time-series sampling interval.")
+    recovery_window_days: NonNegFloat = Field(
+        default=28.0,
+        description="Production must stay at plan this long after a stock-out to count as "
+        "recovered (time to recover).",
+    )
+
+
+# --------------------------------------------------------------------------- world
+
+
+class MaterialConfig(Strict):
+    """A rare-earth product traded in kg."""
+
+    description: str = ""
+    controlled_at_start: bool = Field(
+        default=False, description="Licences already required at t = 0."
+    )
+
+
+class DestinationConfig(Strict):
+    """An importing country or region."""
+
+    priority: int = Field(
+        default=0, ge=0, description="Queue class under `priority` discipline; 0 is served first."
+    )
+
+
+class InformationRequests(Strict):
+    """Files sent back for more information; the applicant answers, the file re-joins the queue."""
+
+    probability: Probability = 0.0
+    response_days: Distribution | None = Field(
+        default=None, description="Calendar days the applicant takes to answer."
+    )
+    max_rounds: int = Field(default=3, ge=0)
+
+    @model_validator(mode="after")
+    def _needs_delay(self) -> InformationRequests:
+        if self.probability > 0 and self.response_days is None:
+            raise ValueError("response_days is required when probability > 0")
+        _check_nonnegative(self.response_days, "response_days")
+        return self
+
+
+class DecisionRule(Strict):
+    """Outcome probabilities for applications that match every field given.
+
+    After review an application is approved with probability `approve`, refused with
+    `refuse`, and otherwise left pending; a pending file may still be approved later at
+    the authority's pending approval rate.
+    """
+
+    destination: str | None = None
+    sector: Sector | Literal["none"] | None = Field(
+        default=None, description="`none` matches background applications."
+    )
+    end_use: EndUse | None = None
+    material: str | None = None
+    approve: Probability
+    refuse: Probability = 0.0
+
+    @model_validator(mode="after")
+    def _sum(self) -> DecisionRule:
+        if self.approve + self.refuse > 1 + 1e-12:
+            raise ValueError(
+                f"approve + refuse = {self.approve + self.refuse:g} exceeds 1"
+            )
+        return self
+
+
+class DecisionConfig(Strict):
+    """How reviewed applications are decided. The first matching rule applies."""
+
+    approve: Probability = Field(default=1.0, description="Default approval probability.")
+    refuse: Probability = 0.0
+    rules: list[DecisionRule] = []
+    pending_approval_rate_per_day: NonNegFloat = Field(
+        default=0.0,
+        description="Hazard (per calendar day) at which a pending file is approved later.",
+    )
+
+    @model_validator(mode="after")
+    def _sum(self) -> DecisionConfig:
+        if self.approve + self.refuse > 1 + 1e-12:
+            raise ValueError(f"approve + refuse = {self.approve + self.refuse:g} exceeds 1")
+        return self
+
+
+class RefusalConfig(Strict):
+    """What an applicant does after a refusal."""
+
+    max_attempts: int = Field(default=1, ge=1, description="Applications per shipment, in all.")
+    resubmit_after_days: Distribution = Field(
+        default={"dist": "constant", "value": 10.0},  # type: ignore[assignment]
+        description="Calendar days before a refused shipment is applied for again.",
+    )
+    then: Literal["redirect", "cancel"] = Field(
+        default="redirect",
+        description="After the last refusal: order the quantity from the firm's other "
+        "suppliers (`redirect`) or drop it (`cancel`).",
+    )
+
+    @field_validator("resubmit_after_days")
+    @classmethod
+    def _nonneg(cls, d: Distribution) -> Distribution:
+        return _check_nonnegative(d, "resubmit_after_days")  # type: ignore[return-value]
+
+
+class BackgroundConfig(Strict):
+    """Applications from destinations and buyers not modelled as firms (Poisson stream)."""
+
+    rate_per_day: NonNegFloat = Field(description="Poisson arrivals per calendar day.")
+    quantity_kg: Distribution = Field(description="kg per shipment.")
+    materials: dict[str, Probability] = Field(description="Share of shipments by material.")
+    destinations: dict[str, Probability] = Field(
+        description="Share of shipments by destination."
+    )
+    military_share: Probability = Field(default=0.0, description="Share with military end use.")
+
+    @field_validator("quantity_kg")
+    @classmethod
+    def _q(cls, d: Distribution) -> Distribution:
+        return _check_nonnegative(d, "quantity_kg")  # type: ignore[return-value]
+
+    @field_validator("materials", "destinations")
+    @classmethod
+    def _shares(cls, v: dict[str, float], info) -> dict[str, float]:  # noqa: ANN001
+        return _check_shares(v, info.field_name)
+
+
+class AuthorityConfig(Strict):
+    """The licensing authority: reviewers, queue, calendar-bound review, decisions."""
+
+    reviewers: int = Field(ge=1, description="Reviewers working files at once.")
+    discipline: Literal["fifo", "priority"] = "fifo"
+    review_time: Distribution = Field(description="Working days a reviewer spends on a file.")
+    pre_acceptance: Distribution | None = Field(
+        default=None, description="Working days from submission to acceptance (forwarding)."
+    )
+    statutory_limit_working_days: PosFloat = Field(
+        default=45.0, description="Acceptance-to-decision limit whose breaches are counted."
+    )
+    information_requests: InformationRequests = InformationRequests()
+    decision: DecisionConfig = DecisionConfig()
+    refusal: RefusalConfig = RefusalConfig()
+    background: BackgroundConfig
+
+    @field_validator("review_time", "pre_acceptance")
+    @classmethod
+    def _nonneg(cls, d: Distribution | None, info) -> Distribution | None:  # noqa: ANN001
+        return _check_nonnegative(d, info.field_name)
+
+
+# --------------------------------------------------------------------------- suppliers
+
+
+class CustomsHold(Strict):
+    """Export inspections that hold a shipment before it leaves."""
+
+    probability: Probability = 0.0
+    days: Distribution = Field(default={"dist": "constant", "value": 0.0})  # type: ignore[assignment]
+
+    @field_validator("days")
+    @classmethod
+    def _nonneg(cls, d: Distribution) -> Distribution:
+        return _check_nonnegative(d, "days")  # type: ignore[return-value]
+
+
+class CapacityStep(Strict):
+    """From `start` on, the supplier can produce `kg_per_day`."""
+
+    start: date
+    kg_per_day: NonNegFloat
+
+
+class SupplierConfig(Strict):
+    """A source of material.
+
+    `controlled` suppliers need an approved export licence per shipment while a material
+    is under control and have no capacity limit; `free` suppliers (rest of world) need no
+    licence but share a capacity (kg/day) that follows a ramp-up schedule.
+    """
+
+    kind: Literal["controlled", "free"]
+    materials: list[str] = Field(min_length=1)
+    production_days: Distribution = Field(
+        default={"dist": "constant", "value": 0.0},  # type: ignore[assignment]
+        description="Calendar days from go-ahead (licence or order) to dispatch.",
+    )
+    transit_days: Distribution = Field(description="Calendar days from dispatch to receipt.")
+    customs_hold: CustomsHold = CustomsHold()
+    max_shipment_kg: PosFloat | None = Field(
+        default=None, description="Orders above this are split; each part needs its own licence."
+    )
+    capacity_kg_per_day: NonNegFloat | None = Field(
+        default=None, description="Free suppliers: kg/day at t = 0 over all materials."
+    )
+    ramp: list[CapacityStep] = Field(default=[], description="Free suppliers: later capacity.")
+
+    @field_validator("production_days", "transit_days")
+    @classmethod
+    def _nonneg(cls, d: Distribution, info) -> Distribution:  # noqa: ANN001
+        return _check_nonnegative(d, info.field_name)  # type: ignore[return-value]
+
+    @model_validator(mode="after")
+    def _capacity(self) -> SupplierConfig:
+        if self.kind == "free" and self.capacity_kg_per_day is None:
+            raise ValueError("capacity_kg_per_day is required for a free supplier")
+        if self.kind == "controlled" and (self.capacity_kg_per_day is not None or self.ramp):
+            raise ValueError("a controlled supplier has no capacity_kg_per_day or ramp")
+        starts = [s.start for s in self.ramp]
+        if starts != sorted(starts):
+            raise ValueError("ramp steps must be in date order")
+        return self
+
+
+class StockpileConfig(Strict):
+    """A government reserve released to listed sectors when their cover falls low."""
+
+    sectors: list[Sector] = ["defence"]
+    stock_kg: dict[str, NonNegFloat] = {}
+    trigger_cover_days: NonNegFloat = 30.0
+    release_days: Distribution = Field(
+        default={"dist": "constant", "value": 14.0},  # type: ignore[assignment]
+        description="Calendar days from release decision to receipt.",
+    )
+    available_from_start: bool = Field(
+        default=False, description="Otherwise only after a `stockpile_release` policy event."
+    )
+
+    @field_validator("release_days")
+    @classmethod
+    def _nonneg(cls, d: Distribution) -> Distribution:
+        return _check_nonnegative(d, "release_days")  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- firms
+
+
+class Substitution(Strict):
+    """After `after_days` short, produce `fraction` of plan with a design that needs none of
+    the short materials."""
+
+    after_days: NonNegFloat
+    fraction: Probability
+
+
+class OrderingConfig(Strict):
+    """Periodic review, order up to a target cover of inventory position."""
+
+    review_period_days: PosFloat = 7.0
+    target_cover_days: NonNegFloat = Field(
+        description="Order up to this many days of planned use, counting on hand and on order."
+    )
+    suppliers: dict[str, Probability] = Field(description="Share of each order by supplier.")
+    in_transit_days: NonNegFloat = Field(
+        default=0.0,
+        description="Steady state at t = 0: this many days of use already in flight, "
+        "arriving evenly over the first such days.",
+    )
+
+    @field_validator("suppliers")
+    @classmethod
+    def _shares(cls, v: dict[str, float]) -> dict[str, float]:
+        return _check_shares(v, "suppliers")
+
+
+class FirmConfig(Strict):
+    """A manufacturer making one product line."""
+
+    sector: Sector
+    destination: str
+    end_use: EndUse = "civil"
+    units_per_day: PosFloat = Field(description="Planned production, units per calendar day.")
+    unit_value: NonNegFloat = Field(default=0.0, description="Value of one unit (USD).")
+    bom: dict[str, PosFloat] = Field(min_length=1, description="kg of each material per unit.")
+    initial_cover_days: NonNegFloat = Field(description="Days of planned use on hand at t = 0.")
+    ordering: OrderingConfig
+    restart_delay_days: NonNegFloat = 0.0
+    pipeline_days: NonNegFloat = Field(
+        default=0.0, description="Days from receipt to usable stock (tier-1/tier-2 processing)."
+    )
+    substitution: Substitution | None = None
+
+
+# --------------------------------------------------------------------------- policy
+
+
+class PolicyEventBase(Strict):
+    """A dated change to the world. The date may be uncertain: it is `date` plus a draw of
+    `delay_days` (calendar days), and the event happens at all with `probability`."""
+
+    date: date
+    delay_days: Distribution | None = None
+    probability: Probability = 1.0
+    label: str = ""
+
+
+class ControlsStart(PolicyEventBase):
+    type: Literal["controls_start"]
+    materials: list[str] = Field(min_length=1)
+
+
+class ControlsLift(PolicyEventBase):
+    """Licences no longer required: files still waiting are released as approved."""
+
+    type: Literal["controls_lift"]
+    materials: list[str] = Field(min_length=1)
+
+
+class SuspendApprovals(PolicyEventBase):
+    """Reviewers stop deciding; the queue keeps filling."""
+
+    type: Literal["suspend_approvals"]
+
+
+class ResumeApprovals(PolicyEventBase):
+    type: Literal["resume_approvals"]
+
+
+class SetReviewers(PolicyEventBase):
+    type: Literal["reviewers"]
+    count: int = Field(ge=0)
+
+
+class SetDecision(PolicyEventBase):
+    """Changes approval behaviour from this date on."""
+
+    type: Literal["decision"]
+    approve_factor: NonNegFloat | None = Field(
+        default=None, description="Multiplies approval probabilities (capped by 1 - refuse)."
+    )
+    destinations: list[str] | None = Field(
+        default=None, description="Restrict approve_factor to these destinations."
+    )
+    pending_approval_rate_per_day: NonNegFloat | None = None
+    rules: list[DecisionRule] | None = Field(default=None, description="Replace the rules.")
+
+
+class SetReviewTime(PolicyEventBase):
+    type: Literal["review_time"]
+    review_time: Distribution | None = None
+    information_request_probability: Probability | None = None
+
+    @field_validator("review_time")
+    @classmethod
+    def _nonneg(cls, d: Distribution | None) -> Distribution | None:
+        return _check_nonnegative(d, "review_time")
+
+
+class GeneralLicence(PolicyEventBase):
+    """Matching applications skip the queue for `valid_days`, decided in `processing_days`
+    working days and always approved."""
+
+    type: Literal["general_licence"]
+    destinations: list[str] | None = None
+    sectors: list[Sector] | None = None
+    firms: list[str] | None = None
+    materials: list[str] | None = None
+    valid_days: PosFloat = 365.0
+    processing_days: Distribution = Field(
+        default={"dist": "uniform", "low": 0.0, "high": 5.0}  # type: ignore[assignment]
+    )
+
+    @field_validator("processing_days")
+    @classmethod
+    def _nonneg(cls, d: Distribution) -> Distribution:
+        return _check_nonnegative(d, "processing_days")  # type: ignore[return-value]
+
+
+class StockpileRelease(PolicyEventBase):
+    type: Literal["stockpile_release"]
+
+
+class AddCapacity(PolicyEventBase):
+    type: Literal["capacity"]
+    supplier: str
+    add_kg_per_day: float = Field(allow_inf_nan=False)
+
+
+PolicyEvent = Annotated[
+    ControlsStart
+    | ControlsLift
+    | SuspendApprovals
+    | ResumeApprovals
+    | SetReviewers
+    | SetDecision
+    | SetReviewTime
+    | GeneralLicence
+    | StockpileRelease
+    | AddCapacity,
+    Field(discriminator="type"),
+]
+
+
+# --------------------------------------------------------------------------- root
+
+
+class Config(Strict):
+    """A whole scenario."""
+
+    name: str = ""
+    description: str = ""
+    horizon_days: PosFloat = Field(description="Calendar days simulated.")
+    calendar: CalendarConfig
+    runs: RunsConfig = RunsConfig()
+    output: OutputConfig = OutputConfig()
+    materials: dict[Name, MaterialConfig] = Field(min_length=1)
+    destinations: dict[Name, DestinationConfig] = Field(min_length=1)
+    authority: AuthorityConfig
+    suppliers: dict[Name, SupplierConfig] = {}
+    stockpile: StockpileConfig | None = None
+    firms: dict[Name, FirmConfig] = {}
+    policy: list[PolicyEvent] = []
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        """Every name used somewhere is defined; raised with the path of the use."""
+        mats, dests = set(self.materials), set(self.destinations)
+        a = self.authority
+
+        def need(kind: str, names: set[str], name: str | None, path: str) -> None:
+            if name is not None and name not in names:
+                known = ", ".join(sorted(names)) or "none"
+                raise PathError(path, f"unknown {kind} {name!r} (known: {known})")
+
+        for m in a.background.materials:
+            need("material", mats, m, f"authority.background.materials.{m}")
+        for d in a.background.destinations:
+            need("destination", dests, d, f"authority.background.destinations.{d}")
+        for i, r in enumerate(a.decision.rules):
+            need("destination", dests, r.destination, f"authority.decision.rules.{i}.destination")
+            need("material", mats, r.material, f"authority.decision.rules.{i}.material")
+        for s_name, s in self.suppliers.items():
+            for m in s.materials:
+                need("material", mats, m, f"suppliers.{s_name}.materials")
+        if self.stockpile is not None:
+            for m in self.stockpile.stock_kg:
+                need("material", mats, m, f"stockpile.stock_kg.{m}")
+        for f_name, f in self.firms.items():
+            p = f"firms.{f_name}"
+            need("destination", dests, f.destination, f"{p}.destination")
+            for m in f.bom:
+                need("material", mats, m, f"{p}.bom.{m}")
+            for s_name in f.ordering.suppliers:
+                need("supplier", set(self.suppliers), s_name, f"{p}.ordering.suppliers.{s_name}")
+                sup = self.suppliers[s_name]
+                for m in f.bom:
+                    if m not in sup.materials and f.ordering.suppliers[s_name] > 0:
+                        raise PathError(
+                            f"{p}.ordering.suppliers.{s_name}",
+                            f"supplier {s_name!r} does not supply {m!r} (in the bill of materials)",
+                        )
+        for i, ev in enumerate(self.policy):
+            p = f"policy.{i}"
+            for m in getattr(ev, "materials", None) or []:
+                need("material", mats, m, f"{p}.materials")
+            for d in getattr(ev, "destinations", None) or []:
+                need("destination", dests, d, f"{p}.destinations")
+            for fn in getattr(ev, "firms", None) or []:
+                need("firm", set(self.firms), fn, f"{p}.firms")
+            if isinstance(ev, AddCapacity):
+                need("supplier", set(self.suppliers), ev.supplier, f"{p}.supplier")
+                if self.suppliers[ev.supplier].kind != "free":
+                    raise PathError(f"{p}.supplier", "capacity is added to free suppliers only")
+            if isinstance(ev, SetDecision) and ev.rules:
+                for j, r in enumerate(ev.rules):
+                    need("destination", dests, r.destination, f"{p}.rules.{j}.destination")
+                    need("material", mats, r.material, f"{p}.rules.{j}.material")
+            if isinstance(ev, StockpileRelease) and self.stockpile is None:
+                raise PathError(f"{p}.type", "stockpile_release needs a [stockpile] table")
+            if ev.delay_days is not None and not math.isfinite(ev.delay_days.expected):
+                raise PathError(f"{p}.delay_days", "must have a finite mean")
+        return self
+
+
+class PathError(ValueError):
+    """A cross-reference error that knows the dotted path it concerns."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -14,26 +17,40 @@ from .schema import Config, PathError
 
 __all__ = ["Config", "load_config", "config_from_dict", "parse_override", "read_toml_tree"]
 
+SET = "--set"
+"""The source named in errors caused by a ``path=value`` override."""
+
+
+def _one_line(s: str) -> str:
+    return s.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _error(source: str, path: str, message: str) -> ConfigError:
+    """A ConfigError whose str is guaranteed to be one line."""
+    return ConfigError(_one_line(source), _one_line(path), _one_line(message))
+
 
 def _read_toml(path: Path, source: str) -> dict[str, Any]:
     if path.is_dir():
-        raise ConfigError(source, "", "is a folder, not a config file")
+        raise _error(source, "", "is a folder, not a config file")
     if not path.exists():
-        raise ConfigError(source, "", "no such file")
+        raise _error(source, "", "no such file")
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(source, "", f"cannot read: {exc.strerror}") from None
+        raise _error(source, "", f"cannot read: {exc.strerror or exc}") from None
     if not raw.strip():
-        raise ConfigError(source, "", "file is empty")
+        raise _error(source, "", "file is empty")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # tolerate a byte-order mark
     except UnicodeDecodeError:
-        raise ConfigError(source, "", "not a text file (not UTF-8)") from None
+        raise _error(source, "", "not a text file (not UTF-8)") from None
+    if "\x00" in text:
+        raise _error(source, "", "not a text file (contains NUL bytes)")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(source, "", f"invalid TOML: {exc}") from None
+        raise _error(source, "", f"invalid TOML: {exc}") from None
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -55,16 +72,18 @@ def read_toml_tree(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str,
     resolved = p.resolve()
     if resolved in _chain:
         cycle = " -> ".join(str(c.name) for c in (*_chain, resolved))
-        raise ConfigError(source, "extends", f"cyclic extends ({cycle})")
+        raise _error(source, "extends", f"cyclic extends ({cycle})")
     data = _read_toml(p, source)
     parent = data.pop("extends", None)
     if parent is None:
         return data
-    if not isinstance(parent, str) or not parent:
-        raise ConfigError(source, "extends", "must be a file name (a string)")
+    if not isinstance(parent, str) or not parent.strip():
+        raise _error(source, "extends", f"must be a file name (got {_show(parent)})")
     parent_path = p.parent / parent
+    if parent_path.is_dir():
+        raise _error(source, "extends", f"{parent!r} is a folder, not a config file")
     if not parent_path.is_file():
-        raise ConfigError(source, "extends", f"no such file {parent!r} (relative to {p.parent})")
+        raise _error(source, "extends", f"no such file {parent!r} (relative to {p.parent})")
     base = read_toml_tree(parent_path, (*_chain, resolved))
     return _merge(base, data)
 
@@ -72,20 +91,25 @@ def read_toml_tree(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str,
 def parse_override(text: str) -> tuple[list[str], Any]:
     """Split ``path=value``; the value is read as TOML, a bare word as a string."""
     if "=" not in text:
-        raise ConfigError("--set", text, "expected path=value")
+        raise _error(SET, text, "expected path=value")
     path, _, value = text.partition("=")
     path = path.strip()
-    keys = path.split(".")
+    keys = [k.strip() for k in path.split(".")]
     if not path or any(not k for k in keys):
-        raise ConfigError("--set", text, "empty path")
+        raise _error(SET, text, "empty path")
+    path = ".".join(keys)
     value = value.strip()
     if value == "":
-        raise ConfigError("--set", path, "empty value")
+        raise _error(SET, path, "empty value")
     try:
-        parsed = tomllib.loads(f"v = {value}")["v"]
+        doc = tomllib.loads(f"v = {value}")
     except tomllib.TOMLDecodeError:
-        if any(c in value for c in "[]{}\"'=,"):
-            raise ConfigError("--set", path, f"cannot read value {value!r} as TOML") from None
+        doc = None
+    if doc is not None and set(doc) == {"v"}:
+        parsed = doc["v"]
+    elif any(c in value for c in "[]{}\"'=,\n"):
+        raise _error(SET, path, f"cannot read value {value!r} as TOML")
+    else:
         parsed = value
     return keys, parsed
 
@@ -96,80 +120,211 @@ def _apply_override(data: dict[str, Any], keys: list[str], value: Any, source: s
         where = ".".join(keys[: i + 1])
         if isinstance(node, list):
             if not k.isdigit() or int(k) >= len(node):
-                raise ConfigError(source, where, "no such list item")
+                raise _error(source, where, f"no such list item (the list has {len(node)})")
             node = node[int(k)]
             continue
         if not isinstance(node, dict):
-            raise ConfigError(source, where, "is not a table")
+            raise _error(source, ".".join(keys[:i]), "is not a table")
         if k not in node:
-            raise ConfigError(source, where, "no such table in the config")
+            raise _error(source, where, "no such table in the config")
         node = node[k]
     last = keys[-1]
     if isinstance(node, list):
         if not last.isdigit() or int(last) >= len(node):
-            raise ConfigError(source, ".".join(keys), "no such list item")
+            raise _error(source, ".".join(keys), f"no such list item (the list has {len(node)})")
         node[int(last)] = value
     elif isinstance(node, dict):
         node[last] = value
     else:
-        raise ConfigError(source, ".".join(keys[:-1]), "is not a table")
+        raise _error(source, ".".join(keys[:-1]), "is not a table")
 
 
 _DIST_TAGS = {"exponential", "lognormal", "triangular", "uniform", "gamma", "constant",
               "empirical"}
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
+
+# Pydantic error types and the short message that replaces pydantic's wording.
+_MESSAGES = {
+    "extra_forbidden": "unknown key",
+    "missing": "required field is missing",
+    "int_type": "should be a whole number",
+    "int_parsing": "should be a whole number",
+    "int_from_float": "should be a whole number",
+    "float_type": "should be a number",
+    "float_parsing": "should be a number",
+    "finite_number": "should be a finite number",
+    "bool_type": "should be true or false",
+    "bool_parsing": "should be true or false",
+    "string_type": "should be a string",
+    "list_type": "should be an array",
+    "tuple_type": "should be an array",
+    "dict_type": "should be a table",
+    "model_type": "should be a table",
+    "model_attributes_type": "should be a table",
+    "date_type": "should be a date like 2025-01-31",
+    "date_parsing": "should be a date like 2025-01-31",
+    "date_from_datetime_parsing": "should be a date like 2025-01-31",
+    "date_from_datetime_inexact": "should be a date like 2025-01-31 (no time of day)",
+}
+
+
+def _show(v: Any) -> str:
+    """A value as it would be written in TOML (roughly), for messages."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, date | datetime | time):
+        return v.isoformat()
+    if isinstance(v, dict):
+        return "a table"
+    if isinstance(v, list | tuple):
+        return "an array"
+    return repr(v)
+
+
+def _key(item: Any) -> str:
+    s = str(item)
+    return s if isinstance(item, int) or _BARE_KEY.match(s) else json.dumps(s)
 
 
 def _loc_path(loc: Iterable[Any]) -> str:
-    """Pydantic's error location as a dotted path, without the tags of tagged unions."""
+    """Pydantic's error location as a dotted path, without the tags of tagged unions or
+    union members (and without the `[key]` marker of dict-key errors)."""
     parts: list[str] = []
     items = list(loc)
     for i, item in enumerate(items):
         s = str(item)
+        last = i == len(items) - 1
         policy_tag = i >= 2 and items[i - 2] == "policy" and isinstance(items[i - 1], int)
-        if s in _DIST_TAGS or s.startswith("function-") or policy_tag:
+        if (
+            (s in _DIST_TAGS and not last)
+            or s.startswith(("function-", "literal[", "nullable["))
+            or s == "[key]"
+            or policy_tag
+        ):
             continue
-        parts.append(s)
+        parts.append(_key(item))
     return ".".join(parts)
 
 
-def _first_error(exc: ValidationError, source: str) -> ConfigError:
-    err = exc.errors(include_url=False)[0]
-    path = _loc_path(err["loc"])
+def _message(err: Mapping[str, Any], errors: list[Mapping[str, Any]], path: str) -> tuple[str, str]:
+    """(path, message) for one pydantic error, in short human words."""
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    has_input = "input" in err
+    value = err.get("input")
+    if kind in {"union_tag_invalid", "union_tag_not_found"}:
+        field = str(ctx.get("discriminator", "")).strip("'\"") or "type"
+        path = f"{path}.{field}" if path else field
+        if kind == "union_tag_not_found":
+            return path, "required field is missing"
+        known = ", ".join(t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(","))
+        return path, f"unknown {field} {ctx.get('tag')!r} (expected one of: {known})"
+    if list(err["loc"])[-1:] == ["[key]"]:
+        if kind == "string_pattern_mismatch" and ctx.get("pattern") == _NAME_PATTERN:
+            return path, f"invalid name {value!r} (use letters, digits, _ . -)"
+        return path, f"invalid key {value!r}: {err['msg']}"
+    if kind == "literal_error":
+        # A union of literals (e.g. a sector or "none") gives one error per member.
+        expected = [
+            str((e.get("ctx") or {}).get("expected", ""))
+            for e in errors
+            if e["type"] == "literal_error" and _loc_path(e["loc"]) == _loc_path(err["loc"])
+        ]
+        options = ", ".join(x.replace(" or ", ", ") for x in expected if x)
+        return path, f"should be one of {options} (got {_show(value)})"
+    if kind == "too_short" and ctx.get("min_length") == 1:
+        return path, "must not be empty"
+    msg = _MESSAGES.get(kind)
+    if msg is None:
+        msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        msg = msg.replace("Input should be", "should be", 1)
+        if msg[:1].isupper() and not msg[1:2].isupper():
+            msg = msg[0].lower() + msg[1:]
+        # "authority.review_time: review_time must ..." -> "authority.review_time: must ..."
+        leaf = path.rsplit(".", 1)[-1]
+        rest = msg[len(leaf) + 1 :]
+        if leaf and msg.startswith(leaf + " ") and rest.startswith(("must ", "is ", "are ")):
+            msg = rest
+    if (
+        has_input
+        and kind not in {"value_error", "missing", "extra_forbidden", "assertion_error"}
+        and not isinstance(value, dict | list | tuple)
+        and "got " not in msg
+    ):
+        msg = f"{msg} (got {_show(value)})"
+    return path, msg
+
+
+def _first_error(exc: ValidationError, source: str, overridden: Iterable[str] = ()) -> ConfigError:
+    errors = exc.errors(include_url=False)
+    err = errors[0]
     cause = (err.get("ctx") or {}).get("error")
     if isinstance(cause, PathError):
-        path = cause.path
-        msg = cause.message
+        path, msg = cause.path, cause.message
     else:
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] == "missing":
-            msg = "required field is missing"
-        elif "input" in err and err["type"] not in {"value_error"} and not isinstance(
-            err["input"], dict | list
-        ):
-            msg = f"{msg} (got {err['input']!r})"
-    extra = len(exc.errors()) - 1
-    if extra:
-        msg += f" (and {extra} more error{'s' if extra > 1 else ''})"
-    return ConfigError(source, path, msg)
+        path, msg = _message(err, errors, _loc_path(err["loc"]))
+    others = {_loc_path(e["loc"]) for e in errors[1:]} - {_loc_path(err["loc"])}
+    if others:
+        msg += f" (and {len(others)} more error{'s' if len(others) > 1 else ''})"
+    return _error(_source_of(path, source, overridden), path, msg)
+
+
+def _source_of(path: str, source: str, overridden: Iterable[str]) -> str:
+    """`--set` if the value at `path` came from an override, else the file."""
+    for o in overridden:
+        if path == o or path.startswith(o + "."):
+            return SET
+    return source
+
+
+def _coerced_bool(raw: Any, done: Any, path: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+    """The location of a TOML boolean that validation turned into a number, if any.
+
+    Pydantic reads `true` as 1 wherever a number is expected; a config never means that.
+    """
+    if isinstance(raw, bool):
+        return None if isinstance(done, bool) else path
+    if isinstance(raw, Mapping) and isinstance(done, Mapping):
+        for k, v in raw.items():
+            if k in done and (hit := _coerced_bool(v, done[k], (*path, k))) is not None:
+                return hit
+    elif isinstance(raw, list | tuple) and isinstance(done, list | tuple):
+        for i, (v, d) in enumerate(zip(raw, done, strict=False)):
+            if (hit := _coerced_bool(v, d, (*path, i))) is not None:
+                return hit
+    return None
+
+
+def _validate(data: Mapping[str, Any], source: str, overridden: Iterable[str] = ()) -> Config:
+    overridden = list(overridden)
+    try:
+        cfg = Config.model_validate(dict(data))
+    except ValidationError as exc:
+        raise _first_error(exc, source, overridden) from None
+    loc = _coerced_bool(data, cfg.model_dump(warnings=False))
+    if loc is not None:
+        path = _loc_path(loc)
+        raise _error(_source_of(path, source, overridden), path,
+                     "should be a number, not true or false")
+    return cfg
 
 
 def config_from_dict(data: Mapping[str, Any], source: str = "<config>") -> Config:
     """Validate a raw dict into a frozen Config, raising ConfigError on the first problem."""
-    try:
-        return Config.model_validate(dict(data))
-    except ValidationError as exc:
-        raise _first_error(exc, source) from None
+    return _validate(data, source)
 
 
 def load_config(path: str | Path, overrides: Iterable[str] = ()) -> Config:
     """Read, merge (`extends`), override (``path=value``) and validate a config file.
 
-    Raises ConfigError naming the file, the field path and what is wrong.
+    Raises ConfigError naming the file (or `--set` for a bad override), the field path
+    and what is wrong.
     """
     data = read_toml_tree(path)
+    overridden: list[str] = []
     for text in overrides:
         keys, value = parse_override(text)
-        _apply_override(data, keys, value, f"--set {text}")
-    return config_from_dict(data, str(path))
+        _apply_override(data, keys, value, SET)
+        overridden.append(".".join(keys))
+    return _validate(data, str(path), overridden)

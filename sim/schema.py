@@ -343,8 +343,9 @@ class OrderingConfig(Strict):
     suppliers: dict[str, Probability] = Field(description="Share of each order by supplier.")
     in_transit_days: NonNegFloat = Field(
         default=0.0,
-        description="Steady state at t = 0: this many days of use already in flight, "
-        "arriving evenly over the first such days.",
+        description="Steady state at t = 0: this many days of use already ordered and on "
+        "its way (production, transit, pipeline), arriving evenly over the first such days. "
+        "Set it to the usual lead time.",
     )
 
     @field_validator("suppliers")

@@ -172,7 +172,7 @@ class Firm:
                     span = min(period, o.in_transit_days - k * period)
                     sh = Shipment(self, m, u * span, "initial", TRANSIT)
                     self.add_shipment(sh)
-                    self.world.deliver(sh, k * period + span)
+                    self.world.at(k * period + span, self.receive, sh)
         self._predict_stockout()
         self.env.process(self._review_loop())
 

@@ -106,18 +106,23 @@ def _months(w: World, days: np.ndarray) -> np.ndarray:
 
 
 def _exports_table(w: World) -> pd.DataFrame:
+    """kg dispatched by the controlled exporter per month, destination and material, with
+    a row (0 kg) for every combination in every month of the horizon."""
     day, dest, mat, kg = (np.asarray(x) for x in w.exports)
-    cols = ["month", "destination", "material", "kg"]
-    if len(day) == 0:
-        return pd.DataFrame({c: pd.Series(dtype=float if c == "kg" else object) for c in cols})
-    keep = (day >= 0) & (day < w.horizon)
+    months = pd.Index(np.unique(_months(w, np.arange(0.0, w.horizon))), name="month")
+    grid = pd.MultiIndex.from_product(
+        [months, sorted(w.cfg.destinations), sorted(w.cfg.materials)],
+        names=["month", "destination", "material"],
+    )
+    keep = (day >= 0) & (day < w.horizon) if len(day) else np.zeros(0, dtype=bool)
     df = pd.DataFrame({
-        "month": _months(w, day[keep].astype(float)),
-        "destination": dest[keep],
-        "material": mat[keep],
-        "kg": kg[keep].astype(float),
+        "month": _months(w, day[keep].astype(float)) if len(day) else [],
+        "destination": dest[keep] if len(day) else [],
+        "material": mat[keep] if len(day) else [],
+        "kg": kg[keep].astype(float) if len(day) else [],
     })
-    return df.groupby(["month", "destination", "material"], as_index=False, sort=True)["kg"].sum()
+    sums = df.groupby(["month", "destination", "material"])["kg"].sum()
+    return sums.reindex(grid, fill_value=0.0).reset_index()
 
 
 def _timeseries_table(w: World) -> pd.DataFrame:

@@ -35,8 +35,9 @@ class Supplier:
         raise NotImplementedError
 
     def _ship(self, sh: Shipment, go: float) -> None:
-        """Dispatch at calendar day `go` (customs may hold it), then transit to the firm."""
-        if self.hold_p > 0.0 and self.u_hold() < self.hold_p:
+        """Dispatch at calendar day `go`, then transit to the firm. Licensed shipments may
+        be held by export inspections first (FACTS §1: keyword-triggered customs checks)."""
+        if self.hold_p > 0.0 and sh.application is not None and self.u_hold() < self.hold_p:
             go += self.hold_days()
         if self.controlled:
             self.world.record_export(go, sh.firm.destination, sh.material, sh.kg)

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["Config", "ConfigError", "Replication", "load_config", "simulate", "__version__"]
+__all__ = ["Config", "ConfigError", "Replication", "Results", "load_config", "run_batch",
+           "simulate", "__version__"]
 
 if TYPE_CHECKING:
     from .config import Config, load_config
     from .errors import ConfigError
+    from .api import run_batch
     from .model import Replication, simulate
+    from .results import Results
 
 
 def __getattr__(name: str) -> Any:
@@ -27,4 +30,12 @@ def __getattr__(name: str) -> Any:
         from . import model
 
         return getattr(model, name)
+    if name == "Results":
+        from .results import Results
+
+        return Results
+    if name == "run_batch":
+        from .api import run_batch
+
+        return run_batch
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

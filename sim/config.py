@@ -126,7 +126,7 @@ def _apply_override(data: dict[str, Any], keys: list[str], value: Any, source: s
         if not isinstance(node, dict):
             raise _error(source, ".".join(keys[:i]), "is not a table")
         if k not in node:
-            raise _error(source, where, "no such table in the config")
+            node[k] = {}  # a table the file leaves to its defaults; validation checks the key
         node = node[k]
     last = keys[-1]
     if isinstance(node, list):
@@ -139,10 +139,9 @@ def _apply_override(data: dict[str, Any], keys: list[str], value: Any, source: s
         raise _error(source, ".".join(keys[:-1]), "is not a table")
 
 
-_DIST_TAGS = {"exponential", "lognormal", "triangular", "uniform", "gamma", "constant",
-              "empirical"}
+_DIST_TAGS = {"exponential", "lognormal", "triangular", "uniform", "gamma", "constant", "empirical"}
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-_NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
+_NAME_PATTERN = r"^[A-Za-z0-9_\-]+$"
 
 # Pydantic error types and the short message that replaces pydantic's wording.
 _MESSAGES = {
@@ -218,7 +217,9 @@ def _message(err: Mapping[str, Any], errors: list[Mapping[str, Any]], path: str)
         path = f"{path}.{field}" if path else field
         if kind == "union_tag_not_found":
             return path, "required field is missing"
-        known = ", ".join(t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(","))
+        known = ", ".join(
+            t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")
+        )
         return path, f"unknown {field} {ctx.get('tag')!r} (expected one of: {known})"
     if list(err["loc"])[-1:] == ["[key]"]:
         if kind == "string_pattern_mismatch" and ctx.get("pattern") == _NAME_PATTERN:
@@ -273,7 +274,7 @@ def _first_error(exc: ValidationError, source: str, overridden: Iterable[str] = 
 def _source_of(path: str, source: str, overridden: Iterable[str]) -> str:
     """`--set` if the value at `path` came from an override, else the file."""
     for o in overridden:
-        if path == o or path.startswith(o + "."):
+        if path == o or path.startswith(o + ".") or o.startswith(path + "."):
             return SET
     return source
 
@@ -305,8 +306,9 @@ def _validate(data: Mapping[str, Any], source: str, overridden: Iterable[str] = 
     loc = _coerced_bool(data, cfg.model_dump(warnings=False))
     if loc is not None:
         path = _loc_path(loc)
-        raise _error(_source_of(path, source, overridden), path,
-                     "should be a number, not true or false")
+        raise _error(
+            _source_of(path, source, overridden), path, "should be a number, not true or false"
+        )
     return cfg
 
 

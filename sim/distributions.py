@@ -49,7 +49,7 @@ PositiveFloat = Annotated[float, AfterValidator(_check_finite), Field(gt=0)]
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     @property
     def expected(self) -> float:
@@ -181,7 +181,7 @@ class Empirical(_Spec):
     """Draw uniformly with replacement from ``values`` (non-empty, finite)."""
 
     dist: Literal["empirical"] = "empirical"
-    values: Annotated[tuple[FiniteFloat, ...], Field(min_length=1)]
+    values: Annotated[tuple[FiniteFloat, ...], Field(min_length=1, strict=False)]
 
     @property
     def expected(self) -> float:

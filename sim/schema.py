@@ -7,10 +7,17 @@ production in units per calendar day. Every model refuses unknown keys.
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from .distributions import Distribution, nonnegative
 
@@ -20,13 +27,30 @@ EndUse = Literal["civil", "military"]
 PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+def _to_date(v: object) -> date:
+    """Dates are TOML dates, or ISO strings from Python callers; nothing else."""
+    if isinstance(v, date) and not isinstance(v, datetime):
+        return v
+    if isinstance(v, str):
+        try:
+            return date.fromisoformat(v)
+        except ValueError:
+            pass
+    raise ValueError(f"should be a date like 2025-01-31 (got {v!r})")
+
+
+Date = Annotated[date, BeforeValidator(_to_date)]
+Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")]
 
 
 class Strict(BaseModel):
     """Base: frozen, unknown keys refused, no NaN or infinity."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", allow_inf_nan=False, strict=True, validate_default=True
+    )
 
 
 def _check_nonnegative(d: Distribution | None, what: str) -> Distribution | None:
@@ -51,8 +75,8 @@ class Holiday(Strict):
     """An inclusive range of dates on which the authority does not work."""
 
     name: str = ""
-    start: date
-    end: date
+    start: Date
+    end: Date
 
     @model_validator(mode="after")
     def _ordered(self) -> Holiday:
@@ -64,10 +88,10 @@ class Holiday(Strict):
 class CalendarConfig(Strict):
     """Date of t = 0 and the authority's working-day calendar."""
 
-    start: date
+    start: Date
     working_days: Literal["mon-fri", "all"] = "mon-fri"
     holidays: list[Holiday] = []
-    extra_working_days: list[date] = Field(
+    extra_working_days: list[Date] = Field(
         default=[], description="Weekend dates that are worked (make-up working days)."
     )
 
@@ -257,7 +281,7 @@ class CustomsHold(Strict):
 class CapacityStep(Strict):
     """From `start` on, the supplier can produce `kg_per_day`."""
 
-    start: date
+    start: Date
     kg_per_day: NonNegFloat
 
 
@@ -379,7 +403,7 @@ class PolicyEventBase(Strict):
     """A dated change to the world. The date may be uncertain: it is `date` plus a draw of
     `delay_days` (calendar days), and the event happens at all with `probability`."""
 
-    date: date
+    date: Date
     delay_days: Distribution | None = None
     probability: Probability = 1.0
     label: str = ""

@@ -334,6 +334,10 @@ def test_review_time_is_mapped_through_working_day_calendar(holidays) -> None:  
     # Approved at the end of the review, which starts on submission (no queue).
     np.testing.assert_allclose(done["decided_day"] - starts, expected, rtol=0, atol=1e-9)
     assert (done["queue_wait_days"] == 0).all()
+    if holidays:
+        # A review started Thu 17 April 2025 runs over Easter and ends Tue 22 April (5 days):
+        # the sample must contain such a review, or dropping holidays would go unnoticed.
+        assert (done["review_days"] > 3.5).any()
 
 
 def test_friday_review_ends_on_monday_by_hand() -> None:

@@ -1,0 +1,279 @@
+"""Monte Carlo batches: seeds, chunks, executors, and storing results as chunks finish.
+
+Replication i always runs with the child seed `SeedSequence(runs.seed).spawn(...)[i]`
+(built directly as spawn key (i,)), so results do not depend on the number of workers,
+the chunk size or the executor, and a batch can be extended or resumed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .errors import ConfigError
+from .schema import Config
+from .store import TABLES, ResultsDir
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+
+
+class ReplicationError(RuntimeError):
+    """A replication raised; the message carries its seed so it can be re-run alone."""
+
+
+def replication_seed(root: int, index: int) -> np.random.SeedSequence:
+    """The seed of replication `index`: child `index` of `SeedSequence(root)`."""
+    return np.random.SeedSequence(entropy=root, spawn_key=(index,))
+
+
+def run_chunk(cfg: Config, root: int, start: int, stop: int) -> tuple[dict[str, pd.DataFrame], int]:
+    """Run replications [start, stop) and return their tables with a `replication` column,
+    and the number of SimPy events processed."""
+    from .model import simulate
+
+    parts: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
+    events = 0
+    for i in range(start, stop):
+        try:
+            rep = simulate(cfg, replication_seed(root, i))
+        except Exception as exc:  # re-raised with what is needed to reproduce it
+            raise ReplicationError(
+                f"replication {i} failed: {type(exc).__name__}: {exc} — reproduce with "
+                f"sim.simulate(cfg, numpy.random.SeedSequence(entropy={root}, spawn_key=({i},)))"
+            ) from exc
+        events += rep.events
+        for name, df in (("replications", rep.firms), ("applications", rep.applications),
+                         ("exports", rep.exports), ("timeseries", rep.timeseries),
+                         ("authority", rep.authority), ("policy", rep.policy)):
+            df = df.copy()
+            df.insert(0, "replication", np.full(len(df), i, dtype=np.int64))
+            parts[name].append(df)
+    return {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}, events
+
+
+def default_chunk_size(replications: int) -> int:
+    """About 32 chunks per batch for load balance, between 1 and 20 replications each."""
+    return max(1, min(20, math.ceil(replications / 32)))
+
+
+# --------------------------------------------------------------------------- executors
+
+
+class _Local:
+    """In-process (1 worker) or a process pool."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+        if workers > 1:
+            import multiprocessing as mp
+
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload(["sim.model", "sim.runner"])
+            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+    def map_unordered(self, fn: Callable, jobs: list[tuple]) -> Iterator[tuple[tuple, Any]]:
+        if self.pool is None:
+            for job in jobs:
+                yield job, fn(*job[1:])
+            return
+        pending: dict[Any, tuple] = {}
+        queue = list(jobs)
+        limit = 2 * self.workers  # bounded in flight: memory stays flat
+        while queue or pending:
+            while queue and len(pending) < limit:
+                job = queue.pop(0)
+                pending[self.pool.submit(fn, *job[1:])] = job
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                job = pending.pop(fut)
+                yield job, fut.result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+class _Dask:
+    """A Dask distributed client: a LocalCluster, or an existing scheduler."""
+
+    def __init__(self, workers: int, scheduler: str | None) -> None:
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise ConfigError("--executor", "dask", "Dask is not installed; install the "
+                              "'dask' extra: pip install 'rareshock[dask]'") from None
+        self.cluster = None
+        if scheduler:
+            self.client = Client(scheduler, timeout="10s")
+        else:
+            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
+                                        processes=True, dashboard_address=None)
+            self.client = Client(self.cluster)
+        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
+
+    def map_unordered(self, fn: Callable, jobs: list[tuple]) -> Iterator[tuple[tuple, Any]]:
+        from dask.distributed import as_completed
+
+        queue = list(jobs)
+        limit = 2 * self.workers
+        futures = {}
+        for job in queue[:limit]:
+            futures[self.client.submit(fn, *job[1:], pure=False)] = job
+        queue = queue[limit:]
+        ac = as_completed(list(futures))
+        for fut in ac:
+            job = futures.pop(fut)
+            result = fut.result()
+            fut.release()
+            if queue:
+                nxt = queue.pop(0)
+                f2 = self.client.submit(fn, *nxt[1:], pure=False)
+                futures[f2] = nxt
+                ac.add(f2)
+            yield job, result
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def make_executor(kind: str, workers: int, scheduler: str | None = None) -> _Local | _Dask:
+    if kind == "local":
+        return _Local(workers)
+    if kind == "dask":
+        return _Dask(workers, scheduler)
+    raise ConfigError("--executor", kind, "expected 'local' or 'dask'")
+
+
+# --------------------------------------------------------------------------- batch
+
+
+@dataclass
+class BatchInfo:
+    """What a finished batch did."""
+
+    path: Path
+    replications: int
+    chunks_run: int
+    events: int
+    wall_seconds: float
+    precision_met: bool | None = None
+
+
+def run_batch(
+    cfg: Config,
+    out: str | Path,
+    *,
+    replications: int | None = None,
+    workers: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    precision: float | None = None,
+    max_replications: int | None = None,
+    progress: Callable[[int, int], Progress] | None = None,
+) -> BatchInfo:
+    """Run `replications` (default `cfg.runs.replications`) and store them under `out`.
+
+    With `precision`, keep adding replications until every sector's 95% half-width of
+    mean `shortfall_frac` is below it (or `max_replications` is reached).
+    `progress(total, done)` returns a callback taking the number of replications just
+    finished.
+    """
+    n = replications if replications is not None else cfg.runs.replications
+    if n < 1:
+        raise ConfigError("--replications", str(n), "must be at least 1")
+    if replications is not None and replications != cfg.runs.replications:
+        cfg = cfg.model_copy(update={"runs": cfg.runs.model_copy(update={"replications": n})})
+    workers = workers or os.cpu_count() or 1
+    store = ResultsDir(out)
+    stored = store.manifest() if resume else None
+    if chunk_size is None:
+        chunk_size = int(stored["chunk_size"]) if stored and "chunk_size" in stored \
+            else default_chunk_size(n)
+    if chunk_size < 1:
+        raise ConfigError("--chunk-size", str(chunk_size), "must be at least 1")
+    seed = cfg.runs.seed
+    meta = {"version": __version__, "name": cfg.name, "seed": seed, "replications": n,
+            "chunk_size": chunk_size}
+    done = store.prepare(cfg, meta, resume=resume, overwrite=overwrite)
+    man = store.manifest() or {}
+    chunk_events: dict[str, int] = dict(man.get("chunk_events", {}))
+    wall_before = float(man.get("wall_seconds", 0.0))
+    t0 = time.perf_counter()
+    ex = make_executor(executor, workers, scheduler)
+    ran = 0
+    met: bool | None = None
+    try:
+        target = n
+        cap = max_replications or max(10 * n, 1000)
+        while True:
+            ran += _run_chunks(cfg, store, target, chunk_size, done, chunk_events, ex,
+                               progress, t0, wall_before)
+            if precision is None:
+                break
+            from .stats import sector_halfwidths
+
+            hw = sector_halfwidths(store.read("replications"))
+            worst = max(hw.values()) if hw else 0.0
+            met = worst < precision
+            if met or target >= cap:
+                break
+            grow = math.ceil(target * (worst / precision) ** 2 * 1.1)
+            target = min(cap, max(target + chunk_size, grow))
+            log.info("half-width %.4g > %.4g: extending to %d replications",
+                     worst, precision, target)
+        n = target
+    finally:
+        ex.close()
+    wall = wall_before + time.perf_counter() - t0
+    man = store.manifest() or {}
+    man.update({"replications": n, "wall_seconds": round(wall, 3),
+                "events_processed": int(sum(chunk_events.values())),
+                "executor": executor, "workers": ex.workers})
+    if precision is not None:
+        man["precision"] = {"target_halfwidth": precision, "met": bool(met)}
+    store.write_manifest(man)
+    return BatchInfo(store.path, n, ran, int(sum(chunk_events.values())), wall, met)
+
+
+def _run_chunks(cfg: Config, store: ResultsDir, n: int, chunk_size: int, done: set[int],
+                chunk_events: dict[str, int], ex: _Local | _Dask,
+                progress: Callable[[int, int], Progress] | None, t0: float,
+                wall_before: float) -> int:
+    """Run every chunk of replications [0, n) not yet done; returns chunks run."""
+    chunks = [(c, cfg, cfg.runs.seed, c * chunk_size, min(n, (c + 1) * chunk_size))
+              for c in range(math.ceil(n / chunk_size)) if c not in done]
+    already = n - sum(j[4] - j[3] for j in chunks)
+    tick = progress(n, already) if progress else None
+    for job, (tables, events) in ex.map_unordered(run_chunk, chunks):
+        c = job[0]
+        store.write_chunk(c, tables)
+        done.add(c)
+        chunk_events[str(c)] = events
+        man = store.manifest() or {}
+        man.update({"chunks_done": sorted(done), "chunk_events": chunk_events,
+                    "replications_done": min(n, sum(
+                        min(n, (d + 1) * chunk_size) - d * chunk_size for d in done)),
+                    "wall_seconds": round(wall_before + time.perf_counter() - t0, 3)})
+        store.write_manifest(man)
+        if tick:
+            tick(job[4] - job[3])
+    return len(chunks)

@@ -9,9 +9,9 @@ __all__ = ["Config", "ConfigError", "Replication", "Results", "load_config", "ru
            "simulate", "__version__"]
 
 if TYPE_CHECKING:
+    from .api import run_batch
     from .config import Config, load_config
     from .errors import ConfigError
-    from .api import run_batch
     from .model import Replication, simulate
     from .results import Results
 

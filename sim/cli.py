@@ -26,36 +26,22 @@ class _Parser(argparse.ArgumentParser):
                      f"--help)\n" if " " in self.prog else f"rareshock: error: {message}\n")
 
 
-def _positive_int(name: str):  # noqa: ANN202
-    def parse(text: str) -> int:
+def _number(name: str, kind: type = int, minimum: float = 1, strict: bool = False):
+    """An argparse type: a whole number (or a finite float) at least `minimum` (above it
+    with `strict`), with a one-line message naming the option."""
+    what = "a whole number" if kind is int else "a number"
+
+    def parse(text: str) -> int | float:
         try:
-            v = int(text)
+            v = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}")
-        if v < 1:
-            raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {v}")
+            raise argparse.ArgumentTypeError(f"{name} must be {what}, got {text!r}") from None
+        if v != v or v in (float("inf"), float("-inf")) or v < minimum or (
+                strict and v == minimum):
+            bound = f"above {minimum:g}" if strict else f"at least {minimum:g}"
+            raise argparse.ArgumentTypeError(f"{name} must be {what} {bound}, got {text}")
         return v
     return parse
-
-
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--seed must be a whole number, got {text!r}")
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"--seed must be non-negative, got {v}")
-    return v
-
-
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--precision must be a number, got {text!r}")
-    if not (v > 0 and v < float("inf")):
-        raise argparse.ArgumentTypeError(f"--precision must be a positive number, got {text}")
-    return v
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,24 +60,25 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a Monte Carlo batch and store its results",
                          description="Run N replications, store tables, summary and plots.")
     config_opts(run)
-    run.add_argument("--replications", "-n", type=_positive_int("--replications"),
+    run.add_argument("--replications", "-n", type=_number("--replications"),
                      help="replications (default: runs.replications)")
-    run.add_argument("--seed", type=_nonneg_int, help="root seed (default: runs.seed)")
-    run.add_argument("--workers", "-j", type=_positive_int("--workers"),
+    run.add_argument("--seed", type=_number("--seed", minimum=0),
+                     help="root seed (default: runs.seed)")
+    run.add_argument("--workers", "-j", type=_number("--workers"),
                      help="worker processes (default: all cores)")
     run.add_argument("--executor", choices=["local", "dask"], default="local")
     run.add_argument("--scheduler", metavar="ADDRESS",
                      help="Dask scheduler of an existing cluster (with --executor dask)")
-    run.add_argument("--chunk-size", type=_positive_int("--chunk-size"),
+    run.add_argument("--chunk-size", type=_number("--chunk-size"),
                      help="replications per task (default: about 32 tasks, at most 20 each)")
     run.add_argument("--out", "-o", metavar="DIR", help="results folder "
                      "(default: results/<config name>)")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run")
     run.add_argument("--overwrite", action="store_true", help="replace an existing folder")
-    run.add_argument("--precision", type=_positive_float, metavar="X",
+    run.add_argument("--precision", type=_number("--precision", float, 0, strict=True), metavar="X",
                      help="add replications until every sector's 95%% half-width of mean "
                      "shortfall_frac is under X")
-    run.add_argument("--max-replications", type=_positive_int("--max-replications"),
+    run.add_argument("--max-replications", type=_number("--max-replications"),
                      help="cap for --precision (default: 10x the start, at least 1000)")
     run.add_argument("--no-plots", action="store_true", help="skip the plots")
     run.add_argument("--quiet", "-q", action="store_true", help="print only errors")

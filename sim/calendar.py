@@ -14,6 +14,8 @@ from datetime import date, timedelta
 from itertools import accumulate, islice
 from typing import Literal
 
+import numpy as np
+
 __all__ = ["WorkingCalendar", "WorkingDays"]
 
 WorkingDays = Literal["mon-fri", "all"]
@@ -129,6 +131,20 @@ class WorkingCalendar:
         d = i - 1  # cum[d] < target <= cum[d + 1], so day d is a working day
         end = d + (target - cum[d])
         return float(end) if end > t else float(t)
+
+    def working_time_array(self, t: np.ndarray) -> np.ndarray:
+        """W(t) for an array of times >= 0 (NaN stays NaN), vectorised."""
+        t = np.asarray(t, dtype=float)
+        if self._identity:
+            return t.copy()
+        finite = t[np.isfinite(t)]
+        if finite.size:
+            self._extend(int(finite.max()) + 2)
+        work = np.asarray(self._work, dtype=float)
+        cum = np.asarray(self._cum[: len(self._work)], dtype=float)
+        d = np.where(np.isfinite(t), np.floor(t), 0).astype(np.int64)
+        out = cum[d] + (t - d) * work[d]
+        return np.where(np.isfinite(t), out, np.nan)
 
     def working_days_between(self, t0: float, t1: float) -> float:
         """Working days elapsed between times ``t0`` and ``t1`` (W(t1) - W(t0))."""

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -135,3 +136,16 @@ def test_add_is_earliest(t: float, wd: float) -> None:
     assert end - t >= wd - 1e-9  # working time never outruns calendar time
     # a moment earlier not all of the work is done
     assert _CAL.working_days_between(t, end - 1e-7) < wd
+
+
+def test_working_time_array_matches_scalar() -> None:
+    """The vectorised W(t) used for the statutory clock equals the scalar one."""
+    cal = WorkingCalendar(
+        date(2025, 1, 1), 400, "mon-fri", [(date(2025, 5, 1), date(2025, 5, 5))],
+        [date(2025, 4, 27)],
+    )
+    t = np.array([0.0, 0.5, 3.25, 93.0, 120.7, 161.0, 399.9, np.nan])
+    got = cal.working_time_array(t)
+    want = [cal.working_time(x) for x in t[:-1]]
+    np.testing.assert_allclose(got[:-1], want)
+    assert np.isnan(got[-1])

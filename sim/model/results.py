@@ -65,16 +65,15 @@ def _applications_table(w: World) -> pd.DataFrame:
     apps = [a for a in w.authority.applications if a.submitted >= warm]
     cal = w.calendar
     limit = w.cfg.authority.statutory_limit_working_days
-    end = w.horizon
-
-    def over(a) -> bool:  # noqa: ANN001
-        if a.accepted != a.accepted:
-            return False
-        stop = a.decided if a.decided == a.decided else end
-        return cal.working_days_between(a.accepted, stop) > limit
-
     n = len(apps)
     started = np.array([a.review_start for a in apps], dtype=float)
+    accepted = np.array([a.accepted for a in apps], dtype=float)
+    decided = np.array([a.decided for a in apps], dtype=float)
+    # The statutory clock runs from acceptance to decision, or to the end of the run for
+    # files still open (those have exceeded the limit if it has already passed).
+    stop = np.where(np.isnan(decided), w.horizon, decided)
+    elapsed = cal.working_time_array(stop) - cal.working_time_array(accepted)
+    over = np.nan_to_num(elapsed, nan=0.0) > limit
     return pd.DataFrame({
         "application_id": np.array([a.id for a in apps], dtype=np.int64),
         "origin": ["background" if a.firm is None else "modelled" for a in apps],
@@ -85,9 +84,9 @@ def _applications_table(w: World) -> pd.DataFrame:
         "destination": [a.destination for a in apps],
         "quantity_kg": np.array([a.quantity_kg for a in apps], dtype=float),
         "submitted_day": np.array([a.submitted for a in apps], dtype=float),
-        "accepted_day": np.array([a.accepted for a in apps], dtype=float),
+        "accepted_day": accepted,
         "review_start_day": started,
-        "decided_day": np.array([a.decided for a in apps], dtype=float),
+        "decided_day": decided,
         "outcome": [OUTCOME_NAMES[a.outcome] for a in apps],
         "attempt": np.array([a.attempt for a in apps], dtype=np.int64),
         "general_licence": np.array([a.general for a in apps], dtype=bool),
@@ -95,7 +94,7 @@ def _applications_table(w: World) -> pd.DataFrame:
         "queue_wait_days": np.where(np.isnan(started), np.nan,
                                     np.array([a.wait for a in apps], dtype=float)),
         "review_days": np.array([a.review for a in apps], dtype=float),
-        "over_statutory_limit": np.array([over(a) for a in apps], dtype=bool).reshape(n),
+        "over_statutory_limit": over.reshape(n),
     })
 
 

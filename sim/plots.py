@@ -1,0 +1,294 @@
+"""Plots of a stored run (PNG): shortfall, TTS/TTR, inventory and backlog fans, exports,
+lead times. Each reads the parquet tables; none needs the replications in memory."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from .results import Results
+
+SECTOR_COLOURS = {"auto": "tab:blue", "defence": "tab:red", "tech": "tab:green"}
+
+
+def _plt():  # noqa: ANN202
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _title(res: Results, what: str) -> str:
+    name = res.manifest.get("name") or res.path.name
+    return f"{what} — {name}, {res.replications} replications"
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    _plt().close(fig)
+    return path
+
+
+def _dates(res: Results, days: np.ndarray) -> np.ndarray:
+    start = np.datetime64(res.config.calendar.start, "D")
+    return start + np.round(np.asarray(days) * 24 * 3600).astype("timedelta64[s]")
+
+
+def _mark_policy(ax: Axes, res: Results, label: bool = True) -> None:
+    """Vertical lines at the median date of each policy event that happened."""
+    pol = res.policy
+    pol = pol[pol["happened"]]
+    if pol.empty:
+        return
+    med = pol.groupby(["index", "label"], sort=True)["day"].median().reset_index()
+    ymax = ax.get_ylim()[1]
+    for i, row in enumerate(med.itertuples()):
+        x = _dates(res, np.array([row.day]))[0]
+        ax.axvline(x, color="0.5", lw=0.8, ls=":")
+        if label:
+            ax.text(x, ymax, f" {i + 1}", fontsize=7, color="0.35", va="top")
+
+
+def _policy_legend(res: Results, width: int = 150) -> str:
+    """'1: label  2: label ...' for the numbered policy lines, wrapped to `width`."""
+    import textwrap
+
+    pol = res.policy
+    pol = pol[pol["happened"]]
+    labels = pol.groupby(["index"], sort=True)["label"].first().tolist()
+    text = "   ".join(f"{i + 1}: {lab}" for i, lab in enumerate(labels))
+    return "\n".join(textwrap.wrap("Policy events: " + text, width))
+
+
+def _date_axis(ax: Axes) -> None:
+    import matplotlib.dates as mdates
+
+    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
+
+
+# --------------------------------------------------------------------------- shortfall
+
+
+def shortfall_by_sector(res: Results, out: Path) -> Path:
+    plt = _plt()
+    sec = res.sectors()
+    sectors = sorted(sec["sector"].unique())
+    fig, axes = plt.subplots(2, len(sectors), figsize=(4.2 * len(sectors), 6.5),
+                             squeeze=False, layout="constrained")
+    for j, s in enumerate(sectors):
+        x = 100 * sec.loc[sec["sector"] == s, "shortfall_frac"].to_numpy()
+        colour = SECTOR_COLOURS.get(s, "tab:gray")
+        mean, p95 = x.mean(), np.quantile(x, 0.95)
+        h = axes[0, j]
+        h.hist(x, bins=min(40, max(10, len(x) // 5)), color=colour, alpha=0.75)
+        e = axes[1, j]
+        xs = np.sort(x)
+        e.step(xs, np.arange(1, len(xs) + 1) / len(xs), where="post", color=colour)
+        for ax in (h, e):
+            ax.axvline(mean, color="k", lw=1.2, label=f"mean {mean:.1f}%")
+            ax.axvline(p95, color="k", lw=1.2, ls="--", label=f"P95 {p95:.1f}%")
+            ax.set_xlabel("shortfall, % of planned production value")
+        h.set_title(s)
+        h.set_ylabel("replications")
+        e.set_ylabel("share of replications ≤ x (ECDF)")
+        e.set_ylim(0, 1.02)
+        h.legend(fontsize=8)
+    fig.suptitle(_title(res, "Production shortfall by sector"))
+    return _save(fig, out / "shortfall_by_sector.png")
+
+
+def tts_ttr(res: Results, out: Path) -> Path:
+    """Time to survive and time to recover per sector (firm-level, pooled)."""
+    plt = _plt()
+    f = res.firms
+    sectors = sorted(f["sector"].unique())
+    fig, axes = plt.subplots(1, len(sectors), figsize=(4.5 * len(sectors), 4),
+                             squeeze=False, layout="constrained")
+    for j, s in enumerate(sectors):
+        ax = axes[0, j]
+        g = f[f["sector"] == s]
+        tts, ttr = g["tts_days"].to_numpy(), g["ttr_days"].to_numpy()
+        both = ~np.isnan(tts)
+        # TTS < TTR: the firm runs out before it could recover (Simchi-Levi); a firm that
+        # stocked out and never recovered counts as TTR = infinity.
+        ttr_inf = np.where(np.isnan(ttr), np.inf, ttr)
+        share = float(np.mean(tts[both] < ttr_inf[both])) if both.any() else math.nan
+        finite = [v[~np.isnan(v)] for v in (tts, ttr)]
+        hi = max([v.max() for v in finite if len(v)] + [1.0])
+        bins = np.linspace(0, hi, 30)
+        ax.hist(finite[0], bins=bins, alpha=0.6, label="time to survive (TTS)",
+                color="tab:orange")
+        ax.hist(finite[1], bins=bins, alpha=0.6, label="time to recover (TTR)",
+                color="tab:purple")
+        no_out = float(np.mean(np.isnan(tts)))
+        ax.set_title(f"{s}: P(TTS < TTR) = {share:.2f}\nno stock-out in {100 * no_out:.0f}% "
+                     "of firm-runs", fontsize=10)
+        ax.set_xlabel("days")
+        ax.set_ylabel("firm-replications")
+        ax.legend(fontsize=8)
+    fig.suptitle(_title(res, "Time to survive (from controls start) vs time to recover "
+                        "(from first stock-out)"))
+    return _save(fig, out / "tts_ttr.png")
+
+
+# --------------------------------------------------------------------------- fans
+
+
+def _fan(ax: Axes, x: np.ndarray, table: pd.DataFrame, colour: str) -> None:
+    """P5-P95 band, P25-P75 band and median of `value` by `day` over replications."""
+    q = table.groupby("day")["value"].quantile([0.05, 0.25, 0.5, 0.75, 0.95]).unstack()
+    xs = _x_for(x, q.index.to_numpy())
+    ax.fill_between(xs, q[0.05], q[0.95], color=colour, alpha=0.18, lw=0, label="P5–P95")
+    ax.fill_between(xs, q[0.25], q[0.75], color=colour, alpha=0.3, lw=0, label="P25–P75")
+    ax.plot(xs, q[0.5], color=colour, lw=1.5, label="median")
+
+
+def _x_for(x: np.ndarray, days: np.ndarray) -> np.ndarray:
+    return x(days) if callable(x) else days
+
+
+def inventory_fan(res: Results, out: Path) -> Path:
+    plt = _plt()
+    ts = res.timeseries
+    inv = ts[ts["series"] == "inventory_kg"]
+    cfg = res.config
+    keys = list(inv.groupby(["firm", "material"], sort=False).groups)
+    ncol = 3
+    nrow = math.ceil(len(keys) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5 * ncol, 3.3 * nrow), squeeze=False,
+                             sharex=True, layout="constrained")
+    for k, (firm, material) in enumerate(keys):
+        ax = axes[k // ncol, k % ncol]
+        f = cfg.firms[firm]
+        use = f.units_per_day * f.bom[material]
+        g = inv[(inv["firm"] == firm) & (inv["material"] == material)].copy()
+        g["value"] = g["value"] / use
+        _fan(ax, lambda d: _dates(res, d), g, SECTOR_COLOURS.get(f.sector, "tab:gray"))
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_title(f"{firm} — {material}", fontsize=9)
+        ax.set_ylabel("on hand, days of planned use")
+        _mark_policy(ax, res)
+        _date_axis(ax)
+    for k in range(len(keys), nrow * ncol):
+        axes[k // ncol, k % ncol].axis("off")
+    axes[0, 0].legend(fontsize=7, loc="upper right")
+    fig.suptitle(_title(res, "Usable inventory (fan: P5–P50–P95)"))
+    fig.text(0.5, -0.01, _policy_legend(res, 160), ha="center", va="top", fontsize=8)
+    return _save(fig, out / "inventory_fan.png")
+
+
+def backlog_fan(res: Results, out: Path) -> Path:
+    plt = _plt()
+    ts = res.timeseries
+    fig, ax = plt.subplots(figsize=(10, 4.5), layout="constrained")
+    _fan(ax, lambda d: _dates(res, d), ts[ts["series"] == "backlog"], "tab:red")
+    ax.set_ylabel("open licence applications (files)")
+    ax.set_xlabel("date")
+    ax.set_ylim(bottom=0)
+    _mark_policy(ax, res)
+    _date_axis(ax)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title(_title(res, "Licence backlog"))
+    fig.text(0.5, -0.02, _policy_legend(res, 110), ha="center", va="top", fontsize=8)
+    return _save(fig, out / "backlog_fan.png")
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def exports_monthly(res: Results, out: Path) -> Path:
+    from .observed import MAGNET_EXPORTS_T, MAGNET_EXPORTS_US_T
+
+    plt = _plt()
+    ex = res.exports
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), layout="constrained")
+    covers_2025 = str(res.config.calendar.start) <= "2025-12-31"
+    for ax, (title, frame, obs) in zip(axes, (
+        ("all destinations", ex, MAGNET_EXPORTS_T),
+        ("to the US", ex[ex["destination"] == "US"], MAGNET_EXPORTS_US_T),
+    ), strict=True):
+        per = frame.groupby(["replication", "month"])["kg"].sum().unstack("month") / 1000
+        months = per.columns.to_numpy()
+        x = np.array([np.datetime64(m + "-15") for m in months])
+        q = per.quantile([0.05, 0.5, 0.95])
+        ax.fill_between(x, q.loc[0.05], q.loc[0.95], color="tab:blue", alpha=0.25,
+                        label="simulated P5–P95")
+        ax.plot(x, q.loc[0.5], color="tab:blue", marker="o", ms=3, label="simulated median")
+        if covers_2025:
+            om = [m for m in obs if m in set(months)]
+            if om:
+                ax.plot([np.datetime64(m + "-15") for m in om], [obs[m] for m in om], "ks",
+                        ms=5, label="observed 2025 (FACTS §2)")
+        ax.set_ylabel("controlled magnet exports, tonnes per month")
+        ax.set_title(title)
+        ax.set_ylim(bottom=0)
+        _mark_policy(ax, res, label=False)
+        _date_axis(ax)
+        ax.legend(fontsize=8)
+    fig.suptitle(_title(res, "Monthly exports from the controlled exporter"))
+    return _save(fig, out / "exports_monthly.png")
+
+
+def lead_times(res: Results, out: Path) -> Path:
+    """Queue wait (calendar days) and acceptance-to-decision (working days, the statutory
+    clock) against the limit."""
+    from .calendar import WorkingCalendar
+
+    plt = _plt()
+    cfg = res.config
+    apps = res.table("applications", ["accepted_day", "decided_day", "queue_wait_days",
+                                      "submitted_day", "general_licence"])
+    apps = apps[~apps["general_licence"]]
+    c = cfg.calendar
+    cal = WorkingCalendar(c.start, cfg.horizon_days, c.working_days,
+                          [(h.start, h.end) for h in c.holidays], c.extra_working_days)
+    decided = apps.dropna(subset=["decided_day", "accepted_day"])
+    clock = (cal.working_time_array(decided["decided_day"].to_numpy())
+             - cal.working_time_array(decided["accepted_day"].to_numpy()))
+    lead = (decided["decided_day"] - decided["submitted_day"]).to_numpy()
+    wait = apps["queue_wait_days"].dropna().to_numpy()
+    limit = cfg.authority.statutory_limit_working_days
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")
+    panels = (
+        (wait, "queue wait (acceptance to review start), calendar days", None),
+        (clock, "acceptance to decision, working days", limit),
+        (lead, "total lead time (submission to decision), calendar days", None),
+    )
+    for ax, (x, label, line) in zip(axes, panels, strict=True):
+        if len(x):
+            ax.hist(x, bins=60, color="tab:blue", alpha=0.75)
+        if line is not None:
+            over = float(np.mean(x > line)) if len(x) else math.nan
+            ax.axvline(line, color="tab:red", lw=1.5,
+                       label=f"statutory limit {line:g} working days\n{100 * over:.0f}% of "
+                       "decided files over it")
+            ax.legend(fontsize=8)
+        ax.set_xlabel(label)
+        ax.set_ylabel("applications (all replications)")
+    fig.suptitle(_title(res, "Licence lead times (decided applications)"))
+    return _save(fig, out / "lead_times.png")
+
+
+PLOTS = (shortfall_by_sector, tts_ttr, inventory_fan, backlog_fan, exports_monthly,
+         lead_times)
+
+
+def plot_all(res: Results, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fn in PLOTS:
+        if fn in (inventory_fan, shortfall_by_sector, tts_ttr) and res.firms.empty:
+            continue  # a queue-only run has no firms
+        paths.append(fn(res, out))
+    return paths

@@ -75,8 +75,8 @@ class Holiday(Strict):
     """An inclusive range of dates on which the authority does not work."""
 
     name: str = ""
-    start: Date
-    end: Date
+    start: Date = Field(description="First day off.")
+    end: Date = Field(description="Last day off (inclusive).")
 
     @model_validator(mode="after")
     def _ordered(self) -> Holiday:
@@ -88,9 +88,11 @@ class Holiday(Strict):
 class CalendarConfig(Strict):
     """Date of t = 0 and the authority's working-day calendar."""
 
-    start: Date
-    working_days: Literal["mon-fri", "all"] = "mon-fri"
-    holidays: list[Holiday] = []
+    start: Date = Field(description="Date of t = 0 (midnight starting this day).")
+    working_days: Literal["mon-fri", "all"] = Field(
+        default="mon-fri", description="Days the authority works, before holidays."
+    )
+    holidays: list[Holiday] = Field(default=[], description="Date ranges not worked.")
     extra_working_days: list[Date] = Field(
         default=[], description="Weekend dates that are worked (make-up working days)."
     )
@@ -99,8 +101,10 @@ class CalendarConfig(Strict):
 class RunsConfig(Strict):
     """Monte Carlo settings."""
 
-    replications: int = Field(default=100, ge=1)
-    seed: int = Field(default=12345, ge=0)
+    replications: int = Field(default=100, ge=1, description="Replications in a batch.")
+    seed: int = Field(
+        default=12345, ge=0, description="Root seed; replication i uses its child i."
+    )
     warmup_days: NonNegFloat = Field(
         default=0.0, description="Application statistics leave out those submitted before it."
     )
@@ -133,18 +137,20 @@ class DestinationConfig(Strict):
     """An importing country or region."""
 
     priority: int = Field(
-        default=0, ge=0, description="Queue class under `priority` discipline; 0 is served first."
+        default=0, ge=0, description="Queue class under `priority` discipline; 0 is served first"
     )
 
 
 class InformationRequests(Strict):
     """Files sent back for more information; the applicant answers, the file re-joins the queue."""
 
-    probability: Probability = 0.0
+    probability: Probability = Field(
+        default=0.0, description="Chance that a reviewed file is sent back."
+    )
     response_days: Distribution | None = Field(
         default=None, description="Calendar days the applicant takes to answer."
     )
-    max_rounds: int = Field(default=3, ge=0)
+    max_rounds: int = Field(default=3, ge=0, description="Most times one file is sent back.")
 
     @model_validator(mode="after")
     def _needs_delay(self) -> InformationRequests:
@@ -162,14 +168,14 @@ class DecisionRule(Strict):
     the authority's pending approval rate.
     """
 
-    destination: str | None = None
+    destination: str | None = Field(default=None, description="Match this destination.")
     sector: Sector | Literal["none"] | None = Field(
-        default=None, description="`none` matches background applications."
+        default=None, description="Match this sector; `none` matches background applications."
     )
-    end_use: EndUse | None = None
-    material: str | None = None
-    approve: Probability
-    refuse: Probability = 0.0
+    end_use: EndUse | None = Field(default=None, description="Match this end use.")
+    material: str | None = Field(default=None, description="Match this material.")
+    approve: Probability = Field(description="Chance of approval at review.")
+    refuse: Probability = Field(default=0.0, description="Chance of refusal at review.")
 
     @model_validator(mode="after")
     def _sum(self) -> DecisionRule:
@@ -184,8 +190,10 @@ class DecisionConfig(Strict):
     """How reviewed applications are decided. The first matching rule applies."""
 
     approve: Probability = Field(default=1.0, description="Default approval probability.")
-    refuse: Probability = 0.0
-    rules: list[DecisionRule] = []
+    refuse: Probability = Field(default=0.0, description="Default refusal probability.")
+    rules: list[DecisionRule] = Field(
+        default=[], description="Checked in order; the first that matches applies."
+    )
     pending_approval_rate_per_day: NonNegFloat = Field(
         default=0.0,
         description="Hazard (per calendar day) at which a pending file is approved later.",
@@ -269,8 +277,13 @@ class AuthorityConfig(Strict):
 class CustomsHold(Strict):
     """Export inspections that hold a shipment before it leaves."""
 
-    probability: Probability = 0.0
-    days: Distribution = Field(default={"dist": "constant", "value": 0.0})  # type: ignore[assignment]
+    probability: Probability = Field(
+        default=0.0, description="Chance that a licensed shipment is held."
+    )
+    days: Distribution = Field(
+        default={"dist": "constant", "value": 0.0},  # type: ignore[assignment]
+        description="Calendar days held.",
+    )
 
     @field_validator("days")
     @classmethod
@@ -293,8 +306,10 @@ class SupplierConfig(Strict):
     licence but share a capacity (kg/day) that follows a ramp-up schedule.
     """
 
-    kind: Literal["controlled", "free"]
-    materials: list[str] = Field(min_length=1)
+    kind: Literal["controlled", "free"] = Field(
+        description="`controlled`: licence per shipment; `free`: capacity-limited."
+    )
+    materials: list[str] = Field(min_length=1, description="Materials it supplies.")
     production_days: Distribution = Field(
         default={"dist": "constant", "value": 0.0},  # type: ignore[assignment]
         description="Calendar days from go-ahead (licence or order) to dispatch.",
@@ -329,9 +344,11 @@ class SupplierConfig(Strict):
 class StockpileConfig(Strict):
     """A government reserve released to listed sectors when their cover falls low."""
 
-    sectors: list[Sector] = ["defence"]
-    stock_kg: dict[str, NonNegFloat] = {}
-    trigger_cover_days: NonNegFloat = 30.0
+    sectors: list[Sector] = Field(default=["defence"], description="Sectors it serves.")
+    stock_kg: dict[str, NonNegFloat] = Field(default={}, description="kg held per material.")
+    trigger_cover_days: NonNegFloat = Field(
+        default=30.0, description="Release when a firm's on-hand cover (days) falls below."
+    )
     release_days: Distribution = Field(
         default={"dist": "constant", "value": 14.0},  # type: ignore[assignment]
         description="Calendar days from release decision to receipt.",
@@ -353,8 +370,8 @@ class Substitution(Strict):
     """After `after_days` short, produce `fraction` of plan with a design that needs none of
     the short materials."""
 
-    after_days: NonNegFloat
-    fraction: Probability
+    after_days: NonNegFloat = Field(description="Days down before switching.")
+    fraction: Probability = Field(description="Share of planned output made meanwhile.")
 
 
 class OrderingConfig(Strict):
@@ -381,19 +398,23 @@ class OrderingConfig(Strict):
 class FirmConfig(Strict):
     """A manufacturer making one product line."""
 
-    sector: Sector
-    destination: str
-    end_use: EndUse = "civil"
+    sector: Sector = Field(description="`defence`, `auto` or `tech`.")
+    destination: str = Field(description="Where its imports go (a destination name).")
+    end_use: EndUse = Field(default="civil", description="Declared end use.")
     units_per_day: PosFloat = Field(description="Planned production, units per calendar day.")
     unit_value: NonNegFloat = Field(default=0.0, description="Value of one unit (USD).")
     bom: dict[str, PosFloat] = Field(min_length=1, description="kg of each material per unit.")
     initial_cover_days: NonNegFloat = Field(description="Days of planned use on hand at t = 0.")
     ordering: OrderingConfig
-    restart_delay_days: NonNegFloat = 0.0
+    restart_delay_days: NonNegFloat = Field(
+        default=0.0, description="Days from material back to production back."
+    )
     pipeline_days: NonNegFloat = Field(
         default=0.0, description="Days from receipt to usable stock (tier-1/tier-2 processing)."
     )
-    substitution: Substitution | None = None
+    substitution: Substitution | None = Field(
+        default=None, description="Alternative design used after a long stoppage."
+    )
 
 
 # --------------------------------------------------------------------------- policy
@@ -403,22 +424,26 @@ class PolicyEventBase(Strict):
     """A dated change to the world. The date may be uncertain: it is `date` plus a draw of
     `delay_days` (calendar days), and the event happens at all with `probability`."""
 
-    date: Date
-    delay_days: Distribution | None = None
-    probability: Probability = 1.0
-    label: str = ""
+    date: Date = Field(description="Nominal date.")
+    delay_days: Distribution | None = Field(
+        default=None, description="Calendar days added to the date, drawn per replication."
+    )
+    probability: Probability = Field(
+        default=1.0, description="Chance the event happens at all (per replication)."
+    )
+    label: str = Field(default="", description="Shown on plots.")
 
 
 class ControlsStart(PolicyEventBase):
     type: Literal["controls_start"]
-    materials: list[str] = Field(min_length=1)
+    materials: list[str] = Field(min_length=1, description="Materials that now need licences.")
 
 
 class ControlsLift(PolicyEventBase):
     """Licences no longer required: files still waiting are released as approved."""
 
     type: Literal["controls_lift"]
-    materials: list[str] = Field(min_length=1)
+    materials: list[str] = Field(min_length=1, description="Materials freed from licensing.")
 
 
 class SuspendApprovals(PolicyEventBase):
@@ -433,7 +458,7 @@ class ResumeApprovals(PolicyEventBase):
 
 class SetReviewers(PolicyEventBase):
     type: Literal["reviewers"]
-    count: int = Field(ge=0)
+    count: int = Field(ge=0, description="New number of reviewers.")
 
 
 class SetDecision(PolicyEventBase):
@@ -452,8 +477,12 @@ class SetDecision(PolicyEventBase):
 
 class SetReviewTime(PolicyEventBase):
     type: Literal["review_time"]
-    review_time: Distribution | None = None
-    information_request_probability: Probability | None = None
+    review_time: Distribution | None = Field(
+        default=None, description="New review time, working days."
+    )
+    information_request_probability: Probability | None = Field(
+        default=None, description="New chance that a file is sent back."
+    )
 
     @field_validator("review_time")
     @classmethod
@@ -466,11 +495,13 @@ class GeneralLicence(PolicyEventBase):
     working days and always approved."""
 
     type: Literal["general_licence"]
-    destinations: list[str] | None = None
-    sectors: list[Sector] | None = None
-    firms: list[str] | None = None
-    materials: list[str] | None = None
-    valid_days: PosFloat = 365.0
+    destinations: list[str] | None = Field(default=None, description="Only these (or all).")
+    sectors: list[Sector] | None = Field(
+        default=None, description="Only these sectors (or all, background included)."
+    )
+    firms: list[str] | None = Field(default=None, description="Only these firms (or all).")
+    materials: list[str] | None = Field(default=None, description="Only these (or all).")
+    valid_days: PosFloat = Field(default=365.0, description="Calendar days it stays valid.")
     processing_days: Distribution = Field(
         default={"dist": "uniform", "low": 0.0, "high": 5.0}  # type: ignore[assignment]
     )
@@ -487,8 +518,10 @@ class StockpileRelease(PolicyEventBase):
 
 class AddCapacity(PolicyEventBase):
     type: Literal["capacity"]
-    supplier: str
-    add_kg_per_day: float = Field(allow_inf_nan=False)
+    supplier: str = Field(description="A free supplier.")
+    add_kg_per_day: float = Field(
+        allow_inf_nan=False, description="kg/day added (negative removes)."
+    )
 
 
 PolicyEvent = Annotated[
@@ -512,7 +545,7 @@ PolicyEvent = Annotated[
 class Config(Strict):
     """A whole scenario."""
 
-    name: str = ""
+    name: str = Field(default="", description="Shown in titles and the manifest.")
     description: str = ""
     horizon_days: PosFloat = Field(description="Calendar days simulated.")
     calendar: CalendarConfig
@@ -580,6 +613,10 @@ class Config(Strict):
                 for j, r in enumerate(ev.rules):
                     need("destination", dests, r.destination, f"{p}.rules.{j}.destination")
                     need("material", mats, r.material, f"{p}.rules.{j}.material")
+            if (isinstance(ev, SetReviewTime) and (ev.information_request_probability or 0) > 0
+                    and a.information_requests.response_days is None):
+                raise PathError(f"{p}.information_request_probability",
+                                "needs authority.information_requests.response_days")
             if isinstance(ev, StockpileRelease) and self.stockpile is None:
                 raise PathError(f"{p}.type", "stockpile_release needs a [stockpile] table")
             if ev.delay_days is not None and not math.isfinite(ev.delay_days.expected):

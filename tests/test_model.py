@@ -287,6 +287,12 @@ def check_invariants(cfg, rep: Replication) -> None:  # noqa: ANN001
         assert row.value_lost == pytest.approx(row.shortfall_units * fc.unit_value,
                                                rel=1e-12, abs=1e-9), name
         assert 0.0 <= row.downtime_days <= horizon + 1e-9, name
+        if row.stockouts == 0:
+            # Never stopped: made the plan, no downtime, no time to stock-out or recover.
+            assert row.shortfall_units <= _slack(planned), name
+            assert row.downtime_days == 0.0, name
+            assert math.isnan(row.tts_days) and math.isnan(row.ttr_days), name
+        assert math.isnan(row.ttr_days) or row.ttr_days >= 0.0, name
     # Stock never goes negative: consumption is min(use*dt, stock), so exactly >= 0.
     ts = rep.timeseries
     inv = ts[ts.series == "inventory_kg"]
@@ -316,6 +322,10 @@ def check_invariants(cfg, rep: Replication) -> None:  # noqa: ANN001
     assert (waited.notna() == apps.review_start_day.notna()).all()
     assert (apps.review_days.dropna() >= 0.0).all()
     assert (apps.quantity_kg >= 0.0).all()
+    assert apps.attempt.between(1, cfg.authority.refusal.max_attempts).all()
+    assert (apps.information_requests <= cfg.authority.information_requests.max_rounds).all()
+    # General-licence files are always approved (or still being processed at the end).
+    assert (apps[apps.general_licence].outcome != "refused").all()
     assert (rep.exports.kg >= 0.0).all()
 
 

@@ -213,6 +213,10 @@ COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "summary": _cmd_summary,
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="rareshock: %(message)s")
+    # Libraries that set their own loggers to INFO (Dask's scheduler and nannies) would
+    # otherwise print through this handler, even with --quiet.
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.WARNING)
     try:
         return COMMANDS[args.command](args)
     except ConfigError as exc:

@@ -59,7 +59,11 @@ class Results:
 
     @cached_property
     def policy(self) -> pd.DataFrame:
-        return self.table("policy")
+        # A config without policy events stores an empty table whose columns parquet
+        # reads back as untyped (object); give them their types so filters work.
+        df = self.table("policy")
+        return df.astype({"index": "int64", "day": "float64", "happened": "bool"}) \
+            if df.empty else df
 
     def sectors(self) -> pd.DataFrame:
         """Per replication and sector: shortfall_frac (value-weighted) and value_lost."""

@@ -214,6 +214,8 @@ def run_batch(
     meta = {"version": __version__, "name": cfg.name, "seed": seed, "replications": n,
             "chunk_size": chunk_size}
     done = store.prepare(cfg, meta, resume=resume, overwrite=overwrite)
+    if stored and int(stored.get("replications", n)) < n:
+        _drop_partial(done, int(stored["replications"]), chunk_size)
     man = store.manifest() or {}
     chunk_events: dict[str, int] = dict(man.get("chunk_events", {}))
     wall_before = float(man.get("wall_seconds", 0.0))
@@ -236,7 +238,10 @@ def run_batch(
             met = worst < precision
             if met or target >= cap:
                 break
-            grow = math.ceil(target * (worst / precision) ** 2 * 1.1)
+            # one replication has no interval (infinite half-width): double instead
+            grow = (math.ceil(target * (worst / precision) ** 2 * 1.1)
+                    if math.isfinite(worst) else 2 * target)
+            _drop_partial(done, target, chunk_size)
             target = min(cap, max(target + chunk_size, grow))
             log.info("half-width %.4g > %.4g: extending to %d replications",
                      worst, precision, target)
@@ -252,6 +257,13 @@ def run_batch(
         man["precision"] = {"target_halfwidth": precision, "met": bool(met)}
     store.write_manifest(man)
     return BatchInfo(store.path, n, ran, int(sum(chunk_events.values())), wall, met)
+
+
+def _drop_partial(done: set[int], have: int, chunk_size: int) -> None:
+    """A last chunk cut short at `have` replications must run again (whole) when the batch
+    grows beyond `have`, or the replications after `have` in that chunk are never run."""
+    if have % chunk_size:
+        done.discard(have // chunk_size)
 
 
 def _run_chunks(cfg: Config, store: ResultsDir, n: int, chunk_size: int, done: set[int],

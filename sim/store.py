@@ -50,6 +50,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -58,6 +59,23 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()  # read once: os.umask can only be read by setting it
+
+
+def remove_temporaries(folder: Path) -> None:
+    """Delete the temporary files of writes cut short (a run killed mid-write)."""
+    for d in (folder, *(folder / t for t in TABLES)):
+        if d.is_dir():
+            for f in d.glob(".*.tmp"):
+                f.unlink(missing_ok=True)
 
 
 def write_parquet(path: Path, df: pd.DataFrame) -> None:
@@ -101,6 +119,7 @@ class ResultsDir:
                 if man.get(key) != meta.get(key):
                     raise ConfigError(str(p), "--resume", f"{key} differs from the stored run "
                                       f"({man.get(key)} vs {meta.get(key)})")
+            remove_temporaries(p)
             return {int(c) for c in man.get("chunks_done", [])}
         if exists and not overwrite:
             raise ConfigError(str(p), "--out",
@@ -116,6 +135,7 @@ class ResultsDir:
 
     def _clear(self) -> None:
         """Remove what a previous run wrote (only our own files and folders)."""
+        remove_temporaries(self.path)
         for name in TABLES:
             d = self.path / name
             if d.is_dir():

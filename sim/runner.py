@@ -118,7 +118,11 @@ class _Dask:
                               "'dask' extra: pip install 'rareshock[dask]'") from None
         self.cluster = None
         if scheduler:
-            self.client = Client(scheduler, timeout="10s")
+            try:
+                self.client = Client(scheduler, timeout="10s")
+            except (OSError, ValueError, TypeError) as exc:  # unreachable or malformed
+                raise ConfigError("--scheduler", scheduler,
+                                  f"cannot connect to the Dask scheduler ({exc})") from None
         else:
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
                                         processes=True, dashboard_address=None)
@@ -213,14 +217,20 @@ def run_batch(
     seed = cfg.runs.seed
     meta = {"version": __version__, "name": cfg.name, "seed": seed, "replications": n,
             "chunk_size": chunk_size}
-    done = store.prepare(cfg, meta, resume=resume, overwrite=overwrite)
+    # The executor first: a scheduler that cannot be reached is bad input, and then
+    # nothing may have been written yet.
+    ex = make_executor(executor, workers, scheduler)
+    try:
+        done = store.prepare(cfg, meta, resume=resume, overwrite=overwrite)
+    except BaseException:
+        ex.close()
+        raise
     if stored and int(stored.get("replications", n)) < n:
         _drop_partial(done, int(stored["replications"]), chunk_size)
     man = store.manifest() or {}
     chunk_events: dict[str, int] = dict(man.get("chunk_events", {}))
     wall_before = float(man.get("wall_seconds", 0.0))
     t0 = time.perf_counter()
-    ex = make_executor(executor, workers, scheduler)
     ran = 0
     met: bool | None = None
     try:

@@ -67,10 +67,10 @@ def tables_of(path: Path, names=ALL_TABLES) -> dict[str, pd.DataFrame]:
             for n in names}
 
 
-def assert_same_tables(a: Path, b: Path, names=ALL_TABLES) -> None:
+def assert_same_tables(a: Path, b: Path, names=ALL_TABLES, may_be_empty=("policy",)) -> None:
     ta, tb = tables_of(a, names), tables_of(b, names)
     for n in names:
-        assert len(ta[n]) > 0 or n == "policy", f"{n} is empty in {a}"
+        assert len(ta[n]) > 0 or n in may_be_empty, f"{n} is empty in {a}"
         pd.testing.assert_frame_equal(ta[n], tb[n], check_exact=True, obj=f"{n} table")
 
 
@@ -176,6 +176,9 @@ CASES = [
     ("executor-unknown", {}, ["run", "M", "--executor", "nosuch"], ["--executor", "nosuch"]),
     ("scheduler-without-dask", {}, ["run", "M", "--scheduler", "tcp://127.0.0.1:1"],
      ["--scheduler", "--executor dask"]),
+    ("scheduler-bad-address", {},
+     ["run", "M", "--executor", "dask", "--scheduler", "nosuch://x:1", "--out", "new"],
+     ["--scheduler: nosuch://x:1:", "cannot connect"]),
     ("resume-with-overwrite", {}, ["run", "M", "--resume", "--overwrite", "--out", "new"],
      ["--resume", "--overwrite"]),
     ("unknown-option", {}, ["run", "M", "--frobnicate"], ["--frobnicate"]),
@@ -362,8 +365,9 @@ def test_parts_byte_identical_for_workers_1_and_2(repro: Path) -> None:
 
 
 def test_same_tables_with_dask(repro: Path) -> None:
-    ok("run", SMALL, "-n", REPRO_N, "--seed", "11", "-q", "--no-plots", "--executor", "dask",
-       "--workers", "2", "--chunk-size", "3", "--out", "dask", cwd=repro)
+    r = ok("run", SMALL, "-n", REPRO_N, "--seed", "11", "-q", "--no-plots", "--executor",
+           "dask", "--workers", "2", "--chunk-size", "3", "--out", "dask", cwd=repro)
+    assert r.stdout == "" and r.stderr == ""  # -q: none of Dask's INFO log lines either
     assert json.loads((repro / "dask" / "manifest.json").read_text())["executor"] == "dask"
     assert_same_tables(repro / "w1", repro / "dask")
 
@@ -372,7 +376,7 @@ def test_same_tables_with_dask(repro: Path) -> None:
 
 
 def test_resume_after_sigkill(tmp_path: Path) -> None:
-    n = 30
+    n = 16  # ~0.2 s each: the kill comes long before the last
     args = ["run", MMC, "-n", str(n), "--chunk-size", "1", "--workers", "1", "-q",
             "--no-plots"]
     env = {**os.environ, "MPLBACKEND": "Agg"}
@@ -400,14 +404,16 @@ def test_resume_after_sigkill(tmp_path: Path) -> None:
     done = json.loads(man_path.read_text())["chunks_done"]
     assert 1 <= len(done) < n, done
     # a write cut short by the kill leaves a temporary file; make sure there is one
-    (tmp_path / "cut" / "replications" / ".part-00029.parquet.killed.tmp").write_bytes(b"PAR1")
+    (tmp_path / "cut" / "replications" / ".part-00015.parquet.killed.tmp").write_bytes(b"PAR1")
 
     r = ok(*args, "--out", "cut", "--resume", cwd=tmp_path)
     assert r.stdout == ""
     ok(*args, "--out", "whole", cwd=tmp_path)
 
     assert not list((tmp_path / "cut").rglob("*.tmp"))
-    assert_same_tables(tmp_path / "cut", tmp_path / "whole")
+    # mmc has no firms (empty replications table) and no policy events
+    assert_same_tables(tmp_path / "cut", tmp_path / "whole",
+                       may_be_empty=("replications", "policy"))
     cut = json.loads(man_path.read_text())
     whole = json.loads((tmp_path / "whole" / "manifest.json").read_text())
     assert cut["chunks_done"] == whole["chunks_done"] == list(range(n))

@@ -26,20 +26,20 @@ class _Parser(argparse.ArgumentParser):
                      f"--help)\n" if " " in self.prog else f"rareshock: error: {message}\n")
 
 
-def _number(name: str, kind: type = int, minimum: float = 1, strict: bool = False):
+def _number(kind: type = int, minimum: float = 1, strict: bool = False):  # noqa: ANN202
     """An argparse type: a whole number (or a finite float) at least `minimum` (above it
-    with `strict`), with a one-line message naming the option."""
+    with `strict`); argparse names the option in its message."""
     what = "a whole number" if kind is int else "a number"
 
     def parse(text: str) -> int | float:
         try:
             v = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be {what}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
         if v != v or v in (float("inf"), float("-inf")) or v < minimum or (
                 strict and v == minimum):
             bound = f"above {minimum:g}" if strict else f"at least {minimum:g}"
-            raise argparse.ArgumentTypeError(f"{name} must be {what} {bound}, got {text}")
+            raise argparse.ArgumentTypeError(f"must be {what} {bound}, got {text}")
         return v
     return parse
 
@@ -60,25 +60,26 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a Monte Carlo batch and store its results",
                          description="Run N replications, store tables, summary and plots.")
     config_opts(run)
-    run.add_argument("--replications", "-n", type=_number("--replications"),
+    run.add_argument("--replications", "-n", type=_number(),
                      help="replications (default: runs.replications)")
-    run.add_argument("--seed", type=_number("--seed", minimum=0),
+    run.add_argument("--seed", type=_number(minimum=0),
                      help="root seed (default: runs.seed)")
-    run.add_argument("--workers", "-j", type=_number("--workers"),
+    run.add_argument("--workers", "-j", type=_number(),
                      help="worker processes (default: all cores)")
     run.add_argument("--executor", choices=["local", "dask"], default="local")
     run.add_argument("--scheduler", metavar="ADDRESS",
                      help="Dask scheduler of an existing cluster (with --executor dask)")
-    run.add_argument("--chunk-size", type=_number("--chunk-size"),
+    run.add_argument("--chunk-size", type=_number(),
                      help="replications per task (default: about 32 tasks, at most 20 each)")
     run.add_argument("--out", "-o", metavar="DIR", help="results folder "
                      "(default: results/<config name>)")
-    run.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    run.add_argument("--resume", action="store_true", help="continue an interrupted run "
+                     "(or start it, if the folder is empty)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing folder")
-    run.add_argument("--precision", type=_number("--precision", float, 0, strict=True), metavar="X",
+    run.add_argument("--precision", type=_number(float, 0, strict=True), metavar="X",
                      help="add replications until every sector's 95%% half-width of mean "
                      "shortfall_frac is under X")
-    run.add_argument("--max-replications", type=_number("--max-replications"),
+    run.add_argument("--max-replications", type=_number(),
                      help="cap for --precision (default: 10x the start, at least 1000)")
     run.add_argument("--no-plots", action="store_true", help="skip the plots")
     run.add_argument("--quiet", "-q", action="store_true", help="print only errors")
@@ -141,6 +142,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.replications is not None:
         overrides.append(f"runs.replications={args.replications}")
     cfg = load_config(args.config, overrides)
+    if args.precision is not None and not cfg.firms:
+        raise ConfigError(args.config, "firms",
+                          "--precision targets sector shortfall, and this config has no firms")
+    if args.max_replications is not None and args.precision is None:
+        raise ConfigError("--max-replications", "", "only applies with --precision")
     if args.resume and args.overwrite:
         raise ConfigError("--resume", "", "cannot be combined with --overwrite")
     if args.scheduler and args.executor != "dask":

@@ -92,13 +92,23 @@ class Results:
                  f"{self.replications} replications"]
         head = (f"{'sector':<10} {'metric':<15} {'mean':>12} {'95% CI':>27} {'P50':>12} "
                 f"{'P95':>12} {'P(>0)':>7} {'CVaR95':>12}")
-        lines.append(head)
+        lines.append(head if len(s) else "(no firms in this config: no sector table)")
         for _, r in s.iterrows():
             fmt = _fmt_frac if r["metric"] == "shortfall_frac" else _fmt_money
             ci = f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"
             lines.append(f"{r['name']:<10} {r['metric']:<15} {fmt(r['mean']):>12} {ci:>27} "
                          f"{fmt(r['p50']):>12} {fmt(r['p95']):>12} {r['p_positive']:>7.2f} "
                          f"{fmt(r['cvar95']):>12}")
+        auth = self.summary()
+        auth = auth[auth["level"] == "authority"]
+        if len(auth):
+            lines.append("")
+            lines.append(f"{'authority':<26} {'mean':>12} {'95% CI':>27} {'P50':>12} "
+                         f"{'P95':>12}")
+            for _, r in auth.iterrows():
+                ci = f"[{r['ci_low']:.4g}, {r['ci_high']:.4g}]"
+                lines.append(f"{r['metric']:<26} {r['mean']:>12.4g} {ci:>27} "
+                             f"{r['p50']:>12.4g} {r['p95']:>12.4g}")
         return "\n".join(lines)
 
 

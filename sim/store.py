@@ -115,6 +115,10 @@ class ResultsDir:
             if man.get("config_sha256") != digest:
                 raise ConfigError(str(p), "--resume",
                                   "the resolved config differs from the stored one")
+            stored_n = int(man.get("replications", 0))
+            if int(meta.get("replications", 0)) < stored_n:
+                raise ConfigError(str(p), "--replications", f"fewer than the {stored_n} this "
+                                  "run already holds (give at least that many)")
             for key in ("chunk_size", "seed"):
                 if man.get(key) != meta.get(key):
                     raise ConfigError(str(p), "--resume", f"{key} differs from the stored run "
@@ -187,8 +191,11 @@ class ResultsDir:
         if not p.is_dir():
             raise ConfigError(str(p), "", "not a folder")
         man = self.manifest()
-        if man is None or not (p / "replications").is_dir():
+        if man is None:
             raise ConfigError(str(p), "", "holds no rareshock results (no manifest.json)")
+        if not any((p / "replications").glob("part-*.parquet")):
+            raise ConfigError(str(p), "", "holds no finished replications yet (continue with "
+                              "rareshock run CONFIG --resume --out DIR)")
         return man
 
     def config(self) -> Config:

@@ -205,6 +205,13 @@ CASES = [
      ["prev: --resume:", "chunk_size"]),
     ("resume-without-manifest", {"half": None, "half/config.toml": "x"},
      ["run", "M", "--out", "half", "--resume"], ["half: --resume:", "manifest"]),
+    ("resume-fewer-replications", {"prev": "RUN"},
+     ["run", "M", "-n", "1", "--out", "prev", "--resume"],
+     ["prev: --replications:", "fewer than the 2"]),
+    ("precision-without-firms", {}, ["run", "M", "--precision", "0.01"],
+     ["firms", "--precision", "no firms"]),
+    ("max-replications-without-precision", {}, ["run", "M", "--max-replications", "9"],
+     ["--max-replications", "only applies with --precision"]),
 ]
 
 
@@ -304,9 +311,14 @@ def test_summary_prints_sector_table(small_run: Path) -> None:
     lines = r.stdout.splitlines()
     assert lines[0] == "small: 4 replications"
     assert lines[1].split()[:3] == ["sector", "metric", "mean"]
-    rows = {(ln.split()[0], ln.split()[1]) for ln in lines[2:]}
+    sector_lines = lines[2:lines.index("")]
+    rows = {(ln.split()[0], ln.split()[1]) for ln in sector_lines}
     assert rows == {(s, m) for s in ("auto", "defence", "tech")
                     for m in ("shortfall_frac", "value_lost")}
+    # then the authority table
+    authority = lines[lines.index("") + 1:]
+    assert authority[0].split()[:2] == ["authority", "mean"]
+    assert {ln.split()[0] for ln in authority[1:]} >= {"queue_wait_days", "over_limit_share"}
     csv = ok("summary", small_run.name, "--csv", cwd=small_run.parent).stdout
     assert csv.splitlines()[0] == ",".join(COLUMNS)
     assert csv == (small_run / "summary.csv").read_text()

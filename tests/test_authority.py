@@ -195,7 +195,7 @@ def test_reviewer_count_changes_over_time() -> None:
     # t=2: #0 done, its reviewer takes #3 (done 4); at t=3 the count drops to 1, so the
     # two reviewers finishing at 3 retire and #4 waits for the one left (start 4).
     assert [a.review_start for a in apps] == [0.0, 1.0, 1.0, 2.0, 4.0]
-    assert w.authority.active == 1
+    assert w.authority.target == 1 and w.authority.busy == 0
 
 
 def test_zero_reviewers_leave_files_waiting() -> None:

@@ -1,10 +1,11 @@
 """The licensing authority: acceptance, a queue served by reviewer processes, decisions.
 
 The queue is a deque (FIFO) or a binary heap keyed by (priority class, arrival order), so
-adding or taking a file costs O(1) or O(log n) however long the backlog is. Reviewers are
-SimPy processes that take the next file, hold it for its review time (working days mapped
-to calendar days), and decide. Idle reviewers each wait on their own event; an arriving
-file wakes exactly one of them.
+adding or taking a file costs O(1) or O(log n) however long the backlog is. A reviewer
+takes the next file, holds it for its review time (working days mapped to calendar days)
+and decides; the review is one SimPy timeout whose callback decides and hands the
+reviewer the next file. A file that arrives while a reviewer is free starts review at
+once, so a file costs two events (arrival, end of review) and an idle reviewer none.
 
 A reviewed file is approved, refused, or left *pending* (FACTS §1: most files that were not
 approved were left pending). Pending files sit on a shelf and are approved later at a
@@ -126,10 +127,8 @@ class Authority:
         self.on_decision: Callable[[Application], None] = world.on_decision
 
         # Reviewers.
-        self.target = 0
-        self.active = 0
+        self.target = 0  # reviewers (files that can be in review at once)
         self.busy = 0
-        self._idle: list[simpy.Event] = []
         self.set_reviewers(cfg.reviewers)
 
     # ------------------------------------------------------------------ statistics
@@ -192,8 +191,8 @@ class Authority:
         else:
             self._seq += 1
             heapq.heappush(self._heap, (app.priority, self._seq, app))
-        if self._idle and not self.suspended:
-            self._idle.pop().succeed()
+        if self.busy < self.target and not self.suspended:
+            self._begin(self._take())  # type: ignore[arg-type]
 
     def _take(self) -> Application | None:
         """The next live file in queue order, or None."""
@@ -212,43 +211,39 @@ class Authority:
     # ------------------------------------------------------------------ reviewers
 
     def set_reviewers(self, count: int) -> None:
-        """Change the number of reviewers; extra ones retire after their current file."""
+        """Change the number of reviewers; extra ones stop after their current file."""
         self._touch()
         self.target = count
-        while self.active < count:
-            self.active += 1
-            self.env.process(self._reviewer())
-        while self._idle and self.active > self.target:
-            self._idle.pop().succeed()
+        self._serve()
 
-    def _reviewer(self):  # noqa: ANN202 - a SimPy process
-        env = self.env
-        cal = self.cal
-        while True:
-            if self.active > self.target:
-                self.active -= 1
-                return
-            app = None if self.suspended else self._take()
+    def _serve(self) -> None:
+        """Hand waiting files to free reviewers, in queue order."""
+        while self.busy < self.target and not self.suspended:
+            app = self._take()
             if app is None:
-                wake = env.event()
-                self._idle.append(wake)
-                yield wake
-                continue
-            self._touch()
-            now = env._now
-            self.queued -= 1
-            self.busy += 1
-            app.state = REVIEW
-            app.wait += now - app.enqueued_at
-            if app.review_start != app.review_start:  # NaN: first review
-                app.review_start = now
-            duration = cal.add(now, self.review_time()) - now
-            yield Timeout(env, duration)
-            self._touch()
-            self.busy -= 1
-            app.review += duration
-            if app.state == REVIEW:
-                self._reviewed(app)
+                return
+            self._begin(app)
+
+    def _begin(self, app: Application) -> None:
+        """A reviewer takes `app` now and holds it for its review time (working days)."""
+        now = self.env._now
+        self.queued -= 1
+        self.busy += 1
+        app.state = REVIEW
+        app.wait += now - app.enqueued_at
+        if app.review_start != app.review_start:  # NaN: first review
+            app.review_start = now
+        duration = self.cal.add(now, self.review_time()) - now
+        ev = Timeout(self.env, duration)
+        ev.callbacks.append(lambda _e: self._review_done(app, duration))
+
+    def _review_done(self, app: Application, duration: float) -> None:
+        self._touch()
+        self.busy -= 1
+        app.review += duration
+        if app.state == REVIEW:  # not closed meanwhile (controls lifted)
+            self._reviewed(app)
+        self._serve()
 
     def _reviewed(self, app: Application) -> None:
         if self.rfi_p > 0.0 and app.rfi_rounds < self.rfi_max and self.u_rfi() < self.rfi_p:
@@ -380,8 +375,7 @@ class Authority:
         self._advance_hazard()
         self.suspended = on
         if not on:
-            for _ in range(min(len(self._idle), self.queued)):
-                self._idle.pop().succeed()
+            self._serve()
         self._arm_shelf()
 
     def grant_general_licence(self, spec: GeneralLicence) -> None:

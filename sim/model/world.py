@@ -145,7 +145,10 @@ class World:
         else:
             self.suppliers[sh.supplier].licensed(sh)  # type: ignore[attr-defined]
 
-    def _background(self):  # noqa: ANN202 - a SimPy process
+    def _start_background(self) -> None:
+        """Poisson arrivals of other buyers' shipments: each arrival is one timeout whose
+        callback files the application (or exports at once if no licence is needed) and
+        schedules the next arrival."""
         bg = self.cfg.authority.background
         env = self.env
         gap = Sampler(_Exponential(1.0 / bg.rate_per_day), self.streams("background.arrivals"))
@@ -158,15 +161,20 @@ class World:
         priority = self.priority
         submit = self.authority.submit
         next_id = self._next_id
-        while True:
-            yield Timeout(env, gap())
+        record = self.record_export
+
+        def arrive(_e: object) -> None:
             m, d, q = material(), dest(), qty()
             end_use = "military" if mil > 0.0 and u_mil() < mil else "civil"
+            now = env._now
             if controlled[m]:
                 submit(Application(next(next_id), None, "none", end_use, m, d, q, priority[d],
-                                   1, env._now, None))
+                                   1, now, None))
             else:
-                self.record_export(env._now, d, m, q)
+                record(now, d, m, q)
+            Timeout(env, gap()).callbacks.append(arrive)
+
+        Timeout(env, gap()).callbacks.append(arrive)
 
     # ------------------------------------------------------------------ policy
 
@@ -258,7 +266,7 @@ class World:
         env = self.env
         self._schedule_policy()
         if self.cfg.authority.background.rate_per_day > 0:
-            env.process(self._background())
+            self._start_background()
         for f in self.firms:
             f.start()
         env.process(self._sampler())

@@ -1,0 +1,114 @@
+"""The back-test measures on hand-made tables, and a small run of the validation report."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.backtest import (
+    PRE_CONTROL_T_PER_DAY,
+    error_measures,
+    eu_approval_table,
+    export_ratios,
+    exports_table,
+    stoppage_table,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+START = date(2025, 1, 1)
+MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]
+
+
+def _exports(per_day: dict[str, float], us_share: float = 0.1, reps: int = 3) -> pd.DataFrame:
+    """A monthly exports table whose kg/day in each month is given (same every replication)."""
+    rows = []
+    for r in range(reps):
+        for m in MONTHS:
+            kg = per_day.get(m, per_day["base"]) * pd.Period(m, "M").days_in_month
+            rows.append({"replication": r, "month": m, "destination": "US", "material": "x",
+                         "kg": kg * us_share})
+            rows.append({"replication": r, "month": m, "destination": "EU", "material": "x",
+                         "kg": kg * (1 - us_share)})
+    return pd.DataFrame(rows)
+
+
+def test_export_ratio_is_per_day_over_january_to_march() -> None:
+    ex = _exports({"base": 100.0, "2025-05": 25.0, "2025-02": 100.0})
+    r = export_ratios(ex, START)
+    may = r[(r["month"] == "2025-05") & (r["series"] == "total")]["ratio"]
+    # 25 kg/day in May over 100 kg/day before: 0.25, whatever the month lengths.
+    np.testing.assert_allclose(may, 0.25)
+    np.testing.assert_allclose(r[r["month"] == "2025-02"]["ratio"], 1.0)
+
+
+def test_exports_table_compares_with_facts_and_counts_coverage() -> None:
+    # A run that reproduces the observed ratios exactly: error 0, every month covered.
+    obs = {"2025-05": 1238.0, "2025-06": 3188.0}
+    pre = PRE_CONTROL_T_PER_DAY["total"]
+    per_day = {"base": 1.0} | {m: v / pd.Period(m, "M").days_in_month / pre
+                               for m, v in obs.items()}
+    t = exports_table(_exports(per_day, us_share=0.0), START)
+    tot = t[(t["series"] == "total") & t["month"].isin(obs)]
+    np.testing.assert_allclose(tot["sim_p50"], tot["observed"], rtol=1e-9)
+    assert tot["inside"].all()
+    assert (tot["abs_error"] < 1e-9).all()
+    # May 2025 observed: 1,238 t over 31 days against 58,152 t over 366 days = 0.2524.
+    assert tot.set_index("month").loc["2025-05", "observed"] == pytest.approx(
+        1238 / 31 / (58152 / 366))
+    e = error_measures(t)
+    assert set(e["sample"]) == {"in", "out"}
+
+
+def test_stoppage_table_dates_and_shares() -> None:
+    firms = pd.DataFrame({"replication": [0, 1, 2, 3], "firm": ["jp_automaker"] * 4,
+                          "tts_days": [50.0, 52.0, 54.0, np.nan]})
+    # Controls on day 93 (4 April): stoppages on days 143, 145, 147 = 24, 26, 28 May
+    # (1 May is day 120).
+    t = stoppage_table(firms, 93.0, START).set_index("firm").loc["jp_automaker"]
+    assert t["sim_p50"] == "2025-05-26"
+    assert t["share_never_stopped"] == 0.25
+    # Reported 26 May = day 145: two of four replications stopped by then.
+    assert t["share_stopped_by_reported_date"] == 0.5
+    assert t["days_p50_minus_reported"] == pytest.approx(0.0)
+
+
+def test_eu_approval_share_by_date() -> None:
+    # Four EU files submitted on day 100; two approved by 4 June (day 154), one more by
+    # 30 June (day 180), one refused.
+    apps = pd.DataFrame({
+        "replication": [0, 0, 0, 0],
+        "destination": ["EU"] * 4,
+        "submitted_day": [100.0] * 4,
+        "decided_day": [140.0, 150.0, 170.0, 160.0],
+        "outcome": ["approved", "approved", "approved", "refused"],
+    })
+    t = eu_approval_table(apps, START, date(2025, 4, 4))
+    by = t[t["basis"] == "submitted by the date"].set_index("date")["sim_p50"]
+    assert by["2025-06-04"] == 0.5
+    assert by["2025-06-30"] == 0.75
+
+
+def test_backtest_refuses_a_config_without_controls(tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, "-m", "sim", "backtest", str(ROOT / "configs" / "mmc.toml"),
+                        "--out", str(tmp_path / "bt")], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "policy" in r.stderr and "controls_start" in r.stderr
+    assert not (tmp_path / "bt").exists()
+
+
+def test_validation_report_small(tmp_path: Path) -> None:
+    from sim.validation import validate_model
+
+    doc = validate_model(tmp_path / "validation.md", small=True, workers=1)
+    text = doc.read_text()
+    for heading in ("## 1. The licence queue against queueing theory", "## 2. Conservation",
+                    "## 3. Back-test against 2025", "## 4. What moves the fit"):
+        assert heading in text
+    assert "Erlang C" in text and "Cobham" in text and "Little" in text
+    assert (tmp_path / "validation" / "backtest_exports.png").stat().st_size > 10_000

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint clean
+.PHONY: run test lint clean bench
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,16 @@ test: $(STAMP)
 ## run: create .venv, install, simulate the bundled baseline scenario
 run: $(STAMP)
 	$(BIN)/rareshock run configs/baseline.toml
+
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+## bench: the performance benchmarks of issue #5 (minutes); writes docs/benchmarks.md
+bench: $(BENCH_STAMP)
+	$(BIN)/python tests/benchmarks/run_all.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests

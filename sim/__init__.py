@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["Config", "ConfigError", "Replication", "Results", "load_config", "run_batch",
-           "simulate", "__version__"]
+__all__ = ["Config", "ConfigError", "Replication", "Results", "SweepResults", "load_config",
+           "run_batch", "run_sweep", "simulate", "__version__"]
 
 if TYPE_CHECKING:
-    from .api import run_batch
+    from .api import run_batch, run_sweep
     from .config import Config, load_config
     from .errors import ConfigError
     from .model import Replication, simulate
-    from .results import Results
+    from .results import Results, SweepResults
 
 
 def __getattr__(name: str) -> Any:
@@ -30,12 +30,12 @@ def __getattr__(name: str) -> Any:
         from . import model
 
         return getattr(model, name)
-    if name == "Results":
-        from .results import Results
+    if name in {"Results", "SweepResults"}:
+        from . import results
 
-        return Results
-    if name == "run_batch":
-        from .api import run_batch
+        return getattr(results, name)
+    if name in {"run_batch", "run_sweep"}:
+        from . import api
 
-        return run_batch
+        return getattr(api, name)
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -68,10 +68,22 @@ class WorkingCalendar:
         """Make the day table cover day indices [0, n_days)."""
         if n_days <= self._n:
             return
-        new = [
-            1 if self.is_working(self.start + timedelta(days=i)) else 0
-            for i in range(self._n, n_days)
-        ]
+        first = self._n
+        count = n_days - first
+        if self._mode == "all":
+            new = [1] * count
+        else:  # Mon-Fri by weekday arithmetic: day i is (start + i).weekday()
+            wd0 = (self.start.weekday() + first) % 7
+            new = [1 if (wd0 + k) % 7 < 5 else 0 for k in range(count)]
+        for lo, hi in self._holidays:  # ranges of dates off, clipped to the new days
+            a = max((lo - self.start).days, first)
+            b = min((hi - self.start).days + 1, n_days)
+            for k in range(a - first, b - first):
+                new[k] = 0
+        for d in self._extra:  # make-up days worked whatever their weekday or holiday
+            k = (d - self.start).days - first
+            if 0 <= k < count:
+                new[k] = 1
         self._work.extend(new)
         self._cum.extend(islice(accumulate(new, initial=self._cum[-1]), 1, None))
         self._n = n_days
@@ -84,6 +96,11 @@ class WorkingCalendar:
             if first <= d <= last:
                 return False
         return self._mode == "all" or d.weekday() < 5
+
+    @property
+    def identity(self) -> bool:
+        """Whether working time equals calendar time (every day worked, no holidays)."""
+        return self._identity
 
     # -- conversions -----------------------------------------------------------------------
 

@@ -84,6 +84,31 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-plots", action="store_true", help="skip the plots")
     run.add_argument("--quiet", "-q", action="store_true", help="print only errors")
 
+    sw = sub.add_parser("sweep", help="run a sensitivity sweep (the config's [sweep] table)",
+                        description="Run every point of the [sweep] design (grid, oat, lhs, "
+                        "sobol, morris), replications per point with common random numbers; "
+                        "store tables, points.csv, summary.csv, sensitivity.csv and plots.")
+    config_opts(sw)
+    sw.add_argument("--replications", "-n", type=_number(),
+                    help="replications per point (default: sweep.replications)")
+    sw.add_argument("--seed", type=_number(minimum=0),
+                    help="root seed, also of the sampled design (default: runs.seed)")
+    sw.add_argument("--no-crn", action="store_true", help="independent random streams per "
+                    "point instead of common random numbers (for comparison)")
+    sw.add_argument("--workers", "-j", type=_number(),
+                    help="worker processes (default: all cores)")
+    sw.add_argument("--executor", choices=["local", "dask"], default="local")
+    sw.add_argument("--scheduler", metavar="ADDRESS",
+                    help="Dask scheduler of an existing cluster (with --executor dask)")
+    sw.add_argument("--chunk-size", type=_number(),
+                    help="replications per task (default: about 32 tasks, at most 20 each)")
+    sw.add_argument("--out", "-o", metavar="DIR", help="results folder "
+                    "(default: results/<config file name>)")
+    sw.add_argument("--resume", action="store_true", help="continue an interrupted sweep")
+    sw.add_argument("--overwrite", action="store_true", help="replace an existing folder")
+    sw.add_argument("--no-plots", action="store_true", help="skip the plots")
+    sw.add_argument("--quiet", "-q", action="store_true", help="print only errors")
+
     val = sub.add_parser("validate", help="check a config and say what it holds")
     config_opts(val)
 
@@ -95,6 +120,28 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("results", metavar="DIR")
 
     sub.add_parser("schema", help="print the JSON Schema of the config (for editors)")
+
+    bt = sub.add_parser("backtest", help="run a 2025 scenario and compare it with what "
+                        "happened (exports, stoppages, approvals)")
+    bt.add_argument("config", metavar="CONFIG", nargs="?", default="configs/baseline.toml",
+                    help="scenario config (default: configs/baseline.toml)")
+    bt.add_argument("--set", dest="overrides", action="append", default=[],
+                    metavar="PATH=VALUE", help="override a config value (repeatable)")
+    bt.add_argument("--replications", "-n", type=_number(),
+                    help="replications (default: runs.replications)")
+    bt.add_argument("--workers", "-j", type=_number(),
+                    help="worker processes (default: all cores)")
+    bt.add_argument("--out", "-o", metavar="DIR",
+                    help="results folder (default: results/<config name>-backtest)")
+    bt.add_argument("--overwrite", action="store_true", help="replace an existing folder")
+
+    vm = sub.add_parser("validate-model", help="regenerate the validation report "
+                        "(docs/validation.md): queueing theory, conservation, back-test")
+    vm.add_argument("--doc", default="docs/validation.md", metavar="FILE",
+                    help="where to write the report (figures go beside it)")
+    vm.add_argument("--small", action="store_true", help="quick version with few replications")
+    vm.add_argument("--workers", "-j", type=_number(),
+                    help="worker processes for the back-test batch")
     return p
 
 
@@ -113,6 +160,17 @@ def _cmd_validate(args: argparse.Namespace) -> int:
           f"{len(cfg.materials)} materials, {len(cfg.firms)} firms, {len(cfg.suppliers)} "
           f"suppliers, {len(cfg.policy)} policy events ({controls} controls_start), "
           f"{cfg.authority.reviewers} reviewers, {cfg.runs.replications} replications")
+    if cfg.sweep is not None:
+        from .sweep import plan_sweep
+
+        plan = plan_sweep(cfg, args.config)
+        sw = cfg.sweep
+        names = ", ".join(lv.label for lv in plan.levers)
+        k = len(plan.levers)
+        print(f"sweep: {sw.method} over {k} parameter{'s' if k > 1 else ''} ({names}), "
+              f"{plan.design.size} points x {sw.replications} replications, "
+              f"{'common random numbers' if sw.crn else 'independent streams'}; every "
+              "point's config is valid")
     return 0
 
 
@@ -147,16 +205,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                           "--precision targets sector shortfall, and this config has no firms")
     if args.max_replications is not None and args.precision is None:
         raise ConfigError("--max-replications", "", "only applies with --precision")
-    if args.resume and args.overwrite:
-        raise ConfigError("--resume", "", "cannot be combined with --overwrite")
-    if args.scheduler and args.executor != "dask":
-        raise ConfigError("--scheduler", args.scheduler, "needs --executor dask")
-    if args.executor == "dask":
-        try:
-            import dask.distributed  # noqa: F401
-        except ImportError:
-            raise ConfigError("--executor", "dask", "Dask is not installed; install the "
-                              "'dask' extra: pip install 'rareshock[dask]'") from None
+    _check_executor(args)
     out = Path(args.out) if args.out else Path("results") / Path(args.config).stem
     from .results import Results
     from .runner import run_batch
@@ -183,10 +232,58 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_summary(args: argparse.Namespace) -> int:
-    from .results import Results
+def _check_executor(args: argparse.Namespace) -> None:
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume", "", "cannot be combined with --overwrite")
+    if args.scheduler and args.executor != "dask":
+        raise ConfigError("--scheduler", args.scheduler, "needs --executor dask")
+    if args.executor == "dask":
+        try:
+            import dask.distributed  # noqa: F401
+        except ImportError:
+            raise ConfigError("--executor", "dask", "Dask is not installed; install the "
+                              "'dask' extra: pip install 'rareshock[dask]'") from None
 
-    res = Results(args.results)
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .config import load_config
+
+    overrides = list(args.overrides)
+    if args.seed is not None:
+        overrides.append(f"runs.seed={args.seed}")
+    cfg = load_config(args.config, overrides)
+    if cfg.sweep is None:
+        raise ConfigError(args.config, "sweep", "this config has no [sweep] table (see the "
+                          "README, Sensitivity sweeps)")
+    _check_executor(args)
+    out = Path(args.out) if args.out else Path("results") / Path(args.config).stem
+    from .results import SweepResults
+    from .sweep import run_sweep
+
+    info = run_sweep(
+        cfg, out, replications=args.replications, crn=False if args.no_crn else None,
+        workers=args.workers, executor=args.executor, scheduler=args.scheduler,
+        chunk_size=args.chunk_size, resume=args.resume, overwrite=args.overwrite,
+        progress=_progress_factory(args.quiet), source=args.config,
+    )
+    res = SweepResults(out, info)
+    res.write_outputs()
+    if not args.no_plots:
+        res.plot()
+    if not args.quiet:
+        runs = info.points * info.replications
+        rate = runs / info.wall_seconds if info.wall_seconds > 0 else float("nan")
+        print(res.sector_text())
+        print(f"{info.points} points x {info.replications} replications in "
+              f"{info.wall_seconds:.1f} s ({rate:.2f} replications/s, {info.events:,} events)"
+              f" -> {out}")
+    return 0
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from .results import open_results
+
+    res = open_results(args.results)
     if args.csv:
         sys.stdout.write(res.summary().to_csv(index=False))
     else:
@@ -195,9 +292,9 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from .results import Results
+    from .results import open_results
 
-    res = Results(args.results)
+    res = open_results(args.results)
     paths = res.plot()
     print(f"{len(paths)} plots in {res.path / 'plots'}")
     return 0
@@ -212,8 +309,45 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "summary": _cmd_summary,
-            "plot": _cmd_plot, "schema": _cmd_schema}
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    from .backtest import backtest_results, markdown_tables, plot_backtest, write_report
+    from .config import load_config
+    from .results import Results
+    from .runner import run_batch
+
+    overrides = list(args.overrides)
+    if args.replications is not None:
+        overrides.append(f"runs.replications={args.replications}")
+    cfg = load_config(args.config, overrides)
+    if not any(e.type == "controls_start" for e in cfg.policy):
+        raise ConfigError(args.config, "policy", "no controls_start event to back-test")
+    if str(cfg.calendar.start) > "2025-01-31" or cfg.horizon_days < 365:
+        raise ConfigError(args.config, "calendar.start", "the back-test needs a run from "
+                          "January 2025 through December 2025")
+    out = Path(args.out) if args.out else Path("results") / f"{Path(args.config).stem}-backtest"
+    run_batch(cfg, out, workers=args.workers, overwrite=args.overwrite)
+    res = Results(out)
+    res.write_summary()
+    bt = backtest_results(res)
+    title = f"{cfg.name or Path(args.config).stem}, {res.replications} replications"
+    write_report(bt, out, title)
+    plot_backtest(bt, out, title)
+    print(markdown_tables(bt))
+    print(f"back-test written to {out / 'backtest.md'}")
+    return 0
+
+
+def _cmd_validate_model(args: argparse.Namespace) -> int:
+    from .validation import validate_model
+
+    doc = validate_model(Path(args.doc), small=args.small, workers=args.workers)
+    print(f"validation report written to {doc}")
+    return 0
+
+
+COMMANDS = {"run": _cmd_run, "sweep": _cmd_sweep, "validate": _cmd_validate,
+            "summary": _cmd_summary, "plot": _cmd_plot, "schema": _cmd_schema,
+            "backtest": _cmd_backtest, "validate-model": _cmd_validate_model}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,9 +9,8 @@ where it is used) and ``sample(rng, size)`` returning a float64 array.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import numpy as np
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -21,6 +20,9 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import PydanticCustomError
+
+if TYPE_CHECKING:  # numpy is imported where variates are drawn: validating needs none
+    import numpy as np
 
 __all__ = [
     "Constant",
@@ -174,6 +176,8 @@ class Constant(_Spec):
         return self.value
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        import numpy as np
+
         return np.full(size, self.value, dtype=np.float64)
 
 
@@ -188,6 +192,8 @@ class Empirical(_Spec):
         return math.fsum(self.values) / len(self.values)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        import numpy as np
+
         return rng.choice(np.asarray(self.values, dtype=np.float64), size)
 
 

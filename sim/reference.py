@@ -123,6 +123,9 @@ SECTIONS: list[tuple[type[BaseModel], str]] = [
     (schema.GeneralLicence, 'policy[] type = "general_licence"'),
     (schema.StockpileRelease, 'policy[] type = "stockpile_release"'),
     (schema.AddCapacity, 'policy[] type = "capacity"'),
+    (schema.SweepConfig, "sweep"),
+    (schema.SweepParameter, "sweep.parameters[]"),
+    (schema.SweepDiscovery, "sweep.discovery"),
 ]
 
 DISTRIBUTIONS = """\

@@ -7,7 +7,8 @@ No global random state is used anywhere: every draw comes from a
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable
+from itertools import chain, repeat
 from typing import Protocol
 
 import numpy as np
@@ -52,9 +53,14 @@ class Sampler:
     Draws ``block`` variates at once via ``dist.sample(rng, block)``; the
     sequence returned is identical to concatenating successive block draws.
     Units are whatever ``dist`` produces (days, working days, kg, ...).
+
+    ``next`` is the fast way to take a variate on an event path: a C-level callable
+    (the ``__next__`` of a chain over the blocks, each turned into Python floats once),
+    so taking a variate costs no Python frame. A constant distribution (one with
+    ``dist == "constant"``) draws nothing: ``next`` repeats its value.
     """
 
-    __slots__ = ("_block", "_dist", "_it", "_rng")
+    __slots__ = ("_block", "_dist", "_rng", "next")
 
     def __init__(self, dist: SampleSource, rng: np.random.Generator, block: int = 1024) -> None:
         if block < 1:
@@ -62,18 +68,22 @@ class Sampler:
         self._dist = dist
         self._rng = rng
         self._block = int(block)
-        self._it: Iterator[float] = iter(())
+        self.next: Callable[[], float]
+        if getattr(dist, "dist", None) == "constant":
+            self.next = repeat(float(dist.value)).__next__  # type: ignore[attr-defined]
+        else:
+            # iter(f, sentinel) calls f for each new block; no block is ever None.
+            self.next = chain.from_iterable(iter(self._block_list, None)).__next__
 
     def _draw(self) -> np.ndarray:
         return self._dist.sample(self._rng, self._block)
 
+    def _block_list(self) -> list[float]:
+        return self._draw().tolist()
+
     def __call__(self) -> float:
         """Return the next variate as a Python float."""
-        try:
-            return next(self._it)
-        except StopIteration:
-            self._it = iter(self._draw().tolist())
-            return next(self._it)
+        return self.next()
 
     @classmethod
     def uniform(cls, rng: np.random.Generator, block: int = 1024) -> UniformSampler:

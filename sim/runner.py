@@ -3,10 +3,16 @@
 Replication i always runs with the child seed `SeedSequence(runs.seed).spawn(...)[i]`
 (built directly as spawn key (i,)), so results do not depend on the number of workers,
 the chunk size or the executor, and a batch can be extended or resumed.
+
+Sweeps (`sim.sweep`) use the same chunks, executors and store: a job carries a point
+index and that point's config, every table gets a `point` column, and replication i of
+point p uses spawn key (i,) with common random numbers (the same streams at every point)
+or (p, i) without.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import os
@@ -34,33 +40,66 @@ class ReplicationError(RuntimeError):
     """A replication raised; the message carries its seed so it can be re-run alone."""
 
 
-def replication_seed(root: int, index: int) -> np.random.SeedSequence:
-    """The seed of replication `index`: child `index` of `SeedSequence(root)`."""
-    return np.random.SeedSequence(entropy=root, spawn_key=(index,))
+def replication_seed(root: int, index: int, point: int | None = None) -> np.random.SeedSequence:
+    """The seed of replication `index`: child `index` of `SeedSequence(root)`, or, for a
+    sweep point without common random numbers, spawn key (point, index)."""
+    key = (index,) if point is None else (point, index)
+    return np.random.SeedSequence(entropy=root, spawn_key=key)
 
 
-def run_chunk(cfg: Config, root: int, start: int, stop: int) -> tuple[dict[str, pd.DataFrame], int]:
+def run_chunk(cfg: Config, root: int, start: int, stop: int, point: int | None = None,
+              crn: bool = True, tables: tuple[str, ...] = TABLES,
+              ) -> tuple[dict[str, pd.DataFrame], int]:
     """Run replications [start, stop) and return their tables with a `replication` column,
-    and the number of SimPy events processed."""
+    and the number of SimPy events processed.
+
+    With `point` (a sweep point), every table also gets a `point` column in front, and
+    without common random numbers (`crn=False`) replication i uses spawn key (point, i).
+    Only `tables` are returned.
+    """
     from .model import simulate
 
-    parts: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
+    parts: dict[str, list[pd.DataFrame]] = {t: [] for t in tables}
     events = 0
     for i in range(start, stop):
+        seed = replication_seed(root, i, None if crn else point)
         try:
-            rep = simulate(cfg, replication_seed(root, i))
+            rep = simulate(cfg, seed)
         except Exception as exc:  # re-raised with what is needed to reproduce it
+            where, cfg_is = f"replication {i}", "cfg"
+            if point is not None:
+                where = f"point {point}, replication {i}"
+                cfg_is = f"cfg = sim.sweep.plan_sweep(config).configs[{point}]; cfg"
             raise ReplicationError(
-                f"replication {i} failed: {type(exc).__name__}: {exc} — reproduce with "
-                f"sim.simulate(cfg, numpy.random.SeedSequence(entropy={root}, spawn_key=({i},)))"
+                f"{where} failed: {type(exc).__name__}: {exc} — reproduce with "
+                f"sim.simulate({cfg_is}, numpy.random.SeedSequence(entropy={root}, "
+                f"spawn_key={tuple(seed.spawn_key)!r}))"
             ) from exc
         events += rep.events
         for name, df in (("replications", rep.firms), ("applications", rep.applications),
                          ("exports", rep.exports), ("timeseries", rep.timeseries),
                          ("authority", rep.authority), ("policy", rep.policy)):
+            if name not in parts:
+                continue
             df = df.copy()
             df.insert(0, "replication", np.full(len(df), i, dtype=np.int64))
+            if point is not None:
+                df.insert(0, "point", np.full(len(df), point, dtype=np.int64))
             parts[name].append(df)
+    return {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}, events
+
+
+def run_segments(root: int, segments: tuple[tuple[int, Config, int, int], ...], crn: bool,
+                 tables: tuple[str, ...]) -> tuple[dict[str, pd.DataFrame], int]:
+    """One sweep chunk: replications [start, stop) of each (point, config, start, stop)
+    segment, tables concatenated in segment order."""
+    parts: dict[str, list[pd.DataFrame]] = {t: [] for t in tables}
+    events = 0
+    for point, cfg, start, stop in segments:
+        got, ev = run_chunk(cfg, root, start, stop, point=point, crn=crn, tables=tables)
+        events += ev
+        for k, df in got.items():
+            parts[k].append(df)
     return {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}, events
 
 
@@ -83,7 +122,11 @@ class _Local:
 
             ctx = mp.get_context("forkserver")
             ctx.set_forkserver_preload(["sim.model", "sim.runner"])
-            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            # gc.freeze in each worker: the collector then never walks (and so never
+            # copies, page by page) the objects inherited from the forkserver, so a
+            # worker's memory stays flat however many chunks it runs.
+            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                            initializer=gc.freeze)
 
     def map_unordered(self, fn: Callable, jobs: list[tuple]) -> Iterator[tuple[tuple, Any]]:
         if self.pool is None:
@@ -281,21 +324,35 @@ def _run_chunks(cfg: Config, store: ResultsDir, n: int, chunk_size: int, done: s
                 progress: Callable[[int, int], Progress] | None, t0: float,
                 wall_before: float) -> int:
     """Run every chunk of replications [0, n) not yet done; returns chunks run."""
-    chunks = [(c, cfg, cfg.runs.seed, c * chunk_size, min(n, (c + 1) * chunk_size))
-              for c in range(math.ceil(n / chunk_size)) if c not in done]
-    already = n - sum(j[4] - j[3] for j in chunks)
-    tick = progress(n, already) if progress else None
-    for job, (tables, events) in ex.map_unordered(run_chunk, chunks):
+    sizes = {c: min(n, (c + 1) * chunk_size) - c * chunk_size
+             for c in range(math.ceil(n / chunk_size))}
+    jobs = [(c, cfg, cfg.runs.seed, c * chunk_size, c * chunk_size + sizes[c])
+            for c in sizes if c not in done]
+    return execute_chunks(run_chunk, jobs, sizes, store, done, chunk_events, ex, progress,
+                          t0, wall_before)
+
+
+def execute_chunks(fn: Callable[..., tuple[dict[str, pd.DataFrame], int]], jobs: list[tuple],
+                   sizes: dict[int, int], store: ResultsDir, done: set[int],
+                   chunk_events: dict[str, int], ex: _Local | _Dask,
+                   progress: Callable[[int, int], Progress] | None, t0: float,
+                   wall_before: float) -> int:
+    """Run `jobs` ((chunk id, *arguments of `fn`)) on the executor, writing each chunk's
+    tables and the manifest as soon as it returns; `sizes` gives the replications in
+    every chunk of the batch. Returns the number of chunks run."""
+    total = sum(sizes.values())
+    already = sum(v for c, v in sizes.items() if c in done)
+    tick = progress(total, already) if progress else None
+    for job, (tables, events) in ex.map_unordered(fn, jobs):
         c = job[0]
         store.write_chunk(c, tables)
         done.add(c)
         chunk_events[str(c)] = events
         man = store.manifest() or {}
         man.update({"chunks_done": sorted(done), "chunk_events": chunk_events,
-                    "replications_done": min(n, sum(
-                        min(n, (d + 1) * chunk_size) - d * chunk_size for d in done)),
+                    "replications_done": sum(v for d, v in sizes.items() if d in done),
                     "wall_seconds": round(wall_before + time.perf_counter() - t0, 3)})
         store.write_manifest(man)
         if tick:
-            tick(job[4] - job[3])
-    return len(chunks)
+            tick(sizes[c])
+    return len(jobs)

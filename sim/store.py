@@ -29,6 +29,9 @@ from .schema import Config
 TABLES = ("replications", "applications", "exports", "timeseries", "authority", "policy")
 MANIFEST = "manifest.json"
 CONFIG = "config.toml"
+OUTPUTS = ("summary.csv", "points.csv", "sensitivity.csv", "discovery.csv",
+           "discovery-trajectory.csv")
+"""Files written from the stored tables (a sweep writes all four, a run the first)."""
 
 
 def config_dict(cfg: Config) -> dict[str, Any]:
@@ -41,6 +44,8 @@ def config_hash(cfg: Config) -> str:
     resumed or extended run (more replications, same world) matches its stored config."""
     data = cfg.model_dump(mode="json")
     data["runs"].pop("replications", None)
+    if data.get("sweep", 0) is None:  # configs without a [sweep] table hash as before
+        del data["sweep"]
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -119,7 +124,10 @@ class ResultsDir:
             if int(meta.get("replications", 0)) < stored_n:
                 raise ConfigError(str(p), "--replications", f"fewer than the {stored_n} this "
                                   "run already holds (give at least that many)")
-            for key in ("chunk_size", "seed"):
+            if man.get("kind", "run") != meta.get("kind", "run"):
+                raise ConfigError(str(p), "--resume", f"holds a {man.get('kind', 'run')}, "
+                                  f"not a {meta.get('kind', 'run')}")
+            for key in ("chunk_size", "seed", "crn"):
                 if man.get(key) != meta.get(key):
                     raise ConfigError(str(p), "--resume", f"{key} differs from the stored run "
                                       f"({man.get(key)} vs {meta.get(key)})")
@@ -145,7 +153,7 @@ class ResultsDir:
             if d.is_dir():
                 for f in d.glob("*.parquet"):
                     f.unlink()
-        for name in (MANIFEST, CONFIG, "summary.csv"):
+        for name in (MANIFEST, CONFIG, *OUTPUTS):
             (self.path / name).unlink(missing_ok=True)
         plots = self.path / "plots"
         if plots.is_dir():

@@ -6,6 +6,7 @@ takes the next file, holds it for its review time (working days mapped to calend
 and decides; the review is one SimPy timeout whose callback decides and hands the
 reviewer the next file. A file that arrives while a reviewer is free starts review at
 once, so a file costs two events (arrival, end of review) and an idle reviewer none.
+Files are rows of an `ApplicationTable` (see records.py): the queue holds row numbers.
 
 A reviewed file is approved, refused, or left *pending* (FACTS §1: most files that were not
 approved were left pending). Pending files sit on a shelf and are approved later at a
@@ -18,7 +19,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import simpy
 from simpy.events import Timeout
@@ -35,6 +36,7 @@ from .records import (
     RFI,
     SHELF,
     Application,
+    ApplicationTable,
 )
 
 if TYPE_CHECKING:
@@ -51,17 +53,24 @@ class _Grant:
         self.until = until
         self.sampler = sampler
 
-    def matches(self, app: Application) -> bool:
+    def matches(self, t: ApplicationTable, i: int) -> bool:
         s = self.spec
-        if s.destinations is not None and app.destination not in s.destinations:
+        if s.destinations is not None and t.destination[i] not in s.destinations:
             return False
-        if s.materials is not None and app.material not in s.materials:
+        if s.materials is not None and t.material[i] not in s.materials:
             return False
-        if s.sectors is not None and app.sector not in s.sectors:
+        if s.sectors is not None and t.sector[i] not in s.sectors:
             return False
-        if s.firms is not None and (app.firm is None or app.firm.name not in s.firms):
+        firm = t.firm[i]
+        if s.firms is not None and (firm is None or firm.name not in s.firms):
             return False
         return True
+
+
+def _call(ev: Timeout) -> None:
+    """Callback of a timeout whose value is (function, argument)."""
+    fn, arg = ev._value
+    fn(arg)
 
 
 class Authority:
@@ -71,6 +80,7 @@ class Authority:
         self.world = world
         self.env: simpy.Environment = world.env
         self.cal = world.calendar
+        self._all_days = world.calendar.identity
         self.cfg = cfg
         streams = world.streams
         self.pre_acceptance = Sampler(cfg.pre_acceptance, streams("authority.pre_acceptance")) \
@@ -97,26 +107,27 @@ class Authority:
         self.rules: list[DecisionRule] = list(cfg.decision.rules)
         self.approve_factor: dict[str | None, float] = {}
         self._decision_cache: dict[tuple[str, str, str, str], tuple[float, float]] = {}
+        self._uniform_decision: tuple[float, float] | None = None
+        self._refresh_decision()
         self.grants: list[_Grant] = []
 
-        # Queue.
+        # Files: one row each; the queue holds row numbers.
+        self.apps = ApplicationTable()
         self.fifo = cfg.discipline == "fifo"
-        self._deque: deque[Application] = deque()
-        self._heap: list[tuple[int, int, Application]] = []
+        self._deque: deque[int] = deque()
+        self._heap: list[tuple[int, int, int]] = []
         self._seq = 0
         self.queued = 0  # live files waiting for a reviewer
         self.suspended = False
 
-
-        # Pending shelf: heap of (threshold in cumulative base hazard, seq, app).
+        # Pending shelf: heap of (threshold in cumulative base hazard, seq, row).
         self.pending_rate = cfg.decision.pending_approval_rate_per_day
-        self._shelf: list[tuple[float, int, Application]] = []
+        self._shelf: list[tuple[float, int, int]] = []
         self._hazard = 0.0  # cumulative base hazard H(t)
         self._hazard_t = 0.0
         self._shelf_version = 0
 
-        # Records and time-weighted statistics.
-        self.applications: list[Application] = []
+        # Time-weighted statistics.
         self.open = 0  # submitted and not decided (the backlog)
         self.open_max = 0
         self._last = 0.0
@@ -124,7 +135,7 @@ class Authority:
         self.area_queue = 0.0
         self.area_busy = 0.0
         self.area_capacity = 0.0
-        self.on_decision: Callable[[Application], None] = world.on_decision
+        self.on_decision: Callable[[int], None] = world.on_decision
 
         # Reviewers.
         self.target = 0  # reviewers (files that can be in review at once)
@@ -147,66 +158,97 @@ class Authority:
     # ------------------------------------------------------------------ intake
 
     def submit(self, app: Application) -> None:
-        """A new application (or a new attempt) arrives at the authority now."""
-        self._touch()
-        self.applications.append(app)
+        """A hand-made application arrives now: it gets a row (and reads from it)."""
+        t = self.apps
+        f = app._fields
+        i = t.add(f["material"], f["destination"], f["kg"], f["priority"], self.env._now,
+                  f["end_use"])
+        for name in ("id", "firm", "sector", "attempt", "shipment"):
+            getattr(t, name)[i] = f[name]
+        app.bind(t, i)
+        self.receive(i)
+
+    def receive(self, i: int) -> None:
+        """Application row `i` (a new file or a new attempt) arrives at the authority now."""
+        now = self.env._now
+        dt = now - self._last
+        if dt > 0.0:  # _touch(), inlined: this runs for every file
+            self.area_open += self.open * dt
+            self.area_queue += self.queued * dt
+            self.area_busy += self.busy * dt
+            self.area_capacity += self.target * dt
+            self._last = now
         self.open += 1
         if self.open > self.open_max:
             self.open_max = self.open
-        now = self.env._now
-        for grant in self.grants:
-            if grant.until > now and grant.matches(app):
-                app.general = True
-                app.accepted = now
-                app.review_start = now
-                done = self.cal.add(now, grant.sampler())
-                app.review = done - now
-                self._at(done - now, self._general_done, app)
-                return
+        if self.grants and self._general(i):
+            return
         if self.pre_acceptance is None:
-            self._accept(app)
+            self.apps.accepted[i] = now
+            self._enqueue(i)
         else:
-            self._at(self.cal.add(now, self.pre_acceptance()) - now, self._accept_cb, app)
+            self._at(self.cal.add(now, self.pre_acceptance.next()) - now, self._accept_cb, i)
 
-    def _accept_cb(self, app: Application) -> None:
-        if app.state != CLOSED:
+    def _general(self, i: int) -> bool:
+        """Process file `i` under a general licence in force now, if one covers it."""
+        now = self.env._now
+        t = self.apps
+        for grant in self.grants:
+            if grant.until > now and grant.matches(t, i):
+                t.general[i] = True
+                t.accepted[i] = now
+                t.review_start[i] = now
+                done = self.cal.add(now, grant.sampler.next())
+                t.review[i] = done - now
+                self._at(done - now, self._general_done, i)
+                return True
+        return False
+
+    def _accept_cb(self, i: int) -> None:
+        if self.apps.state[i] != CLOSED:
             self._touch()
-            self._accept(app)
+            self._accept(i)
 
-    def _accept(self, app: Application) -> None:
-        app.accepted = self.env._now
-        self._enqueue(app)
+    def _accept(self, i: int) -> None:
+        self.apps.accepted[i] = self.env._now
+        self._enqueue(i)
 
-    def _general_done(self, app: Application) -> None:
-        if app.state != CLOSED:
+    def _general_done(self, i: int) -> None:
+        if self.apps.state[i] != CLOSED:
             self._touch()
-            self._decide(app, APPROVED)
+            self._decide(i, APPROVED)
 
-    def _enqueue(self, app: Application) -> None:
-        app.state = QUEUED
-        app.enqueued_at = self.env._now
+    def _enqueue(self, i: int) -> None:
+        t = self.apps
+        t.enqueued_at[i] = self.env._now
+        if self.busy < self.target and not self.suspended:
+            # A reviewer is free, so no live file is waiting (each change of the counts
+            # serves the queue at once): this one is next, and need not be queued.
+            self.queued += 1
+            self._begin(i)
+            return
+        t.state[i] = QUEUED
         self.queued += 1
         if self.fifo:
-            self._deque.append(app)
+            self._deque.append(i)
         else:
             self._seq += 1
-            heapq.heappush(self._heap, (app.priority, self._seq, app))
-        if self.busy < self.target and not self.suspended:
-            self._begin(self._take())  # type: ignore[arg-type]
+            heapq.heappush(self._heap, (t.priority[i], self._seq, i))
 
-    def _take(self) -> Application | None:
+    def _take(self) -> int | None:
         """The next live file in queue order, or None."""
+        state = self.apps.state
         while True:
             if self.fifo:
                 if not self._deque:
                     return None
-                app = self._deque.popleft()
+                i = self._deque.popleft()
             else:
                 if not self._heap:
                     return None
-                app = heapq.heappop(self._heap)[2]
-            if app.state == QUEUED:
-                return app
+                i = heapq.heappop(self._heap)[2]
+            if state[i] == QUEUED:
+                return i
 
     # ------------------------------------------------------------------ reviewers
 
@@ -218,92 +260,142 @@ class Authority:
 
     def _serve(self) -> None:
         """Hand waiting files to free reviewers, in queue order."""
+        state = self.apps.state
+        dq = self._deque
         while self.busy < self.target and not self.suspended:
-            app = self._take()
-            if app is None:
-                return
-            self._begin(app)
+            if self.fifo:  # _take(), inlined for the common discipline
+                while dq and state[dq[0]] != QUEUED:
+                    dq.popleft()
+                if not dq:
+                    return
+                self._begin(dq.popleft())
+            else:
+                i = self._take()
+                if i is None:
+                    return
+                self._begin(i)
 
-    def _begin(self, app: Application) -> None:
-        """A reviewer takes `app` now and holds it for its review time (working days)."""
-        now = self.env._now
+    def _begin(self, i: int) -> None:
+        """A reviewer takes file `i` now and holds it for its review time (working days)."""
+        env = self.env
+        now = env._now
+        t = self.apps
         self.queued -= 1
         self.busy += 1
-        app.state = REVIEW
-        app.wait += now - app.enqueued_at
-        if app.review_start != app.review_start:  # NaN: first review
-            app.review_start = now
-        duration = self.cal.add(now, self.review_time()) - now
-        ev = Timeout(self.env, duration)
-        ev.callbacks.append(lambda _e: self._review_done(app, duration))
+        t.state[i] = REVIEW
+        t.wait[i] += now - t.enqueued_at[i]
+        if t.review_start[i] != t.review_start[i]:  # NaN: first review
+            t.review_start[i] = now
+        if self._all_days:  # working days are calendar days (cal.add without its checks)
+            duration = (now + self.review_time.next()) - now
+        else:
+            duration = self.cal.add(now, self.review_time.next()) - now
+        t.review_now[i] = duration
+        Timeout(env, duration, i).callbacks.append(self._review_done)
 
-    def _review_done(self, app: Application, duration: float) -> None:
-        self._touch()
+    def _review_done(self, ev: Timeout) -> None:
+        """End of a review (the callback of its timeout, whose value is the row)."""
+        i: int = ev._value
+        now = self.env._now
+        dt = now - self._last
+        if dt > 0.0:  # _touch(), inlined: this runs for every review
+            self.area_open += self.open * dt
+            self.area_queue += self.queued * dt
+            self.area_busy += self.busy * dt
+            self.area_capacity += self.target * dt
+            self._last = now
         self.busy -= 1
-        app.review += duration
-        if app.state == REVIEW:  # not closed meanwhile (controls lifted)
-            self._reviewed(app)
+        t = self.apps
+        t.review[i] += t.review_now[i]
+        if t.state[i] == REVIEW:  # not closed meanwhile (controls lifted)
+            self._reviewed(i)
         self._serve()
 
-    def _reviewed(self, app: Application) -> None:
-        if self.rfi_p > 0.0 and app.rfi_rounds < self.rfi_max and self.u_rfi() < self.rfi_p:
-            app.rfi_rounds += 1
-            app.state = RFI
-            self._at(self.rfi_response(), self._rfi_back, app)
+    def _reviewed(self, i: int) -> None:
+        t = self.apps
+        if self.rfi_p > 0.0 and t.rfi_rounds[i] < self.rfi_max and self.u_rfi.next() < self.rfi_p:
+            t.rfi_rounds[i] += 1
+            t.state[i] = RFI
+            self._at(self.rfi_response.next(), self._rfi_back, i)  # type: ignore[union-attr]
             return
-        approve, refuse = self.decision_probabilities(app)
-        u = self.u_decide()
+        approve, refuse = self._uniform_decision or self.decision_probabilities(i)
+        u = self.u_decide.next()
         if u < approve:
-            self._decide(app, APPROVED)
+            # _decide(i, APPROVED), inlined: most reviews end here
+            t.state[i] = CLOSED
+            t.outcome[i] = APPROVED
+            t.decided[i] = self.env._now
+            self.open -= 1
+            if t.shipment[i] is not None:
+                self.on_decision(i)
         elif u < approve + refuse:
-            self._decide(app, REFUSED)
+            self._decide(i, REFUSED)
         else:
-            self._shelve(app, approve)
+            self._shelve(i, approve)
 
-    def _rfi_back(self, app: Application) -> None:
-        if app.state == RFI:
+    def _rfi_back(self, i: int) -> None:
+        if self.apps.state[i] == RFI:
             self._touch()
-            self._enqueue(app)
+            self._enqueue(i)
 
     # ------------------------------------------------------------------ decisions
 
-    def decision_probabilities(self, app: Application) -> tuple[float, float]:
-        """(approve, refuse) for this application under the rules in force now."""
-        key = (app.destination, app.sector, app.end_use, app.material)
+    def decision_probabilities(self, i: int) -> tuple[float, float]:
+        """(approve, refuse) for application row `i` under the rules in force now."""
+        t = self.apps
+        destination, sector, end_use, material = (
+            t.destination[i], t.sector[i], t.end_use[i], t.material[i])
+        key = (destination, sector, end_use, material)
         hit = self._decision_cache.get(key)
         if hit is not None:
             return hit
         approve, refuse = self.default_approve, self.default_refuse
         for r in self.rules:
             if (
-                (r.destination is None or r.destination == app.destination)
-                and (r.sector is None or r.sector == app.sector)
-                and (r.end_use is None or r.end_use == app.end_use)
-                and (r.material is None or r.material == app.material)
+                (r.destination is None or r.destination == destination)
+                and (r.sector is None or r.sector == sector)
+                and (r.end_use is None or r.end_use == end_use)
+                and (r.material is None or r.material == material)
             ):
                 approve, refuse = r.approve, r.refuse
                 break
-        factor = self.approve_factor.get(app.destination, self.approve_factor.get(None, 1.0))
+        factor = self.approve_factor.get(destination, self.approve_factor.get(None, 1.0))
         approve = min(approve * factor, 1.0 - refuse)
         self._decision_cache[key] = (approve, refuse)
         return approve, refuse
 
-    def _decide(self, app: Application, outcome: int) -> None:
-        app.state = CLOSED
-        app.outcome = outcome
-        app.decided = self.env._now
+    def _refresh_decision(self) -> None:
+        """With no rules and no destination-specific factor, every file has the same
+        probabilities: keep them, so deciding needs no look-up."""
+        self._decision_cache.clear()
+        self._uniform_decision = None
+        if not self.rules and set(self.approve_factor) <= {None}:
+            factor = self.approve_factor.get(None, 1.0)
+            self._uniform_decision = (min(self.default_approve * factor,
+                                          1.0 - self.default_refuse), self.default_refuse)
+
+    def _decide(self, i: int, outcome: int) -> None:
+        t = self.apps
+        t.state[i] = CLOSED
+        t.outcome[i] = outcome
+        t.decided[i] = self.env._now
         self.open -= 1
-        self.on_decision(app)
+        # Background files (no shipment) need nothing more: their exports are read from
+        # the table at the end.
+        if t.shipment[i] is not None:
+            self.on_decision(i)
 
     def release_material(self, material: str) -> None:
         """Controls lifted: every open file for `material` is approved now."""
         self._touch()
-        for app in self.applications:
-            if app.state != CLOSED and app.material == material:
-                if app.state == QUEUED:
+        t = self.apps
+        state, mat = t.state, t.material
+        for i in range(t.n):
+            if state[i] != CLOSED and mat[i] == material:
+                if state[i] == QUEUED:
                     self.queued -= 1
                 # a file in review is closed now; its reviewer finds it closed and moves on
-                self._decide(app, APPROVED)
+                self._decide(i, APPROVED)
 
     # ------------------------------------------------------------------ pending shelf
 
@@ -313,22 +405,23 @@ class Authority:
         self._hazard += rate * (now - self._hazard_t)
         self._hazard_t = now
 
-    def _shelve(self, app: Application, approve: float) -> None:
-        app.state = SHELF
+    def _shelve(self, i: int, approve: float) -> None:
+        self.apps.state[i] = SHELF
         if approve <= 0.0:
             return  # never approved later: stays pending
         self._advance_hazard()
-        threshold = self._hazard + self.e_pending() / approve
+        threshold = self._hazard + self.e_pending.next() / approve
         self._seq += 1
-        heapq.heappush(self._shelf, (threshold, self._seq, app))
-        if self._shelf[0][2] is app:
+        heapq.heappush(self._shelf, (threshold, self._seq, i))
+        if self._shelf[0][2] == i:
             self._arm_shelf()
 
     def _arm_shelf(self) -> None:
         """Schedule the next pending approval under the current hazard rate."""
         self._shelf_version += 1
         rate = 0.0 if self.suspended else self.pending_rate
-        while self._shelf and self._shelf[0][2].state != SHELF:
+        state = self.apps.state
+        while self._shelf and state[self._shelf[0][2]] != SHELF:
             heapq.heappop(self._shelf)
         if not self._shelf or rate <= 0.0:
             return
@@ -340,10 +433,11 @@ class Authority:
             return
         self._advance_hazard()
         self._touch()
+        state = self.apps.state
         while self._shelf and self._shelf[0][0] <= self._hazard + 1e-12:
-            app = heapq.heappop(self._shelf)[2]
-            if app.state == SHELF:
-                self._decide(app, APPROVED)
+            i = heapq.heappop(self._shelf)[2]
+            if state[i] == SHELF:
+                self._decide(i, APPROVED)
         self._arm_shelf()
 
     # ------------------------------------------------------------------ policy hooks
@@ -360,7 +454,7 @@ class Authority:
         if approve_factor is not None:
             for d in destinations if destinations is not None else [None]:
                 self.approve_factor[d] = approve_factor
-        self._decision_cache.clear()
+        self._refresh_decision()
 
     def set_review_time(self, dist: Distribution | None, rfi_probability: float | None) -> None:
         if dist is not None:
@@ -384,9 +478,8 @@ class Authority:
 
     # ------------------------------------------------------------------ helpers
 
-    def _at(self, delay: float, fn: Callable, arg: object) -> None:
-        ev = Timeout(self.env, delay)
-        ev.callbacks.append(lambda _e: fn(arg))
+    def _at(self, delay: float, fn: Callable[[Any], None], arg: object) -> None:
+        Timeout(self.env, delay, (fn, arg)).callbacks.append(_call)
 
     def finish(self) -> None:
         """Close the time-weighted statistics at the end of the run."""

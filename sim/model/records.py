@@ -1,8 +1,18 @@
-"""Typed records kept during a replication: applications and shipments."""
+"""Records kept during a replication: shipments (small objects) and applications (columns).
+
+Applications are many (160,000 in a long M/M/5 run), so they are not objects: each is a
+row number of an `ApplicationTable`, a set of Python lists filled in blocks, which the
+model reads and writes by row on the event path and which become the columns of the
+applications table at the end without a pass over per-file objects. (Per-file objects
+would also be tracked by Python's cyclic garbage collector, which then keeps re-scanning
+every one of them as the run goes on.) `Application` is the same record as an object,
+for submitting hand-made files to an Authority (as the tests do).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from itertools import repeat
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .firm import Firm
@@ -15,6 +25,8 @@ OUTCOME_NAMES = ("pending", "approved", "refused")
 
 # Shipment states, for the conservation identity.
 AWAITING, TRANSIT, RECEIVED, CANCELLED = range(4)
+
+NAN = float("nan")
 
 
 class Shipment:
@@ -29,18 +41,95 @@ class Shipment:
         self.supplier = supplier
         self.state = state
         self.ready_day = 0.0  # when the exporter could dispatch it, licence aside
-        self.application: Application | None = None
+        self.application: int | None = None  # row of its current licence application
+
+
+class ApplicationTable:
+    """Every licence application of one replication (one row per attempt), as columns.
+
+    Times in calendar days since the start; quantities in kg. Rows are added with `add`;
+    the model then updates a row's cells in place. Lists grow in blocks of defaults, so
+    a new row writes only the cells that differ from them (for a background file: end
+    use, material, destination, kg, class and submission time).
+    """
+
+    BLOCK = 4096
+    # column: default value of a new row (None: the row number, for `id`).
+    COLUMNS: dict[str, Any] = {
+        "id": None,
+        "firm": None,          # Firm, or None for other buyers (background)
+        "sector": "none",
+        "end_use": "civil",
+        "material": "",
+        "destination": "",
+        "kg": 0.0,
+        "priority": 0,         # queue class (lower is served first under "priority")
+        "attempt": 1,
+        "submitted": NAN,
+        "shipment": None,      # Shipment, or None for background files
+        "accepted": NAN,
+        "review_start": NAN,   # start of the first review
+        "decided": NAN,
+        "outcome": UNDECIDED,
+        "state": PRE,
+        "wait": 0.0,           # days waiting for a reviewer, summed over rounds
+        "review": 0.0,         # calendar days in review, summed over finished rounds
+        "rfi_rounds": 0,
+        "enqueued_at": 0.0,    # when the file last joined the queue
+        "general": False,      # processed under a general licence
+        "review_now": 0.0,     # calendar days of the review under way
+    }
+
+    __slots__ = ("n", "capacity", *COLUMNS)
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.capacity = 0
+        for name in self.COLUMNS:
+            setattr(self, name, [])
+
+    def grow(self) -> None:
+        """Add a block of rows holding the defaults (lists grow in place)."""
+        start, block = self.capacity, self.BLOCK
+        for name, default in self.COLUMNS.items():
+            col = getattr(self, name)
+            if default is None and name == "id":
+                col.extend(range(start, start + block))
+            else:
+                col.extend(repeat(default, block))
+        self.capacity = start + block
+
+    def add(self, material: str, destination: str, kg: float, priority: int,
+            submitted: float, end_use: str = "civil") -> int:
+        """A new background-style row (other cells at their defaults); returns its row."""
+        i = self.n
+        if i == self.capacity:
+            self.grow()
+        self.n = i + 1
+        if end_use != "civil":
+            self.end_use[i] = end_use
+        self.material[i] = material
+        self.destination[i] = destination
+        self.kg[i] = kg
+        self.priority[i] = priority
+        self.submitted[i] = submitted
+        return i
+
+    def is_default(self, name: str) -> bool:
+        """Whether every row holds column `name`'s default (one C-level scan)."""
+        return getattr(self, name).count(self.COLUMNS[name]) == self.capacity
+
+    def column(self, name: str) -> list[Any]:
+        """The first `n` cells of column `name` (a new list)."""
+        return getattr(self, name)[: self.n]
 
 
 class Application:
-    """One export-licence application (one attempt for one shipment)."""
+    """One export-licence application built by hand: its fields until it is submitted,
+    then a view of its row in the Authority's table (so times and outcome can be read
+    after the run, as `app.decided`, `app.wait`, ...)."""
 
-    __slots__ = (
-        "id", "firm", "sector", "end_use", "material", "destination", "quantity_kg",
-        "priority", "attempt", "submitted", "accepted", "review_start", "decided",
-        "outcome", "state", "wait", "review", "rfi_rounds", "enqueued_at", "general",
-        "shipment", "approve_p",
-    )
+    __slots__ = ("_fields", "_table", "_row")
 
     def __init__(
         self,
@@ -56,25 +145,26 @@ class Application:
         submitted: float,
         shipment: Shipment | None,
     ) -> None:
-        self.id = app_id
-        self.firm = firm
-        self.sector = sector
-        self.end_use = end_use
-        self.material = material
-        self.destination = destination
-        self.quantity_kg = quantity_kg
-        self.priority = priority
-        self.attempt = attempt
-        self.submitted = submitted
-        self.accepted = float("nan")
-        self.review_start = float("nan")
-        self.decided = float("nan")
-        self.outcome = UNDECIDED
-        self.state = PRE
-        self.wait = 0.0
-        self.review = 0.0
-        self.rfi_rounds = 0
-        self.enqueued_at = 0.0
-        self.general = False
-        self.shipment = shipment
-        self.approve_p = 0.0
+        self._fields: dict[str, Any] = {
+            **ApplicationTable.COLUMNS, "id": app_id, "firm": firm, "sector": sector,
+            "end_use": end_use, "material": material, "destination": destination,
+            "kg": quantity_kg, "priority": priority, "attempt": attempt,
+            "submitted": submitted, "shipment": shipment,
+        }
+        self._table: ApplicationTable | None = None
+        self._row = -1
+
+    def bind(self, table: ApplicationTable, row: int) -> None:
+        """From now on read the fields from `table` row `row`."""
+        self._table = table
+        self._row = row
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "quantity_kg":
+            name = "kg"
+        if name.startswith("_") or name not in ApplicationTable.COLUMNS:
+            raise AttributeError(name)
+        table = self._table
+        if table is None:
+            return self._fields[name]
+        return getattr(table, name)[self._row]

@@ -1,45 +1,146 @@
-"""Turn one finished replication into pandas tables, built once at the end."""
+"""Turn one finished replication into tables, built once at the end.
+
+`build_tables` reads the World's records into numpy columns at once (no pandas); the
+pandas DataFrames are made from them on first use, so a caller that only needs a few
+columns (`Replication.columns`) never imports pandas.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import operator
+from collections.abc import Callable, Iterable
+from itertools import islice, repeat
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from .records import OUTCOME_NAMES
-from .world import World
+from .records import APPROVED, OUTCOME_NAMES, REFUSED, UNDECIDED
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .world import World
+
+TABLES = ("firms", "applications", "exports", "timeseries", "authority", "policy")
 
 
-@dataclass
+class Coded:
+    """A string column as integer codes into a list of labels."""
+
+    __slots__ = ("codes", "labels")
+
+    def __init__(self, codes: np.ndarray, labels: list[str]) -> None:
+        self.codes = codes
+        self.labels = labels
+
+    def to_numpy(self) -> np.ndarray:
+        return np.array(self.labels, dtype=object)[self.codes]
+
+    def to_pandas(self) -> Any:
+        import pandas as pd
+
+        return pd.array(np.array(self.labels, dtype=object), dtype="str").take(self.codes)
+
+
+def _code(values: list[Any], label: Callable[[Any], str] = str, n: int | None = None) -> Coded:
+    """Factorise the first `n` (default all) of a list of hashable values (labels in
+    order of first appearance)."""
+    n = len(values) if n is None else n
+    uniques = list(dict.fromkeys(islice(values, n)))
+    index = {v: k for k, v in enumerate(uniques)}
+    codes = np.fromiter(map(index.__getitem__, values), np.int64, n)
+    return Coded(codes, [label(u) for u in uniques])
+
+
 class Replication:
-    """The tables of one replication.
+    """The tables of one replication, as pandas DataFrames built on first use.
 
     firms: one row per firm (units, USD, days); applications: one row per licence
     application submitted on or after `runs.warmup_days`; exports: kg leaving the
     controlled exporter by month, destination and material; timeseries: sampled state
     (long format); authority: one row of queue statistics; policy: the realised timeline.
+    `columns(name)` gives a table's columns as numpy arrays without pandas.
     """
 
-    firms: pd.DataFrame
-    applications: pd.DataFrame
-    exports: pd.DataFrame
-    timeseries: pd.DataFrame
-    authority: pd.DataFrame
-    policy: pd.DataFrame
-    events: int
-    seed: tuple[int, ...] = field(default=())
+    def __init__(self, firms: pd.DataFrame | None = None,
+                 applications: pd.DataFrame | None = None,
+                 exports: pd.DataFrame | None = None, timeseries: pd.DataFrame | None = None,
+                 authority: pd.DataFrame | None = None, policy: pd.DataFrame | None = None,
+                 events: int = 0, seed: tuple[int, ...] = ()) -> None:
+        given = (firms, applications, exports, timeseries, authority, policy)
+        self._frames: dict[str, pd.DataFrame] = {
+            k: v for k, v in zip(TABLES, given, strict=True) if v is not None}
+        self._raw: dict[str, Any] = {}
+        self.events = events
+        self.seed = seed
+
+    @classmethod
+    def from_columns(cls, raw: dict[str, Any], events: int,
+                     seed: tuple[int, ...] = ()) -> Replication:
+        """A Replication whose DataFrames are built from `raw` columns on first use."""
+        rep = cls(events=events, seed=seed)
+        rep._raw = raw
+        return rep
+
+    def columns(self, name: str) -> dict[str, np.ndarray]:
+        """Table `name`'s columns as numpy arrays (strings as object arrays)."""
+        raw = self._raw.get(name)
+        if raw is not None and name == "applications":
+            return {k: v.to_numpy() if isinstance(v, Coded) else v for k, v in raw.items()}
+        if raw is not None and name == "authority":
+            return {k: np.array([v]) for k, v in raw.items()}
+        df = self._frame(name)
+        return {c: df[c].to_numpy() for c in df.columns}
+
+    def _frame(self, name: str) -> pd.DataFrame:
+        df = self._frames.get(name)
+        if df is None:
+            df = self._frames[name] = _BUILD[name](self._raw[name])
+        return df
+
+    @property
+    def firms(self) -> pd.DataFrame:
+        return self._frame("firms")
+
+    @property
+    def applications(self) -> pd.DataFrame:
+        return self._frame("applications")
+
+    @property
+    def exports(self) -> pd.DataFrame:
+        return self._frame("exports")
+
+    @property
+    def timeseries(self) -> pd.DataFrame:
+        return self._frame("timeseries")
+
+    @property
+    def authority(self) -> pd.DataFrame:
+        return self._frame("authority")
+
+    @property
+    def policy(self) -> pd.DataFrame:
+        return self._frame("policy")
+
+    def __repr__(self) -> str:
+        return f"Replication(seed={self.seed}, events={self.events})"
 
 
-def _firms_table(w: World) -> pd.DataFrame:
+# --------------------------------------------------------------------------- firms
+
+FIRM_COLUMNS = ["firm", "sector", "planned_units", "produced_units", "shortfall_units",
+                "shortfall_frac", "planned_value", "value_lost", "tts_days", "ttr_days",
+                "downtime_days", "stockouts"]
+
+
+def _firms_raw(w: World) -> list[dict[str, Any]]:
     horizon = w.horizon
     rows = []
     for f in w.firms:
         planned = f.plan * horizon
         shortfall = max(0.0, planned - f.produced)
         value = f.cfg.unit_value
-        tts = f.first_stockout - w.shock_onset
         rows.append({
             "firm": f.name,
             "sector": f.sector,
@@ -49,107 +150,204 @@ def _firms_table(w: World) -> pd.DataFrame:
             "shortfall_frac": shortfall / planned,
             "planned_value": planned * value,
             "value_lost": shortfall * value,
-            "tts_days": tts,
+            "tts_days": f.first_stockout - w.shock_onset,
             "ttr_days": f.recovered_at - f.first_stockout,
             "downtime_days": f.downtime,
             "stockouts": f.stockouts,
         })
-    cols = ["firm", "sector", "planned_units", "produced_units", "shortfall_units",
-            "shortfall_frac", "planned_value", "value_lost", "tts_days", "ttr_days",
-            "downtime_days", "stockouts"]
-    return pd.DataFrame(rows, columns=cols)
+    return rows
 
 
-def _applications_table(w: World) -> pd.DataFrame:
-    warm = w.cfg.runs.warmup_days
-    apps = [a for a in w.authority.applications if a.submitted >= warm]
-    cal = w.calendar
-    limit = w.cfg.authority.statutory_limit_working_days
-    n = len(apps)
-    started = np.array([a.review_start for a in apps], dtype=float)
-    accepted = np.array([a.accepted for a in apps], dtype=float)
-    decided = np.array([a.decided for a in apps], dtype=float)
+def _firms_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=FIRM_COLUMNS)
+
+
+# --------------------------------------------------------------------------- applications
+
+
+def _applications_raw(w: World) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The applications table's columns (rows submitted on or after the warm-up), and
+    the exports of background files approved (any time), as numpy arrays."""
+    t = w.authority.apps
+    n = t.n
+    f64 = np.float64
+
+    def num(name: str, dtype: Any = f64, often_default: bool = False) -> np.ndarray:
+        if often_default and t.is_default(name):
+            return np.full(n, t.COLUMNS[name], dtype=dtype)
+        return np.fromiter(getattr(t, name), dtype, n)
+
+    submitted = num("submitted")
+    keep = submitted >= w.cfg.runs.warmup_days
+    every = bool(keep.all())
+
+    def sel(a: np.ndarray) -> np.ndarray:
+        return a if every else a[keep]
+
+    def coded(name: str, label: Callable[[Any], str] = str) -> Coded:
+        if t.is_default(name):
+            return Coded(np.zeros(len(submitted) if every else int(keep.sum()), np.int64),
+                         [label(t.COLUMNS[name])])
+        c = _code(getattr(t, name), label, n)
+        return c if every else Coded(c.codes[keep], c.labels)
+
+    background = (np.ones(n, bool) if t.is_default("firm")
+                  else np.fromiter(map(operator.is_, t.firm, repeat(None)), bool, n))
+    outcome = num("outcome", np.int64)
+    decided = num("decided")
+    destination = _code(t.destination, n=n)
+    material = _code(t.material, n=n)
+    # Other buyers' approved files leave the exporter on the day of the decision.
+    shipless = (np.ones(n, bool) if t.is_default("shipment")
+                else np.fromiter(map(operator.is_, t.shipment, repeat(None)), bool, n))
+    exp = shipless & (outcome == APPROVED)
+    kg = num("kg")
+    exports = {"day": decided[exp], "destination": destination.to_numpy()[exp],
+               "material": material.to_numpy()[exp], "kg": kg[exp]}
+
+    sector = Coded(np.zeros(n, np.int64), ["none"]) if t.is_default("sector") \
+        else _code(t.sector, n=n)
+    labels = sector.labels + [""]
+    sector = Coded(np.where(background, len(labels) - 1, sector.codes), labels)
+    origin = Coded(background.astype(np.int64), ["modelled", "background"])
+    accepted = sel(num("accepted"))
+    started = sel(num("review_start"))
+    decided = sel(decided)
     # The statutory clock runs from acceptance to decision, or to the end of the run for
     # files still open (those have exceeded the limit if it has already passed).
+    cal = w.calendar
     stop = np.where(np.isnan(decided), w.horizon, decided)
     elapsed = cal.working_time_array(stop) - cal.working_time_array(accepted)
-    over = np.nan_to_num(elapsed, nan=0.0) > limit
-    return pd.DataFrame({
-        "application_id": np.array([a.id for a in apps], dtype=np.int64),
-        "origin": ["background" if a.firm is None else "modelled" for a in apps],
-        "firm": ["" if a.firm is None else a.firm.name for a in apps],
-        "sector": ["" if a.firm is None else a.sector for a in apps],
-        "end_use": [a.end_use for a in apps],
-        "material": [a.material for a in apps],
-        "destination": [a.destination for a in apps],
-        "quantity_kg": np.array([a.quantity_kg for a in apps], dtype=float),
-        "submitted_day": np.array([a.submitted for a in apps], dtype=float),
+    over = np.nan_to_num(elapsed, nan=0.0) > w.cfg.authority.statutory_limit_working_days
+    cols: dict[str, Any] = {
+        "application_id": sel(num("id", np.int64)),
+        "origin": origin if every else Coded(origin.codes[keep], origin.labels),
+        "firm": coded("firm", lambda f: "" if f is None else f.name),
+        "sector": sector if every else Coded(sector.codes[keep], sector.labels),
+        "end_use": coded("end_use"),
+        "material": material if every else Coded(material.codes[keep], material.labels),
+        "destination": destination if every else Coded(destination.codes[keep],
+                                                       destination.labels),
+        "quantity_kg": sel(kg),
+        "submitted_day": sel(submitted),
         "accepted_day": accepted,
         "review_start_day": started,
         "decided_day": decided,
-        "outcome": [OUTCOME_NAMES[a.outcome] for a in apps],
-        "attempt": np.array([a.attempt for a in apps], dtype=np.int64),
-        "general_licence": np.array([a.general for a in apps], dtype=bool),
-        "information_requests": np.array([a.rfi_rounds for a in apps], dtype=np.int64),
-        "queue_wait_days": np.where(np.isnan(started), np.nan,
-                                    np.array([a.wait for a in apps], dtype=float)),
-        "review_days": np.array([a.review for a in apps], dtype=float),
-        "over_statutory_limit": over.reshape(n),
-    })
+        "outcome": Coded(sel(outcome), list(OUTCOME_NAMES)),
+        "attempt": sel(num("attempt", np.int64, True)),
+        "general_licence": sel(num("general", bool, True)),
+        "information_requests": sel(num("rfi_rounds", np.int64, True)),
+        "queue_wait_days": np.where(np.isnan(started), np.nan, sel(num("wait"))),
+        "review_days": sel(num("review")),
+        "over_statutory_limit": over.reshape(len(started)),
+    }
+    return cols, exports
 
 
-def _months(w: World, days: np.ndarray) -> np.ndarray:
-    start = np.datetime64(w.cfg.calendar.start, "D")
+def _applications_frame(cols: dict[str, Any]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame({k: v.to_pandas() if isinstance(v, Coded) else v
+                         for k, v in cols.items()})
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def _month_labels(start: np.datetime64, days: np.ndarray) -> np.ndarray:
     dates = start + np.floor(days).astype("timedelta64[D]")
-    return dates.astype("datetime64[M]").astype(str)
+    return dates.astype("datetime64[M]")
 
 
-def _exports_table(w: World) -> pd.DataFrame:
+def _exports_raw(w: World, background: dict[str, np.ndarray]) -> dict[str, Any]:
+    day, dest, mat, kg = (list(x) for x in w.exports)
+    return {
+        "day": np.concatenate([np.asarray(day, dtype=float), background["day"]]),
+        "destination": np.concatenate([np.asarray(dest, dtype=object),
+                                       background["destination"]]),
+        "material": np.concatenate([np.asarray(mat, dtype=object), background["material"]]),
+        "kg": np.concatenate([np.asarray(kg, dtype=float), background["kg"]]),
+        "start": np.datetime64(w.cfg.calendar.start, "D"),
+        "horizon": w.horizon,
+        "destinations": sorted(w.cfg.destinations),
+        "materials": sorted(w.cfg.materials),
+    }
+
+
+def _exports_frame(r: dict[str, Any]) -> pd.DataFrame:
     """kg dispatched by the controlled exporter per month, destination and material, with
     a row (0 kg) for every combination in every month of the horizon."""
-    day, dest, mat, kg = (np.asarray(x) for x in w.exports)
-    months = pd.Index(np.unique(_months(w, np.arange(0.0, w.horizon))), name="month")
-    grid = pd.MultiIndex.from_product(
-        [months, sorted(w.cfg.destinations), sorted(w.cfg.materials)],
-        names=["month", "destination", "material"],
-    )
-    keep = (day >= 0) & (day < w.horizon) if len(day) else np.zeros(0, dtype=bool)
-    df = pd.DataFrame({
-        "month": _months(w, day[keep].astype(float)) if len(day) else [],
-        "destination": dest[keep] if len(day) else [],
-        "material": mat[keep] if len(day) else [],
-        "kg": kg[keep].astype(float) if len(day) else [],
+    import pandas as pd
+
+    months = np.unique(_month_labels(r["start"], np.arange(0.0, r["horizon"])))
+    dests, mats = r["destinations"], r["materials"]
+    day = r["day"]
+    keep = (day >= 0) & (day < r["horizon"])
+    m = np.searchsorted(months, _month_labels(r["start"], day[keep]))
+    d_index = {d: k for k, d in enumerate(dests)}
+    x_index = {x: k for k, x in enumerate(mats)}
+    d = np.fromiter(map(d_index.__getitem__, r["destination"][keep]), np.int64)
+    x = np.fromiter(map(x_index.__getitem__, r["material"][keep]), np.int64)
+    nd, nx = len(dests), len(mats)
+    cell = (m * nd + d) * nx + x
+    kg = np.bincount(cell, weights=r["kg"][keep], minlength=len(months) * nd * nx)
+    labels = months.astype(str)
+    return pd.DataFrame({
+        "month": pd.array(np.array(labels, dtype=object), dtype="str").take(
+            np.repeat(np.arange(len(months)), nd * nx)),
+        "destination": pd.array(np.array(dests, dtype=object), dtype="str").take(
+            np.tile(np.repeat(np.arange(nd), nx), len(months))),
+        "material": pd.array(np.array(mats, dtype=object), dtype="str").take(
+            np.tile(np.arange(nx), len(months) * nd)),
+        "kg": kg.astype(float),
     })
-    sums = df.groupby(["month", "destination", "material"])["kg"].sum()
-    return sums.reindex(grid, fill_value=0.0).reset_index()
 
 
-def _timeseries_table(w: World) -> pd.DataFrame:
+# --------------------------------------------------------------------------- timeseries
+
+
+def _timeseries_raw(w: World) -> dict[str, Any]:
     day, series, firm, material, value = w.series
-    d = np.asarray(day, dtype=float)
-    start = np.datetime64(w.cfg.calendar.start, "D")
+    return {"day": np.asarray(day, dtype=float), "series": list(series), "firm": list(firm),
+            "material": list(material), "value": np.asarray(value, dtype=float),
+            "start": np.datetime64(w.cfg.calendar.start, "D")}
+
+
+def _timeseries_frame(r: dict[str, Any]) -> pd.DataFrame:
+    import pandas as pd
+
+    d = r["day"]
+    cols = {k: _code(r[k]).to_pandas() for k in ("series", "firm", "material")}
     return pd.DataFrame({
         "day": d,
-        "date": (start + np.floor(d).astype("timedelta64[D]")).astype("datetime64[ns]"),
-        "series": series,
-        "firm": firm,
-        "material": material,
-        "value": np.asarray(value, dtype=float),
+        "date": (r["start"] + np.floor(d).astype("timedelta64[D]")).astype("datetime64[ns]"),
+        "series": cols["series"],
+        "firm": cols["firm"],
+        "material": cols["material"],
+        "value": r["value"],
     })
 
 
-def _authority_table(w: World, apps: pd.DataFrame) -> pd.DataFrame:
+# --------------------------------------------------------------------------- authority
+
+
+def _authority_raw(w: World, apps: dict[str, Any]) -> dict[str, float]:
     a = w.authority
     warm = min(w.cfg.runs.warmup_days, w.horizon)
     span = w.horizon - warm
     o0, q0, b0, c0 = w._warm_areas
-    decided = apps["outcome"] != "pending"
-    waited = apps["queue_wait_days"].dropna()
+    n = len(apps["submitted_day"])
+    outcome = apps["outcome"].codes
+    decided = outcome != UNDECIDED
+    waits = apps["queue_wait_days"]
+    waited = waits[~np.isnan(waits)]
     lead = (apps["decided_day"] - apps["submitted_day"])[decided]
     nan = math.nan
-    return pd.DataFrame([{
-        "applications": len(apps),
-        "arrival_rate_per_day": len(apps) / span if span > 0 else nan,
+    return {
+        "applications": n,
+        "arrival_rate_per_day": n / span if span > 0 else nan,
         "utilisation": (a.area_busy - b0) / (a.area_capacity - c0)
         if a.area_capacity > c0 else nan,
         "backlog_mean": (a.area_open - o0) / span if span > 0 else nan,
@@ -158,23 +356,40 @@ def _authority_table(w: World, apps: pd.DataFrame) -> pd.DataFrame:
         "queue_mean": (a.area_queue - q0) / span if span > 0 else nan,
         "queue_wait_mean": float(waited.mean()) if len(waited) else nan,
         "lead_time_mean": float(lead.mean()) if len(lead) else nan,
-        "approval_share": float((apps["outcome"] == "approved").mean()) if len(apps) else nan,
-        "refusal_share": float((apps["outcome"] == "refused").mean()) if len(apps) else nan,
-        "over_limit_share": float(apps["over_statutory_limit"].mean()) if len(apps) else nan,
-    }])
+        "approval_share": float((outcome == APPROVED).mean()) if n else nan,
+        "refusal_share": float((outcome == REFUSED).mean())
+        if n else nan,
+        "over_limit_share": float(apps["over_statutory_limit"].mean()) if n else nan,
+    }
+
+
+def _authority_frame(row: dict[str, float]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame([row])
+
+
+def _policy_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(list(rows), columns=["index", "type", "label", "day", "happened"])
+
+
+_BUILD: dict[str, Callable[[Any], pd.DataFrame]] = {
+    "firms": _firms_frame, "applications": _applications_frame, "exports": _exports_frame,
+    "timeseries": _timeseries_frame, "authority": _authority_frame, "policy": _policy_frame,
+}
 
 
 def build_tables(w: World) -> Replication:
-    """All tables of a finished World."""
-    apps = _applications_table(w)
-    policy = pd.DataFrame(w.policy_log, columns=["index", "type", "label", "day", "happened"])
-    return Replication(
-        firms=_firms_table(w),
-        applications=apps,
-        exports=_exports_table(w),
-        timeseries=_timeseries_table(w),
-        authority=_authority_table(w, apps),
-        policy=policy,
-        events=int(w.events_processed),
-        seed=tuple(w.seed.spawn_key),
-    )
+    """All tables of a finished World (as numpy columns; DataFrames on first use)."""
+    apps, bg_exports = _applications_raw(w)
+    raw = {
+        "firms": _firms_raw(w),
+        "applications": apps,
+        "exports": _exports_raw(w, bg_exports),
+        "timeseries": _timeseries_raw(w),
+        "authority": _authority_raw(w, apps),
+        "policy": list(w.policy_log),
+    }
+    return Replication.from_columns(raw, int(w.events_processed), tuple(w.seed.spawn_key))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import math
 from collections.abc import Callable
@@ -28,9 +27,9 @@ from ..schema import (
     StockpileRelease,
     SuspendApprovals,
 )
-from .authority import Authority
+from .authority import Authority, _call
 from .firm import Firm
-from .records import APPROVED, REFUSED, Application, Shipment
+from .records import APPROVED, REFUSED, Shipment
 from .supply import ControlledExporter, FreeSupplier, Stockpile, Supplier
 
 
@@ -45,16 +44,31 @@ class _Exponential:
 
 
 class _Choice:
-    """Draw names by share with one uniform each."""
+    """Names drawn by share, one uniform each, in blocks: `next()` returns a name.
 
-    def __init__(self, shares: dict[str, float], u: UniformSampler) -> None:
+    Name k is drawn when u * total falls in [cum[k-1], cum[k]) (the last name takes any
+    rounding overshoot). A single name draws nothing."""
+
+    def __init__(self, shares: dict[str, float], rng: np.random.Generator,
+                 block: int = 1024) -> None:
         self.names = list(shares)
-        self.cum = list(itertools.accumulate(shares.values()))
-        self.u = u
+        self.cum = np.array(list(itertools.accumulate(shares.values())), dtype=float)
+        self.rng = rng
+        self.block = block
+        self.next: Callable[[], str]
+        if len(self.names) == 1:
+            self.next = itertools.repeat(self.names[0]).__next__
+        else:
+            self.next = itertools.chain.from_iterable(iter(self._block_list, None)).__next__
+
+    def _block_list(self) -> list[str]:
+        u = self.rng.random(self.block) * self.cum[-1]
+        k = np.minimum(np.searchsorted(self.cum, u, side="right"), len(self.names) - 1)
+        names = self.names
+        return [names[j] for j in k.tolist()]
 
     def __call__(self) -> str:
-        i = bisect.bisect_right(self.cum, self.u() * self.cum[-1])
-        return self.names[min(i, len(self.names) - 1)]
+        return self.next()
 
 
 class World:
@@ -77,7 +91,6 @@ class World:
         self.shock_onset = 0.0 if any(self.controlled.values()) else math.nan
         self.priority = {d: dc.priority for d, dc in cfg.destinations.items()}
         self.exports: tuple[list[float], list[str], list[str], list[float]] = ([], [], [], [])
-        self._next_id = itertools.count()
         self.authority = Authority(self, cfg.authority)
         self.suppliers: dict[str, Supplier] = {
             n: (ControlledExporter if s.kind == "controlled" else FreeSupplier)(self, n, s)
@@ -96,8 +109,7 @@ class World:
 
     def at(self, delay: float, fn: Callable[[Any], None], arg: Any) -> None:
         """Call fn(arg) after `delay` days."""
-        ev = Timeout(self.env, delay)
-        ev.callbacks.append(lambda _e: fn(arg))
+        Timeout(self.env, delay, (fn, arg)).callbacks.append(_call)
 
     # ------------------------------------------------------------------ flows
 
@@ -116,27 +128,30 @@ class World:
 
     def apply_for_licence(self, sh: Shipment, attempt: int) -> None:
         f = sh.firm
-        app = Application(
-            next(self._next_id), f, f.sector, f.end_use, sh.material, f.destination, sh.kg,
-            self.priority[f.destination], attempt, self.env._now, sh,
-        )
-        sh.application = app
-        self.authority.submit(app)
+        t = self.authority.apps
+        i = t.add(sh.material, f.destination, sh.kg, self.priority[f.destination],
+                  self.env._now, f.end_use)
+        t.firm[i] = f
+        t.sector[i] = f.sector
+        t.attempt[i] = attempt
+        t.shipment[i] = sh
+        sh.application = i
+        self.authority.receive(i)
 
-    def on_decision(self, app: Application) -> None:
-        sh = app.shipment
-        if sh is None:
-            if app.outcome == APPROVED:
-                self.record_export(app.decided, app.destination, app.material, app.quantity_kg)
-            return
+    def on_decision(self, i: int) -> None:
+        """Application row `i` of a modelled firm's shipment was decided now."""
+        t = self.authority.apps
+        sh: Shipment = t.shipment[i]
+        outcome, attempt = t.outcome[i], t.attempt[i]
         supplier = self.suppliers[sh.supplier]
-        if app.outcome == APPROVED:
+        if outcome == APPROVED:
             supplier.licensed(sh)  # type: ignore[attr-defined]
-        elif app.outcome == REFUSED:
-            if app.attempt < self.max_attempts:
-                self.at(self.authority.resubmit_after(), self._resubmit, (sh, app.attempt + 1))
+        elif outcome == REFUSED:
+            if attempt < self.max_attempts:
+                self.at(self.authority.resubmit_after.next(), self._resubmit, (sh, attempt + 1))
             else:
                 sh.firm.redirect(sh)
+
 
     def _resubmit(self, arg: tuple[Shipment, int]) -> None:
         sh, attempt = arg
@@ -151,16 +166,17 @@ class World:
         schedules the next arrival."""
         bg = self.cfg.authority.background
         env = self.env
-        gap = Sampler(_Exponential(1.0 / bg.rate_per_day), self.streams("background.arrivals"))
-        qty = Sampler(bg.quantity_kg, self.streams("background.quantity"))
-        material = _Choice(bg.materials, UniformSampler(self.streams("background.material")))
-        dest = _Choice(bg.destinations, UniformSampler(self.streams("background.destination")))
-        u_mil = UniformSampler(self.streams("background.end_use"))
+        gap = Sampler(_Exponential(1.0 / bg.rate_per_day),
+                      self.streams("background.arrivals")).next
+        qty = Sampler(bg.quantity_kg, self.streams("background.quantity")).next
+        material = _Choice(bg.materials, self.streams("background.material")).next
+        dest = _Choice(bg.destinations, self.streams("background.destination")).next
+        u_mil = UniformSampler(self.streams("background.end_use")).next
         mil = bg.military_share
         controlled = self.controlled
         priority = self.priority
-        submit = self.authority.submit
-        next_id = self._next_id
+        add = self.authority.apps.add
+        receive = self.authority.receive
         record = self.record_export
 
         def arrive(_e: object) -> None:
@@ -168,8 +184,7 @@ class World:
             end_use = "military" if mil > 0.0 and u_mil() < mil else "civil"
             now = env._now
             if controlled[m]:
-                submit(Application(next(next_id), None, "none", end_use, m, d, q, priority[d],
-                                   1, now, None))
+                receive(add(m, d, q, priority[d], now, end_use))
             else:
                 record(now, d, m, q)
             Timeout(env, gap()).callbacks.append(arrive)

@@ -9,8 +9,10 @@ removal leaves the highest share of cases of interest (density) in the box. Peel
 before the box would hold less than `min_mass` of all cases. Each box on this trajectory
 has a coverage (share of all cases of interest inside it) and a density; the one reported
 is the densest with coverage >= `min_coverage` (the analyst's trade-off; the whole
-trajectory is returned for inspection). Pasting is not done: with the coarse sweep
-designs here it rarely changes a box, and the peeling trajectory is what is plotted.
+trajectory is returned for inspection), with the restrictions that add nothing
+significant dropped (Bryant & Lempert's quasi-p-value > 0.05: a nibble off a parameter's
+end that the density does not need). Pasting is not done: with the coarse sweep designs
+here it rarely changes a box, and the peeling trajectory is what is plotted.
 
 Written here rather than taken from a library: `prim` (PyPI) is GPL-3 (this project is
 MIT) and needs mplcursors; EMA Workbench brings a large stack for one function.
@@ -115,6 +117,29 @@ def quasi_p(x: pd.DataFrame, y: np.ndarray, box: Box,
         p0 = float(np.asarray(y)[m].mean())
         out[c] = float(stats.binom.sf(box.n_interest - 1, box.n, p0))
     return out
+
+
+def box_of(x: pd.DataFrame, y: np.ndarray, limits: dict[str, tuple[float, float]]) -> Box:
+    """The Box with `limits` and its statistics over the cases `x`, `y`."""
+    y = np.asarray(y, dtype=bool)
+    m = inside(x, limits)
+    k, hit, total = int(m.sum()), int(y[m].sum()), int(y.sum())
+    return Box(dict(limits), k / len(y), hit / total if total else np.nan,
+               hit / k if k else np.nan, k, hit)
+
+
+def prune(x: pd.DataFrame, y: np.ndarray, box: Box, full: dict[str, tuple[float, float]],
+          max_p: float = 0.05) -> Box:
+    """Drop the box's restrictions that add nothing significant (quasi-p > `max_p`), the
+    least significant first, re-testing the rest after each drop."""
+    while True:
+        qp = quasi_p(x, y, box, full)
+        if not qp or max(qp.values()) <= max_p:
+            return box
+        worst = max(qp, key=lambda c: qp[c])
+        lims = dict(box.limits)
+        lims[worst] = full[worst]
+        box = box_of(x, y, lims)
 
 
 def choose(trajectory: list[Box], min_coverage: float) -> int:

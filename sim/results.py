@@ -222,7 +222,7 @@ class SweepResults(Results):
     def discovery(self) -> tuple[pd.DataFrame, pd.DataFrame] | None:
         """(the chosen box, one row per parameter; the peeling trajectory), or None when the
         config has no [sweep.discovery] or no case is of interest."""
-        from .discovery import choose, prim, quasi_p, trajectory_frame
+        from .discovery import choose, prim, prune, quasi_p, trajectory_frame
 
         sweep = self.config.sweep
         if sweep is None or sweep.discovery is None:
@@ -231,8 +231,7 @@ class SweepResults(Results):
         cases = self.cases[self.cases["sector"] == disc.sector]
         if cases.empty:
             return None
-        x = self.design.points.copy()
-        x = x[[c for c in x.columns if pd.api.types.is_numeric_dtype(x[c])]].astype(float)
+        x = numeric_points(self.design.points)
         if x.empty:
             return None
         xs = x.iloc[cases["point"].to_numpy()].reset_index(drop=True)
@@ -243,7 +242,7 @@ class SweepResults(Results):
         traj = prim(xs, y, disc.peel_alpha, disc.min_mass)
         full = traj[0].limits
         k = choose(traj, disc.min_coverage)
-        b = traj[k]
+        b = prune(xs, y, traj[k], full)
         qp = quasi_p(xs, y, b, full)
         swept = {p.label: (p.low, p.high) if p.low is not None else full.get(p.label)
                  for p in sweep.parameters}
@@ -326,6 +325,20 @@ class SweepResults(Results):
         return "\n".join(lines)
 
 
+def numeric_points(points: pd.DataFrame) -> pd.DataFrame:
+    """The parameter columns that hold numbers (booleans as 0/1), as floats."""
+    out = {}
+    for c in points.columns:
+        col = points[c]
+        if pd.api.types.is_bool_dtype(col):
+            out[c] = col.astype(float)
+            continue
+        num = pd.to_numeric(col, errors="coerce") if col.dtype == object else col
+        if pd.api.types.is_numeric_dtype(num) and not num.isna().any():
+            out[c] = num.astype(float)
+    return pd.DataFrame(out, index=points.index)
+
+
 def _fmt_value(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
@@ -344,13 +357,17 @@ def _sensitivity_text(method: str, sens: pd.DataFrame) -> list[str]:
     sf = sens[sens["metric"] == "shortfall_frac"]
     lines: list[str] = []
     for sector, g in sf.groupby("sector", sort=True):
+        share = g["noise_share"].iloc[0] if "noise_share" in g else None
+        noise = ("" if share is None else "; no variation between points" if share != share
+                 else f"; Monte Carlo noise <= {100 * share:.0f}% of the variance of point "
+                 "means")
         if method == "sobol":
-            lines.append(f"Sobol indices, {sector} shortfall_frac (95% conf):")
+            lines.append(f"Sobol indices, {sector} shortfall_frac (95% conf{noise}):")
             for _, r in g.sort_values("ST", ascending=False).iterrows():
                 lines.append(f"  {r['parameter']:<40} S1 {r['S1']:6.3f} ± {r['S1_conf']:.3f}"
                              f"   ST {r['ST']:6.3f} ± {r['ST_conf']:.3f}")
         elif method == "morris":
-            lines.append(f"Morris, {sector} shortfall_frac (mu*, 95% conf, sigma):")
+            lines.append(f"Morris, {sector} shortfall_frac (mu*, 95% conf, sigma{noise}):")
             for _, r in g.sort_values("mu_star", ascending=False).iterrows():
                 lines.append(f"  {r['parameter']:<40} mu* {r['mu_star']:.4f} ± "
                              f"{r['mu_star_conf']:.4f}   sigma {r['sigma']:.4f}")

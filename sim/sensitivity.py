@@ -7,13 +7,17 @@ replications.
 
 - `sobol`: SALib's Sobol analysis (first-order S1 and total ST with bootstrap 95%
   confidence half-widths) of each sector's per-point mean;
-- `morris`: SALib's Morris analysis (mu*, its 95% confidence half-width, sigma);
+- `morris`: SALib's Morris analysis (mu*, its 95% confidence half-width, sigma; in outcome
+  units per the parameter's whole range, i.e. SALib's unscaled elementary effects);
 - `oat`: the tornado table, the effect of each parameter's low and high value against the
   base point with a 95% interval: paired by replication under common random numbers
   (the difference of the same replication at two points), Welch's otherwise.
 
 An outcome that is undefined at some point (no stock-out anywhere in the sector) is left
 out of the Sobol and Morris tables, and an outcome that does not vary gets NaN indices.
+Their `noise_share` column says how much of the variance of the per-point means is
+Monte Carlo noise (`noise_shares`): where it is large, more replications are needed before
+the indices mean anything.
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ from .design import Design
 log = logging.getLogger(__name__)
 
 METRICS = ("shortfall_frac", "tts_days")
-SOBOL_COLUMNS = ["parameter", "sector", "metric", "S1", "S1_conf", "ST", "ST_conf"]
-MORRIS_COLUMNS = ["parameter", "sector", "metric", "mu_star", "mu_star_conf", "sigma", "mu"]
+SOBOL_COLUMNS = ["parameter", "sector", "metric", "S1", "S1_conf", "ST", "ST_conf",
+                 "noise_share"]
+MORRIS_COLUMNS = ["parameter", "sector", "metric", "mu_star", "mu_star_conf", "sigma", "mu",
+                  "noise_share"]
 TORNADO_COLUMNS = ["parameter", "sector", "metric", "rank", "base_value", "low_value",
                    "high_value", "base_mean", "low_mean", "low_effect", "low_ci_low",
                    "low_ci_high", "high_mean", "high_effect", "high_ci_low", "high_ci_high",
@@ -57,6 +63,22 @@ def point_means(cases: pd.DataFrame, metric: str, points: int) -> pd.DataFrame:
     return m.reindex(range(points))
 
 
+def noise_shares(cases: pd.DataFrame, metric: str) -> dict[str, float]:
+    """Per sector, the share of the variance of the per-point means that Monte Carlo noise
+    accounts for: mean over points of var(replications) / n, over the variance of the point
+    means (capped at 1). Indices of the same size as this share are not distinguishable
+    from noise. Under common random numbers the noise is shared between points, so this
+    is an upper bound."""
+    out = {}
+    for sector, g in cases.groupby("sector"):
+        by = g.groupby("point")[metric]
+        between = by.mean().var(ddof=1)
+        within = (by.var(ddof=1) / by.count()).mean()
+        out[str(sector)] = (min(1.0, float(within / between)) if between > 0
+                            else math.nan)
+    return out
+
+
 def _analysis_seed(seed: int) -> int:
     from .rng import stream
 
@@ -70,6 +92,7 @@ def sobol_table(design: Design, cases: pd.DataFrame, seed: int) -> pd.DataFrame:
     rows = []
     for metric in METRICS:
         means = point_means(cases, metric, design.size)
+        noise = noise_shares(cases, metric)
         for sector in means.columns:
             y = means[sector].to_numpy(dtype=float)
             if np.isnan(y).any():
@@ -85,7 +108,8 @@ def sobol_table(design: Design, cases: pd.DataFrame, seed: int) -> pd.DataFrame:
                                        conf_level=0.95, seed=_analysis_seed(seed))
             for j, name in enumerate(design.problem["names"]):  # type: ignore[index]
                 rows.append({"parameter": name, "sector": sector, "metric": metric,
-                             **{k: float(si[k][j]) for k in ("S1", "S1_conf", "ST", "ST_conf")}})
+                             **{k: float(si[k][j]) for k in ("S1", "S1_conf", "ST", "ST_conf")},
+                             "noise_share": noise.get(str(sector), math.nan)})
     return pd.DataFrame(rows, columns=SOBOL_COLUMNS)
 
 
@@ -97,6 +121,7 @@ def morris_table(design: Design, cases: pd.DataFrame, seed: int, levels: int) ->
     rows = []
     for metric in METRICS:
         means = point_means(cases, metric, design.size)
+        noise = noise_shares(cases, metric)
         for sector in means.columns:
             y = means[sector].to_numpy(dtype=float)
             if np.isnan(y).any():
@@ -110,7 +135,8 @@ def morris_table(design: Design, cases: pd.DataFrame, seed: int, levels: int) ->
                 rows.append({"parameter": name, "sector": sector, "metric": metric,
                              "mu_star": float(si["mu_star"][j]),
                              "mu_star_conf": float(si["mu_star_conf"][j]),
-                             "sigma": float(si["sigma"][j]), "mu": float(si["mu"][j])})
+                             "sigma": float(si["sigma"][j]), "mu": float(si["mu"][j]),
+                             "noise_share": noise.get(str(sector), math.nan)})
     return pd.DataFrame(rows, columns=MORRIS_COLUMNS)
 
 

@@ -29,10 +29,6 @@ def _sector_rows(res: SweepResults, metric: str = "shortfall_frac") -> pd.DataFr
     return s[(s["level"] == "sector") & (s["metric"] == metric)]
 
 
-def _numeric(values: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-
-
 def _short(label: str, width: int = 34) -> str:
     return label if len(label) <= width else "…" + label[-(width - 1):]
 
@@ -43,9 +39,13 @@ def _short(label: str, width: int = 34) -> str:
 def response_curve(res: SweepResults, out: Path) -> Path:
     """1-D grid: each sector's mean shortfall with its 95% band, and the mean queue wait."""
     plt = _plt()
+    from .results import numeric_points
+
     label = res.labels[0]
     pts = res.points.set_index("point")[label]
-    numeric = _numeric(pts)
+    numeric = label in numeric_points(res.design.points).columns
+    if numeric:
+        pts = pts.astype(float)
     order = pts.sort_values(kind="mergesort").index if numeric else pts.index
     xs_of = (lambda p: pts.loc[p]) if numeric else (lambda p: list(order).index(p))
     summ = res.summary()
@@ -120,10 +120,9 @@ def heatmap(res: SweepResults, out: Path) -> Path:
                                              for v in grid.columns])
         ax.set_yticks(range(grid.shape[0]), [f"{v:g}" if isinstance(v, float) else str(v)
                                              for v in grid.index])
-        vmax = np.nanmax(grid.to_numpy()) if grid.size else 0
         for (r, c), v in np.ndenumerate(grid.to_numpy()):
             if v == v:
-                colour = "k" if v > 0.6 * vmax else "w"
+                colour = "k" if im.norm(100 * v) > 0.55 else "w"  # readable on viridis
                 ax.text(c, r, f"{100 * v:.1f}%\n±{100 * half.iloc[r, c]:.1f}", ha="center",
                         va="center", fontsize=7, color=colour)
         here = (_scenario(res, 0), _scenario(res, 1))
@@ -143,9 +142,11 @@ def heatmap(res: SweepResults, out: Path) -> Path:
 def main_effects(res: SweepResults, out: Path) -> Path:
     """lhs and larger grids: each point's mean shortfall against each parameter."""
     plt = _plt()
-    labels = [c for c in res.labels if _numeric(res.points[c])]
+    from .results import numeric_points
+
+    pts = numeric_points(res.design.points)
+    labels = list(pts.columns)
     sec = _sector_rows(res)
-    pts = res.points.set_index("point")
     ncol = min(3, max(1, len(labels)))
     nrow = math.ceil(len(labels) / ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.6 * nrow), squeeze=False,
@@ -215,6 +216,13 @@ def _val(v: object) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
+def _noise(g: pd.DataFrame) -> str:
+    share = g["noise_share"].iloc[0] if len(g) else math.nan
+    if share != share:
+        return "no variation between points"
+    return f"Monte Carlo noise ≤ {100 * share:.0f}% of the variance of point means"
+
+
 def sobol_bars(res: SweepResults, sens: pd.DataFrame, out: Path) -> Path:
     """sobol: per sector, first-order (S1) and total (ST) indices with their 95% intervals."""
     plt = _plt()
@@ -238,7 +246,7 @@ def sobol_bars(res: SweepResults, sens: pd.DataFrame, out: Path) -> Path:
         hi = np.nanmax(np.r_[1.0, g["S1"] + g["S1_conf"], g["ST"] + g["ST_conf"]])
         ax.set_ylim(max(lo, -0.5) - 0.05, min(hi, 1.5) + 0.05)  # wild intervals are cut
         ax.set_ylabel("Sobol index")
-        ax.set_title(f"{sector}: shortfall_frac", fontsize=10)
+        ax.set_title(f"{sector}: shortfall_frac ({_noise(g)})", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle(_title(res, "Sobol indices (95% bootstrap CI)"), fontsize=11)
@@ -249,7 +257,8 @@ def morris_scatter(res: SweepResults, sens: pd.DataFrame, out: Path) -> Path:
     """morris: per sector, mu* against sigma, each parameter labelled, mu* 95% interval."""
     plt = _plt()
     sf = sens[sens["metric"] == "shortfall_frac"]
-    sectors = _per_sector(sens)
+    varies = sf.groupby("sector")["mu_star"].max() > 0
+    sectors = [s for s in _per_sector(sens) if varies.get(s, False)] or _per_sector(sens)
     fig, axes = plt.subplots(1, len(sectors), figsize=(5.2 * len(sectors), 4.4),
                              squeeze=False, layout="constrained")
     for j, sector in enumerate(sectors):
@@ -261,16 +270,19 @@ def morris_scatter(res: SweepResults, sens: pd.DataFrame, out: Path) -> Path:
         for r in g.itertuples():
             ax.annotate(_short(r.parameter, 26), (100 * r.mu_star, 100 * r.sigma),
                         fontsize=7, xytext=(4, 3), textcoords="offset points")
-        top = 100 * max(g["mu_star"].max(), g["sigma"].max(), 1e-12) * 1.15
+        top = 100 * max((g["mu_star"] + g["mu_star_conf"]).max(), g["sigma"].max(),
+                        1e-12) * 1.15
         ax.plot([0, top], [0, top], color="0.6", lw=0.8, ls="--", label="sigma = mu*")
         ax.set_xlim(0, top)
         ax.set_ylim(0, top)
-        ax.set_xlabel("mu* (mean |elementary effect|), percentage points")
-        ax.set_ylabel("sigma (spread of effects), percentage points")
-        ax.set_title(f"{sector}: shortfall_frac", fontsize=10)
+        ax.set_xlabel("mu* (mean |elementary effect|), pp per full range")
+        ax.set_ylabel("sigma (spread of the effects), pp per full range")
+        ax.set_title(f"{sector}: shortfall_frac\n({_noise(g)})", fontsize=9.5)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="upper left")
-    fig.suptitle(_title(res, "Morris screening"), fontsize=11)
+    flat = [s for s in _per_sector(sens) if not varies.get(s, False)]
+    note = f" ({', '.join(flat)}: no variation)" if flat and len(flat) < len(varies) else ""
+    fig.suptitle(_title(res, "Morris screening") + note, fontsize=11)
     return _save(fig, out / "morris.png")
 
 
@@ -288,7 +300,10 @@ def discovery_plot(res: SweepResults, box: pd.DataFrame, traj: pd.DataFrame, out
     step = int(box["step"].iloc[0])
     a1.scatter([traj["coverage"].iloc[step]], [traj["density"].iloc[step]], s=160,
                facecolors="none", edgecolors="tab:red", lw=1.8, zorder=4,
-               label=f"reported box (step {step})")
+               label=f"chosen step {step}")
+    b0 = box.iloc[0]
+    a1.scatter([b0["coverage"]], [b0["density"]], marker="*", s=140, color="tab:red",
+               zorder=5, label="reported box (insignificant\nrestrictions dropped)")
     top = int(traj["restricted"].max())
     cbar = fig.colorbar(sc, ax=a1, label="parameters restricted")
     cbar.set_ticks(range(0, top + 1))

@@ -1,7 +1,7 @@
 """The licensing authority: acceptance, a queue served by reviewer processes, decisions.
 
-The queue is a deque (FIFO) or a binary heap keyed by (priority class, arrival order), so
-adding or taking a file costs O(1) or O(log n) however long the backlog is. A reviewer
+The queue is a deque (FIFO), or one deque per priority class served lowest class first
+(FIFO within a class), so adding or taking a file costs O(1) however long the backlog is. A reviewer
 takes the next file, holds it for its review time (working days mapped to calendar days)
 and decides; the review is one SimPy timeout whose callback decides and hands the
 reviewer the next file. A file that arrives while a reviewer is free starts review at
@@ -17,6 +17,7 @@ events can change: this is the time-varying approval hazard.
 from __future__ import annotations
 
 import heapq
+from bisect import insort
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -115,7 +116,8 @@ class Authority:
         self.apps = ApplicationTable()
         self.fifo = cfg.discipline == "fifo"
         self._deque: deque[int] = deque()
-        self._heap: list[tuple[int, int, int]] = []
+        self._classes: dict[int, deque[int]] = {}  # priority class -> its files, in order
+        self._class_order: list[int] = []  # classes present, lowest (served first) first
         self._seq = 0
         self.queued = 0  # live files waiting for a reviewer
         self.suspended = False
@@ -136,6 +138,7 @@ class Authority:
         self.area_busy = 0.0
         self.area_capacity = 0.0
         self.on_decision: Callable[[int], None] = world.on_decision
+        self._on_review_done = self._review_done  # one bound method, not one per review
 
         # Reviewers.
         self.target = 0  # reviewers (files that can be in review at once)
@@ -232,8 +235,12 @@ class Authority:
         if self.fifo:
             self._deque.append(i)
         else:
-            self._seq += 1
-            heapq.heappush(self._heap, (t.priority[i], self._seq, i))
+            p = t.priority[i]
+            q = self._classes.get(p)
+            if q is None:
+                q = self._classes[p] = deque()
+                insort(self._class_order, p)
+            q.append(i)
 
     def _take(self) -> int | None:
         """The next live file in queue order, or None."""
@@ -244,9 +251,15 @@ class Authority:
                     return None
                 i = self._deque.popleft()
             else:
-                if not self._heap:
+                for p in self._class_order:
+                    q = self._classes[p]
+                    while q and state[q[0]] != QUEUED:
+                        q.popleft()  # closed while waiting (controls lifted)
+                    if q:
+                        break
+                else:
                     return None
-                i = heapq.heappop(self._heap)[2]
+                i = q.popleft()
             if state[i] == QUEUED:
                 return i
 
@@ -291,7 +304,7 @@ class Authority:
         else:
             duration = self.cal.add(now, self.review_time.next()) - now
         t.review_now[i] = duration
-        Timeout(env, duration, i).callbacks.append(self._review_done)
+        Timeout(env, duration, i).callbacks.append(self._on_review_done)
 
     def _review_done(self, ev: Timeout) -> None:
         """End of a review (the callback of its timeout, whose value is the row)."""
@@ -309,7 +322,8 @@ class Authority:
         t.review[i] += t.review_now[i]
         if t.state[i] == REVIEW:  # not closed meanwhile (controls lifted)
             self._reviewed(i)
-        self._serve()
+        if self.queued:  # live files waiting
+            self._serve()
 
     def _reviewed(self, i: int) -> None:
         t = self.apps

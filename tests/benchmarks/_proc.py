@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -63,9 +64,21 @@ def tree_mem_mb(pid: int) -> float:
     return sum(_mem_kb(p) for p in _tree(pid)) / 1024.0
 
 
+# A fresh, small wrapper process per memory measurement: it runs the command and prints
+# the largest peak RSS among its waited-for descendants (RUSAGE_CHILDREN), which is then
+# not inflated by the (large) harness process that started it.
+_WRAP = ("import resource, subprocess, sys\n"
+         "rc = subprocess.call(sys.argv[1:])\n"
+         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+         "sys.exit(rc)\n")
+
+
 def run(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None = None,
         interval: float = 0.02, sample_memory: bool = False) -> Measured:
-    """Run `cmd` to completion; wall time from start to exit."""
+    """Run `cmd` to completion; wall time from start to exit. With `sample_memory`, the
+    command runs under a small wrapper and its process tree's memory is sampled."""
+    if sample_memory:
+        cmd = [sys.executable, "-c", _WRAP, *cmd]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                             cwd=cwd, text=True)
@@ -73,8 +86,9 @@ def run(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None = Non
     stop = threading.Event()
 
     def sampler() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], tree_mem_mb(proc.pid))
+        while not stop.is_set():  # the tree below the wrapper
+            mb = sum(tree_mem_mb(c) for c in _children(proc.pid))
+            peak[0] = max(peak[0], mb)
             stop.wait(interval)
 
     th = threading.Thread(target=sampler, daemon=True) if sample_memory else None
@@ -90,4 +104,7 @@ def run(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None = Non
         th.join()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{err[-2000:]}")
-    return Measured(wall, peak[0], usage.ru_maxrss / 1024.0, out, proc.returncode)
+    single = usage.ru_maxrss
+    if sample_memory:
+        single = int(err.strip().splitlines()[-1])
+    return Measured(wall, peak[0], single / 1024.0, out, proc.returncode)

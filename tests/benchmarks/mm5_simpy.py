@@ -37,7 +37,7 @@ def main() -> None:
         n = int(RATE * HORIZON * 1.1)
         gaps = rng.exponential(1 / RATE, n).tolist()
         services = rng.exponential(MEAN, n).tolist()
-        for gap, service in zip(gaps, services):
+        for gap, service in zip(gaps, services, strict=False):
             yield env.timeout(gap)
             env.process(customer(env, service))
 

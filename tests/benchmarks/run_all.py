@@ -90,15 +90,17 @@ def bench_mm5(rounds: int) -> dict:
         res["contenders"][n] = {
             "wall": stats(walls[n]),
             "applications": statistics.median(apps[n]),
-            "throughput": statistics.median(a / t for a, t in zip(apps[n], walls[n])),
+            "throughput": statistics.median(
+                a / t for a, t in zip(apps[n], walls[n], strict=False)),
             "mean_wait": statistics.fmean(w),
             "mean_wait_se": statistics.stdev(w) / math.sqrt(len(w)) if len(w) > 1 else math.nan,
             "events": statistics.median(events[n]) if events[n] else None,
             "peak_rss_mb": statistics.median(mem[n]),
         }
-    res["time_vs_bare"] = stats([a / b for a, b in zip(ours, walls["bare SimPy"])])
-    res["speed_vs_ciw"] = stats([b / a for a, b in zip(ours, walls["ciw"])])
-    res["ciw_vs_bare_speed"] = stats([b / a for a, b in zip(walls["ciw"], walls["bare SimPy"])])
+    res["time_vs_bare"] = stats([a / b for a, b in zip(ours, walls["bare SimPy"], strict=False)])
+    res["speed_vs_ciw"] = stats([b / a for a, b in zip(ours, walls["ciw"], strict=False)])
+    res["ciw_vs_bare_speed"] = stats(
+        [b / a for a, b in zip(walls["ciw"], walls["bare SimPy"], strict=False)])
     return res
 
 
@@ -164,7 +166,7 @@ def bench_backlog(sizes: list[int], arrivals: int, rounds: int) -> dict:
         out[disc] = {str(n): stats(v) for n, v in per.items()}
         base = min(sizes)
         out[disc]["ratio_max_vs_min"] = stats(
-            [a / b for a, b in zip(per[max(sizes)], per[base])])
+            [a / b for a, b in zip(per[max(sizes)], per[base], strict=False)])
         log(f"  backlog {disc}: " + ", ".join(
             f"{n}: {statistics.median(per[n]):.2f} us" for n in sizes))
     return out
@@ -240,8 +242,8 @@ def bench_workers(replications: int, rounds: int) -> dict:
     one, two, dask = (rates[s[0]] for s in setups)
     return {"replications": replications,
             "rates": {k: stats(v) for k, v in rates.items()},
-            "two_vs_one": stats([b / a for a, b in zip(one, two)]),
-            "dask_vs_local": stats([c / b for b, c in zip(two, dask)])}
+            "two_vs_one": stats([b / a for a, b in zip(one, two, strict=False)]),
+            "dask_vs_local": stats([c / b for b, c in zip(two, dask, strict=False)])}
 
 
 # --------------------------------------------------------------------------- 5. memory
@@ -387,8 +389,9 @@ def render(d: dict, before: dict | None, notes: str) -> str:
               "(`tests/benchmarks/mm5_*.py`): 40,000 days of Poisson(4/day) arrivals, "
               "exponential(1 day) service, 5 servers, every wait stored, the mean wait of "
               "arrivals after day 100 printed. rareshock runs `configs/mmc.toml` through "
-              "`sim.load_config` + `sim.simulate` (imports of numpy, SimPy, pydantic and "
-              "pandas included). "
+              "`sim.load_config` + `sim.simulate` and reads the waits with "
+              "`Replication.columns` (numpy; the 'before' code had no such call and built "
+              "the pandas table): every import each script needs is in its time. "
               f"{x['rounds']} rounds, contenders alternating.", "",
               "| contender | wall, whole process | applications/s | events | mean wait "
               f"(Erlang C {ERLANG_C_WQ}) | peak RSS |", "|---|---|---|---|---|---|"]
@@ -450,7 +453,8 @@ def render(d: dict, before: dict | None, notes: str) -> str:
         L += ["## 5. Peak memory", "",
               f"`rareshock run configs/mmc.toml --set horizon_days={x['horizon']} -n N -j 2 "
               "--no-plots`: the whole process tree (parent, forkserver, workers), summed "
-              "proportional set size sampled every 50 ms, and the largest single process.",
+              "proportional set size sampled every 50 ms, and the largest single process "
+              "(peak RSS from a small wrapper process's RUSAGE_CHILDREN).",
               "", "| replications | tree peak | largest process | wall |", "|---|---|---|---|"]
         for s in sizes:
             L.append(f"| {int(s):,} | {x[s]['tree_mb']:.0f} MB | {x[s]['single_mb']:.0f} MB "
@@ -512,7 +516,8 @@ SECTIONS = ("mm5", "backlog", "baseline", "workers", "memory", "startup")
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", help="comma-separated sections: " + ",".join(SECTIONS))
+    ap.add_argument("--only", help="comma-separated sections: " + ",".join(SECTIONS)
+                    + " (or 'none': only rewrite the doc from the JSON)")
     ap.add_argument("--quick", action="store_true", help="fewer repeats, smaller sizes")
     ap.add_argument("--json", type=Path, default=ROOT / "docs" / "benchmarks.json",
                     help="where to write the figures")

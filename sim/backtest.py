@@ -191,16 +191,16 @@ def _md(df: pd.DataFrame, floatfmt: str = "{:.2f}") -> str:
 
 def markdown_tables(bt: Backtest) -> str:
     return "\n".join([
-        "## Monthly exports, ratio to the pre-control level (per day)", "",
+        "### Monthly exports, ratio to the pre-control level (per day)", "",
         "Observed: FACTS §2 customs figures over the 2024 level; simulated: the same month "
         "over January–March of the run. `in` = calibration window (April–August), `out` = "
         "September–December, not used for tuning.", "",
         _md(bt.exports), "",
-        "## Error measures", "",
+        "### Error measures", "",
         _md(bt.errors, "{:.3f}"), "",
-        "## First auto stoppages", "",
+        "### First auto stoppages", "",
         _md(bt.stoppages), "",
-        "## EU applications approved (CLEPA)", "",
+        "### EU applications approved (CLEPA)", "",
         _md(bt.eu_approvals), "",
     ])
 

@@ -57,6 +57,23 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="PATH=VALUE", help="override a config value (repeatable), "
                         "e.g. --set authority.reviewers=1200")
 
+    def batch_opts(sp: argparse.ArgumentParser) -> None:
+        """Options shared by `run` and `sweep`: executors, chunks, the results folder."""
+        sp.add_argument("--workers", "-j", type=_number(),
+                        help="worker processes (default: all cores)")
+        sp.add_argument("--executor", choices=["local", "dask"], default="local")
+        sp.add_argument("--scheduler", metavar="ADDRESS",
+                        help="Dask scheduler of an existing cluster (with --executor dask)")
+        sp.add_argument("--chunk-size", type=_number(), help="replications per task "
+                        "(default: about 32 tasks, at most 20 each)")
+        sp.add_argument("--out", "-o", metavar="DIR", help="results folder "
+                        "(default: results/<config file name>)")
+        sp.add_argument("--resume", action="store_true", help="continue an interrupted run "
+                        "(or start it, if the folder is empty)")
+        sp.add_argument("--overwrite", action="store_true", help="replace an existing folder")
+        sp.add_argument("--no-plots", action="store_true", help="skip the plots")
+        sp.add_argument("--quiet", "-q", action="store_true", help="print only errors")
+
     run = sub.add_parser("run", help="run a Monte Carlo batch and store its results",
                          description="Run N replications, store tables, summary and plots.")
     config_opts(run)
@@ -64,25 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="replications (default: runs.replications)")
     run.add_argument("--seed", type=_number(minimum=0),
                      help="root seed (default: runs.seed)")
-    run.add_argument("--workers", "-j", type=_number(),
-                     help="worker processes (default: all cores)")
-    run.add_argument("--executor", choices=["local", "dask"], default="local")
-    run.add_argument("--scheduler", metavar="ADDRESS",
-                     help="Dask scheduler of an existing cluster (with --executor dask)")
-    run.add_argument("--chunk-size", type=_number(),
-                     help="replications per task (default: about 32 tasks, at most 20 each)")
-    run.add_argument("--out", "-o", metavar="DIR", help="results folder "
-                     "(default: results/<config name>)")
-    run.add_argument("--resume", action="store_true", help="continue an interrupted run "
-                     "(or start it, if the folder is empty)")
-    run.add_argument("--overwrite", action="store_true", help="replace an existing folder")
+    batch_opts(run)
     run.add_argument("--precision", type=_number(float, 0, strict=True), metavar="X",
                      help="add replications until every sector's 95%% half-width of mean "
                      "shortfall_frac is under X")
     run.add_argument("--max-replications", type=_number(),
                      help="cap for --precision (default: 10x the start, at least 1000)")
-    run.add_argument("--no-plots", action="store_true", help="skip the plots")
-    run.add_argument("--quiet", "-q", action="store_true", help="print only errors")
 
     sw = sub.add_parser("sweep", help="run a sensitivity sweep (the config's [sweep] table)",
                         description="Run every point of the [sweep] design (grid, oat, lhs, "
@@ -95,19 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="root seed, also of the sampled design (default: runs.seed)")
     sw.add_argument("--no-crn", action="store_true", help="independent random streams per "
                     "point instead of common random numbers (for comparison)")
-    sw.add_argument("--workers", "-j", type=_number(),
-                    help="worker processes (default: all cores)")
-    sw.add_argument("--executor", choices=["local", "dask"], default="local")
-    sw.add_argument("--scheduler", metavar="ADDRESS",
-                    help="Dask scheduler of an existing cluster (with --executor dask)")
-    sw.add_argument("--chunk-size", type=_number(),
-                    help="replications per task (default: about 32 tasks, at most 20 each)")
-    sw.add_argument("--out", "-o", metavar="DIR", help="results folder "
-                    "(default: results/<config file name>)")
-    sw.add_argument("--resume", action="store_true", help="continue an interrupted sweep")
-    sw.add_argument("--overwrite", action="store_true", help="replace an existing folder")
-    sw.add_argument("--no-plots", action="store_true", help="skip the plots")
-    sw.add_argument("--quiet", "-q", action="store_true", help="print only errors")
+    batch_opts(sw)
 
     val = sub.add_parser("validate", help="check a config and say what it holds")
     config_opts(val)

@@ -108,6 +108,18 @@ def default_chunk_size(replications: int) -> int:
     return max(1, min(20, math.ceil(replications / 32)))
 
 
+def resolve_chunk_size(store: ResultsDir, chunk_size: int | None, total: int,
+                       resume: bool) -> int:
+    """The chunk size asked for; else, when resuming, the stored run's; else the default."""
+    if chunk_size is None:
+        stored = store.manifest() if resume else None
+        chunk_size = int(stored["chunk_size"]) if stored and "chunk_size" in stored \
+            else default_chunk_size(total)
+    if chunk_size < 1:
+        raise ConfigError("--chunk-size", str(chunk_size), "must be at least 1")
+    return chunk_size
+
+
 # --------------------------------------------------------------------------- executors
 
 
@@ -252,11 +264,7 @@ def run_batch(
     workers = workers or os.cpu_count() or 1
     store = ResultsDir(out)
     stored = store.manifest() if resume else None
-    if chunk_size is None:
-        chunk_size = int(stored["chunk_size"]) if stored and "chunk_size" in stored \
-            else default_chunk_size(n)
-    if chunk_size < 1:
-        raise ConfigError("--chunk-size", str(chunk_size), "must be at least 1")
+    chunk_size = resolve_chunk_size(store, chunk_size, n, resume)
     seed = cfg.runs.seed
     meta = {"version": __version__, "name": cfg.name, "seed": seed, "replications": n,
             "chunk_size": chunk_size}

@@ -39,9 +39,9 @@ from .distributions import scaled
 from .errors import ConfigError
 from .runner import (
     Progress,
-    default_chunk_size,
     execute_chunks,
     make_executor,
+    resolve_chunk_size,
     run_segments,
 )
 from .schema import Config, DecisionConfig, SupplierConfig, SweepParameter
@@ -431,12 +431,7 @@ def run_sweep(
     total = reps * n_points
     workers = workers or os.cpu_count() or 1
     store = ResultsDir(out)
-    stored = store.manifest() if resume else None
-    if chunk_size is None:
-        chunk_size = int(stored["chunk_size"]) if stored and "chunk_size" in stored \
-            else default_chunk_size(total)
-    if chunk_size < 1:
-        raise ConfigError("--chunk-size", str(chunk_size), "must be at least 1")
+    chunk_size = resolve_chunk_size(store, chunk_size, total, resume)
     seed = cfg.runs.seed
     meta = {"kind": "sweep", "version": __version__, "name": cfg.name, "seed": seed,
             "method": sweep.method, "points": n_points, "replications": reps,

@@ -18,7 +18,7 @@ test: $(STAMP)
 
 ## run: create .venv, install, simulate the bundled baseline scenario
 run: $(STAMP)
-	$(BIN)/rareshock run configs/baseline.toml
+	$(BIN)/rareshock run configs/baseline.toml --resume
 
 BENCH_STAMP := $(VENV)/.installed-bench
 

@@ -154,14 +154,23 @@ def _fan(ax: Axes, x: np.ndarray, table: pd.DataFrame, colour: str) -> None:
     ax.plot(xs, q[0.5], color=colour, lw=1.5, label="median")
 
 
+def _series(res: Results, name: str) -> pd.DataFrame:
+    """One series of the time-series dataset, read with a filter (not the whole table)."""
+    import pyarrow.dataset as ds
+
+    data = ds.dataset(res.path / "timeseries", format="parquet")
+    table = data.to_table(columns=["day", "firm", "material", "value"],
+                          filter=ds.field("series") == name)
+    return table.to_pandas()
+
+
 def _x_for(x: np.ndarray, days: np.ndarray) -> np.ndarray:
     return x(days) if callable(x) else days
 
 
 def inventory_fan(res: Results, out: Path) -> Path:
     plt = _plt()
-    ts = res.timeseries
-    inv = ts[ts["series"] == "inventory_kg"]
+    inv = _series(res, "inventory_kg")
     cfg = res.config
     keys = list(inv.groupby(["firm", "material"], sort=False).groups)
     ncol = 3
@@ -190,9 +199,8 @@ def inventory_fan(res: Results, out: Path) -> Path:
 
 def backlog_fan(res: Results, out: Path) -> Path:
     plt = _plt()
-    ts = res.timeseries
     fig, ax = plt.subplots(figsize=(10, 4.5), layout="constrained")
-    _fan(ax, lambda d: _dates(res, d), ts[ts["series"] == "backlog"], "tab:red")
+    _fan(ax, lambda d: _dates(res, d), _series(res, "backlog"), "tab:red")
     ax.set_ylabel("open licence applications (files)")
     ax.set_xlabel("date")
     ax.set_ylim(bottom=0)
@@ -240,42 +248,67 @@ def exports_monthly(res: Results, out: Path) -> Path:
     return _save(fig, out / "exports_monthly.png")
 
 
-def lead_times(res: Results, out: Path) -> Path:
-    """Queue wait (calendar days) and acceptance-to-decision (working days, the statutory
-    clock) against the limit."""
+def _lead_time_parts(res: Results):  # noqa: ANN202 - yields three arrays per part
+    """Per stored part of the applications table (one chunk of replications at a time, so
+    memory does not grow with the number of replications): queue waits (calendar days),
+    acceptance-to-decision (working days) and submission-to-decision (calendar days) of the
+    files reviewed in the queue (general licences left out)."""
+    import pyarrow.parquet as pq
+
     from .calendar import WorkingCalendar
 
-    plt = _plt()
     cfg = res.config
-    apps = res.table("applications", ["accepted_day", "decided_day", "queue_wait_days",
-                                      "submitted_day", "general_licence"])
-    apps = apps[~apps["general_licence"]]
     c = cfg.calendar
     cal = WorkingCalendar(c.start, cfg.horizon_days, c.working_days,
                           [(h.start, h.end) for h in c.holidays], c.extra_working_days)
-    decided = apps.dropna(subset=["decided_day", "accepted_day"])
-    clock = (cal.working_time_array(decided["decided_day"].to_numpy())
-             - cal.working_time_array(decided["accepted_day"].to_numpy()))
-    lead = (decided["decided_day"] - decided["submitted_day"]).to_numpy()
-    wait = apps["queue_wait_days"].dropna().to_numpy()
-    limit = cfg.authority.statutory_limit_working_days
+    cols = ["accepted_day", "decided_day", "queue_wait_days", "submitted_day",
+            "general_licence"]
+    for part in sorted((res.path / "applications").glob("part-*.parquet")):
+        apps = pq.read_table(part, columns=cols).to_pandas()
+        apps = apps[~apps["general_licence"]]
+        decided = apps.dropna(subset=["decided_day", "accepted_day"])
+        clock = (cal.working_time_array(decided["decided_day"].to_numpy())
+                 - cal.working_time_array(decided["accepted_day"].to_numpy()))
+        lead = (decided["decided_day"] - decided["submitted_day"]).to_numpy()
+        yield apps["queue_wait_days"].dropna().to_numpy(), clock, lead
+
+
+def lead_times(res: Results, out: Path, bins: int = 60) -> Path:
+    """Queue wait (calendar days), acceptance-to-decision (working days, the statutory
+    clock) against the limit, and total lead time. Histograms are accumulated part by part
+    (two passes: the range, then the counts)."""
+    plt = _plt()
+    limit = res.config.authority.statutory_limit_working_days
+    top = [0.0, 0.0, 0.0]
+    for arrays in _lead_time_parts(res):
+        top = [max(t, float(a.max())) if len(a) else t for t, a in zip(top, arrays, strict=True)]
+    edges = [np.linspace(0.0, max(t, 1e-9), bins + 1) for t in top]
+    counts = [np.zeros(bins) for _ in range(3)]
+    n_clock = over = n_wait = waited = 0
+    for arrays in _lead_time_parts(res):
+        for k, a in enumerate(arrays):
+            counts[k] += np.histogram(a, bins=edges[k])[0]
+        n_clock += len(arrays[1])
+        over += int(np.sum(arrays[1] > limit))
+        n_wait += len(arrays[0])
+        waited += int(np.sum(arrays[0] > 0))
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")
-    panels = (
-        (wait, "queue wait (acceptance to review start), calendar days", None),
-        (clock, "acceptance to decision, working days", limit),
-        (lead, "total lead time (submission to decision), calendar days", None),
-    )
-    for ax, (x, label, line) in zip(axes, panels, strict=True):
-        if len(x):
-            ax.hist(x, bins=60, color="tab:blue", alpha=0.75)
-        if line is not None:
-            over = float(np.mean(x > line)) if len(x) else math.nan
-            ax.axvline(line, color="tab:red", lw=1.5,
-                       label=f"statutory limit {line:g} working days\n{100 * over:.0f}% of "
-                       "decided files over it")
-            ax.legend(fontsize=8)
-        ax.set_xlabel(label)
+    labels = ("queue wait (acceptance to review start), calendar days",
+              "acceptance to decision, working days",
+              "total lead time (submission to decision), calendar days")
+    for k, ax in enumerate(axes):
+        e = edges[k]
+        ax.bar(e[:-1], counts[k], width=np.diff(e), align="edge", color="tab:blue", alpha=0.75)
+        ax.set_xlabel(labels[k])
         ax.set_ylabel("applications (all replications)")
+    axes[0].set_yscale("log")
+    axes[0].set_title(f"{100 * waited / n_wait if n_wait else math.nan:.0f}% of files waited "
+                      "for a reviewer (log scale)", fontsize=9)
+    share = over / n_clock if n_clock else math.nan
+    axes[1].axvline(limit, color="tab:red", lw=1.5,
+                    label=f"statutory limit {limit:g} working days\n{100 * share:.0f}% of "
+                    "decided files over it")
+    axes[1].legend(fontsize=8)
     fig.suptitle(_title(res, "Licence lead times (decided applications)"))
     return _save(fig, out / "lead_times.png")
 

@@ -29,7 +29,7 @@ import pandas as pd
 from . import __version__
 from .errors import ConfigError
 from .schema import Config
-from .store import TABLES, ResultsDir
+from .store import TABLES, ResultsDir, parquet_bytes
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +49,32 @@ def replication_seed(root: int, index: int, point: int | None = None) -> np.rand
 
 def run_chunk(cfg: Config, root: int, start: int, stop: int, point: int | None = None,
               crn: bool = True, tables: tuple[str, ...] = TABLES,
-              ) -> tuple[dict[str, pd.DataFrame], int]:
-    """Run replications [start, stop) and return their tables with a `replication` column,
-    and the number of SimPy events processed.
+              ) -> tuple[dict[str, bytes], int]:
+    """Run replications [start, stop) and return their tables, each with a `replication`
+    column and encoded as a parquet file (bytes, see `sim.store.parquet_bytes`), and the
+    number of SimPy events processed.
+
+    The tables are encoded here, in the worker: the parent then only writes bytes, and
+    what crosses the process boundary is compressed parquet rather than pickled
+    DataFrames.
 
     With `point` (a sweep point), every table also gets a `point` column in front, and
     without common random numbers (`crn=False`) replication i uses spawn key (point, i).
     Only `tables` are returned.
     """
+    got, events = chunk_frames(cfg, root, start, stop, point=point, crn=crn, tables=tables)
+    return {k: parquet_bytes(df) for k, df in got.items()}, events
+
+
+def chunk_frames(cfg: Config, root: int, start: int, stop: int, point: int | None = None,
+                 crn: bool = True, tables: tuple[str, ...] = TABLES,
+                 ) -> tuple[dict[str, pd.DataFrame], int]:
+    """`run_chunk`'s tables as DataFrames (not encoded)."""
     from .model import simulate
 
     parts: dict[str, list[pd.DataFrame]] = {t: [] for t in tables}
+    index: list[int] = []
+    sizes: dict[str, list[int]] = {t: [] for t in tables}
     events = 0
     for i in range(start, stop):
         seed = replication_seed(root, i, None if crn else point)
@@ -76,31 +91,41 @@ def run_chunk(cfg: Config, root: int, start: int, stop: int, point: int | None =
                 f"spawn_key={tuple(seed.spawn_key)!r}))"
             ) from exc
         events += rep.events
-        for name, df in (("replications", rep.firms), ("applications", rep.applications),
-                         ("exports", rep.exports), ("timeseries", rep.timeseries),
-                         ("authority", rep.authority), ("policy", rep.policy)):
+        index.append(i)
+        for name, attr in (("replications", "firms"), ("applications", "applications"),
+                           ("exports", "exports"), ("timeseries", "timeseries"),
+                           ("authority", "authority"), ("policy", "policy")):
             if name not in parts:
                 continue
-            df = df.copy()
-            df.insert(0, "replication", np.full(len(df), i, dtype=np.int64))
-            if point is not None:
-                df.insert(0, "point", np.full(len(df), point, dtype=np.int64))
+            df = getattr(rep, attr)
             parts[name].append(df)
-    return {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}, events
+            sizes[name].append(len(df))
+    # The id columns are added once, after the concatenation (which copies anyway), so
+    # the replication's own frames are neither copied nor modified.
+    reps = np.asarray(index, dtype=np.int64)
+    out: dict[str, pd.DataFrame] = {}
+    for name, frames in parts.items():
+        df = pd.concat(frames, ignore_index=True)
+        df.insert(0, "replication", np.repeat(reps, sizes[name]))
+        if point is not None:
+            df.insert(0, "point", np.full(len(df), point, dtype=np.int64))
+        out[name] = df
+    return out, events
 
 
 def run_segments(root: int, segments: tuple[tuple[int, Config, int, int], ...], crn: bool,
-                 tables: tuple[str, ...]) -> tuple[dict[str, pd.DataFrame], int]:
+                 tables: tuple[str, ...]) -> tuple[dict[str, bytes], int]:
     """One sweep chunk: replications [start, stop) of each (point, config, start, stop)
-    segment, tables concatenated in segment order."""
+    segment, tables concatenated in segment order and encoded as parquet (bytes)."""
     parts: dict[str, list[pd.DataFrame]] = {t: [] for t in tables}
     events = 0
     for point, cfg, start, stop in segments:
-        got, ev = run_chunk(cfg, root, start, stop, point=point, crn=crn, tables=tables)
+        got, ev = chunk_frames(cfg, root, start, stop, point=point, crn=crn, tables=tables)
         events += ev
         for k, df in got.items():
             parts[k].append(df)
-    return {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}, events
+    return {k: parquet_bytes(pd.concat(v, ignore_index=True)) for k, v in parts.items()}, \
+        events
 
 
 def default_chunk_size(replications: int) -> int:
@@ -340,7 +365,7 @@ def _run_chunks(cfg: Config, store: ResultsDir, n: int, chunk_size: int, done: s
                           t0, wall_before)
 
 
-def execute_chunks(fn: Callable[..., tuple[dict[str, pd.DataFrame], int]], jobs: list[tuple],
+def execute_chunks(fn: Callable[..., tuple[dict[str, bytes], int]], jobs: list[tuple],
                    sizes: dict[int, int], store: ResultsDir, done: set[int],
                    chunk_events: dict[str, int], ex: _Local | _Dask,
                    progress: Callable[[int, int], Progress] | None, t0: float,

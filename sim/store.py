@@ -83,15 +83,20 @@ def remove_temporaries(folder: Path) -> None:
                 f.unlink(missing_ok=True)
 
 
-def write_parquet(path: Path, df: pd.DataFrame) -> None:
-    """Write one parquet part atomically."""
+def parquet_bytes(df: pd.DataFrame) -> bytes:
+    """`df` as the bytes of a parquet file (zstd), as every part is stored."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pandas(df, preserve_index=False)
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
-    atomic_write_bytes(path, sink.getvalue().to_pybytes())
+    return sink.getvalue().to_pybytes()
+
+
+def write_parquet(path: Path, df: pd.DataFrame) -> None:
+    """Write one parquet part atomically."""
+    atomic_write_bytes(path, parquet_bytes(df))
 
 
 class ResultsDir:
@@ -176,9 +181,15 @@ class ResultsDir:
 
     # ------------------------------------------------------------------ parts
 
-    def write_chunk(self, chunk: int, tables: dict[str, pd.DataFrame]) -> None:
-        for name, df in tables.items():
-            write_parquet(self.path / name / f"part-{chunk:05d}.parquet", df)
+    def write_chunk(self, chunk: int, tables: dict[str, bytes | pd.DataFrame]) -> None:
+        """Write one chunk's parts: parquet bytes as they are (encoded by the worker,
+        `parquet_bytes`), DataFrames encoded here."""
+        for name, data in tables.items():
+            path = self.path / name / f"part-{chunk:05d}.parquet"
+            if isinstance(data, bytes):
+                atomic_write_bytes(path, data)
+            else:
+                write_parquet(path, data)
 
     def read(self, table: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
         """Read one dataset, ordered by replication (and its original row order)."""

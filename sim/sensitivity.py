@@ -85,31 +85,39 @@ def _analysis_seed(seed: int) -> int:
     return int(stream(np.random.SeedSequence(seed), "sweep-analysis").integers(2**31 - 1))
 
 
-def sobol_table(design: Design, cases: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """S1, ST and their 95% confidence half-widths per parameter, sector and metric."""
-    from SALib.analyze import sobol
-
-    rows = []
+def _outcomes(design: Design, cases: pd.DataFrame, method: str):  # noqa: ANN202
+    """(metric, sector, per-point means, noise share) for every outcome defined at every
+    point of the design; outcomes undefined somewhere are logged and left out."""
     for metric in METRICS:
         means = point_means(cases, metric, design.size)
         noise = noise_shares(cases, metric)
         for sector in means.columns:
             y = means[sector].to_numpy(dtype=float)
             if np.isnan(y).any():
-                log.info("sobol: %s %s undefined at some points; left out", sector, metric)
+                log.info("%s: %s %s undefined at some points; left out", method, sector, metric)
                 continue
-            if np.ptp(y) == 0:
-                si = {k: [math.nan] * len(design.problem["names"])  # type: ignore[index]
-                      for k in ("S1", "S1_conf", "ST", "ST_conf")}
-            else:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    si = sobol.analyze(design.problem, y, calc_second_order=False,
-                                       conf_level=0.95, seed=_analysis_seed(seed))
-            for j, name in enumerate(design.problem["names"]):  # type: ignore[index]
-                rows.append({"parameter": name, "sector": sector, "metric": metric,
-                             **{k: float(si[k][j]) for k in ("S1", "S1_conf", "ST", "ST_conf")},
-                             "noise_share": noise.get(str(sector), math.nan)})
+            yield metric, sector, y, noise.get(str(sector), math.nan)
+
+
+def sobol_table(design: Design, cases: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """S1, ST and their 95% confidence half-widths per parameter, sector and metric."""
+    from SALib.analyze import sobol
+
+    rows = []
+    names = design.problem["names"]
+    for metric, sector, y, noise in _outcomes(design, cases, "sobol"):
+        if np.ptp(y) == 0:
+            si = {k: [math.nan] * len(names)  # type: ignore[arg-type]
+                  for k in ("S1", "S1_conf", "ST", "ST_conf")}
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                si = sobol.analyze(design.problem, y, calc_second_order=False,
+                                   conf_level=0.95, seed=_analysis_seed(seed))
+        for j, name in enumerate(names):  # type: ignore[arg-type]
+            rows.append({"parameter": name, "sector": sector, "metric": metric,
+                         **{k: float(si[k][j]) for k in ("S1", "S1_conf", "ST", "ST_conf")},
+                         "noise_share": noise})
     return pd.DataFrame(rows, columns=SOBOL_COLUMNS)
 
 
@@ -119,24 +127,17 @@ def morris_table(design: Design, cases: pd.DataFrame, seed: int, levels: int) ->
     from SALib.analyze import morris
 
     rows = []
-    for metric in METRICS:
-        means = point_means(cases, metric, design.size)
-        noise = noise_shares(cases, metric)
-        for sector in means.columns:
-            y = means[sector].to_numpy(dtype=float)
-            if np.isnan(y).any():
-                log.info("morris: %s %s undefined at some points; left out", sector, metric)
-                continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                si = morris.analyze(design.problem, design.sample, y, conf_level=0.95,
-                                    num_levels=levels, seed=_analysis_seed(seed))
-            for j, name in enumerate(design.problem["names"]):  # type: ignore[index]
-                rows.append({"parameter": name, "sector": sector, "metric": metric,
-                             "mu_star": float(si["mu_star"][j]),
-                             "mu_star_conf": float(si["mu_star_conf"][j]),
-                             "sigma": float(si["sigma"][j]), "mu": float(si["mu"][j]),
-                             "noise_share": noise.get(str(sector), math.nan)})
+    for metric, sector, y, noise in _outcomes(design, cases, "morris"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            si = morris.analyze(design.problem, design.sample, y, conf_level=0.95,
+                                num_levels=levels, seed=_analysis_seed(seed))
+        for j, name in enumerate(design.problem["names"]):  # type: ignore[index]
+            rows.append({"parameter": name, "sector": sector, "metric": metric,
+                         "mu_star": float(si["mu_star"][j]),
+                         "mu_star_conf": float(si["mu_star_conf"][j]),
+                         "sigma": float(si["sigma"][j]), "mu": float(si["mu"][j]),
+                         "noise_share": noise})
     return pd.DataFrame(rows, columns=MORRIS_COLUMNS)
 
 

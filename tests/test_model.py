@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from worlds import cover_world
 
 from sim.config import config_from_dict, load_config, read_toml_tree
 from sim.errors import ConfigError
@@ -479,59 +480,6 @@ def test_more_reviewers_never_raise_queue_wait() -> None:
             assert (more[both] <= fewer[both] + 1e-9).all(), seed
 
 
-def _cover_world(cover: float, *, random: bool, review_days: float = 45.0,
-                 target: float = 20.0, in_transit: float = 15.0) -> dict[str, Any]:
-    """One firm (100 units/day, 0.5 kg/unit) supplied only by a controlled exporter.
-    Controls start on day 14, after the first order reviews; review takes ~45 working
-    days. Target cover 20 days, 15 days in transit at t = 0, so a firm with cover c
-    places no order until about day c - 5: from cover 20 up, the extra stock is still on
-    hand when controls start and every cover step is a real difference.
-
-    `random=False`: every duration constant, all files approved (a deterministic model).
-    `random=True`: random review, pre-acceptance, production, transit, customs holds,
-    approvals/refusals/pending files, split shipments, and background applications."""
-    rt = ({"dist": "triangular", "low": 20, "mode": review_days, "high": 70} if random
-          else _const(review_days))
-    return {
-        "horizon_days": 180,
-        "calendar": {"start": START, "working_days": "mon-fri"},
-        "materials": {"m": {}},
-        "destinations": {"US": {}},
-        "authority": {
-            "reviewers": 40,
-            "review_time": rt,
-            **({"pre_acceptance": {"dist": "uniform", "low": 2, "high": 6}} if random else {}),
-            "decision": {"approve": 0.7 if random else 1.0, "refuse": 0.05 if random else 0.0,
-                         "pending_approval_rate_per_day": 0.02},
-            "refusal": {"max_attempts": 2, "then": "cancel",
-                        "resubmit_after_days": _const(10.0)},
-            "background": {"rate_per_day": 0.5 if random else 0.0,
-                           "quantity_kg": {"dist": "lognormal", "median": 500.0, "sigma": 1.0},
-                           "materials": {"m": 1.0}, "destinations": {"US": 1.0}},
-        },
-        "suppliers": {"cn": {
-            "kind": "controlled",
-            "materials": ["m"],
-            "production_days": ({"dist": "uniform", "low": 3, "high": 10} if random
-                                else _const(6.0)),
-            "transit_days": ({"dist": "lognormal", "median": 16.0, "sigma": 0.2} if random
-                             else _const(16.0)),
-            **({"max_shipment_kg": 500.0,
-                "customs_hold": {"probability": 0.1,
-                                 "days": {"dist": "uniform", "low": 5, "high": 20}}}
-               if random else {}),
-        }},
-        "firms": {"f": {
-            "sector": "auto", "destination": "US", "units_per_day": 100, "unit_value": 10,
-            "bom": {"m": 0.5}, "initial_cover_days": cover, "restart_delay_days": 3,
-            "ordering": {"review_period_days": 7, "target_cover_days": target,
-                         "in_transit_days": in_transit, "suppliers": {"cn": 1.0}},
-        }},
-        "policy": [{"type": "controls_start", "date": START + timedelta(days=14),
-                    "materials": ["m"]}],
-    }
-
-
 COVERS = (10, 20, 40, 80)
 
 
@@ -546,7 +494,7 @@ def test_more_cover_never_raises_shortfall_deterministic(
     """The pathwise statement, where it is exact: with every duration constant and every
     file approved there is no random-number alignment to lose, so the shortfall must be
     non-increasing in initial cover, exactly (up to float rounding of the sums)."""
-    sf = [_shortfall(_cover_world(c, random=False, review_days=review_days, target=target,
+    sf = [_shortfall(cover_world(c, random=False, review_days=review_days, target=target,
                                   in_transit=in_transit), 0) for c in COVERS]
     for lo, hi in zip(sf, sf[1:], strict=False):
         assert hi <= lo + 1e-6, (COVERS, sf)
@@ -565,7 +513,7 @@ def test_more_cover_never_raises_mean_shortfall() -> None:
     ~2900 units per step, with standard errors of the paired differences of ~130-160
     (20 seeds), i.e. each step is > 6 standard errors from a tie."""
     seeds = range(20)
-    sf = np.array([[_shortfall(_cover_world(c, random=True), s) for c in COVERS]
+    sf = np.array([[_shortfall(cover_world(c, random=True), s) for c in COVERS]
                    for s in seeds])
     mean = sf.mean(axis=0)
     assert (np.diff(mean) <= 0.0).all(), (COVERS, mean)

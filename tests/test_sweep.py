@@ -10,13 +10,14 @@ import math
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from worlds import cover_world
 
 import sim
 from sim.cli import main
@@ -218,50 +219,11 @@ def test_more_reviewers_never_raise_queue_wait_under_crn(tmp_path: Path) -> None
     assert curve.is_monotonic_decreasing
 
 
-def _cover_world(random: bool) -> dict[str, Any]:
-    """One firm (100 units/day, 0.5 kg/unit) fed only by a controlled exporter; controls
-    start on day 14 (the world of tests/test_model.py::_cover_world). Deterministic: every
-    duration constant and every file approved."""
-    const = (lambda v: {"dist": "constant", "value": float(v)})  # noqa: E731
-    return {
-        "horizon_days": 180,
-        "calendar": {"start": START, "working_days": "mon-fri"},
-        "materials": {"m": {}},
-        "destinations": {"US": {}},
-        "authority": {
-            "reviewers": 40,
-            "review_time": ({"dist": "triangular", "low": 20, "mode": 45, "high": 70}
-                            if random else const(45)),
-            "decision": {"approve": 0.7 if random else 1.0, "refuse": 0.05 if random else 0.0,
-                         "pending_approval_rate_per_day": 0.02},
-            "refusal": {"max_attempts": 2, "then": "cancel", "resubmit_after_days": const(10)},
-            "background": {"rate_per_day": 0.5 if random else 0.0,
-                           "quantity_kg": {"dist": "lognormal", "median": 500.0, "sigma": 1.0},
-                           "materials": {"m": 1.0}, "destinations": {"US": 1.0}},
-        },
-        "suppliers": {"cn": {
-            "kind": "controlled", "materials": ["m"],
-            "production_days": ({"dist": "uniform", "low": 3, "high": 10} if random
-                                else const(6)),
-            "transit_days": ({"dist": "lognormal", "median": 16.0, "sigma": 0.2} if random
-                             else const(16)),
-        }},
-        "firms": {"f": {
-            "sector": "auto", "destination": "US", "units_per_day": 100, "unit_value": 10,
-            "bom": {"m": 0.5}, "initial_cover_days": 10.0, "restart_delay_days": 3,
-            "ordering": {"review_period_days": 7, "target_cover_days": 20.0,
-                         "in_transit_days": 15.0, "suppliers": {"cn": 1.0}},
-        }},
-        "policy": [{"type": "controls_start", "date": START + timedelta(days=14),
-                    "materials": ["m"]}],
-    }
-
-
 COVERS = [10.0, 20.0, 40.0, 80.0]
 
 
 def _cover_sweep(random: bool, reps: int, out: Path) -> pd.DataFrame:
-    data = _cover_world(random)
+    data = cover_world(10.0, random=random)
     data["sweep"] = {"method": "grid", "replications": reps, "parameters": [
         {"path": "firms.f.initial_cover_days", "values": COVERS}]}
     res = sim.run_sweep(config_from_dict(data), out, workers=1)
@@ -318,7 +280,7 @@ def test_sobol_wiring_gives_ishigami_indices(tmp_path: Path,
     from SALib.test_functions import Ishigami
 
     monkeypatch.setattr("sim.model.simulate", ishigami_model)
-    data = _cover_world(False)
+    data = cover_world(10.0, random=False)
     two_pi = 2 * math.pi
     data["sweep"] = {"method": "sobol", "N": 512, "replications": 1, "parameters": [
         {"path": f"firms.f.{k}", "low": 0.0, "high": two_pi}
@@ -375,7 +337,7 @@ def toy_model(cfg: sim.Config, seed: np.random.SeedSequence) -> Replication:
 def test_outputs_and_plots(method: str, parameters: list[dict], plots: set[str],
                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sim.model.simulate", toy_model)
-    data = _cover_world(False)
+    data = cover_world(10.0, random=False)
     data["sweep"] = {"method": method, "N": 8, "replications": 4, "parameters": parameters}
     if "discovery.png" in plots:
         data["sweep"]["discovery"] = {"sector": "auto", "above": 0.2}

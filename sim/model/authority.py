@@ -1,11 +1,12 @@
 """The licensing authority: acceptance, a queue served by reviewer processes, decisions.
 
 The queue is a deque (FIFO), or one deque per priority class served lowest class first
-(FIFO within a class), so adding or taking a file costs O(1) however long the backlog is. A reviewer
-takes the next file, holds it for its review time (working days mapped to calendar days)
-and decides; the review is one SimPy timeout whose callback decides and hands the
-reviewer the next file. A file that arrives while a reviewer is free starts review at
-once, so a file costs two events (arrival, end of review) and an idle reviewer none.
+(FIFO within a class), so adding or taking a file costs O(1) however long the backlog is.
+A reviewer takes the next file, holds it for its review time (working days mapped to
+calendar days) and decides; the review is one call posted on SimPy's event queue
+(clock.py) that decides and hands the reviewer the next file. A file that arrives while
+a reviewer is free starts review at once, so a file costs two events (arrival, end of
+review) and an idle reviewer none.
 Files are rows of an `ApplicationTable` (see records.py): the queue holds row numbers.
 
 A reviewed file is approved, refused, or left *pending* (FACTS §1: most files that were not
@@ -23,11 +24,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import simpy
-from simpy.events import Timeout
 
 from ..distributions import Distribution
 from ..rng import Sampler, UniformSampler
 from ..schema import AuthorityConfig, DecisionRule, GeneralLicence
+from .clock import Due, post, post_call
 from .records import (
     APPROVED,
     CLOSED,
@@ -66,12 +67,6 @@ class _Grant:
         if s.firms is not None and (firm is None or firm.name not in s.firms):
             return False
         return True
-
-
-def _call(ev: Timeout) -> None:
-    """Callback of a timeout whose value is (function, argument)."""
-    fn, arg = ev._value
-    fn(arg)
 
 
 class Authority:
@@ -304,10 +299,10 @@ class Authority:
         else:
             duration = self.cal.add(now, self.review_time.next()) - now
         t.review_now[i] = duration
-        Timeout(env, duration, i).callbacks.append(self._on_review_done)
+        post(env, duration, self._on_review_done, i)
 
-    def _review_done(self, ev: Timeout) -> None:
-        """End of a review (the callback of its timeout, whose value is the row)."""
+    def _review_done(self, ev: Due) -> None:
+        """End of a review (a posted call whose value is the row)."""
         i: int = ev._value
         now = self.env._now
         dt = now - self._last
@@ -493,7 +488,7 @@ class Authority:
     # ------------------------------------------------------------------ helpers
 
     def _at(self, delay: float, fn: Callable[[Any], None], arg: object) -> None:
-        Timeout(self.env, delay, (fn, arg)).callbacks.append(_call)
+        post_call(self.env, delay, fn, arg)
 
     def finish(self) -> None:
         """Close the time-weighted statistics at the end of the run."""

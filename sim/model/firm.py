@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from simpy.events import Timeout
 
 from ..schema import FirmConfig
+from .clock import post_call
 from .records import AWAITING, CANCELLED, RECEIVED, TRANSIT, Shipment
 
 if TYPE_CHECKING:
@@ -101,9 +102,7 @@ class Firm:
         if self.mode != RUN:
             return
         horizon = min(s / u for m, s in self.stock.items() if (u := self.use[m]) > 0)
-        ev = Timeout(self.env, horizon)
-        version = self._version
-        ev.callbacks.append(lambda _e: self._stockout(version))
+        post_call(self.env, horizon, self._stockout, self._version)
 
     def _stockout(self, version: int) -> None:
         if version != self._version or self.mode != RUN:

@@ -27,7 +27,8 @@ from ..schema import (
     StockpileRelease,
     SuspendApprovals,
 )
-from .authority import Authority, _call
+from .authority import Authority
+from .clock import post, post_call
 from .firm import Firm
 from .records import APPROVED, REFUSED, Shipment
 from .supply import ControlledExporter, FreeSupplier, Stockpile, Supplier
@@ -109,7 +110,7 @@ class World:
 
     def at(self, delay: float, fn: Callable[[Any], None], arg: Any) -> None:
         """Call fn(arg) after `delay` days."""
-        Timeout(self.env, delay, (fn, arg)).callbacks.append(_call)
+        post_call(self.env, delay, fn, arg)
 
     # ------------------------------------------------------------------ flows
 
@@ -161,7 +162,7 @@ class World:
             self.suppliers[sh.supplier].licensed(sh)  # type: ignore[attr-defined]
 
     def _start_background(self) -> None:
-        """Poisson arrivals of other buyers' shipments: each arrival is one timeout whose
+        """Poisson arrivals of other buyers' shipments: each arrival is one posted call whose
         callback files the application (or exports at once if no licence is needed) and
         schedules the next arrival."""
         bg = self.cfg.authority.background
@@ -187,9 +188,9 @@ class World:
                 receive(add(m, d, q, priority[d], now, end_use))
             else:
                 record(now, d, m, q)
-            Timeout(env, gap()).callbacks.append(arrive)
+            post(env, gap(), arrive)
 
-        Timeout(env, gap()).callbacks.append(arrive)
+        post(env, gap(), arrive)
 
     # ------------------------------------------------------------------ policy
 

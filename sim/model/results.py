@@ -37,6 +37,10 @@ class Coded:
     def to_numpy(self) -> np.ndarray:
         return np.array(self.labels, dtype=object)[self.codes]
 
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """The labels of the rows selected by `rows` (a mask or indices), as objects."""
+        return np.array(self.labels, dtype=object)[self.codes[rows]]
+
     def to_pandas(self) -> Any:
         import pandas as pd
 
@@ -47,6 +51,8 @@ def _code(values: list[Any], label: Callable[[Any], str] = str, n: int | None = 
     """Factorise the first `n` (default all) of a list of hashable values (labels in
     order of first appearance)."""
     n = len(values) if n is None else n
+    if n and values[:n].count(values[0]) == n:  # one value: nothing to look up
+        return Coded(np.zeros(n, np.int64), [label(values[0])])
     uniques = list(dict.fromkeys(islice(values, n)))
     index = {v: k for k, v in enumerate(uniques)}
     codes = np.fromiter(map(index.__getitem__, values), np.int64, n)
@@ -177,7 +183,7 @@ def _applications_raw(w: World) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     def num(name: str, dtype: Any = f64, often_default: bool = False) -> np.ndarray:
         if often_default and t.is_default(name):
             return np.full(n, t.COLUMNS[name], dtype=dtype)
-        return np.fromiter(getattr(t, name), dtype, n)
+        return t.numeric(name).astype(dtype, copy=False)
 
     submitted = num("submitted")
     keep = submitted >= w.cfg.runs.warmup_days
@@ -204,8 +210,8 @@ def _applications_raw(w: World) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
                 else np.fromiter(map(operator.is_, t.shipment, repeat(None)), bool, n))
     exp = shipless & (outcome == APPROVED)
     kg = num("kg")
-    exports = {"day": decided[exp], "destination": destination.to_numpy()[exp],
-               "material": material.to_numpy()[exp], "kg": kg[exp]}
+    exports = {"day": decided[exp], "destination": destination.take(exp),
+               "material": material.take(exp), "kg": kg[exp]}
 
     sector = Coded(np.zeros(n, np.int64), ["none"]) if t.is_default("sector") \
         else _code(t.sector, n=n)

@@ -136,12 +136,17 @@ class WorkingCalendar:
             if not working_days >= 0:
                 raise ValueError(f"working_days must be >= 0, got {working_days}")
             return float(t + working_days)
-        if working_days == 0:
-            return float(t)
-        if not working_days > 0 or math.isinf(working_days):
+        if not 0.0 < working_days < math.inf:
+            if working_days == 0:
+                return float(t)
             raise ValueError(f"working_days must be finite and >= 0, got {working_days}")
-        target = self.working_time(t) + working_days
+        if not t >= 0:
+            raise ValueError(f"t must be >= 0, got {t}")
+        d = int(t)  # W(t), as in working_time() (inlined: this runs for every review)
+        if d >= self._n:
+            self._extend(max(d + 1, self._n + _EXTEND_DAYS))
         cum = self._cum
+        target = (cum[d] + (t - d) if self._work[d] else cum[d]) + working_days
         while cum[-1] < target:
             self._extend(self._n + max(_EXTEND_DAYS, 2 * math.ceil(target - cum[-1])))
         i = bisect_left(cum, target)  # first day boundary with cum >= target

@@ -133,7 +133,9 @@ class Authority:
         self.area_busy = 0.0
         self.area_capacity = 0.0
         self.on_decision: Callable[[int], None] = world.on_decision
-        self._on_review_done = self._review_done  # one bound method, not one per review
+        # One bound method each, not one per file.
+        self._on_review_done = self._review_done
+        self._on_accepted = self._accepted
 
         # Reviewers.
         self.target = 0  # reviewers (files that can be in review at once)
@@ -185,7 +187,8 @@ class Authority:
             self.apps.accepted[i] = now
             self._enqueue(i)
         else:
-            self._at(self.cal.add(now, self.pre_acceptance.next()) - now, self._accept_cb, i)
+            post(self.env, self.cal.add(now, self.pre_acceptance.next()) - now,
+                 self._on_accepted, i)
 
     def _general(self, i: int) -> bool:
         """Process file `i` under a general licence in force now, if one covers it."""
@@ -202,14 +205,14 @@ class Authority:
                 return True
         return False
 
-    def _accept_cb(self, i: int) -> None:
-        if self.apps.state[i] != CLOSED:
+    def _accepted(self, due: Due) -> None:
+        """End of pre-acceptance (a posted call whose value is the row): into the queue."""
+        i: int = due._value
+        t = self.apps
+        if t.state[i] != CLOSED:  # not released meanwhile (controls lifted)
             self._touch()
-            self._accept(i)
-
-    def _accept(self, i: int) -> None:
-        self.apps.accepted[i] = self.env._now
-        self._enqueue(i)
+            t.accepted[i] = self.env._now
+            self._enqueue(i)
 
     def _general_done(self, i: int) -> None:
         if self.apps.state[i] != CLOSED:

@@ -199,7 +199,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError("--max-replications", "", "only applies with --precision")
     _check_executor(args)
     out = Path(args.out) if args.out else Path("results") / Path(args.config).stem
-    from .results import Results
     from .runner import run_batch
 
     info = run_batch(
@@ -208,6 +207,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         precision=args.precision, max_replications=args.max_replications,
         progress=_progress_factory(args.quiet),
     )
+    from .results import Results  # pandas and scipy: only once the batch has run
+
     res = Results(out, info)
     res.write_summary()
     if not args.no_plots:

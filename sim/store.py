@@ -19,12 +19,13 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .schema import Config
+
+if TYPE_CHECKING:  # pandas is imported where tables are read or encoded, so the parent
+    import pandas as pd  # of a batch, which only writes the workers' bytes, does without it
 
 TABLES = ("replications", "applications", "exports", "timeseries", "authority", "policy")
 MANIFEST = "manifest.json"
@@ -193,6 +194,7 @@ class ResultsDir:
 
     def read(self, table: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
         """Read one dataset, ordered by replication (and its original row order)."""
+        import pandas as pd
         import pyarrow.parquet as pq
 
         files = sorted((self.path / table).glob("part-*.parquet"))

@@ -12,6 +12,7 @@ or (p, i) without.
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import math
@@ -70,7 +71,10 @@ def run_chunk(cfg: Config, root: int, start: int, stop: int, point: int | None =
     Only `tables` are returned.
     """
     got, events = chunk_frames(cfg, root, start, stop, point=point, crn=crn, tables=tables)
-    return {k: parquet_bytes(df) for k, df in got.items()}, events
+    encoded = {k: parquet_bytes(df) for k, df in got.items()}
+    del got
+    release_unused_memory()
+    return encoded, events
 
 
 def chunk_frames(cfg: Config, root: int, start: int, stop: int, point: int | None = None,
@@ -136,8 +140,34 @@ def run_segments(root: int, segments: tuple[tuple[int, Config, int, int], ...], 
         events += ev
         for k, df in got.items():
             parts[k].append(df)
-    return {k: parquet_bytes(pd.concat(v, ignore_index=True)) for k, v in parts.items()}, \
-        events
+    encoded = {k: parquet_bytes(pd.concat(v, ignore_index=True)) for k, v in parts.items()}
+    del parts
+    release_unused_memory()
+    return encoded, events
+
+
+def release_unused_memory() -> None:
+    """Give the memory freed by a finished chunk back to the system. Arrow's allocator
+    (which holds the pandas string columns and the encoder's buffers) and glibc's malloc
+    otherwise keep it cached, so a worker's size would follow the largest chunk it has
+    encoded (about 25 MB more with 20 replications a chunk than with 2)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's `malloc_trim`, or None on other C libraries."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):
+        return None
 
 
 def default_chunk_size(replications: int) -> int:

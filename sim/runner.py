@@ -323,9 +323,42 @@ class _Dask:
             yield job, result
 
     def close(self) -> None:
-        self.client.close()
-        if self.cluster is not None:
+        if self.cluster is None:  # a user's scheduler: leave it and its workers as they are
+            self.client.close()
+            return
+        # Closing a LocalCluster races its own heartbeats (dask/distributed#7105): a worker
+        # or nanny may log an ERROR about a closed connection after the batch is done.
+        # Nothing can fail any more, so the workers' and this process's distributed
+        # loggers are quietened for the shutdown (this process's levels are restored).
+        try:
+            self.client.run(_quiet_worker_logs)
+        except Exception:  # noqa: BLE001 - a worker already gone: nothing left to quieten
+            pass
+        levels = _quiet_distributed_logs()
+        try:
+            self.client.close()
             self.cluster.close()
+        finally:
+            for logger, level in levels.items():
+                logger.setLevel(level)
+
+
+def _quiet_worker_logs() -> None:
+    """`_quiet_distributed_logs`, run in a worker (returns nothing to send back)."""
+    _quiet_distributed_logs()
+
+
+def _quiet_distributed_logs() -> dict[logging.Logger, int]:
+    """Set every `distributed` logger of this process to CRITICAL; returns the old levels."""
+    manager = logging.Logger.manager
+    names = ["distributed", *(n for n in list(manager.loggerDict)
+                              if n.startswith("distributed."))]
+    old = {}
+    for name in names:
+        logger = logging.getLogger(name)
+        old[logger] = logger.level
+        logger.setLevel(logging.CRITICAL)
+    return old
 
 
 def make_executor(kind: str, workers: int, scheduler: str | None = None) -> _Local | _Dask:

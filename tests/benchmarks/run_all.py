@@ -352,7 +352,7 @@ def target_rows(d: dict) -> list[tuple[str, str, str]]:
     return rows
 
 
-def render(d: dict, before: dict | None, notes: str) -> str:
+def render(d: dict, before: dict | None, previous: dict | None, notes: str) -> str:
     m = d["machine"]
     L = ["# Benchmarks", "",
          "Written by `make bench` (`tests/benchmarks/run_all.py`); do not edit by hand "
@@ -363,24 +363,29 @@ def render(d: dict, before: dict | None, notes: str) -> str:
          "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".", "",
          "Figures are medians with min–max over the repeated runs; ratios are medians of "
          "per-round ratios of runs made alternately in the same session.", ""]
-    L += ["## Targets", "", "| target | now | | before |", "|---|---|---|---|"]
-    brow = {r[0]: r for r in target_rows(before)} if before else {}
+    # Columns: before issue #5, the first round of work on it (as landed), now.
+    past = [(label, fig) for label, fig in (("before", before), ("first round", previous))
+            if fig]
+    L += ["## Targets", "",
+          "| target | now | | " + " | ".join(lb for lb, _ in past) + " |",
+          "|---|---|---|" + "---|" * len(past)]
+    prow = [{r[0]: r for r in target_rows(fig)} for _, fig in past]
     for name, val, state in target_rows(d):
-        b = brow.get(name)
-        L.append(f"| {name} | {val} | {state} | {b[1] + ' (' + b[2] + ')' if b else '–'} |")
+        cells = [f"{r[name][1]} ({r[name][2]})" if name in r else "–" for r in prow]
+        L.append(f"| {name} | {val} | {state} | " + " | ".join(cells) + " |")
     L.append("")
-    if before:
-        L += ["## Before and after", "", "| figure | before | after |", "|---|---|---|"]
+    if past:
+        L += ["## Before and after", "",
+              "| figure | " + " | ".join(lb for lb, _ in past) + " | now |",
+              "|---|" + "---|" * (len(past) + 1)]
         for label, get in SUMMARY:
-            try:
-                bv = get(before)
-            except (KeyError, TypeError):
-                bv = "–"
-            try:
-                av = get(d)
-            except (KeyError, TypeError):
-                av = "–"
-            L.append(f"| {label} | {bv} | {av} |")
+            cells = []
+            for fig in [f for _, f in past] + [d]:
+                try:
+                    cells.append(get(fig))
+                except (KeyError, TypeError):
+                    cells.append("–")
+            L.append(f"| {label} | " + " | ".join(cells) + " |")
         L.append("")
     if "mm5" in d:
         x = d["mm5"]
@@ -523,6 +528,8 @@ def main() -> None:
                     help="where to write the figures")
     ap.add_argument("--before", type=Path, default=HERE / "before.json",
                     help="figures of the code before issue #5, for the comparison table")
+    ap.add_argument("--previous", type=Path, default=HERE / "previous.json",
+                    help="figures of the first round of work on issue #5 (as landed)")
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md")
     ap.add_argument("--no-doc", action="store_true", help="only write the JSON")
     args = ap.parse_args()
@@ -555,9 +562,11 @@ def main() -> None:
     args.json.write_text(json.dumps(data, indent=1, default=float))
     if not args.no_doc:
         before = json.loads(args.before.read_text()) if args.before.exists() else None
+        previous = (json.loads(args.previous.read_text()) if args.previous.exists()
+                    else None)
         notes_path = HERE / "notes.md"
         notes = notes_path.read_text() if notes_path.exists() else ""
-        args.doc.write_text(render(data, before, notes))
+        args.doc.write_text(render(data, before, previous, notes))
         log(f"wrote {args.doc}")
 
 

@@ -146,6 +146,10 @@ def run_segments(root: int, segments: tuple[tuple[int, Config, int, int], ...], 
     return encoded, events
 
 
+# What a worker's forkserver imports once, for every worker it forks (either executor).
+_WORKER_PRELOAD = ("sim.model", "sim.runner", "pandas")
+
+
 def release_unused_memory() -> None:
     """Give the memory freed by a finished chunk back to the system. Arrow's allocator
     (which holds the pandas string columns and the encoder's buffers) and glibc's malloc
@@ -202,7 +206,7 @@ class _Local:
             ctx = mp.get_context("forkserver")
             # pandas (and with it pyarrow) is loaded once, in the forkserver, and shared
             # by the workers; the parent does not load it (see the imports above).
-            ctx.set_forkserver_preload(["sim.model", "sim.runner", "pandas"])
+            ctx.set_forkserver_preload(list(_WORKER_PRELOAD))
             # gc.freeze in each worker: the collector then never walks (and so never
             # copies, page by page) the objects inherited from the forkserver, so a
             # worker's memory stays flat however many chunks it runs.
@@ -267,7 +271,7 @@ def _local_cluster_config() -> dict[str, Any]:
         with dask.config.set(conf):
             get_mp_context()  # distributed sets its own preload list, once per process
         mp.get_context("forkserver").set_forkserver_preload(
-            ["distributed", "sim.model", "sim.runner"])
+            ["distributed", *_WORKER_PRELOAD])
     return conf
 
 

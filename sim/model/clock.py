@@ -47,6 +47,4 @@ def call(due: Due) -> None:
 def post_call(env: simpy.Environment, delay: float, fn: Callable[[Any], None],
               arg: Any) -> None:
     """Call `fn(arg)` after `delay` (>= 0) time units."""
-    if not delay >= 0.0:
-        raise ValueError(f"delay must be >= 0, got {delay}")
-    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), Due(call, (fn, arg))))
+    post(env, delay, call, (fn, arg))

@@ -1,40 +1,51 @@
-"""rareshock: rare-earth export-licence queues and the manufacturers they feed."""
+"""rareshock: rare-earth export-licence queues and the manufacturers they feed.
+
+The package is built in layers, each importing only those below it (a contract in
+pyproject.toml, checked by the tests): `config` (the schema and loading) <- `model` (one
+replication) <- `run` (batches, executors, the results store) <- `sweep` and
+`calibration` <- `analysis` (stored results, statistics) <- `report` (text, plots,
+documents) <- `api` and `cli`. The names below are the notebook entry points (`sim.api`).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from .version import __version__
+
 __all__ = ["Config", "ConfigError", "Replication", "Results", "SweepResults", "load_config",
-           "run_batch", "run_sweep", "simulate", "__version__"]
+           "open_results", "run_batch", "run_sweep", "simulate", "__version__"]
 
 if TYPE_CHECKING:
-    from .api import run_batch, run_sweep
-    from .config import Config, load_config
+    from .api import (
+        Config,
+        Replication,
+        Results,
+        SweepResults,
+        load_config,
+        open_results,
+        run_batch,
+        run_sweep,
+        simulate,
+    )
     from .errors import ConfigError
-    from .model import Replication, simulate
-    from .results import Results, SweepResults
 
 
 def __getattr__(name: str) -> Any:
-    """Import heavy modules only when used, so the CLI starts fast."""
-    if name in {"Config", "load_config"}:
-        from . import config
-
-        return getattr(config, name)
+    """Import heavy modules only when used, so the command line starts fast."""
     if name == "ConfigError":
         from .errors import ConfigError
 
         return ConfigError
+    if name in {"Config", "load_config"}:
+        from . import config
+
+        return getattr(config, name)
     if name in {"Replication", "simulate"}:
         from . import model
 
         return getattr(model, name)
-    if name in {"Results", "SweepResults"}:
-        from . import results
-
-        return getattr(results, name)
-    if name in {"run_batch", "run_sweep"}:
+    if name in __all__:
         from . import api
 
         return getattr(api, name)

@@ -1,42 +1,136 @@
-"""The notebook entry points for batches and sweeps."""
+"""The Python entry points, for notebooks and the command line alike: load a config, run
+one replication, a batch or a sweep, and read stored results with their summaries, text
+tables and plots. Everything here calls the layers below; nothing below imports it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from .results import Results, SweepResults
-from .runner import run_batch as _run_batch
-from .schema import Config
+from .analysis.precision import PrecisionTarget
+from .analysis.stored import StoredRun, StoredSweep, is_sweep
+from .config import Config, load_config
+from .errors import ArgumentError, ConfigError
+from .model import Replication, simulate
+from .run.batch import ProgressFactory
+from .run.batch import run_batch as _run_batch_in
+from .run.store import ResultsDir
+
+__all__ = ["Config", "Replication", "Results", "SweepResults", "load_config", "open_results",
+           "run_batch", "run_sweep", "simulate"]
 
 
-def run_batch(cfg: Config, out: str | Path | None = None, **options: Any) -> Results:
+class Results(StoredRun):
+    """A run's results folder: tables as DataFrames (`firms`, `applications`, `exports`,
+    `timeseries`, `authority`, `policy`), `summary()`, `sectors()`, `backtest()`, and
+    `plot()` / `text()` for people."""
+
+    def plot(self, out: str | Path | None = None) -> list[Path]:
+        """Draw every plot as PNG into `out` (default `<results>/plots`)."""
+        from .report.run_plots import plot_run
+
+        return plot_run(self, Path(out) if out else self.path / "plots")
+
+    def text(self) -> str:
+        """The sector and authority tables, as `rareshock summary` prints them."""
+        from .report.text import run_text
+
+        return run_text(self)
+
+
+class SweepResults(StoredSweep):
+    """A sweep's results folder: as `Results`, with a `point` column in every table, and
+    `points`, `sensitivity()`, `discovery()`."""
+
+    def plot(self, out: str | Path | None = None) -> list[Path]:
+        """Draw the plots that fit the sweep's method into `out` (default `<results>/plots`)."""
+        from .report.sweep_plots import plot_sweep
+
+        return plot_sweep(self, Path(out) if out else self.path / "plots")
+
+    def text(self) -> str:
+        """The points, the sensitivity ranking and the discovered box, as `rareshock
+        summary` prints them."""
+        from .report.text import sweep_text
+
+        return sweep_text(self)
+
+
+def open_results(path: str | Path) -> Results | SweepResults:
+    """The Results of a run folder, or the SweepResults of a sweep folder."""
+    return SweepResults(path) if is_sweep(path) else Results(path)
+
+
+def _check_config(cfg: Any) -> Config:
+    if not isinstance(cfg, Config):
+        raise ArgumentError("cfg", None, f"must be a Config (from sim.load_config), got "
+                            f"{type(cfg).__name__}")
+    return cfg
+
+
+def run_batch(cfg: Config, out: str | Path | None = None, *, replications: int | None = None,
+              workers: int | None = None, executor: str = "local",
+              scheduler: str | None = None, chunk_size: int | None = None,
+              resume: bool = False, overwrite: bool = False, precision: float | None = None,
+              max_replications: int | None = None,
+              progress: ProgressFactory | None = None) -> Results:
     """Run a Monte Carlo batch of `cfg` into `out` (default `results/<cfg.name>`) and return
-    its Results (tables as DataFrames, `summary()`, `plot()`); `summary.csv` is written.
+    its Results; `summary.csv` is written.
 
-    Options are those of `sim.runner.run_batch`: replications, workers, executor
-    ("local" or "dask"), scheduler, chunk_size, resume, overwrite, precision.
+    `replications` defaults to `runs.replications`; `workers` to every core; `executor` is
+    "local" (a process pool) or "dask" (a LocalCluster, or the cluster at `scheduler`);
+    `resume` continues an interrupted run, `overwrite` replaces an existing folder. With
+    `precision`, replications are added until every sector's 95% half-width of mean
+    `shortfall_frac` is under it (up to `max_replications`); the manifest records whether
+    it was met.
     """
+    cfg = _check_config(cfg)
+    if resume and overwrite:
+        raise ArgumentError("resume", True, "cannot be combined with overwrite")
     path = Path(out) if out is not None else Path("results") / (cfg.name or "run")
-    info = _run_batch(cfg, path, **options)
+    grow = None
+    if precision is not None:
+        if not cfg.firms:
+            raise ConfigError(cfg.name or "<config>", "firms", "a precision target is on "
+                              "sector shortfall, and this config has no firms")
+        first = replications if replications is not None else cfg.runs.replications
+        grow = PrecisionTarget(precision, first, max_replications)
+    elif max_replications is not None:
+        raise ArgumentError("max_replications", max_replications,
+                            "only applies with a precision target")
+    info = _run_batch_in(cfg, path, replications=replications, workers=workers,
+                         executor=executor, scheduler=scheduler, chunk_size=chunk_size,
+                         resume=resume, overwrite=overwrite, progress=progress, grow=grow)
+    if grow is not None:
+        store = ResultsDir(path)
+        man = store.manifest() or {}
+        man["precision"] = {"target_halfwidth": grow.halfwidth, "met": grow.met,
+                            "worst_halfwidth": grow.worst}
+        store.write_manifest(man)
     res = Results(path, info)
     res.write_summary()
     return res
 
 
-def run_sweep(cfg: Config, out: str | Path | None = None, **options: Any) -> SweepResults:
+def run_sweep(cfg: Config, out: str | Path | None = None, *, replications: int | None = None,
+              crn: bool | None = None, workers: int | None = None, executor: str = "local",
+              scheduler: str | None = None, chunk_size: int | None = None,
+              resume: bool = False, overwrite: bool = False,
+              progress: ProgressFactory | None = None, source: str = "<config>",
+              ) -> SweepResults:
     """Run the sweep of `cfg` (its `[sweep]` table) into `out` (default
-    `results/<cfg.name>`) and return its SweepResults (`points`, `summary()`,
-    `sensitivity()`, `discovery()`, `plot()`); summary.csv, sensitivity.csv and
-    discovery.csv are written.
+    `results/<cfg.name>`) and return its SweepResults; summary.csv, sensitivity.csv and
+    discovery.csv are written. `replications` is per point (default
+    `sweep.replications`); `crn` overrides `sweep.crn`; the rest as `run_batch`."""
+    from .sweep import run_sweep as _run_sweep_in
 
-    Options are those of `sim.sweep.run_sweep`: replications (per point), crn, workers,
-    executor ("local" or "dask"), scheduler, chunk_size, resume, overwrite.
-    """
-    from .sweep import run_sweep as _run_sweep
-
+    cfg = _check_config(cfg)
+    if resume and overwrite:
+        raise ArgumentError("resume", True, "cannot be combined with overwrite")
     path = Path(out) if out is not None else Path("results") / (cfg.name or "sweep")
-    info = _run_sweep(cfg, path, **options)
+    info = _run_sweep_in(cfg, path, replications=replications, crn=crn, workers=workers,
+                         executor=executor, scheduler=scheduler, chunk_size=chunk_size,
+                         resume=resume, overwrite=overwrite, progress=progress, source=source)
     res = SweepResults(path, info)
     res.write_outputs()
     return res

@@ -13,9 +13,30 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from .errors import ConfigError
+from .errors import ArgumentError, BadInput, ConfigError, FolderError
 
-log = logging.getLogger("sim")
+# Keyword arguments of the library, as the flags that set them.
+FLAGS = {"replications": "--replications", "workers": "--workers", "executor": "--executor",
+         "scheduler": "--scheduler", "chunk_size": "--chunk-size", "resume": "--resume",
+         "overwrite": "--overwrite", "out": "--out", "precision": "--precision",
+         "max_replications": "--max-replications", "seed": "--seed", "crn": "--no-crn"}
+
+
+def _flag(argument: str) -> str:
+    return FLAGS.get(argument, "--" + argument.replace("_", "-"))
+
+
+def describe_error(err: BadInput) -> str:
+    """A library error, worded for the command line (flags, not keyword arguments)."""
+    if isinstance(err, ArgumentError):
+        shown = "" if err.value is None or isinstance(err.value, bool) else f": {err.value}"
+        return f"{_flag(err.argument)}{shown}: {err.message}"
+    if isinstance(err, FolderError):
+        hint = ""
+        if err.remedies:
+            hint = " (use " + " or ".join(_flag(r) for r in err.remedies) + ")"
+        return f"{err.folder}: {err.message}{hint}"
+    return str(err)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -113,10 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the JSON Schema of the config (for editors)")
 
-    bt = sub.add_parser("backtest", help="run a 2025 scenario and compare it with what "
-                        "happened (exports, stoppages, approvals)")
+    bt = sub.add_parser("backtest", help="run a scenario and compare it with what was "
+                        "observed (its config's `observed` data: exports, stoppages, "
+                        "approvals)")
     bt.add_argument("config", metavar="CONFIG", nargs="?", default="configs/baseline.toml",
-                    help="scenario config (default: configs/baseline.toml)")
+                    help="scenario config naming its observations (default: "
+                    "configs/baseline.toml)")
     bt.add_argument("--set", dest="overrides", action="append", default=[],
                     metavar="PATH=VALUE", help="override a config value (repeatable)")
     bt.add_argument("--replications", "-n", type=_number(),
@@ -131,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(docs/validation.md): queueing theory, conservation, back-test")
     vm.add_argument("--doc", default="docs/validation.md", metavar="FILE",
                     help="where to write the report (figures go beside it)")
+    vm.add_argument("--configs", default="configs", metavar="DIR",
+                    help="folder holding mmc.toml, baseline.toml and scenarios/ "
+                    "(default: configs)")
     vm.add_argument("--small", action="store_true", help="quick version with few replications")
     vm.add_argument("--workers", "-j", type=_number(),
                     help="worker processes for the back-test batch")
@@ -138,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from . import __version__
+    from .version import __version__
 
     return __version__
 
@@ -153,7 +179,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
           f"suppliers, {len(cfg.policy)} policy events ({controls} controls_start), "
           f"{cfg.authority.reviewers} reviewers, {cfg.runs.replications} replications")
     if cfg.sweep is not None:
-        from .sweep import plan_sweep
+        from .sweep.plan import plan_sweep
 
         plan = plan_sweep(cfg, args.config)
         sw = cfg.sweep
@@ -195,29 +221,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.precision is not None and not cfg.firms:
         raise ConfigError(args.config, "firms",
                           "--precision targets sector shortfall, and this config has no firms")
-    if args.max_replications is not None and args.precision is None:
-        raise ConfigError("--max-replications", "", "only applies with --precision")
     _check_executor(args)
     out = Path(args.out) if args.out else Path("results") / Path(args.config).stem
-    from .runner import run_batch
+    from .api import run_batch
 
-    info = run_batch(
+    res = run_batch(
         cfg, out, workers=args.workers, executor=args.executor, scheduler=args.scheduler,
         chunk_size=args.chunk_size, resume=args.resume, overwrite=args.overwrite,
         precision=args.precision, max_replications=args.max_replications,
         progress=_progress_factory(args.quiet),
     )
-    from .results import Results  # pandas and scipy: only once the batch has run
-
-    res = Results(out, info)
-    res.write_summary()
     if not args.no_plots:
         res.plot()
     if not args.quiet:
+        info = res.info
         rate = info.replications / info.wall_seconds if info.wall_seconds > 0 else float("nan")
-        print(res.sector_text())
-        if info.precision_met is not None:
-            state = "met" if info.precision_met else "NOT met (cap reached)"
+        print(res.text())
+        prec = res.manifest.get("precision")
+        if prec is not None:
+            state = "met" if prec["met"] else "NOT met (cap reached)"
             print(f"precision {args.precision:g}: {state} after {info.replications} "
                   "replications")
         print(f"{info.replications} replications in {info.wall_seconds:.1f} s "
@@ -226,16 +248,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _check_executor(args: argparse.Namespace) -> None:
+    if getattr(args, "max_replications", None) is not None and args.precision is None:
+        raise ArgumentError("max_replications", None, "only applies with --precision")
     if args.resume and args.overwrite:
-        raise ConfigError("--resume", "", "cannot be combined with --overwrite")
+        raise ArgumentError("resume", None, "cannot be combined with --overwrite")
     if args.scheduler and args.executor != "dask":
-        raise ConfigError("--scheduler", args.scheduler, "needs --executor dask")
+        raise ArgumentError("scheduler", args.scheduler, "needs --executor dask")
     if args.executor == "dask":
         try:
             import dask.distributed  # noqa: F401
         except ImportError:
-            raise ConfigError("--executor", "dask", "Dask is not installed; install the "
-                              "'dask' extra: pip install 'rareshock[dask]'") from None
+            raise ArgumentError("executor", "dask", "Dask is not installed; install the "
+                                "'dask' extra: pip install 'rareshock[dask]'") from None
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -250,23 +274,21 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                           "README, Sensitivity sweeps)")
     _check_executor(args)
     out = Path(args.out) if args.out else Path("results") / Path(args.config).stem
-    from .results import SweepResults
-    from .sweep import run_sweep
+    from .api import run_sweep
 
-    info = run_sweep(
+    res = run_sweep(
         cfg, out, replications=args.replications, crn=False if args.no_crn else None,
         workers=args.workers, executor=args.executor, scheduler=args.scheduler,
         chunk_size=args.chunk_size, resume=args.resume, overwrite=args.overwrite,
         progress=_progress_factory(args.quiet), source=args.config,
     )
-    res = SweepResults(out, info)
-    res.write_outputs()
     if not args.no_plots:
         res.plot()
     if not args.quiet:
+        info = res.info
         runs = info.points * info.replications
         rate = runs / info.wall_seconds if info.wall_seconds > 0 else float("nan")
-        print(res.sector_text())
+        print(res.text())
         print(f"{info.points} points x {info.replications} replications in "
               f"{info.wall_seconds:.1f} s ({rate:.2f} replications/s, {info.events:,} events)"
               f" -> {out}")
@@ -274,18 +296,18 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
-    from .results import open_results
+    from .api import open_results
 
     res = open_results(args.results)
     if args.csv:
         sys.stdout.write(res.summary().to_csv(index=False))
     else:
-        print(res.sector_text())
+        print(res.text())
     return 0
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from .results import open_results
+    from .api import open_results
 
     res = open_results(args.results)
     paths = res.plot()
@@ -296,34 +318,29 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 def _cmd_schema(args: argparse.Namespace) -> int:
     import json
 
-    from .schema import Config
+    from .config.schema import Config
 
     print(json.dumps(Config.model_json_schema(), indent=2))
     return 0
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
-    from .backtest import backtest_results, markdown_tables, plot_backtest, write_report
+    from .calibration.backtest import check_backtest
     from .config import load_config
-    from .results import Results
-    from .runner import run_batch
 
     overrides = list(args.overrides)
     if args.replications is not None:
         overrides.append(f"runs.replications={args.replications}")
     cfg = load_config(args.config, overrides)
-    if not any(e.type == "controls_start" for e in cfg.policy):
-        raise ConfigError(args.config, "policy", "no controls_start event to back-test")
-    if str(cfg.calendar.start) > "2025-01-31" or cfg.horizon_days < 365:
-        raise ConfigError(args.config, "calendar.start", "the back-test needs a run from "
-                          "January 2025 through December 2025")
+    check_backtest(cfg, args.config)
     out = Path(args.out) if args.out else Path("results") / f"{Path(args.config).stem}-backtest"
-    run_batch(cfg, out, workers=args.workers, overwrite=args.overwrite)
-    res = Results(out)
-    res.write_summary()
-    bt = backtest_results(res)
+    from .api import run_batch
+    from .report.backtest import markdown_tables, plot_backtest, write_backtest
+
+    res = run_batch(cfg, out, workers=args.workers, overwrite=args.overwrite)
+    bt = res.backtest()
     title = f"{cfg.name or Path(args.config).stem}, {res.replications} replications"
-    write_report(bt, out, title)
+    write_backtest(bt, out, title)
     plot_backtest(bt, out, title)
     print(markdown_tables(bt))
     print(f"back-test written to {out / 'backtest.md'}")
@@ -331,9 +348,10 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate_model(args: argparse.Namespace) -> int:
-    from .validation import validate_model
+    from .report.validation import validate_model
 
-    doc = validate_model(Path(args.doc), small=args.small, workers=args.workers)
+    doc = validate_model(Path(args.doc), Path(args.configs), small=args.small,
+                         workers=args.workers)
     print(f"validation report written to {doc}")
     return 0
 
@@ -352,8 +370,8 @@ def main(argv: list[str] | None = None) -> int:
         handler.setLevel(logging.WARNING)
     try:
         return COMMANDS[args.command](args)
-    except ConfigError as exc:
-        print(f"rareshock: error: {exc}", file=sys.stderr)
+    except BadInput as exc:
+        print(f"rareshock: error: {describe_error(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("rareshock: interrupted (continue with --resume)", file=sys.stderr)

@@ -1,20 +1,67 @@
-"""Errors a user can cause, reported as one line naming the file and the field."""
+"""Errors a user can cause, and the model's own consistency errors.
+
+Every error a user can fix is a `BadInput`: ``str(err)`` is one line that names where the
+problem is and what is wrong. The library words them with its own names (a config path,
+a keyword argument); only the command line turns them into flags and exit statuses.
+"""
 
 from __future__ import annotations
 
+from typing import Any
 
-class ConfigError(ValueError):
-    """Bad input: a config file, a field in it, or a command-line value.
 
-    ``str(err)`` is the one-line message the CLI prints: ``FILE: PATH: what is wrong``.
+class BadInput(ValueError):
+    """Bad input that the user can fix (the CLI prints it as one line, exit status 2)."""
+
+
+class ConfigError(BadInput):
+    """A config file, a field in it, or a ``path=value`` override is wrong.
+
+    ``str(err)`` is ``SOURCE: PATH: what is wrong`` (SOURCE a file name, or ``--set``).
     """
 
     def __init__(self, source: str, path: str, message: str) -> None:
-        self.source = source
-        self.path = path
+        self.source = _one_line(source)
+        self.path = _one_line(path)
+        self.message = _one_line(message)
+        where = f"{self.source}: {self.path}" if path else self.source
+        super().__init__(f"{where}: {self.message}")
+
+
+def _one_line(s: str) -> str:
+    return s.replace("\r", "\\r").replace("\n", "\\n")
+
+
+class ArgumentError(BadInput):
+    """A keyword argument of a library call is wrong (`run_batch(replications=0)`).
+
+    `argument` is the keyword's name; the CLI shows it as the matching flag.
+    """
+
+    def __init__(self, argument: str, value: Any, message: str) -> None:
+        self.argument = argument
+        self.value = value
         self.message = message
-        where = f"{source}: {path}" if path else source
-        super().__init__(f"{where}: {message}")
+        shown = "" if value is None else f"={value!r}"
+        super().__init__(f"{argument}{shown}: {message}")
+
+
+class FolderError(BadInput):
+    """A results folder cannot be used as asked (it exists, it holds something else, it
+    cannot be resumed...).
+
+    `remedies` are the keyword arguments that would get past it (e.g. ``("resume",
+    "overwrite")``); the CLI shows them as flags.
+    """
+
+    def __init__(self, folder: str, message: str, remedies: tuple[str, ...] = ()) -> None:
+        self.folder = folder
+        self.message = message
+        self.remedies = remedies
+        hint = ""
+        if remedies:
+            hint = " (pass " + " or ".join(f"{r}=True" for r in remedies) + ")"
+        super().__init__(f"{folder}: {message}{hint}")
 
 
 class ConservationError(RuntimeError):

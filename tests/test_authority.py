@@ -1,8 +1,9 @@
 """The licensing authority through small event logs with hand-checked times.
 
-Each test builds a World from a tiny config with no background stream and no firms,
-submits hand-made applications at chosen times, runs the SimPy environment and checks
-what happened to each file against times worked out by hand.
+Each test builds an Authority alone -- a SimPy environment, a calendar, its random streams
+and the authority table of a tiny config, no World -- submits hand-made applications at
+chosen times, runs the environment and checks what happened to each file against times
+worked out by hand.
 """
 
 from __future__ import annotations
@@ -11,11 +12,16 @@ import math
 
 import numpy as np
 import pytest
+import simpy
 
 from sim.config import config_from_dict
+from sim.config.schema import ControlsLift, GeneralLicence
+from sim.model.authority import Authority
+from sim.model.calendar import WorkingCalendar
+from sim.model.clock import post_call
+from sim.model.licensing import Licensing
 from sim.model.records import APPROVED, REFUSED, SHELF, UNDECIDED, Application
-from sim.model.world import World
-from sim.schema import ControlsLift, GeneralLicence
+from sim.model.rng import Streams
 
 
 def tiny(authority: dict | None = None, **top) -> dict:
@@ -43,22 +49,30 @@ def tiny(authority: dict | None = None, **top) -> dict:
 
 
 class Log:
-    """Submit applications at given times into a World and run it."""
+    """Submit applications at given times to an Authority and run it."""
 
     def __init__(self, raw: dict, seed: int = 0) -> None:
-        self.world = World(config_from_dict(raw), seed)
+        self.cfg = config_from_dict(raw)
+        c = self.cfg.calendar
+        self.env = simpy.Environment()
+        self.calendar = WorkingCalendar(c.start, self.cfg.horizon_days, c.working_days,
+                                        [(h.start, h.end) for h in c.holidays])
+        self.streams = Streams(seed)
+        self.authority = Authority(self.env, self.calendar, self.cfg.authority, self.streams)
         self.apps: list[Application] = []
 
+    def at(self, t: float, fn, arg) -> None:  # noqa: ANN001
+        post_call(self.env, t, fn, arg)
+
     def submit(self, t: float, destination: str = "HI", sector: str = "none") -> Application:
-        w = self.world
         app = Application(len(self.apps), None, sector, "civil", "m", destination, 1.0,
-                          w.priority[destination], 1, t, None)
+                          self.cfg.destinations[destination].priority, 1, t, None)
         self.apps.append(app)
-        w.at(t, w.authority.submit, app)
+        self.at(t, self.authority.submit, app)
         return app
 
     def run(self, until: float = 100.0) -> list[Application]:
-        self.world.env.run(until=until)
+        self.env.run(until=until)
         return self.apps
 
 
@@ -174,10 +188,9 @@ def test_pending_files_approved_at_the_pending_hazard() -> None:
 
 def test_suspension_stops_new_reviews_until_resumed() -> None:
     log = Log(tiny())
-    w = log.world
     apps = [log.submit(0.0) for _ in range(3)]
-    w.at(3.0, w.authority.suspend, True)
-    w.at(10.0, w.authority.suspend, False)
+    log.at(3.0, log.authority.suspend, True)
+    log.at(10.0, log.authority.suspend, False)
     log.run()
     # First review 0-2, second 2-4 (started before the suspension), third waits to 10.
     assert [a.review_start for a in apps] == [0.0, 2.0, 10.0]
@@ -186,35 +199,32 @@ def test_suspension_stops_new_reviews_until_resumed() -> None:
 
 def test_reviewer_count_changes_over_time() -> None:
     log = Log(tiny())
-    w = log.world
     apps = [log.submit(0.0) for _ in range(5)]
-    w.at(1.0, w.authority.set_reviewers, 3)
-    w.at(3.0, w.authority.set_reviewers, 1)
+    log.at(1.0, log.authority.set_reviewers, 3)
+    log.at(3.0, log.authority.set_reviewers, 1)
     log.run()
     # t=0: one reviewer takes #0; t=1: two more take #1 and #2 (done at 3);
     # t=2: #0 done, its reviewer takes #3 (done 4); at t=3 the count drops to 1, so the
     # two reviewers finishing at 3 retire and #4 waits for the one left (start 4).
     assert [a.review_start for a in apps] == [0.0, 1.0, 1.0, 2.0, 4.0]
-    assert w.authority.target == 1 and w.authority.busy == 0
+    assert log.authority.target == 1 and log.authority.busy == 0
 
 
 def test_zero_reviewers_leave_files_waiting() -> None:
     log = Log(tiny())
-    w = log.world
-    w.at(0.0, w.authority.set_reviewers, 0)
+    log.at(0.0, log.authority.set_reviewers, 0)
     a = log.submit(1.0)
     log.run()
     assert a.outcome == UNDECIDED and math.isnan(a.review_start)
-    assert w.authority.queued == 1
+    assert log.authority.queued == 1
 
 
 def test_general_licence_skips_the_queue() -> None:
     log = Log(tiny())
-    w = log.world
     spec = GeneralLicence(type="general_licence", date="2025-01-06", destinations=["LO"],
                           valid_days=10.0,
                           processing_days={"dist": "constant", "value": 1.0})
-    w.authority.grant_general_licence(spec)
+    log.authority.grant_general_licence(spec)
     blocker = log.submit(0.0, "HI")
     licensed = log.submit(0.5, "LO")
     expired = log.submit(11.0, "LO")  # the licence ran out at t = 10
@@ -226,16 +236,16 @@ def test_general_licence_skips_the_queue() -> None:
 
 def test_controls_lift_approves_every_open_file() -> None:
     log = Log(tiny({"decision": {"approve": 0.0, "refuse": 0.0}}))
-    w = log.world
     apps = [log.submit(0.0) for _ in range(3)]
+    licensing = Licensing(log.env, log.cfg, log.authority, log.streams)
     lift = ControlsLift(type="controls_lift", date="2025-01-06", materials=["m"])
-    w.at(3.0, w._apply_policy, lift)
+    log.at(3.0, licensing.lift, lift.materials)
     log.run()
     # #0 reviewed 0-2 and left pending; #1 in review; #2 waiting: all approved at 3.
     assert [a.outcome for a in apps] == [APPROVED] * 3
     assert [a.decided for a in apps] == [3.0] * 3
-    assert w.authority.open == 0 and w.authority.queued == 0
-    assert not w.controlled["m"]
+    assert log.authority.open == 0 and log.authority.queued == 0
+    assert not licensing.controlled["m"]
 
 
 def test_backlog_statistics_are_time_weighted() -> None:
@@ -243,7 +253,7 @@ def test_backlog_statistics_are_time_weighted() -> None:
     for _ in range(3):
         log.submit(0.0)
     log.run(until=10.0)
-    a = log.world.authority
+    a = log.authority
     a.finish()
     # Open files: 3 on [0,2), 2 on [2,4), 1 on [4,6): area 12. Waiting: 2, 1, 0: area 6.
     assert a.area_open == pytest.approx(12.0)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.calendar import WorkingCalendar
+from sim.model.calendar import WorkingCalendar
 
 START = date(2025, 1, 1)  # a Wednesday
 MAY_DAY = [(date(2025, 5, 1), date(2025, 5, 5))]

@@ -15,7 +15,7 @@ import pytest
 from pydantic import ValidationError
 
 from sim.config import config_from_dict, load_config, parse_override, read_toml_tree
-from sim.distributions import (
+from sim.config.distributions import (
     Constant,
     Empirical,
     Exponential,
@@ -24,8 +24,8 @@ from sim.distributions import (
     Triangular,
     Uniform,
 )
+from sim.config.schema import Config
 from sim.errors import ConfigError
-from sim.schema import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 MMC = ROOT / "configs" / "mmc.toml"
@@ -113,11 +113,49 @@ def test_mmc_loads_with_attribute_access() -> None:
 
 @pytest.mark.parametrize(
     "path",
-    sorted((ROOT / "configs").rglob("*.toml")),
+    sorted(p for p in (ROOT / "configs").rglob("*.toml")
+           if p.parent.name != "observed"),
     ids=lambda p: str(p.relative_to(ROOT / "configs")),
 )
 def test_every_shipped_config_loads(path: Path) -> None:
     assert isinstance(load_config(path), Config)
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "configs" / "observed").glob("*.toml")), ids=lambda p: p.name)
+def test_every_observed_data_file_validates(path: Path) -> None:
+    import tomllib
+
+    from sim.config.observed import ObservedData
+
+    obs = ObservedData.model_validate(tomllib.loads(path.read_text()))
+    assert obs.fit_months and obs.held_out_months
+
+
+def test_observed_file_is_read_relative_to_the_config_naming_it(tmp_path: Path) -> None:
+    """The baseline names observed/2025.toml; a scenario elsewhere that extends it keeps
+    those observations, inlined, and the FACTS §2 May figure is there."""
+    sub = tmp_path / "elsewhere"
+    sub.mkdir()
+    (sub / "s.toml").write_text(f'extends = "{ROOT / "configs" / "baseline.toml"}"\n')
+    cfg = load_config(sub / "s.toml")
+    assert cfg.observed is not None
+    total = cfg.observed.exports.series[0]
+    assert total.name == "total" and total.months["2025-05"] == 1238.0
+    assert [s.firm for s in cfg.observed.stoppages][:2] == ["us_auto_ev", "us_auto_ice"]
+
+
+def test_observed_errors_name_the_file_and_field(tmp_path: Path) -> None:
+    (tmp_path / "c.toml").write_text(
+        f'extends = "{ROOT / "configs" / "baseline.toml"}"\nobserved = "nosuch.toml"\n')
+    with pytest.raises(ConfigError, match=r"c.toml: observed: no such file 'nosuch.toml'"):
+        load_config(tmp_path / "c.toml")
+    (tmp_path / "o.toml").write_text(
+        '[[stoppages]]\nfirm = "ghost"\nevent = "x"\ndate = 2025-05-01\n')
+    (tmp_path / "d.toml").write_text(
+        f'extends = "{ROOT / "configs" / "baseline.toml"}"\nobserved = "o.toml"\n')
+    with pytest.raises(ConfigError, match=r"observed.stoppages.0.firm: unknown firm 'ghost'"):
+        load_config(tmp_path / "d.toml")
 
 
 def test_load_accepts_str_path() -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from sim.distributions import (
+from sim.config.distributions import (
     Constant,
     Distribution,
     Empirical,

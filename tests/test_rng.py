@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.distributions import Exponential, Lognormal, Triangular
-from sim.rng import Sampler, UniformSampler, as_seed_sequence, stream
+from sim.config.distributions import Exponential, Lognormal, Triangular
+from sim.model.rng import Sampler, UniformSampler, as_seed_sequence, stream
 
 
 def test_as_seed_sequence() -> None:

@@ -15,10 +15,12 @@ import pytest
 from scipy import stats as sps
 
 import sim
-from sim.errors import ConfigError
-from sim.runner import ReplicationError, default_chunk_size, replication_seed
-from sim.stats import COLUMNS, describe, sector_halfwidths, sector_table, summarise
-from sim.store import TABLES, ResultsDir, atomic_write_bytes, config_hash
+from sim.analysis.stats import COLUMNS, describe, sector_halfwidths, sector_table, summarise
+from sim.errors import ArgumentError, FolderError
+from sim.run.batch import default_chunk_size
+from sim.run.seeds import replication_seed
+from sim.run.store import TABLES, ResultsDir, atomic_write_bytes, config_hash
+from sim.run.work import ReplicationError
 
 ROOT = Path(__file__).resolve().parents[1]
 MMC = ROOT / "configs" / "mmc.toml"
@@ -90,18 +92,18 @@ def test_replication_error_says_how_to_reproduce(cfg: sim.Config, tmp_path: Path
 
 
 def test_bad_options(cfg: sim.Config, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="--replications"):
+    with pytest.raises(ArgumentError, match="^replications=0: must be at least 1"):
         sim.run_batch(cfg, tmp_path / "a", replications=0)
-    with pytest.raises(ConfigError, match="--chunk-size"):
+    with pytest.raises(ArgumentError, match="^chunk_size=0: must be at least 1"):
         sim.run_batch(cfg, tmp_path / "b", replications=1, chunk_size=0)
-    with pytest.raises(ConfigError, match="--executor"):
+    with pytest.raises(ArgumentError, match="^executor='nosuch': expected"):
         sim.run_batch(cfg, tmp_path / "c", replications=1, executor="nosuch")
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
 def test_existing_folder_needs_resume_or_overwrite(batch: sim.Results, cfg: sim.Config) -> None:
     before = (batch.path / "manifest.json").read_bytes()
-    with pytest.raises(ConfigError, match="--resume or --overwrite"):
+    with pytest.raises(FolderError, match=r"pass resume=True or overwrite=True"):
         sim.run_batch(cfg, batch.path, replications=3, workers=1)
     assert (batch.path / "manifest.json").read_bytes() == before
 
@@ -123,15 +125,17 @@ def test_precision_from_one_replication(cfg: sim.Config, tmp_path: Path) -> None
     grow, not crash."""
     res = sim.run_batch(cfg, tmp_path / "p", replications=1, workers=1, precision=1e-9,
                         max_replications=4)
-    assert res.manifest["precision"] == {"target_halfwidth": 1e-9, "met": False}
+    assert res.manifest["precision"]["target_halfwidth"] == 1e-9
+    assert res.manifest["precision"]["met"] is False
     assert res.replications == 4 and res.info.replications == 4
-    assert res.info.precision_met is False
     assert sorted(res.firms["replication"].unique()) == [0, 1, 2, 3]
 
 
 def test_precision_met_records_target(cfg: sim.Config, tmp_path: Path) -> None:
     res = sim.run_batch(cfg, tmp_path / "p", replications=2, workers=1, precision=10.0)
-    assert res.manifest["precision"] == {"target_halfwidth": 10.0, "met": True}
+    prec = res.manifest["precision"]
+    assert prec["target_halfwidth"] == 10.0 and prec["met"] is True
+    assert prec["worst_halfwidth"] < 10.0
     assert res.replications == 2  # already precise enough: nothing added
 
 
@@ -147,9 +151,9 @@ def test_plot_without_firms_or_policy(tmp_path: Path) -> None:
 
 
 def test_results_of_missing_folder(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no such folder"):
+    with pytest.raises(FolderError, match="no such folder"):
         sim.Results(tmp_path / "nothing")
-    with pytest.raises(ConfigError, match="no rareshock results"):
+    with pytest.raises(FolderError, match="no rareshock results"):
         sim.Results(tmp_path)
 
 

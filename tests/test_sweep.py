@@ -20,14 +20,14 @@ import pytest
 from worlds import cover_world
 
 import sim
+from sim.analysis.stats import COLUMNS
 from sim.cli import main
 from sim.config import config_from_dict, read_toml_tree
-from sim.design import build_design, design_size
-from sim.errors import ConfigError
+from sim.errors import FolderError
 from sim.model import Replication
-from sim.sensitivity import TORNADO_COLUMNS
-from sim.stats import COLUMNS
 from sim.sweep import plan_sweep, run_sweep
+from sim.sweep.design import build_design, design_size
+from sim.sweep.sensitivity import TORNADO_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 MMC = ROOT / "configs" / "mmc.toml"
@@ -382,11 +382,11 @@ def test_outputs_and_plots(method: str, parameters: list[dict], plots: set[str],
     paths = res.plot()
     assert {p.name for p in paths} == plots
     assert all(p.stat().st_size > 10_000 for p in paths)
-    assert f"{method} sweep, {len(points)} points x 4 replications" in res.sector_text()
+    assert f"{method} sweep, {len(points)} points x 4 replications" in res.text()
 
 
 def test_discovery_finds_a_known_box() -> None:
-    from sim.discovery import choose, prim, quasi_p
+    from sim.sweep.discovery import choose, prim, quasi_p
 
     rng = np.random.default_rng(3)
     x = pd.DataFrame(rng.uniform(0, 1, size=(2000, 3)), columns=["a", "b", "c"])
@@ -453,9 +453,9 @@ def test_resume_finishes_an_interrupted_sweep(grid2: tuple[sim.Config, Path]) ->
         (part / t / "part-00001.parquet").unlink()
     man["chunks_done"] = [0, 2]
     (part / "manifest.json").write_text(json.dumps(man))
-    with pytest.raises(ConfigError, match="--resume or --overwrite"):
+    with pytest.raises(FolderError, match="resume=True or overwrite=True"):
         run_sweep(cfg, part, workers=1)
-    with pytest.raises(ConfigError, match="differs"):  # crn is part of the config
+    with pytest.raises(FolderError, match="differs"):  # crn is part of the config
         run_sweep(cfg, part, workers=1, resume=True, crn=False)
     info = run_sweep(cfg, part, workers=1, resume=True)
     assert info.chunks_run == 1

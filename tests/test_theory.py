@@ -32,11 +32,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.calendar import WorkingCalendar
+from sim.calibration.theory import cobham_waits, erlang_c, mmc_wq
 from sim.config import config_from_dict, load_config, read_toml_tree
+from sim.config.schema import Config
 from sim.model import simulate
-from sim.schema import Config
-from sim.theory import cobham_waits, erlang_c, mmc_wq
+from sim.model.calendar import WorkingCalendar
 
 MMC = Path(__file__).resolve().parent.parent / "configs" / "mmc.toml"
 

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.backtest import (
-    PRE_CONTROL_T_PER_DAY,
+import sim
+from sim.calibration.backtest import (
+    approval_table,
     error_measures,
-    eu_approval_table,
     export_ratios,
     exports_table,
     stoppage_table,
@@ -22,6 +22,8 @@ from sim.backtest import (
 
 ROOT = Path(__file__).resolve().parents[1]
 START = date(2025, 1, 1)
+OBS = sim.load_config(ROOT / "configs" / "baseline.toml").observed
+assert OBS is not None and OBS.exports is not None
 MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]
 
 
@@ -40,7 +42,7 @@ def _exports(per_day: dict[str, float], us_share: float = 0.1, reps: int = 3) ->
 
 def test_export_ratio_is_per_day_over_january_to_march() -> None:
     ex = _exports({"base": 100.0, "2025-05": 25.0, "2025-02": 100.0})
-    r = export_ratios(ex, START)
+    r = export_ratios(ex, OBS.exports)
     may = r[(r["month"] == "2025-05") & (r["series"] == "total")]["ratio"]
     # 25 kg/day in May over 100 kg/day before: 0.25, whatever the month lengths.
     np.testing.assert_allclose(may, 0.25)
@@ -50,10 +52,10 @@ def test_export_ratio_is_per_day_over_january_to_march() -> None:
 def test_exports_table_compares_with_facts_and_counts_coverage() -> None:
     # A run that reproduces the observed ratios exactly: error 0, every month covered.
     obs = {"2025-05": 1238.0, "2025-06": 3188.0}
-    pre = PRE_CONTROL_T_PER_DAY["total"]
+    pre = OBS.exports.series[0].reference_t_per_day
     per_day = {"base": 1.0} | {m: v / pd.Period(m, "M").days_in_month / pre
                                for m, v in obs.items()}
-    t = exports_table(_exports(per_day, us_share=0.0), START)
+    t = exports_table(_exports(per_day, us_share=0.0), OBS)
     tot = t[(t["series"] == "total") & t["month"].isin(obs)]
     np.testing.assert_allclose(tot["sim_p50"], tot["observed"], rtol=1e-9)
     assert tot["inside"].all()
@@ -70,7 +72,7 @@ def test_stoppage_table_dates_and_shares() -> None:
                           "tts_days": [50.0, 52.0, 54.0, np.nan]})
     # Controls on day 93 (4 April): stoppages on days 143, 145, 147 = 24, 26, 28 May
     # (1 May is day 120).
-    t = stoppage_table(firms, 93.0, START).set_index("firm").loc["jp_automaker"]
+    t = stoppage_table(firms, 93.0, START, OBS).set_index("firm").loc["jp_automaker"]
     assert t["sim_p50"] == "2025-05-26"
     assert t["share_never_stopped"] == 0.25
     # Reported 26 May = day 145: two of four replications stopped by then.
@@ -88,7 +90,7 @@ def test_eu_approval_share_by_date() -> None:
         "decided_day": [140.0, 150.0, 170.0, 160.0],
         "outcome": ["approved", "approved", "approved", "refused"],
     })
-    t = eu_approval_table(apps, START, date(2025, 4, 4))
+    t = approval_table(apps, START, date(2025, 4, 4), OBS)
     by = t[t["basis"] == "submitted by the date"].set_index("date")["sim_p50"]
     assert by["2025-06-04"] == 0.5
     assert by["2025-06-30"] == 0.75
@@ -98,17 +100,31 @@ def test_backtest_refuses_a_config_without_controls(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "sim", "backtest", str(ROOT / "configs" / "mmc.toml"),
                         "--out", str(tmp_path / "bt")], capture_output=True, text=True)
     assert r.returncode == 2
-    assert "policy" in r.stderr and "controls_start" in r.stderr
+    assert "observed" in r.stderr  # mmc.toml names no observations
     assert not (tmp_path / "bt").exists()
 
 
 def test_validation_report_small(tmp_path: Path) -> None:
-    from sim.validation import validate_model
+    from sim.report.validation import validate_model
 
-    doc = validate_model(tmp_path / "validation.md", small=True, workers=1)
+    doc = validate_model(tmp_path / "validation.md", ROOT / "configs", small=True, workers=1)
     text = doc.read_text()
     for heading in ("## 1. The licence queue against queueing theory", "## 2. Conservation",
-                    "## 3. Back-test against 2025", "## 4. What moves the fit"):
+                    "## 3. Back-test against 2025 rare-earth export controls",
+                    "## 4. What moves the fit"):
         assert heading in text
     assert "Erlang C" in text and "Cobham" in text and "Little" in text
     assert (tmp_path / "validation" / "backtest_exports.png").stat().st_size > 10_000
+
+
+def test_backtest_needs_a_control_and_a_run_covering_the_observations() -> None:
+    from sim.calibration.backtest import check_backtest
+    from sim.errors import ConfigError
+
+    base = ROOT / "configs" / "baseline.toml"
+    assert check_backtest(sim.load_config(base)) is not None
+    with pytest.raises(ConfigError, match="policy: no controls_start"):
+        check_backtest(sim.load_config(base, ["policy=[]"]))
+    with pytest.raises(ConfigError, match="calendar.start: the back-test needs the run to "
+                       "cover 2025-01 to 2025-12"):
+        check_backtest(sim.load_config(base, ["horizon_days=200"]))

@@ -1,11 +1,18 @@
-"""The model: one replication of the licence queue and the manufacturers it feeds."""
+"""The model layer: one replication of the licence queue and the manufacturers it feeds.
+
+`simulate(cfg, seed)` runs a World and returns its tables. The parts: `calendar` (working
+days), `rng` (named streams, block samplers), `clock` (scheduled calls, the contract with
+SimPy), `records` (shipments, the applications table, the export log), `authority`,
+`licensing`, `supply`, `firm`, `background` (other buyers), `policy` (the timeline),
+`world` (ties them together) and `tables` (the output of a finished replication).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..schema import Config
-from .results import Replication, build_tables
+from ..config.schema import Config
+from .tables import Replication, build_tables
 from .world import World
 
 __all__ = ["Replication", "World", "simulate"]

@@ -21,13 +21,13 @@ import heapq
 from bisect import insort
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import simpy
 
-from ..distributions import Distribution
-from ..rng import Sampler, UniformSampler
-from ..schema import AuthorityConfig, DecisionRule, GeneralLicence
+from ..config.distributions import Distribution
+from ..config.schema import AuthorityConfig, DecisionRule, GeneralLicence
+from .calendar import WorkingCalendar
 from .clock import Due, post, post_call
 from .records import (
     APPROVED,
@@ -40,9 +40,7 @@ from .records import (
     Application,
     ApplicationTable,
 )
-
-if TYPE_CHECKING:
-    from .world import World
+from .rng import Sampler, Streams, UniformSampler
 
 
 class _Grant:
@@ -69,16 +67,23 @@ class _Grant:
         return True
 
 
-class Authority:
-    """Receives applications, reviews them with a changing pool of reviewers, decides."""
+def _no_shipment(i: int) -> None:
+    raise RuntimeError(f"application {i} has a shipment but the authority has no on_decision")
 
-    def __init__(self, world: World, cfg: AuthorityConfig) -> None:
-        self.world = world
-        self.env: simpy.Environment = world.env
-        self.cal = world.calendar
-        self._all_days = world.calendar.identity
+
+class Authority:
+    """Receives applications, reviews them with a changing pool of reviewers, decides.
+
+    `on_decision(row)` is called when the file of a modelled shipment (a row whose
+    `shipment` is set) is approved or refused; other buyers' files need nothing more.
+    """
+
+    def __init__(self, env: simpy.Environment, calendar: WorkingCalendar, cfg: AuthorityConfig,
+                 streams: Streams, on_decision: Callable[[int], None] = _no_shipment) -> None:
+        self.env = env
+        self.cal = calendar
+        self._all_days = calendar.identity
         self.cfg = cfg
-        streams = world.streams
         self.pre_acceptance = Sampler(cfg.pre_acceptance, streams("authority.pre_acceptance")) \
             if cfg.pre_acceptance is not None else None
         self._review_rng = streams("authority.review_time")
@@ -93,8 +98,6 @@ class Authority:
         )
         self.u_decide = UniformSampler(streams("authority.decision"))
         self.e_pending = Sampler(_EXP1, streams("authority.pending"))
-        self.resubmit_after = Sampler(cfg.refusal.resubmit_after_days,
-                                      streams("authority.resubmit"))
         self._general_rng = streams("authority.general_licence")
 
         # Decision state (changed by policy events).
@@ -132,7 +135,7 @@ class Authority:
         self.area_queue = 0.0
         self.area_busy = 0.0
         self.area_capacity = 0.0
-        self.on_decision: Callable[[int], None] = world.on_decision
+        self.on_decision = on_decision
         # One bound method each, not one per file.
         self._on_review_done = self._review_done
         self._on_accepted = self._accepted
@@ -496,6 +499,12 @@ class Authority:
     def finish(self) -> None:
         """Close the time-weighted statistics at the end of the run."""
         self._touch()
+
+    def areas(self) -> tuple[float, float, float, float]:
+        """Time integrals so far of the backlog, the queue, busy reviewers and reviewers
+        (file-days), brought up to now."""
+        self._touch()
+        return self.area_open, self.area_queue, self.area_busy, self.area_capacity
 
 
 class _Exp1:

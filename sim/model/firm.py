@@ -8,29 +8,41 @@ and the next stock-out is predicted and scheduled rather than polled for.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+import simpy
 from simpy.events import Timeout
 
-from ..schema import FirmConfig
+from ..config.schema import FirmConfig
 from .clock import post_call
 from .records import AWAITING, CANCELLED, RECEIVED, TRANSIT, Shipment
 
 if TYPE_CHECKING:
-    from .world import World
+    from .supply import Stockpile, Supplier
 
 RUN, DOWN, SUB = 0, 1, 2
 EPS_KG = 1e-9
 
 
 class Firm:
-    """One product line. Quantities in kg, rates in units per calendar day."""
+    """One product line. Quantities in kg, rates in units per calendar day.
 
-    def __init__(self, world: World, name: str, cfg: FirmConfig) -> None:
-        self.world = world
-        self.env = world.env
+    It orders from `suppliers` (by name, as its ordering shares name them) and may draw
+    on the `stockpile`; shipments reach it through `deliver`, and only before `horizon`.
+    Production counts as recovered after `recovery_window` days back at plan.
+    """
+
+    def __init__(self, env: simpy.Environment, name: str, cfg: FirmConfig, horizon: float,
+                 recovery_window: float, suppliers: Mapping[str, Supplier],
+                 stockpile: Stockpile | None = None) -> None:
+        self.env = env
         self.name = name
         self.cfg = cfg
+        self.horizon = horizon
+        self.recovery_window = recovery_window
+        self.suppliers = suppliers
+        self.stockpile = stockpile
         self.sector = cfg.sector
         self.destination = cfg.destination
         self.end_use = cfg.end_use
@@ -113,7 +125,7 @@ class Firm:
         short = min(self.stock, key=lambda m: self.stock[m] / self.use[m])
         self.consumed[short] += self.stock[short]
         self.stock[short] = 0.0
-        if now - self.run_since >= self.world.recovery_window and (
+        if now - self.run_since >= self.recovery_window and (
             self.stockouts > 0 and math.isnan(self.recovered_at)
         ):
             self.recovered_at = self.run_since
@@ -125,7 +137,7 @@ class Firm:
         self._short_since = now
         sub = self.cfg.substitution
         if sub is not None:
-            self.world.at(sub.after_days, self._substitute, self._restart_version)
+            post_call(self.env, sub.after_days, self._substitute, self._restart_version)
 
     def _substitute(self, version: int) -> None:
         if version != self._restart_version or self.mode != DOWN:
@@ -133,6 +145,12 @@ class Firm:
         self.advance()
         self.mode = SUB
         self.rate = self.plan * self.cfg.substitution.fraction  # type: ignore[union-attr]
+
+    def deliver(self, sh: Shipment, day: float) -> None:
+        """The shipment reaches the firm on `day`; usable after its pipeline days."""
+        day += self.cfg.pipeline_days
+        if day < self.horizon:
+            post_call(self.env, day - self.env._now, self.receive, sh)
 
     def receive(self, sh: Shipment) -> None:
         """A shipment arrives and becomes usable stock."""
@@ -144,7 +162,7 @@ class Firm:
         elif not self._restart_pending and all(s > 0.0 for s in self.stock.values()):
             self._restart_pending = True
             self._restart_version += 1
-            self.world.at(self.cfg.restart_delay_days, self._restart, self._restart_version)
+            post_call(self.env, self.cfg.restart_delay_days, self._restart, self._restart_version)
 
     def _restart(self, version: int) -> None:
         if version != self._restart_version:
@@ -171,7 +189,7 @@ class Firm:
                     span = min(period, o.in_transit_days - k * period)
                     sh = Shipment(self, m, u * span, "initial", TRANSIT)
                     self.add_shipment(sh)
-                    self.world.at(k * period + span, self.receive, sh)
+                    post_call(self.env, k * period + span, self.receive, sh)
         self._predict_stockout()
         self.env.process(self._review_loop())
 
@@ -185,8 +203,8 @@ class Firm:
         """Order up to the target cover of inventory position, split across suppliers."""
         self.advance()
         o = self.cfg.ordering
-        world = self.world
-        stockpile = world.stockpile
+        stockpile = self.stockpile
+        suppliers = self.suppliers
         for m, u in self.use.items():
             target = o.target_cover_days * u
             position = self.stock[m] + self.outstanding(m)
@@ -200,18 +218,20 @@ class Firm:
                 continue
             for s_name, share in o.suppliers.items():
                 if share > 0.0:
-                    world.suppliers[s_name].order(self, m, q * share)
+                    suppliers[s_name].order(self, m, q * share)
+
+    def cancel(self, sh: Shipment) -> None:
+        """Refused for good: the shipment is dropped."""
+        self.move(sh, CANCELLED)
 
     def redirect(self, sh: Shipment) -> None:
-        """Refused for good: cancel the shipment and, under `redirect`, order the quantity
-        from the firm's unlicensed suppliers by their relative shares."""
+        """Refused for good: cancel the shipment and order the quantity from the firm's
+        unlicensed suppliers by their relative shares."""
         self.move(sh, CANCELLED)
-        world = self.world
-        if world.refusal_then != "redirect":
-            return
+        suppliers = self.suppliers
         others = [
-            (world.suppliers[n], s) for n, s in self.cfg.ordering.suppliers.items()
-            if s > 0 and not world.suppliers[n].controlled
+            (suppliers[n], s) for n, s in self.cfg.ordering.suppliers.items()
+            if s > 0 and not suppliers[n].controlled
         ]
         total = sum(s for _, s in others)
         for sup, s in others:
@@ -224,7 +244,7 @@ class Firm:
         self.advance()
         horizon = self.env._now
         if (self.stockouts > 0 and math.isnan(self.recovered_at) and self.mode == RUN
-                and horizon - self.run_since >= self.world.recovery_window):
+                and horizon - self.run_since >= self.recovery_window):
             self.recovered_at = self.run_since
 
     def check_conservation(self) -> list[str]:

@@ -47,6 +47,26 @@ class Shipment:
         self.application: int | None = None  # row of its current licence application
 
 
+class ExportLog:
+    """Shipments leaving the controlled exporter that are not licence files of other buyers
+    (those are read from the applications at the end): calendar day, destination,
+    material and kg, as columns."""
+
+    __slots__ = ("day", "destination", "kg", "material")
+
+    def __init__(self) -> None:
+        self.day: list[float] = []
+        self.destination: list[str] = []
+        self.material: list[str] = []
+        self.kg: list[float] = []
+
+    def record(self, day: float, destination: str, material: str, kg: float) -> None:
+        self.day.append(day)
+        self.destination.append(destination)
+        self.material.append(material)
+        self.kg.append(kg)
+
+
 class ApplicationTable:
     """Every licence application of one replication (one row per attempt), as columns.
 

@@ -6,25 +6,30 @@ import bisect
 import math
 from typing import TYPE_CHECKING
 
-from ..rng import Sampler, UniformSampler
-from ..schema import StockpileConfig, SupplierConfig
-from .records import AWAITING, TRANSIT, Shipment
+import simpy
+
+from ..config.schema import StockpileConfig, SupplierConfig
+from .calendar import WorkingCalendar
+from .records import AWAITING, TRANSIT, ExportLog, Shipment
+from .rng import Sampler, Streams, UniformSampler
 
 if TYPE_CHECKING:
     from .firm import Firm
-    from .world import World
+    from .licensing import Licensing
 
 
 class Supplier:
     """Common part: production, customs hold, transit, delivery to the firm."""
 
     controlled = False
+    exports: ExportLog | None = None  # where dispatches are recorded (the controlled exporter)
 
-    def __init__(self, world: World, name: str, cfg: SupplierConfig) -> None:
-        self.world = world
+    def __init__(self, env: simpy.Environment, name: str, cfg: SupplierConfig,
+                 streams: Streams) -> None:
+        self.env = env
         self.name = name
         self.cfg = cfg
-        s = world.streams
+        s = streams
         self.production = Sampler(cfg.production_days, s(f"supplier.{name}.production"))
         self.transit = Sampler(cfg.transit_days, s(f"supplier.{name}.transit"))
         self.hold_p = cfg.customs_hold.probability
@@ -34,49 +39,65 @@ class Supplier:
     def order(self, firm: Firm, material: str, kg: float) -> None:
         raise NotImplementedError
 
+    def licensed(self, sh: Shipment) -> None:
+        """Dispatch a shipment whose licence came through (or was not needed after all)."""
+        raise NotImplementedError
+
+    def add_capacity(self, now: float, delta: float) -> None:
+        raise NotImplementedError(f"supplier {self.name!r} has no capacity to change")
+
     def _ship(self, sh: Shipment, go: float) -> None:
         """Dispatch at calendar day `go`, then transit to the firm. Licensed shipments may
         be held by export inspections first (FACTS §1: keyword-triggered customs checks)."""
         if self.hold_p > 0.0 and sh.application is not None and self.u_hold() < self.hold_p:
             go += self.hold_days()
-        if self.controlled:
-            self.world.record_export(go, sh.firm.destination, sh.material, sh.kg)
+        if self.exports is not None:
+            self.exports.record(go, sh.firm.destination, sh.material, sh.kg)
         if sh.state != TRANSIT:
             sh.firm.move(sh, TRANSIT)
-        self.world.deliver(sh, go + self.transit())
+        sh.firm.deliver(sh, go + self.transit())
 
 
 class ControlledExporter(Supplier):
-    """Unlimited capacity; a licence per shipment while the material is controlled."""
+    """Unlimited capacity; a licence per shipment while the material is controlled. Every
+    dispatch is recorded in `exports`."""
 
     controlled = True
 
+    def __init__(self, env: simpy.Environment, name: str, cfg: SupplierConfig,
+                 streams: Streams, licensing: Licensing, exports: ExportLog) -> None:
+        super().__init__(env, name, cfg, streams)
+        self.licensing = licensing
+        self.exports = exports
+
     def order(self, firm: Firm, material: str, kg: float) -> None:
-        world = self.world
         cap = self.cfg.max_shipment_kg
         parts = 1 if cap is None else max(1, math.ceil(kg / cap - 1e-9))
+        licensing = self.licensing
         for _ in range(parts):
             sh = Shipment(firm, material, kg / parts, self.name, AWAITING)
             firm.add_shipment(sh)
-            now = world.env._now
+            now = self.env._now
             sh.ready_day = now + self.production()
-            if world.controlled[material]:
-                world.apply_for_licence(sh, attempt=1)
+            if licensing.controlled[material]:
+                licensing.apply(sh, attempt=1)
             else:
                 self._ship(sh, sh.ready_day)
 
     def licensed(self, sh: Shipment) -> None:
         """The licence came through: dispatch when production is ready."""
-        self._ship(sh, max(self.world.env._now, sh.ready_day))
+        self._ship(sh, max(self.env._now, sh.ready_day))
 
 
 class FreeSupplier(Supplier):
     """No licence; orders are produced first come, first served at a capacity in kg/day
-    that follows a ramp-up schedule and may be raised by policy events."""
+    that follows a ramp-up schedule (dates on `calendar`) and may be raised by policy
+    events."""
 
-    def __init__(self, world: World, name: str, cfg: SupplierConfig) -> None:
-        super().__init__(world, name, cfg)
-        cal = world.calendar
+    def __init__(self, env: simpy.Environment, name: str, cfg: SupplierConfig,
+                 streams: Streams, calendar: WorkingCalendar) -> None:
+        super().__init__(env, name, cfg, streams)
+        cal = calendar
         self._t = [0.0]
         self._rate = [float(cfg.capacity_kg_per_day or 0.0)]
         for step in cfg.ramp:
@@ -119,7 +140,7 @@ class FreeSupplier(Supplier):
     def order(self, firm: Firm, material: str, kg: float) -> None:
         sh = Shipment(firm, material, kg, self.name, TRANSIT)
         firm.add_shipment(sh)
-        done = self.finish_time(max(self.world.env._now, self._free_at), kg)
+        done = self.finish_time(max(self.env._now, self._free_at), kg)
         self._free_at = done
         if done < math.inf:  # otherwise ordered but never produced: stays in transit
             self._ship(sh, done + self.production())
@@ -128,13 +149,13 @@ class FreeSupplier(Supplier):
 class Stockpile:
     """A finite reserve released to listed sectors when their on-hand cover is low."""
 
-    def __init__(self, world: World, cfg: StockpileConfig) -> None:
-        self.world = world
+    def __init__(self, env: simpy.Environment, cfg: StockpileConfig, streams: Streams) -> None:
+        self.env = env
         self.cfg = cfg
         self.stock = dict(cfg.stock_kg)
         self.active = cfg.available_from_start
         self.released_kg = 0.0
-        self.release_days = Sampler(cfg.release_days, world.streams("stockpile.release"))
+        self.release_days = Sampler(cfg.release_days, streams("stockpile.release"))
 
     def serves(self, firm: Firm) -> bool:
         return self.active and firm.sector in self.cfg.sectors
@@ -148,6 +169,6 @@ class Stockpile:
         self.released_kg += kg
         sh = Shipment(firm, material, kg, "stockpile", TRANSIT)
         firm.add_shipment(sh)
-        self.world.deliver(sh, self.world.env._now + self.release_days())
+        firm.deliver(sh, self.env._now + self.release_days())
         return kg
 

@@ -250,7 +250,7 @@ def bench_baseline(rounds: int) -> dict:
 
 def bench_workers(replications: int, rounds: int) -> dict:
     import sim
-    from sim.runner import run_batch
+    from sim.run.batch import run_batch
 
     cfg = sim.load_config(ROOT / "configs" / "baseline.toml")
     setups = [("1 worker", "local", 1), ("2 workers", "local", 2),

@@ -1,15 +1,16 @@
 """Turn one finished replication into tables, built once at the end.
 
-`build_tables` reads the World's records into numpy columns at once (no pandas); the
-pandas DataFrames are made from them on first use, so a caller that only needs a few
-columns (`Replication.columns`) never imports pandas.
+`build_tables` reads the World's records into numpy columns at once; each table becomes an
+Arrow table on first use (what the results store writes, without pandas), and a pandas
+DataFrame only when one is asked for. A caller that only needs a few columns
+(`Replication.columns`) needs neither.
 """
 
 from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from itertools import islice, repeat
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from .records import APPROVED, OUTCOME_NAMES, REFUSED, UNDECIDED
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
     from .world import World
 
@@ -41,10 +43,14 @@ class Coded:
         """The labels of the rows selected by `rows` (a mask or indices), as objects."""
         return np.array(self.labels, dtype=object)[self.codes[rows]]
 
-    def to_pandas(self) -> Any:
-        import pandas as pd
+    def select(self, rows: np.ndarray) -> Coded:
+        """The rows selected by `rows` (a mask or indices), still coded."""
+        return Coded(self.codes[rows], self.labels)
 
-        return pd.array(np.array(self.labels, dtype=object), dtype="str").take(self.codes)
+    def to_arrow(self) -> pa.Array:
+        import pyarrow as pa
+
+        return pa.array(self.labels, pa.string()).take(pa.array(self.codes))
 
 
 def _code(values: list[Any], label: Callable[[Any], str] = str, n: int | None = None) -> Coded:
@@ -59,14 +65,30 @@ def _code(values: list[Any], label: Callable[[Any], str] = str, n: int | None = 
     return Coded(codes, [label(u) for u in uniques])
 
 
+def _arrow_table(cols: dict[str, Any]) -> pa.Table:
+    """Columns (numpy arrays, `Coded`, or lists of str) as an Arrow table."""
+    import pyarrow as pa
+
+    arrays = {}
+    for k, v in cols.items():
+        if isinstance(v, Coded):
+            arrays[k] = v.to_arrow()
+        elif isinstance(v, list):
+            arrays[k] = pa.array(v, pa.string())
+        else:
+            arrays[k] = pa.array(v)
+    return pa.table(arrays)
+
+
 class Replication:
-    """The tables of one replication, as pandas DataFrames built on first use.
+    """The tables of one replication, built on first use.
 
     firms: one row per firm (units, USD, days); applications: one row per licence
     application submitted on or after `runs.warmup_days`; exports: kg leaving the
     controlled exporter by month, destination and material; timeseries: sampled state
     (long format); authority: one row of queue statistics; policy: the realised timeline.
-    `columns(name)` gives a table's columns as numpy arrays without pandas.
+    Each is a pandas DataFrame as an attribute (`rep.firms`), an Arrow table from
+    `arrow(name)`, and numpy columns from `columns(name)`.
     """
 
     def __init__(self, firms: pd.DataFrame | None = None,
@@ -77,14 +99,15 @@ class Replication:
         given = (firms, applications, exports, timeseries, authority, policy)
         self._frames: dict[str, pd.DataFrame] = {
             k: v for k, v in zip(TABLES, given, strict=True) if v is not None}
-        self._raw: dict[str, Any] = {}
+        self._tables: dict[str, pa.Table] = {}
+        self._raw: dict[str, dict[str, Any]] = {}
         self.events = events
         self.seed = seed
 
     @classmethod
-    def from_columns(cls, raw: dict[str, Any], events: int,
+    def from_columns(cls, raw: dict[str, dict[str, Any]], events: int,
                      seed: tuple[int, ...] = ()) -> Replication:
-        """A Replication whose DataFrames are built from `raw` columns on first use."""
+        """A Replication whose tables are built from `raw` columns on first use."""
         rep = cls(events=events, seed=seed)
         rep._raw = raw
         return rep
@@ -92,42 +115,55 @@ class Replication:
     def columns(self, name: str) -> dict[str, np.ndarray]:
         """Table `name`'s columns as numpy arrays (strings as object arrays)."""
         raw = self._raw.get(name)
-        if raw is not None and name == "applications":
-            return {k: v.to_numpy() if isinstance(v, Coded) else v for k, v in raw.items()}
-        if raw is not None and name == "authority":
-            return {k: np.array([v]) for k, v in raw.items()}
-        df = self._frame(name)
+        if raw is not None:
+            return {k: v.to_numpy() if isinstance(v, Coded) else np.asarray(v)
+                    for k, v in raw.items()}
+        df = self.frame(name)
         return {c: df[c].to_numpy() for c in df.columns}
 
-    def _frame(self, name: str) -> pd.DataFrame:
+    def arrow(self, name: str) -> pa.Table:
+        """Table `name` as an Arrow table (what the results store writes)."""
+        table = self._tables.get(name)
+        if table is None:
+            if name in self._raw:
+                table = _arrow_table(self._raw[name])
+            else:
+                import pyarrow as pa
+
+                table = pa.Table.from_pandas(self._frames[name], preserve_index=False)
+            self._tables[name] = table
+        return table
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """Table `name` as a pandas DataFrame."""
         df = self._frames.get(name)
         if df is None:
-            df = self._frames[name] = _BUILD[name](self._raw[name])
+            df = self._frames[name] = self.arrow(name).to_pandas()
         return df
 
     @property
     def firms(self) -> pd.DataFrame:
-        return self._frame("firms")
+        return self.frame("firms")
 
     @property
     def applications(self) -> pd.DataFrame:
-        return self._frame("applications")
+        return self.frame("applications")
 
     @property
     def exports(self) -> pd.DataFrame:
-        return self._frame("exports")
+        return self.frame("exports")
 
     @property
     def timeseries(self) -> pd.DataFrame:
-        return self._frame("timeseries")
+        return self.frame("timeseries")
 
     @property
     def authority(self) -> pd.DataFrame:
-        return self._frame("authority")
+        return self.frame("authority")
 
     @property
     def policy(self) -> pd.DataFrame:
-        return self._frame("policy")
+        return self.frame("policy")
 
     def __repr__(self) -> str:
         return f"Replication(seed={self.seed}, events={self.events})"
@@ -135,45 +171,36 @@ class Replication:
 
 # --------------------------------------------------------------------------- firms
 
-FIRM_COLUMNS = ["firm", "sector", "planned_units", "produced_units", "shortfall_units",
-                "shortfall_frac", "planned_value", "value_lost", "tts_days", "ttr_days",
-                "downtime_days", "stockouts"]
 
-
-def _firms_raw(w: World) -> list[dict[str, Any]]:
+def _firms_columns(w: World) -> dict[str, Any]:
     horizon = w.horizon
-    rows = []
-    for f in w.firms:
-        planned = f.plan * horizon
-        shortfall = max(0.0, planned - f.produced)
-        value = f.cfg.unit_value
-        rows.append({
-            "firm": f.name,
-            "sector": f.sector,
-            "planned_units": planned,
-            "produced_units": f.produced,
-            "shortfall_units": shortfall,
-            "shortfall_frac": shortfall / planned,
-            "planned_value": planned * value,
-            "value_lost": shortfall * value,
-            "tts_days": f.first_stockout - w.shock_onset,
-            "ttr_days": f.recovered_at - f.first_stockout,
-            "downtime_days": f.downtime,
-            "stockouts": f.stockouts,
-        })
-    return rows
-
-
-def _firms_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    import pandas as pd
-
-    return pd.DataFrame(rows, columns=FIRM_COLUMNS)
+    firms = w.firms
+    planned = np.array([f.plan * horizon for f in firms], dtype=float)
+    produced = np.array([f.produced for f in firms], dtype=float)
+    value = np.array([f.cfg.unit_value for f in firms], dtype=float)
+    shortfall = np.array([max(0.0, p - q) for p, q in zip(planned, produced, strict=True)],
+                         dtype=float)
+    first = np.array([f.first_stockout for f in firms], dtype=float)
+    return {
+        "firm": [f.name for f in firms],
+        "sector": [f.sector for f in firms],
+        "planned_units": planned,
+        "produced_units": produced,
+        "shortfall_units": shortfall,
+        "shortfall_frac": shortfall / planned,
+        "planned_value": planned * value,
+        "value_lost": shortfall * value,
+        "tts_days": first - w.shock_onset,
+        "ttr_days": np.array([f.recovered_at for f in firms], dtype=float) - first,
+        "downtime_days": np.array([f.downtime for f in firms], dtype=float),
+        "stockouts": np.array([f.stockouts for f in firms], dtype=np.int64),
+    }
 
 
 # --------------------------------------------------------------------------- applications
 
 
-def _applications_raw(w: World) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def _applications_columns(w: World) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The applications table's columns (rows submitted on or after the warm-up), and
     the exports of background files approved (any time), as numpy arrays."""
     t = w.authority.apps
@@ -252,13 +279,6 @@ def _applications_raw(w: World) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return cols, exports
 
 
-def _applications_frame(cols: dict[str, Any]) -> pd.DataFrame:
-    import pandas as pd
-
-    return pd.DataFrame({k: v.to_pandas() if isinstance(v, Coded) else v
-                         for k, v in cols.items()})
-
-
 # --------------------------------------------------------------------------- exports
 
 
@@ -267,83 +287,61 @@ def _month_labels(start: np.datetime64, days: np.ndarray) -> np.ndarray:
     return dates.astype("datetime64[M]")
 
 
-def _exports_raw(w: World, background: dict[str, np.ndarray]) -> dict[str, Any]:
-    day, dest, mat, kg = (list(x) for x in w.exports)
-    return {
-        "day": np.concatenate([np.asarray(day, dtype=float), background["day"]]),
-        "destination": np.concatenate([np.asarray(dest, dtype=object),
-                                       background["destination"]]),
-        "material": np.concatenate([np.asarray(mat, dtype=object), background["material"]]),
-        "kg": np.concatenate([np.asarray(kg, dtype=float), background["kg"]]),
-        "start": np.datetime64(w.cfg.calendar.start, "D"),
-        "horizon": w.horizon,
-        "destinations": sorted(w.cfg.destinations),
-        "materials": sorted(w.cfg.materials),
-    }
-
-
-def _exports_frame(r: dict[str, Any]) -> pd.DataFrame:
+def _exports_columns(w: World, background: dict[str, np.ndarray]) -> dict[str, Any]:
     """kg dispatched by the controlled exporter per month, destination and material, with
     a row (0 kg) for every combination in every month of the horizon."""
-    import pandas as pd
-
-    months = np.unique(_month_labels(r["start"], np.arange(0.0, r["horizon"])))
-    dests, mats = r["destinations"], r["materials"]
-    day = r["day"]
-    keep = (day >= 0) & (day < r["horizon"])
-    m = np.searchsorted(months, _month_labels(r["start"], day[keep]))
+    ex = w.exports
+    horizon = w.horizon
+    start = np.datetime64(w.cfg.calendar.start, "D")
+    day = np.concatenate([np.asarray(ex.day, dtype=float), background["day"]])
+    destination = np.concatenate([np.asarray(ex.destination, dtype=object),
+                                  background["destination"]])
+    material = np.concatenate([np.asarray(ex.material, dtype=object), background["material"]])
+    kg_all = np.concatenate([np.asarray(ex.kg, dtype=float), background["kg"]])
+    dests, mats = sorted(w.cfg.destinations), sorted(w.cfg.materials)
+    months = np.unique(_month_labels(start, np.arange(0.0, horizon)))
+    keep = (day >= 0) & (day < horizon)
+    m = np.searchsorted(months, _month_labels(start, day[keep]))
     d_index = {d: k for k, d in enumerate(dests)}
     x_index = {x: k for k, x in enumerate(mats)}
-    d = np.fromiter(map(d_index.__getitem__, r["destination"][keep]), np.int64)
-    x = np.fromiter(map(x_index.__getitem__, r["material"][keep]), np.int64)
+    d = np.fromiter(map(d_index.__getitem__, destination[keep]), np.int64)
+    x = np.fromiter(map(x_index.__getitem__, material[keep]), np.int64)
     nd, nx = len(dests), len(mats)
     cell = (m * nd + d) * nx + x
-    kg = np.bincount(cell, weights=r["kg"][keep], minlength=len(months) * nd * nx)
-    labels = months.astype(str)
-    return pd.DataFrame({
-        "month": pd.array(np.array(labels, dtype=object), dtype="str").take(
-            np.repeat(np.arange(len(months)), nd * nx)),
-        "destination": pd.array(np.array(dests, dtype=object), dtype="str").take(
-            np.tile(np.repeat(np.arange(nd), nx), len(months))),
-        "material": pd.array(np.array(mats, dtype=object), dtype="str").take(
-            np.tile(np.arange(nx), len(months) * nd)),
+    kg = np.bincount(cell, weights=kg_all[keep], minlength=len(months) * nd * nx)
+    return {
+        "month": Coded(np.repeat(np.arange(len(months)), nd * nx), months.astype(str).tolist()),
+        "destination": Coded(np.tile(np.repeat(np.arange(nd), nx), len(months)), dests),
+        "material": Coded(np.tile(np.arange(nx), len(months) * nd), mats),
         "kg": kg.astype(float),
-    })
+    }
 
 
 # --------------------------------------------------------------------------- timeseries
 
 
-def _timeseries_raw(w: World) -> dict[str, Any]:
+def _timeseries_columns(w: World) -> dict[str, Any]:
     day, series, firm, material, value = w.series
-    return {"day": np.asarray(day, dtype=float), "series": list(series), "firm": list(firm),
-            "material": list(material), "value": np.asarray(value, dtype=float),
-            "start": np.datetime64(w.cfg.calendar.start, "D")}
-
-
-def _timeseries_frame(r: dict[str, Any]) -> pd.DataFrame:
-    import pandas as pd
-
-    d = r["day"]
-    cols = {k: _code(r[k]).to_pandas() for k in ("series", "firm", "material")}
-    return pd.DataFrame({
+    d = np.asarray(day, dtype=float)
+    start = np.datetime64(w.cfg.calendar.start, "D")
+    return {
         "day": d,
-        "date": (r["start"] + np.floor(d).astype("timedelta64[D]")).astype("datetime64[ns]"),
-        "series": cols["series"],
-        "firm": cols["firm"],
-        "material": cols["material"],
-        "value": r["value"],
-    })
+        "date": (start + np.floor(d).astype("timedelta64[D]")).astype("datetime64[ns]"),
+        "series": _code(series),
+        "firm": _code(firm),
+        "material": _code(material),
+        "value": np.asarray(value, dtype=float),
+    }
 
 
 # --------------------------------------------------------------------------- authority
 
 
-def _authority_raw(w: World, apps: dict[str, Any]) -> dict[str, float]:
+def _authority_columns(w: World, apps: dict[str, Any]) -> dict[str, np.ndarray]:
     a = w.authority
     warm = min(w.cfg.runs.warmup_days, w.horizon)
     span = w.horizon - warm
-    o0, q0, b0, c0 = w._warm_areas
+    o0, q0, b0, c0 = w.warm_areas
     n = len(apps["submitted_day"])
     outcome = apps["outcome"].codes
     decided = outcome != UNDECIDED
@@ -351,7 +349,7 @@ def _authority_raw(w: World, apps: dict[str, Any]) -> dict[str, float]:
     waited = waits[~np.isnan(waits)]
     lead = (apps["decided_day"] - apps["submitted_day"])[decided]
     nan = math.nan
-    return {
+    row = {
         "applications": n,
         "arrival_rate_per_day": n / span if span > 0 else nan,
         "utilisation": (a.area_busy - b0) / (a.area_capacity - c0)
@@ -367,35 +365,29 @@ def _authority_raw(w: World, apps: dict[str, Any]) -> dict[str, float]:
         if n else nan,
         "over_limit_share": float(apps["over_statutory_limit"].mean()) if n else nan,
     }
+    return {k: np.array([v], dtype=np.int64 if k == "applications" else float)
+            for k, v in row.items()}
 
 
-def _authority_frame(row: dict[str, float]) -> pd.DataFrame:
-    import pandas as pd
-
-    return pd.DataFrame([row])
-
-
-def _policy_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    import pandas as pd
-
-    return pd.DataFrame(list(rows), columns=["index", "type", "label", "day", "happened"])
-
-
-_BUILD: dict[str, Callable[[Any], pd.DataFrame]] = {
-    "firms": _firms_frame, "applications": _applications_frame, "exports": _exports_frame,
-    "timeseries": _timeseries_frame, "authority": _authority_frame, "policy": _policy_frame,
-}
+def _policy_columns(log: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "index": np.array([r["index"] for r in log], dtype=np.int64),
+        "type": [r["type"] for r in log],
+        "label": [r["label"] for r in log],
+        "day": np.array([r["day"] for r in log], dtype=float),
+        "happened": np.array([r["happened"] for r in log], dtype=bool),
+    }
 
 
 def build_tables(w: World) -> Replication:
-    """All tables of a finished World (as numpy columns; DataFrames on first use)."""
-    apps, bg_exports = _applications_raw(w)
+    """All tables of a finished World (as numpy columns; Arrow and pandas on first use)."""
+    apps, bg_exports = _applications_columns(w)
     raw = {
-        "firms": _firms_raw(w),
+        "firms": _firms_columns(w),
         "applications": apps,
-        "exports": _exports_raw(w, bg_exports),
-        "timeseries": _timeseries_raw(w),
-        "authority": _authority_raw(w, apps),
-        "policy": list(w.policy_log),
+        "exports": _exports_columns(w, bg_exports),
+        "timeseries": _timeseries_columns(w),
+        "authority": _authority_columns(w, apps),
+        "policy": _policy_columns(w.policy.log),
     }
     return Replication.from_columns(raw, int(w.events_processed), tuple(w.seed.spawn_key))

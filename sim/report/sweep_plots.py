@@ -6,25 +6,22 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .plots import SECTOR_COLOURS, _plt, _save
-
-if TYPE_CHECKING:
-    from .results import SweepResults
+from ..analysis.stored import StoredSweep, numeric_points
+from .figures import SECTOR_COLOURS, save, subplots
 
 
-def _title(res: SweepResults, what: str) -> str:
+def _title(res: StoredSweep, what: str) -> str:
     name = res.manifest.get("name") or res.path.name
     crn = "common random numbers" if res.crn else "independent streams"
     return (f"{what} — {name}: {res.method}, {len(res.design.points)} points × "
             f"{res.replications} replications, {crn}")
 
 
-def _sector_rows(res: SweepResults, metric: str = "shortfall_frac") -> pd.DataFrame:
+def _sector_rows(res: StoredSweep, metric: str = "shortfall_frac") -> pd.DataFrame:
     s = res.summary()
     return s[(s["level"] == "sector") & (s["metric"] == metric)]
 
@@ -36,10 +33,8 @@ def _short(label: str, width: int = 34) -> str:
 # --------------------------------------------------------------------------- grids
 
 
-def response_curve(res: SweepResults, out: Path) -> Path:
+def response_curve(res: StoredSweep, out: Path) -> Path:
     """1-D grid: each sector's mean shortfall with its 95% band, and the mean queue wait."""
-    plt = _plt()
-    from .results import numeric_points
 
     label = res.labels[0]
     pts = res.points.set_index("point")[label]
@@ -52,7 +47,7 @@ def response_curve(res: SweepResults, out: Path) -> Path:
     sec = summ[(summ["level"] == "sector") & (summ["metric"] == "shortfall_frac")]
     wait = summ[(summ["level"] == "authority") & (summ["metric"] == "queue_wait_days")]
     panels = 2 if len(sec) else 1
-    fig, axes = plt.subplots(1, panels, figsize=(6.2 * panels, 4.3), squeeze=False,
+    fig, axes = subplots(1, panels, figsize=(6.2 * panels, 4.3), squeeze=False,
                              layout="constrained")
     if len(sec):
         ax = axes[0, 0]
@@ -87,26 +82,25 @@ def response_curve(res: SweepResults, out: Path) -> Path:
             a.text(here, a.get_ylim()[1], f" scenario: {here:g}", fontsize=7, color="0.3",
                    va="top")
     fig.suptitle(_title(res, "Response"), fontsize=11)
-    return _save(fig, out / "response.png")
+    return save(fig, out / "response.png")
 
 
-def _scenario(res: SweepResults, j: int) -> object:
+def _scenario(res: StoredSweep, j: int) -> object:
     """The scenario's own value of parameter j (1.0 for a scale factor), or None."""
-    from .sweep import scenario_value
+    from ..sweep.levers import scenario_value
 
     sweep = res.config.sweep
     assert sweep is not None
     return scenario_value(res.config, sweep.parameters[j])
 
 
-def heatmap(res: SweepResults, out: Path) -> Path:
+def heatmap(res: StoredSweep, out: Path) -> Path:
     """2-D grid: each sector's mean shortfall over the two parameters, cells annotated."""
-    plt = _plt()
     a, b = res.labels[:2]
     pts = res.points.set_index("point")
     sec = _sector_rows(res)
     sectors = sorted(sec["name"].unique())
-    fig, axes = plt.subplots(1, len(sectors), figsize=(5.2 * len(sectors), 4.6),
+    fig, axes = subplots(1, len(sectors), figsize=(5.2 * len(sectors), 4.6),
                              squeeze=False, layout="constrained")
     for j, sector in enumerate(sectors):
         ax = axes[0, j]
@@ -128,28 +122,28 @@ def heatmap(res: SweepResults, out: Path) -> Path:
         here = (_scenario(res, 0), _scenario(res, 1))
         if here[0] in list(grid.columns) and here[1] in list(grid.index):
             c0, r0 = list(grid.columns).index(here[0]), list(grid.index).index(here[1])
-            ax.add_patch(plt.Rectangle((c0 - 0.5, r0 - 0.5), 1, 1, fill=False, lw=2,
-                                       ec="tab:red"))
+            from matplotlib.patches import Rectangle
+
+            ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), 1, 1, fill=False, lw=2,
+                                   ec="tab:red"))
         ax.set_xlabel(_short(a))
         ax.set_ylabel(_short(b))
         ax.set_title(f"{sector}: mean shortfall (±95% CI half-width)\nred frame: the "
                      "scenario's own values", fontsize=9.5)
         fig.colorbar(im, ax=ax, label="% of planned production value", shrink=0.85)
     fig.suptitle(_title(res, "Shortfall"), fontsize=11)
-    return _save(fig, out / "heatmap.png")
+    return save(fig, out / "heatmap.png")
 
 
-def main_effects(res: SweepResults, out: Path) -> Path:
+def main_effects(res: StoredSweep, out: Path) -> Path:
     """lhs and larger grids: each point's mean shortfall against each parameter."""
-    plt = _plt()
-    from .results import numeric_points
 
     pts = numeric_points(res.design.points)
     labels = list(pts.columns)
     sec = _sector_rows(res)
     ncol = min(3, max(1, len(labels)))
     nrow = math.ceil(len(labels) / ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.6 * nrow), squeeze=False,
+    fig, axes = subplots(nrow, ncol, figsize=(4.6 * ncol, 3.6 * nrow), squeeze=False,
                              layout="constrained")
     for k, label in enumerate(labels):
         ax = axes[k // ncol, k % ncol]
@@ -165,7 +159,7 @@ def main_effects(res: SweepResults, out: Path) -> Path:
     if labels:
         axes[0, 0].legend(fontsize=7)
     fig.suptitle(_title(res, "Mean shortfall at each point"), fontsize=11)
-    return _save(fig, out / "main_effects.png")
+    return save(fig, out / "main_effects.png")
 
 
 # --------------------------------------------------------------------------- sensitivity
@@ -175,14 +169,13 @@ def _per_sector(sens: pd.DataFrame) -> list[str]:
     return sorted(sens.loc[sens["metric"] == "shortfall_frac", "sector"].unique())
 
 
-def tornado(res: SweepResults, sens: pd.DataFrame, out: Path) -> Path:
+def tornado(res: StoredSweep, sens: pd.DataFrame, out: Path) -> Path:
     """oat: per sector, the change in mean shortfall at each parameter's low and high value
     against the base point, widest swing on top, with 95% intervals."""
-    plt = _plt()
     sf = sens[sens["metric"] == "shortfall_frac"]
     sectors = _per_sector(sens)
     k = len(res.labels)
-    fig, axes = plt.subplots(len(sectors), 1, figsize=(9.5, (1.2 + 0.5 * k) * len(sectors)),
+    fig, axes = subplots(len(sectors), 1, figsize=(9.5, (1.2 + 0.5 * k) * len(sectors)),
                              squeeze=False, layout="constrained")
     for j, sector in enumerate(sectors):
         ax = axes[j, 0]
@@ -209,7 +202,7 @@ def tornado(res: SweepResults, sens: pd.DataFrame, out: Path) -> Path:
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     paired = "paired by replication" if res.crn else "Welch, unpaired"
     fig.suptitle(_title(res, f"Tornado (95% CI, {paired})"), fontsize=11)
-    return _save(fig, out / "tornado.png")
+    return save(fig, out / "tornado.png")
 
 
 def _val(v: object) -> str:
@@ -223,13 +216,12 @@ def _noise(g: pd.DataFrame) -> str:
     return f"Monte Carlo noise ≤ {100 * share:.0f}% of the variance of point means"
 
 
-def sobol_bars(res: SweepResults, sens: pd.DataFrame, out: Path) -> Path:
+def sobol_bars(res: StoredSweep, sens: pd.DataFrame, out: Path) -> Path:
     """sobol: per sector, first-order (S1) and total (ST) indices with their 95% intervals."""
-    plt = _plt()
     sf = sens[sens["metric"] == "shortfall_frac"]
     sectors = _per_sector(sens)
     k = len(res.labels)
-    fig, axes = plt.subplots(len(sectors), 1, figsize=(max(7.0, 1.3 * k + 2), 3.2 * len(sectors)),
+    fig, axes = subplots(len(sectors), 1, figsize=(max(7.0, 1.3 * k + 2), 3.2 * len(sectors)),
                              squeeze=False, layout="constrained")
     for j, sector in enumerate(sectors):
         ax = axes[j, 0]
@@ -250,16 +242,15 @@ def sobol_bars(res: SweepResults, sens: pd.DataFrame, out: Path) -> Path:
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle(_title(res, "Sobol indices (95% bootstrap CI)"), fontsize=11)
-    return _save(fig, out / "sobol.png")
+    return save(fig, out / "sobol.png")
 
 
-def morris_scatter(res: SweepResults, sens: pd.DataFrame, out: Path) -> Path:
+def morris_scatter(res: StoredSweep, sens: pd.DataFrame, out: Path) -> Path:
     """morris: per sector, mu* against sigma, each parameter labelled, mu* 95% interval."""
-    plt = _plt()
     sf = sens[sens["metric"] == "shortfall_frac"]
     varies = sf.groupby("sector")["mu_star"].max() > 0
     sectors = [s for s in _per_sector(sens) if varies.get(s, False)] or _per_sector(sens)
-    fig, axes = plt.subplots(1, len(sectors), figsize=(5.2 * len(sectors), 4.4),
+    fig, axes = subplots(1, len(sectors), figsize=(5.2 * len(sectors), 4.4),
                              squeeze=False, layout="constrained")
     for j, sector in enumerate(sectors):
         ax = axes[0, j]
@@ -283,16 +274,15 @@ def morris_scatter(res: SweepResults, sens: pd.DataFrame, out: Path) -> Path:
     flat = [s for s in _per_sector(sens) if not varies.get(s, False)]
     note = f" ({', '.join(flat)}: no variation)" if flat and len(flat) < len(varies) else ""
     fig.suptitle(_title(res, "Morris screening") + note, fontsize=11)
-    return _save(fig, out / "morris.png")
+    return save(fig, out / "morris.png")
 
 
 # --------------------------------------------------------------------------- discovery
 
 
-def discovery_plot(res: SweepResults, box: pd.DataFrame, traj: pd.DataFrame, out: Path) -> Path:
+def discovery_plot(res: StoredSweep, box: pd.DataFrame, traj: pd.DataFrame, out: Path) -> Path:
     """The peeling trajectory (coverage against density) and the chosen box's limits."""
-    plt = _plt()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.6), layout="constrained",
+    fig, (a1, a2) = subplots(1, 2, figsize=(12, 4.6), layout="constrained",
                                  gridspec_kw={"width_ratios": [1, 1.3]})
     sc = a1.scatter(traj["coverage"], traj["density"], c=traj["restricted"], cmap="viridis",
                     s=22, zorder=3)
@@ -337,10 +327,10 @@ def discovery_plot(res: SweepResults, box: pd.DataFrame, traj: pd.DataFrame, out
     a2.set_title(f"box: coverage {b['coverage']:.2f}, density {b['density']:.2f}, "
                  f"mass {b['mass']:.2f} (red: restricted)", fontsize=10)
     fig.suptitle(_title(res, "Scenario discovery"), fontsize=11)
-    return _save(fig, out / "discovery.png")
+    return save(fig, out / "discovery.png")
 
 
-def plot_sweep(res: SweepResults, out: Path) -> list[Path]:
+def plot_sweep(res: StoredSweep, out: Path) -> list[Path]:
     """Every plot that fits the sweep's method and parameters."""
     out.mkdir(parents=True, exist_ok=True)
     paths = []

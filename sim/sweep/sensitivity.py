@@ -80,7 +80,7 @@ def noise_shares(cases: pd.DataFrame, metric: str) -> dict[str, float]:
 
 
 def _analysis_seed(seed: int) -> int:
-    from .rng import stream
+    from ..model.rng import stream
 
     return int(stream(np.random.SeedSequence(seed), "sweep-analysis").integers(2**31 - 1))
 

@@ -27,11 +27,17 @@ COLUMNS = ["level", "name", "metric", "n", "mean", "ci_low", "ci_high", "p5", "p
            "p95", "p99", "p_positive", "cvar95"]
 
 
+def t_quantile(p: float, df: float) -> float:
+    """The p-quantile of Student's t with `df` degrees of freedom (scipy's `stdtrit`, the
+    function behind `scipy.stats.t.ppf`, without importing scipy.stats: ~1 s)."""
+    from scipy.special import stdtrit
+
+    return float(stdtrit(df, p))
+
+
 def describe(values: np.ndarray | pd.Series) -> dict[str, float]:
     """n, mean with a 95% t interval, quantiles, share above zero and CVaR95 (the mean of
     the worst — largest — 5% of values), ignoring NaN."""
-    from scipy import stats
-
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
     n = len(x)
@@ -40,7 +46,7 @@ def describe(values: np.ndarray | pd.Series) -> dict[str, float]:
         return out | {k: math.nan for k in COLUMNS[4:]}
     mean = float(x.mean())
     if n > 1:
-        half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n))
+        half = float(t_quantile(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n))
     else:
         half = math.nan
     q = np.quantile(x, [0.05, 0.5, 0.9, 0.95, 0.99])

@@ -10,41 +10,26 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..analysis.stored import StoredRun
+from ..model.calendar import WorkingCalendar
+from .figures import SECTOR_COLOURS, save, subplots
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
-
-    from .results import Results
-
-SECTOR_COLOURS = {"auto": "tab:blue", "defence": "tab:red", "tech": "tab:green"}
 
 
-def _plt():  # noqa: ANN202
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _title(res: Results, what: str) -> str:
+def _title(res: StoredRun, what: str) -> str:
     name = res.manifest.get("name") or res.path.name
     return f"{what} — {name}, {res.replications} replications"
 
 
-def _save(fig: Figure, path: Path) -> Path:
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    _plt().close(fig)
-    return path
-
-
-def _dates(res: Results, days: np.ndarray) -> np.ndarray:
+def _dates(res: StoredRun, days: np.ndarray) -> np.ndarray:
     start = np.datetime64(res.config.calendar.start, "D")
     return start + np.round(np.asarray(days) * 24 * 3600).astype("timedelta64[s]")
 
 
-def _mark_policy(ax: Axes, res: Results, label: bool = True) -> None:
+def _mark_policy(ax: Axes, res: StoredRun, label: bool = True) -> None:
     """Vertical lines at the median date of each policy event that happened."""
     pol = res.policy
     pol = pol[pol["happened"]]
@@ -59,7 +44,7 @@ def _mark_policy(ax: Axes, res: Results, label: bool = True) -> None:
             ax.text(x, ymax, f" {i + 1}", fontsize=7, color="0.35", va="top")
 
 
-def _policy_legend(res: Results, width: int = 150) -> str:
+def _policy_legend(res: StoredRun, width: int = 150) -> str:
     """'1: label  2: label ...' for the numbered policy lines, wrapped to `width`."""
     import textwrap
 
@@ -80,11 +65,10 @@ def _date_axis(ax: Axes) -> None:
 # --------------------------------------------------------------------------- shortfall
 
 
-def shortfall_by_sector(res: Results, out: Path) -> Path:
-    plt = _plt()
+def shortfall_by_sector(res: StoredRun, out: Path) -> Path:
     sec = res.sectors()
     sectors = sorted(sec["sector"].unique())
-    fig, axes = plt.subplots(2, len(sectors), figsize=(4.2 * len(sectors), 6.5),
+    fig, axes = subplots(2, len(sectors), figsize=(4.2 * len(sectors), 6.5),
                              squeeze=False, layout="constrained")
     for j, s in enumerate(sectors):
         x = 100 * sec.loc[sec["sector"] == s, "shortfall_frac"].to_numpy()
@@ -105,15 +89,14 @@ def shortfall_by_sector(res: Results, out: Path) -> Path:
         e.set_ylim(0, 1.02)
         h.legend(fontsize=8)
     fig.suptitle(_title(res, "Production shortfall by sector"))
-    return _save(fig, out / "shortfall_by_sector.png")
+    return save(fig, out / "shortfall_by_sector.png")
 
 
-def tts_ttr(res: Results, out: Path) -> Path:
+def tts_ttr(res: StoredRun, out: Path) -> Path:
     """Time to survive and time to recover per sector (firm-level, pooled)."""
-    plt = _plt()
     f = res.firms
     sectors = sorted(f["sector"].unique())
-    fig, axes = plt.subplots(1, len(sectors), figsize=(4.5 * len(sectors), 4),
+    fig, axes = subplots(1, len(sectors), figsize=(4.5 * len(sectors), 4),
                              squeeze=False, layout="constrained")
     for j, s in enumerate(sectors):
         ax = axes[0, j]
@@ -139,7 +122,7 @@ def tts_ttr(res: Results, out: Path) -> Path:
         ax.legend(fontsize=8)
     fig.suptitle(_title(res, "Time to survive (from controls start) vs time to recover "
                         "(from first stock-out)"))
-    return _save(fig, out / "tts_ttr.png")
+    return save(fig, out / "tts_ttr.png")
 
 
 # --------------------------------------------------------------------------- fans
@@ -154,7 +137,7 @@ def _fan(ax: Axes, x: np.ndarray, table: pd.DataFrame, colour: str) -> None:
     ax.plot(xs, q[0.5], color=colour, lw=1.5, label="median")
 
 
-def _series(res: Results, name: str) -> pd.DataFrame:
+def _series(res: StoredRun, name: str) -> pd.DataFrame:
     """One series of the time-series dataset, read with a filter (not the whole table)."""
     import pyarrow.dataset as ds
 
@@ -168,14 +151,13 @@ def _x_for(x: np.ndarray, days: np.ndarray) -> np.ndarray:
     return x(days) if callable(x) else days
 
 
-def inventory_fan(res: Results, out: Path) -> Path:
-    plt = _plt()
+def inventory_fan(res: StoredRun, out: Path) -> Path:
     inv = _series(res, "inventory_kg")
     cfg = res.config
     keys = list(inv.groupby(["firm", "material"], sort=False).groups)
     ncol = 3
     nrow = math.ceil(len(keys) / ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(5 * ncol, 3.3 * nrow), squeeze=False,
+    fig, axes = subplots(nrow, ncol, figsize=(5 * ncol, 3.3 * nrow), squeeze=False,
                              sharex=True, layout="constrained")
     for k, (firm, material) in enumerate(keys):
         ax = axes[k // ncol, k % ncol]
@@ -194,12 +176,11 @@ def inventory_fan(res: Results, out: Path) -> Path:
     axes[0, 0].legend(fontsize=7, loc="upper right")
     fig.suptitle(_title(res, "Usable inventory (fan: P5–P50–P95)"))
     fig.text(0.5, -0.01, _policy_legend(res, 160), ha="center", va="top", fontsize=8)
-    return _save(fig, out / "inventory_fan.png")
+    return save(fig, out / "inventory_fan.png")
 
 
-def backlog_fan(res: Results, out: Path) -> Path:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(10, 4.5), layout="constrained")
+def backlog_fan(res: StoredRun, out: Path) -> Path:
+    fig, ax = subplots(figsize=(10, 4.5), layout="constrained")
     _fan(ax, lambda d: _dates(res, d), _series(res, "backlog"), "tab:red")
     ax.set_ylabel("open licence applications (files)")
     ax.set_xlabel("date")
@@ -209,23 +190,28 @@ def backlog_fan(res: Results, out: Path) -> Path:
     ax.legend(fontsize=8, loc="upper left")
     ax.set_title(_title(res, "Licence backlog"))
     fig.text(0.5, -0.02, _policy_legend(res, 110), ha="center", va="top", fontsize=8)
-    return _save(fig, out / "backlog_fan.png")
+    return save(fig, out / "backlog_fan.png")
 
 
 # --------------------------------------------------------------------------- exports
 
 
-def exports_monthly(res: Results, out: Path) -> Path:
-    from .observed import MAGNET_EXPORTS_T, MAGNET_EXPORTS_US_T
-
-    plt = _plt()
+def exports_monthly(res: StoredRun, out: Path) -> Path:
+    """Monthly exports of the controlled exporter, all destinations and each observed
+    series, with the observations where the config names them."""
     ex = res.exports
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), layout="constrained")
-    covers_2025 = str(res.config.calendar.start) <= "2025-12-31"
-    for ax, (title, frame, obs) in zip(axes, (
-        ("all destinations", ex, MAGNET_EXPORTS_T),
-        ("to the US", ex[ex["destination"] == "US"], MAGNET_EXPORTS_US_T),
-    ), strict=True):
+    obs = res.config.observed
+    panels: list[tuple[str, pd.DataFrame, dict[str, float]]] = []
+    series = list(obs.exports.series) if obs is not None and obs.exports is not None else []
+    total = next((s for s in series if s.destinations is None), None)
+    panels.append(("all destinations", ex, dict(total.months) if total else {}))
+    for s in series:
+        if s.destinations is not None:
+            panels.append((f"to {', '.join(s.destinations)}",
+                           ex[ex["destination"].isin(s.destinations)], dict(s.months)))
+    label = f"observed ({obs.name})" if obs is not None and obs.name else "observed"
+    fig, axes = subplots(1, len(panels), figsize=(6.5 * len(panels), 4.5), squeeze=False)
+    for ax, (title, frame, observed) in zip(axes[0], panels, strict=True):
         per = frame.groupby(["replication", "month"])["kg"].sum().unstack("month") / 1000
         months = per.columns.to_numpy()
         x = np.array([np.datetime64(m + "-15") for m in months])
@@ -233,29 +219,26 @@ def exports_monthly(res: Results, out: Path) -> Path:
         ax.fill_between(x, q.loc[0.05], q.loc[0.95], color="tab:blue", alpha=0.25,
                         label="simulated P5–P95")
         ax.plot(x, q.loc[0.5], color="tab:blue", marker="o", ms=3, label="simulated median")
-        if covers_2025:
-            om = [m for m in obs if m in set(months)]
-            if om:
-                ax.plot([np.datetime64(m + "-15") for m in om], [obs[m] for m in om], "ks",
-                        ms=5, label="observed 2025 (FACTS §2)")
-        ax.set_ylabel("controlled magnet exports, tonnes per month")
+        om = [m for m in observed if m in set(months)]
+        if om:
+            ax.plot([np.datetime64(m + "-15") for m in om], [observed[m] for m in om], "ks",
+                    ms=5, label=label)
+        ax.set_ylabel("controlled exports, tonnes per month")
         ax.set_title(title)
         ax.set_ylim(bottom=0)
         _mark_policy(ax, res, label=False)
         _date_axis(ax)
         ax.legend(fontsize=8)
     fig.suptitle(_title(res, "Monthly exports from the controlled exporter"))
-    return _save(fig, out / "exports_monthly.png")
+    return save(fig, out / "exports_monthly.png")
 
 
-def _lead_time_parts(res: Results):  # noqa: ANN202 - yields three arrays per part
+def _lead_time_parts(res: StoredRun):  # noqa: ANN202 - yields three arrays per part
     """Per stored part of the applications table (one chunk of replications at a time, so
     memory does not grow with the number of replications): queue waits (calendar days),
     acceptance-to-decision (working days) and submission-to-decision (calendar days) of the
     files reviewed in the queue (general licences left out)."""
     import pyarrow.parquet as pq
-
-    from .calendar import WorkingCalendar
 
     cfg = res.config
     c = cfg.calendar
@@ -273,11 +256,10 @@ def _lead_time_parts(res: Results):  # noqa: ANN202 - yields three arrays per pa
         yield apps["queue_wait_days"].dropna().to_numpy(), clock, lead
 
 
-def lead_times(res: Results, out: Path, bins: int = 60) -> Path:
+def lead_times(res: StoredRun, out: Path, bins: int = 60) -> Path:
     """Queue wait (calendar days), acceptance-to-decision (working days, the statutory
     clock) against the limit, and total lead time. Histograms are accumulated part by part
     (two passes: the range, then the counts)."""
-    plt = _plt()
     limit = res.config.authority.statutory_limit_working_days
     top = [0.0, 0.0, 0.0]
     for arrays in _lead_time_parts(res):
@@ -292,7 +274,7 @@ def lead_times(res: Results, out: Path, bins: int = 60) -> Path:
         over += int(np.sum(arrays[1] > limit))
         n_wait += len(arrays[0])
         waited += int(np.sum(arrays[0] > 0))
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")
+    fig, axes = subplots(1, 3, figsize=(15, 4.2), layout="constrained")
     labels = ("queue wait (acceptance to review start), calendar days",
               "acceptance to decision, working days",
               "total lead time (submission to decision), calendar days")
@@ -310,14 +292,15 @@ def lead_times(res: Results, out: Path, bins: int = 60) -> Path:
                     "decided files over it")
     axes[1].legend(fontsize=8)
     fig.suptitle(_title(res, "Licence lead times (decided applications)"))
-    return _save(fig, out / "lead_times.png")
+    return save(fig, out / "lead_times.png")
 
 
 PLOTS = (shortfall_by_sector, tts_ttr, inventory_fan, backlog_fan, exports_monthly,
          lead_times)
 
 
-def plot_all(res: Results, out: Path) -> list[Path]:
+def plot_run(res: StoredRun, out: Path) -> list[Path]:
+    """Every plot of a run into `out` (PNG); a queue-only run has no firm plots."""
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for fn in PLOTS:

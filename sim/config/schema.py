@@ -7,50 +7,24 @@ production in units per calendar day. Every model refuses unknown keys.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from collections.abc import Callable
 from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    field_validator,
-    model_validator,
+from pydantic import Field, field_validator, model_validator
+
+from .base import (
+    Date,
+    EndUse,
+    Name,
+    NonNegFloat,
+    PathError,
+    PosFloat,
+    Probability,
+    Sector,
+    Strict,
 )
-
 from .distributions import Distribution, nonnegative
-
-Sector = Literal["defence", "auto", "tech"]
-EndUse = Literal["civil", "military"]
-
-PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-
-
-def _to_date(v: object) -> date:
-    """Dates are TOML dates, or ISO strings from Python callers; nothing else."""
-    if isinstance(v, date) and not isinstance(v, datetime):
-        return v
-    if isinstance(v, str):
-        try:
-            return date.fromisoformat(v)
-        except ValueError:
-            pass
-    raise ValueError(f"should be a date like 2025-01-31 (got {v!r})")
-
-
-Date = Annotated[date, BeforeValidator(_to_date)]
-Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")]
-
-
-class Strict(BaseModel):
-    """Base: frozen, unknown keys refused, no NaN or infinity."""
-
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", allow_inf_nan=False, strict=True, validate_default=True
-    )
+from .observed import ObservedData
 
 
 def _check_nonnegative(d: Distribution | None, what: str) -> Distribution | None:
@@ -747,6 +721,11 @@ class Config(Strict):
     sweep: SweepConfig | None = Field(
         default=None, description="Sensitivity sweep (`rareshock sweep`); `run` ignores it."
     )
+    observed: ObservedData | None = Field(
+        default=None, description="What was observed in the world this scenario stands for "
+        "(the targets of `backtest` and calibration): in a file, a path relative to the config "
+        "naming it (`observed = \"observed/2025.toml\"`), or a table."
+    )
 
     @model_validator(mode="after")
     def _references(self) -> Config:
@@ -810,13 +789,17 @@ class Config(Strict):
                 raise PathError(f"{p}.type", "stockpile_release needs a [stockpile] table")
             if ev.delay_days is not None and not math.isfinite(ev.delay_days.expected):
                 raise PathError(f"{p}.delay_days", "must have a finite mean")
+        if self.observed is not None:
+            self._check_observed(self.observed, need)
         return self
 
-
-class PathError(ValueError):
-    """A cross-reference error that knows the dotted path it concerns."""
-
-    def __init__(self, path: str, message: str) -> None:
-        self.path = path
-        self.message = message
-        super().__init__(f"{path}: {message}")
+    def _check_observed(self, obs: ObservedData, need: Callable[..., None]) -> None:
+        for i, st in enumerate(obs.stoppages):
+            need("firm", set(self.firms), st.firm, f"observed.stoppages.{i}.firm")
+        for i, ap in enumerate(obs.approvals):
+            need("destination", set(self.destinations), ap.destination,
+                 f"observed.approvals.{i}.destination")
+        for i, se in enumerate(obs.exports.series if obs.exports else []):
+            for d in se.destinations or []:
+                need("destination", set(self.destinations), d,
+                     f"observed.exports.series.{i}.destinations")

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["SampleSource", "Sampler", "UniformSampler", "as_seed_sequence", "stream"]
+__all__ = ["SampleSource", "Sampler", "Streams", "UniformSampler", "as_seed_sequence", "stream"]
 
 
 class SampleSource(Protocol):
@@ -45,6 +45,27 @@ def stream(root: np.random.SeedSequence, name: str) -> np.random.Generator:
         pool_size=root.pool_size,
     )
     return np.random.Generator(np.random.PCG64(child))
+
+
+class Streams:
+    """The named random streams of one replication.
+
+    ``streams("authority.review_time")`` is the generator of that name (see `stream`); a
+    name asked for again gives the same generator, never a fresh one that would repeat the
+    first one's numbers.
+    """
+
+    __slots__ = ("_made", "seed")
+
+    def __init__(self, seed: int | np.random.SeedSequence) -> None:
+        self.seed = as_seed_sequence(seed)
+        self._made: dict[str, np.random.Generator] = {}
+
+    def __call__(self, name: str) -> np.random.Generator:
+        rng = self._made.get(name)
+        if rng is None:
+            rng = self._made[name] = stream(self.seed, name)
+        return rng
 
 
 class Sampler:

@@ -12,45 +12,38 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import ConfigError
-from .schema import Config, PathError
+from ..errors import ConfigError
+from .base import PathError
+from .paths import set_path
+from .schema import Config
 
-__all__ = ["Config", "load_config", "config_from_dict", "parse_override", "read_toml_tree"]
+__all__ = ["config_dict", "config_from_dict", "load_config", "parse_override", "read_toml_tree"]
 
 SET = "--set"
 """The source named in errors caused by a ``path=value`` override."""
 
 
-def _one_line(s: str) -> str:
-    return s.replace("\r", "\\r").replace("\n", "\\n")
-
-
-def _error(source: str, path: str, message: str) -> ConfigError:
-    """A ConfigError whose str is guaranteed to be one line."""
-    return ConfigError(_one_line(source), _one_line(path), _one_line(message))
-
-
 def _read_toml(path: Path, source: str) -> dict[str, Any]:
     if path.is_dir():
-        raise _error(source, "", "is a folder, not a config file")
+        raise ConfigError(source, "", "is a folder, not a config file")
     if not path.exists():
-        raise _error(source, "", "no such file")
+        raise ConfigError(source, "", "no such file")
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise _error(source, "", f"cannot read: {exc.strerror or exc}") from None
+        raise ConfigError(source, "", f"cannot read: {exc.strerror or exc}") from None
     if not raw.strip():
-        raise _error(source, "", "file is empty")
+        raise ConfigError(source, "", "file is empty")
     try:
         text = raw.decode("utf-8-sig")  # tolerate a byte-order mark
     except UnicodeDecodeError:
-        raise _error(source, "", "not a text file (not UTF-8)") from None
+        raise ConfigError(source, "", "not a text file (not UTF-8)") from None
     if "\x00" in text:
-        raise _error(source, "", "not a text file (contains NUL bytes)")
+        raise ConfigError(source, "", "not a text file (contains NUL bytes)")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise _error(source, "", f"invalid TOML: {exc}") from None
+        raise ConfigError(source, "", f"invalid TOML: {exc}") from None
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -72,35 +65,50 @@ def read_toml_tree(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str,
     resolved = p.resolve()
     if resolved in _chain:
         cycle = " -> ".join(str(c.name) for c in (*_chain, resolved))
-        raise _error(source, "extends", f"cyclic extends ({cycle})")
+        raise ConfigError(source, "extends", f"cyclic extends ({cycle})")
     data = _read_toml(p, source)
+    _inline_observed(data, p.parent, source)
     parent = data.pop("extends", None)
     if parent is None:
         return data
     if not isinstance(parent, str) or not parent.strip():
-        raise _error(source, "extends", f"must be a file name (got {_show(parent)})")
+        raise ConfigError(source, "extends", f"must be a file name (got {_show(parent)})")
     parent_path = p.parent / parent
     if parent_path.is_dir():
-        raise _error(source, "extends", f"{parent!r} is a folder, not a config file")
+        raise ConfigError(source, "extends", f"{parent!r} is a folder, not a config file")
     if not parent_path.is_file():
-        raise _error(source, "extends", f"no such file {parent!r} (relative to {p.parent})")
+        raise ConfigError(source, "extends", f"no such file {parent!r} (relative to {p.parent})")
     base = read_toml_tree(parent_path, (*_chain, resolved))
     return _merge(base, data)
+
+
+def _inline_observed(data: dict[str, Any], folder: Path, source: str) -> None:
+    """`observed = "FILE"` (relative to `folder`) becomes the table that file holds, so the
+    resolved config (and a results folder's copy of it) carries its observations."""
+    name = data.get("observed")
+    if not isinstance(name, str):
+        return
+    if not name.strip():
+        raise ConfigError(source, "observed", "must be a file name or a table (got '')")
+    path = folder / name
+    if not path.is_file():
+        raise ConfigError(source, "observed", f"no such file {name!r} (relative to {folder})")
+    data["observed"] = _read_toml(path, str(path))
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
     """Split ``path=value``; the value is read as TOML, a bare word as a string."""
     if "=" not in text:
-        raise _error(SET, text, "expected path=value")
+        raise ConfigError(SET, text, "expected path=value")
     path, _, value = text.partition("=")
     path = path.strip()
     keys = [k.strip() for k in path.split(".")]
     if not path or any(not k for k in keys):
-        raise _error(SET, text, "empty path")
+        raise ConfigError(SET, text, "empty path")
     path = ".".join(keys)
     value = value.strip()
     if value == "":
-        raise _error(SET, path, "empty value")
+        raise ConfigError(SET, path, "empty value")
     try:
         doc = tomllib.loads(f"v = {value}")
     except tomllib.TOMLDecodeError:
@@ -108,35 +116,10 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if doc is not None and set(doc) == {"v"}:
         parsed = doc["v"]
     elif any(c in value for c in "[]{}\"'=,\n"):
-        raise _error(SET, path, f"cannot read value {value!r} as TOML")
+        raise ConfigError(SET, path, f"cannot read value {value!r} as TOML")
     else:
         parsed = value
     return keys, parsed
-
-
-def _apply_override(data: dict[str, Any], keys: list[str], value: Any, source: str) -> None:
-    node: Any = data
-    for i, k in enumerate(keys[:-1]):
-        where = ".".join(keys[: i + 1])
-        if isinstance(node, list):
-            if not k.isdigit() or int(k) >= len(node):
-                raise _error(source, where, f"no such list item (the list has {len(node)})")
-            node = node[int(k)]
-            continue
-        if not isinstance(node, dict):
-            raise _error(source, ".".join(keys[:i]), "is not a table")
-        if k not in node:
-            node[k] = {}  # a table the file leaves to its defaults; validation checks the key
-        node = node[k]
-    last = keys[-1]
-    if isinstance(node, list):
-        if not last.isdigit() or int(last) >= len(node):
-            raise _error(source, ".".join(keys), f"no such list item (the list has {len(node)})")
-        node[int(last)] = value
-    elif isinstance(node, dict):
-        node[last] = value
-    else:
-        raise _error(source, ".".join(keys[:-1]), "is not a table")
 
 
 _DIST_TAGS = {"exponential", "lognormal", "triangular", "uniform", "gamma", "constant", "empirical"}
@@ -268,7 +251,7 @@ def _first_error(exc: ValidationError, source: str, overridden: Iterable[str] = 
     others = {_loc_path(e["loc"]) for e in errors[1:]} - {_loc_path(err["loc"])}
     if others:
         msg += f" (and {len(others)} more error{'s' if len(others) > 1 else ''})"
-    return _error(_source_of(path, source, overridden), path, msg)
+    return ConfigError(_source_of(path, source, overridden), path, msg)
 
 
 def _source_of(path: str, source: str, overridden: Iterable[str]) -> str:
@@ -306,10 +289,16 @@ def _validate(data: Mapping[str, Any], source: str, overridden: Iterable[str] = 
     loc = _coerced_bool(data, cfg.model_dump(warnings=False))
     if loc is not None:
         path = _loc_path(loc)
-        raise _error(
+        raise ConfigError(
             _source_of(path, source, overridden), path, "should be a number, not true or false"
         )
     return cfg
+
+
+def config_dict(cfg: Config) -> dict[str, Any]:
+    """The config as plain TOML-ready data (dates kept, no nulls): what a results folder
+    stores, and what sweep points and overrides are built from."""
+    return cfg.model_dump(mode="python", exclude_none=True)
 
 
 def config_from_dict(data: Mapping[str, Any], source: str = "<config>") -> Config:
@@ -327,6 +316,7 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> Config:
     overridden: list[str] = []
     for text in overrides:
         keys, value = parse_override(text)
-        _apply_override(data, keys, value, SET)
+        set_path(data, keys, value, SET)
         overridden.append(".".join(keys))
+    _inline_observed(data, Path.cwd(), SET)
     return _validate(data, str(path), overridden)

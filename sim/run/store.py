@@ -7,7 +7,7 @@ Layout (DESIGN §4)::
     results/<run>/<table>/part-NNNNN.parquet   one part per chunk, per table
 
 Every file is written to a temporary name in the same folder and renamed into place, so a
-run killed at any moment leaves only whole files behind, and `--resume` redoes exactly the
+run killed at any moment leaves only whole files behind, and resuming redoes exactly the
 chunks the manifest does not list as done.
 """
 
@@ -16,28 +16,24 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
-from .schema import Config
+from ..config.loading import config_dict
+from ..config.schema import Config
+from ..errors import FolderError
+from .work import TABLES
 
-if TYPE_CHECKING:  # pandas is imported where tables are read or encoded, so the parent
-    import pandas as pd  # of a batch, which only writes the workers' bytes, does without it
+if TYPE_CHECKING:  # pandas is imported where tables are read, so the parent of a batch,
+    import pandas as pd  # which only writes the workers' bytes, does without it
 
-TABLES = ("replications", "applications", "exports", "timeseries", "authority", "policy")
 MANIFEST = "manifest.json"
 CONFIG = "config.toml"
 OUTPUTS = ("summary.csv", "points.csv", "sensitivity.csv", "discovery.csv",
            "discovery-trajectory.csv")
-"""Files written from the stored tables (a sweep writes all four, a run the first)."""
-
-
-def config_dict(cfg: Config) -> dict[str, Any]:
-    """The config as plain TOML-ready data (dates kept, no nulls)."""
-    return cfg.model_dump(mode="python", exclude_none=True)
+"""Files written from the stored tables (a sweep writes all five, a run the first)."""
 
 
 def config_hash(cfg: Config) -> str:
@@ -45,35 +41,30 @@ def config_hash(cfg: Config) -> str:
     resumed or extended run (more replications, same world) matches its stored config."""
     data = cfg.model_dump(mode="json")
     data["runs"].pop("replications", None)
-    if data.get("sweep", 0) is None:  # configs without a [sweep] table hash as before
-        del data["sweep"]
+    for key in ("sweep", "observed"):  # tables a config may leave out hash as if absent
+        if data.get(key, 0) is None:
+            del data[key]
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file and a rename."""
+    """Write `data` to `path` through a temporary file and a rename.
+
+    The temporary file is created with mode 0666 less the process umask (as any new file),
+    under a name no other writer uses (`.NAME.PID.RANDOM.tmp`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _umask()  # read once: os.umask can only be read by setting it
 
 
 def remove_temporaries(folder: Path) -> None:
@@ -82,22 +73,6 @@ def remove_temporaries(folder: Path) -> None:
         if d.is_dir():
             for f in d.glob(".*.tmp"):
                 f.unlink(missing_ok=True)
-
-
-def parquet_bytes(df: pd.DataFrame) -> bytes:
-    """`df` as the bytes of a parquet file (zstd), as every part is stored."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd")
-    return sink.getvalue().to_pybytes()
-
-
-def write_parquet(path: Path, df: pd.DataFrame) -> None:
-    """Write one parquet part atomically."""
-    atomic_write_bytes(path, parquet_bytes(df))
 
 
 class ResultsDir:
@@ -111,37 +86,36 @@ class ResultsDir:
     def prepare(self, cfg: Config, meta: dict[str, Any], resume: bool, overwrite: bool) -> set[int]:
         """Create (or reopen with `resume`) the folder; returns the chunk ids already done.
 
-        Raises ConfigError (bad input) if the folder exists without --resume/--overwrite,
-        or if --resume finds a different config.
+        Raises FolderError (bad input) if the folder exists and neither `resume` nor
+        `overwrite` is given, or if `resume` finds a different run stored.
         """
         p = self.path
         digest = config_hash(cfg)
         if p.exists() and not p.is_dir():
-            raise ConfigError(str(p), "--out", "exists and is not a folder")
+            raise FolderError(str(p), "exists and is not a folder")
         exists = p.is_dir() and any(p.iterdir())
         if exists and resume:
             man = self.manifest()
             if man is None:
-                raise ConfigError(str(p), "--resume", "no manifest.json here to resume from")
+                raise FolderError(str(p), "cannot resume: no manifest.json here")
             if man.get("config_sha256") != digest:
-                raise ConfigError(str(p), "--resume",
-                                  "the resolved config differs from the stored one")
+                raise FolderError(str(p), "cannot resume: the resolved config differs from "
+                                  "the stored one", ("overwrite",))
             stored_n = int(man.get("replications", 0))
             if int(meta.get("replications", 0)) < stored_n:
-                raise ConfigError(str(p), "--replications", f"fewer than the {stored_n} this "
-                                  "run already holds (give at least that many)")
+                raise FolderError(str(p), f"cannot resume with fewer replications than the "
+                                  f"{stored_n} it already holds (give at least that many)")
             if man.get("kind", "run") != meta.get("kind", "run"):
-                raise ConfigError(str(p), "--resume", f"holds a {man.get('kind', 'run')}, "
-                                  f"not a {meta.get('kind', 'run')}")
+                raise FolderError(str(p), f"cannot resume: it holds a "
+                                  f"{man.get('kind', 'run')}, not a {meta.get('kind', 'run')}")
             for key in ("chunk_size", "seed", "crn"):
                 if man.get(key) != meta.get(key):
-                    raise ConfigError(str(p), "--resume", f"{key} differs from the stored run "
-                                      f"({man.get(key)} vs {meta.get(key)})")
+                    raise FolderError(str(p), f"cannot resume: {key} differs from the stored "
+                                      f"run ({man.get(key)} vs {meta.get(key)})")
             remove_temporaries(p)
             return {int(c) for c in man.get("chunks_done", [])}
         if exists and not overwrite:
-            raise ConfigError(str(p), "--out",
-                              "results folder exists; use --resume or --overwrite")
+            raise FolderError(str(p), "results folder exists", ("resume", "overwrite"))
         if exists and overwrite:
             self._clear()
         p.mkdir(parents=True, exist_ok=True)
@@ -182,15 +156,10 @@ class ResultsDir:
 
     # ------------------------------------------------------------------ parts
 
-    def write_chunk(self, chunk: int, tables: dict[str, bytes | pd.DataFrame]) -> None:
-        """Write one chunk's parts: parquet bytes as they are (encoded by the worker,
-        `parquet_bytes`), DataFrames encoded here."""
+    def write_chunk(self, chunk: int, tables: dict[str, bytes]) -> None:
+        """Write one chunk's parts: parquet files' bytes, as the workers encode them."""
         for name, data in tables.items():
-            path = self.path / name / f"part-{chunk:05d}.parquet"
-            if isinstance(data, bytes):
-                atomic_write_bytes(path, data)
-            else:
-                write_parquet(path, data)
+            atomic_write_bytes(self.path / name / f"part-{chunk:05d}.parquet", data)
 
     def read(self, table: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
         """Read one dataset, ordered by replication (and its original row order)."""
@@ -199,27 +168,27 @@ class ResultsDir:
 
         files = sorted((self.path / table).glob("part-*.parquet"))
         if not files:
-            raise ConfigError(str(self.path), table, "no results stored here")
+            raise FolderError(str(self.path), f"no {table!r} results stored here")
         cols = list(columns) if columns is not None else None
         frames = [pq.read_table(f, columns=cols).to_pandas() for f in files]
         return pd.concat(frames, ignore_index=True)
 
     def check(self) -> dict[str, Any]:
-        """The manifest of a finished (or partial) run; ConfigError if there is none."""
+        """The manifest of a finished (or partial) run; FolderError if there is none."""
         p = self.path
         if not p.exists():
-            raise ConfigError(str(p), "", "no such folder")
+            raise FolderError(str(p), "no such folder")
         if not p.is_dir():
-            raise ConfigError(str(p), "", "not a folder")
+            raise FolderError(str(p), "not a folder")
         man = self.manifest()
         if man is None:
-            raise ConfigError(str(p), "", "holds no rareshock results (no manifest.json)")
+            raise FolderError(str(p), "holds no rareshock results (no manifest.json)")
         if not any((p / "replications").glob("part-*.parquet")):
-            raise ConfigError(str(p), "", "holds no finished replications yet (continue with "
-                              "rareshock run CONFIG --resume --out DIR)")
+            raise FolderError(str(p), "holds no finished replications yet: continue the run "
+                              "into it", ("resume",))
         return man
 
     def config(self) -> Config:
-        from .config import load_config
+        from ..config.loading import load_config
 
         return load_config(self.path / CONFIG)

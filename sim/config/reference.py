@@ -1,6 +1,6 @@
 """Generate the config reference (Markdown) from the schema, so the docs cannot drift.
 
-`python -m sim.reference > docs/config-reference.md`; a test checks the committed file is
+`python -m sim.config.reference > docs/config-reference.md`; a test checks the committed file is
 what this prints.
 """
 
@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from . import distributions, schema
+from . import distributions, observed, schema
 
 _DIST_NAMES = {c.__name__ for c in (
     distributions.Exponential, distributions.Lognormal, distributions.Triangular,
@@ -126,6 +126,11 @@ SECTIONS: list[tuple[type[BaseModel], str]] = [
     (schema.SweepConfig, "sweep"),
     (schema.SweepParameter, "sweep.parameters[]"),
     (schema.SweepDiscovery, "sweep.discovery"),
+    (observed.ObservedData, "observed (a file, e.g. configs/observed/2025.toml)"),
+    (observed.ObservedExports, "observed.exports"),
+    (observed.ObservedSeries, "observed.exports.series[]"),
+    (observed.ObservedStoppage, "observed.stoppages[]"),
+    (observed.ObservedApproval, "observed.approvals[]"),
 ]
 
 DISTRIBUTIONS = """\
@@ -150,7 +155,7 @@ refused for a review time).
 
 def render() -> str:
     lines = ["# Config reference", "",
-             "Generated from the schema by `python -m sim.reference`; do not edit by hand.",
+             "Generated from the schema by `python -m sim.config.reference`; do not edit by hand.",
              "Times are calendar days unless a field says working days; quantities are kg;",
              "production is units per calendar day. Unknown keys are refused.", ""]
     for model, path in SECTIONS:

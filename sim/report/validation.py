@@ -1,6 +1,8 @@
-"""The validation report: the queue against queueing theory, conservation, the 2025
-back-test and the sensitivity of its fit. `rareshock validate-model` writes
-`docs/validation.md` and its figures; `small=True` runs a quick version (for tests)."""
+"""The validation report: the queue against queueing theory, conservation, the back-test
+against the baseline's observations and the sensitivity of its fit. `rareshock
+validate-model` writes `docs/validation.md` and its figures from the configs in a folder
+(`configs/`: `mmc.toml`, `baseline.toml`, `scenarios/*.toml`); `small=True` runs a quick
+version (for tests)."""
 
 from __future__ import annotations
 
@@ -13,16 +15,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .backtest import Backtest, backtest_results, markdown_tables, plot_backtest
-from .config import load_config
-from .model import simulate
-from .schema import Config
-from .stats import describe
-from .theory import cobham_waits, erlang_c, mmc_wq
-
-ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = ROOT / "configs"
+from ..analysis.stats import describe
+from ..analysis.stored import StoredRun
+from ..calibration.backtest import Backtest
+from ..calibration.theory import cobham_waits, erlang_c, mmc_wq
+from ..config.loading import load_config
+from ..config.schema import Config
+from ..errors import ConfigError, ConservationError
+from ..model import simulate
+from ..run.batch import run_batch
+from ..version import __version__
+from .backtest import markdown_tables, plot_backtest
+from .text import markdown_table
 
 
 @dataclass
@@ -52,10 +56,11 @@ def _ci_row(what: str, values: list[float], theory: float) -> dict:
             "inside": bool(d["ci_low"] <= theory <= d["ci_high"]), "replications": d["n"]}
 
 
-def queue_checks(n: int, horizon: float | None = None) -> pd.DataFrame:
-    """M/M/5 against Erlang C, two priority classes against Cobham, M/M/2, Little's law."""
+def queue_checks(n: int, mmc_path: Path, horizon: float | None = None) -> pd.DataFrame:
+    """M/M/5 against Erlang C, two priority classes against Cobham, M/M/2, Little's law,
+    from the M/M/5 config at `mmc_path`."""
     over = [f"horizon_days={horizon}"] if horizon else []
-    mmc = load_config(CONFIGS / "mmc.toml", over)
+    mmc = load_config(mmc_path, over)
     reps = [simulate(mmc, s) for s in _seeds(mmc.runs.seed, n)]
     rows = [
         _ci_row("M/M/5 mean queue wait (days), Erlang C",
@@ -74,7 +79,7 @@ def queue_checks(n: int, horizon: float | None = None) -> pd.DataFrame:
                  "theory": 0.0, "simulated mean": float(max(little_q)), "95% CI": "",
                  "inside": bool(max(little_q) < 0.02), "replications": n})
     # Two classes, 40% high priority: configs/mmc.toml with a priority queue.
-    prio = load_config(CONFIGS / "mmc.toml", over + [
+    prio = load_config(mmc_path, over + [
         "authority.discipline=priority", "destinations.HI.priority=0",
         "destinations.LO.priority=1", "authority.background.destinations={HI = 0.4, LO = 0.6}",
         "destinations.ROW.priority=0"])
@@ -84,7 +89,7 @@ def queue_checks(n: int, horizon: float | None = None) -> pd.DataFrame:
         vals = [r.applications.loc[r.applications["destination"] == dest, "queue_wait_days"]
                 .mean() for r in preps]
         rows.append(_ci_row(f"priority class {k} ({dest}) mean wait, Cobham", vals, w[k]))
-    m2 = load_config(CONFIGS / "mmc.toml", over + ["authority.reviewers=2",
+    m2 = load_config(mmc_path, over + ["authority.reviewers=2",
                                                    "authority.background.rate_per_day=1.5"])
     r2 = [simulate(m2, s) for s in _seeds(m2.runs.seed, n)]
     rows.append(_ci_row("M/M/2 (lambda 1.5) mean queue wait, Erlang C",
@@ -93,31 +98,35 @@ def queue_checks(n: int, horizon: float | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def conservation_checks(n: int) -> pd.DataFrame:
-    """Run every bundled scenario `n` times; each replication checks its own balance and
-    raises on any violation, so reaching the end is the check."""
+def conservation_checks(n: int, paths: list[Path], root: Path) -> pd.DataFrame:
+    """Run each config `n` times; each replication checks its own balance and raises on a
+    violation, which is counted here (the report then shows it, instead of stopping)."""
     rows = []
-    for path in [CONFIGS / "baseline.toml", *sorted((CONFIGS / "scenarios").glob("*.toml"))]:
+    for path in paths:
         cfg = load_config(path)
         t = time.perf_counter()
-        reps = [simulate(cfg, s) for s in _seeds(cfg.runs.seed, n)]
-        kg_firms = sum(len(r.firms) for r in reps)
-        rows.append({"config": str(path.relative_to(ROOT)), "replications": n,
-                     "firm ledgers checked": kg_firms, "violations": 0,
+        firms = violations = 0
+        for s in _seeds(cfg.runs.seed, n):
+            try:
+                firms += len(simulate(cfg, s).firms)
+            except ConservationError:
+                violations += 1
+        rows.append({"config": str(path.relative_to(root)), "replications": n,
+                     "firm ledgers checked": firms, "replications with a violation": violations,
                      "seconds": round(time.perf_counter() - t, 1)})
     return pd.DataFrame(rows)
 
 
 def _insample_error(cfg: Config, n: int) -> tuple[float, float]:
     """Median absolute error of the monthly export ratios, in and out of sample."""
-    from .backtest import error_measures, exports_table
+    from ..calibration.backtest import error_measures, exports_table, observed_of
 
     frames = []
     for i, s in enumerate(_seeds(cfg.runs.seed, n)):
         ex = simulate(cfg, s).exports
         ex.insert(0, "replication", i)
         frames.append(ex)
-    e = error_measures(exports_table(pd.concat(frames, ignore_index=True), cfg.calendar.start))
+    e = error_measures(exports_table(pd.concat(frames, ignore_index=True), observed_of(cfg)))
     both = e[e["series"] == "both"].set_index("sample")["median_abs_error"]
     return float(both.get("in", math.nan)), float(both.get("out", math.nan))
 
@@ -162,7 +171,7 @@ def _lever_overrides(cfg: Config, path: str, spec: str) -> list[str]:
     return [f"{path}={v}" for v in spec.split(sep)]
 
 
-def fit_sensitivity(n: int, base_path: Path = CONFIGS / "baseline.toml") -> pd.DataFrame:
+def fit_sensitivity(n: int, base_path: Path) -> pd.DataFrame:
     """One-at-a-time: how far each lever moves the back-test errors (same seeds)."""
     base = load_config(base_path)
     b_in, b_out = _insample_error(base, n)
@@ -180,39 +189,38 @@ def fit_sensitivity(n: int, base_path: Path = CONFIGS / "baseline.toml") -> pd.D
     return df
 
 
-def run_backtest_batch(n: int, workers: int | None, out: Path | None = None,
-                       config: Path = CONFIGS / "baseline.toml") -> tuple[Backtest, object]:
-    from .results import Results
-    from .runner import run_batch
-
+def run_backtest_batch(n: int, workers: int | None, config: Path,
+                       out: Path | None = None) -> tuple[Backtest, StoredRun]:
+    """A batch of `n` replications of `config` and its back-test."""
     cfg = load_config(config)
     path = out or Path(tempfile.mkdtemp(prefix="rareshock-backtest-"))
     run_batch(cfg, path, replications=n, workers=workers, overwrite=True)
-    res = Results(path)
-    return backtest_results(res), res
+    res = StoredRun(path)
+    return res.backtest(), res
 
 
-def _md(df: pd.DataFrame) -> str:
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, r in df.iterrows():
-        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in r]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def validate_model(doc: Path, small: bool = False, workers: int | None = None) -> Path:
-    """Run every check and write the report to `doc` (figures beside it)."""
+def validate_model(doc: Path, configs: Path = Path("configs"), small: bool = False,
+                   workers: int | None = None) -> Path:
+    """Run every check on the configs in the folder `configs` and write the report to
+    `doc` (figures beside it)."""
+    mmc, base = configs / "mmc.toml", configs / "baseline.toml"
+    for need in (mmc, base):
+        if not need.is_file():
+            raise ConfigError(str(configs), need.name, f"the validation report needs {need} "
+                              "(the M/M/5 queue and the baseline)")
     sizes = Sizes.small() if small else Sizes.full()
     figs = doc.parent / "validation"
     figs.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    q = queue_checks(sizes.queue_reps, horizon=300.0 if small else None)
-    cons = conservation_checks(sizes.conservation_reps)
-    bt, res = run_backtest_batch(sizes.backtest_reps, workers)
+    q = queue_checks(sizes.queue_reps, mmc, horizon=300.0 if small else None)
+    scenarios = [base, *sorted((configs / "scenarios").glob("*.toml"))]
+    cons = conservation_checks(sizes.conservation_reps, scenarios, configs.parent)
+    bt, res = run_backtest_batch(sizes.backtest_reps, workers, base)
     plot_backtest(bt, figs, f"baseline, {sizes.backtest_reps} replications")
-    fit = fit_sensitivity(sizes.fit_reps)
+    fit = fit_sensitivity(sizes.fit_reps, base)
     b_in, b_out = fit.attrs["base"]
+    obs = res.config.observed
+    assert obs is not None  # the back-test ran, so the baseline names its observations
     top3 = ", ".join(fit["lever (low / high)"].head(3))
     text = f"""# Validation report
 
@@ -228,22 +236,23 @@ replication gives one mean; the check is whether the closed-form value lies in t
 Student-t interval across replications. Formulas: `sim/theory.py` (Erlang C; Cobham 1954
 for non-preemptive priority classes).
 
-{_md(q)}
+{markdown_table(q)}
 
 ## 2. Conservation
 
 Every replication checks, per firm and material, that ordered = received + in transit +
 awaiting licence + cancelled, that initial stock + received = consumed + on hand, and that
 consumption matches the units made with the standard bill of materials; a violation raises
-and stops the run.
+(a bug, never a warning) and is counted here.
 
-{_md(cons)}
+{markdown_table(cons)}
 
-## 3. Back-test against 2025
+## 3. Back-test against {obs.name or "the observations"}
 
-`configs/baseline.toml`, {sizes.backtest_reps} replications. Calibration used April–August
-2025 only (the values marked TUNED in the config say what was tuned against which
-observation); September–December is out of sample.
+`{base}`, {sizes.backtest_reps} replications, against its observations ({obs.source}).
+Tuning used the fit window only ({", ".join(obs.fit_months)}; the values marked TUNED in
+the config say what was tuned against which observation); {", ".join(obs.held_out_months)}
+are held out.
 
 ![back-test exports](validation/backtest_exports.png)
 
@@ -255,7 +264,7 @@ One lever at a time, same seeds ({sizes.fit_reps} replications per setting), med
 error of the monthly export ratios. Base: in-sample {b_in:.3f}, out-of-sample {b_out:.3f}.
 The three levers that move the in-sample fit most: **{top3}**.
 
-{_md(fit)}
+{markdown_table(fit)}
 """
     doc.write_text(text)
     return doc

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .rng import stream
-from .schema import SweepConfig, SweepParameter
+from ..config.schema import SweepConfig, SweepParameter
+from ..model.rng import stream
 
 __all__ = ["Design", "build_design", "design_size"]
 

@@ -1,0 +1,195 @@
+"""Back-test a scenario against what was observed: the targets are the config's
+`observed` data (e.g. `configs/observed/2025.toml`), never figures in the code.
+
+The comparison has four parts, each computed from stored tables (one row per replication):
+
+- monthly exports of the controlled exporter, per observed series (all destinations, or
+  some), as ratios to the level before the shock (per day, so month lengths cancel):
+  observed against simulated P5/P50/P95;
+- the first stoppage of each firm that stands for a reported case, against its date;
+- the share of a destination's licence applications approved by a date;
+- error measures: median absolute error of the monthly ratios and coverage (observed months
+  inside the simulated P5–P95), for the fit window and, separately, the held-out months.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from ..config.observed import ObservedData, ObservedExports
+from ..config.schema import Config
+from ..errors import ConfigError
+
+
+def _days_in(month: str) -> int:
+    p = pd.Period(month, "M")
+    return int(p.days_in_month)
+
+
+def observed_of(cfg: Config, source: str = "<config>") -> ObservedData:
+    """The config's observations; ConfigError if it has none."""
+    if cfg.observed is None:
+        raise ConfigError(source, "observed", "this config names no observations to compare "
+                          "with (e.g. observed = \"observed/2025.toml\")")
+    return cfg.observed
+
+
+def check_backtest(cfg: Config, source: str = "<config>") -> ObservedData:
+    """Whether `cfg` can be back-tested against its observations; ConfigError saying why not."""
+    obs = observed_of(cfg, source)
+    if not any(e.type == "controls_start" for e in cfg.policy):
+        raise ConfigError(source, "policy", "no controls_start event to back-test")
+    start = cfg.calendar.start
+    end = pd.Timestamp(start) + pd.Timedelta(days=cfg.horizon_days)
+    months = list(obs.months) + (obs.exports.pre_control_months if obs.exports else [])
+    months += [d.date.strftime("%Y-%m") for d in (*obs.stoppages, *obs.approvals)]
+    for m in sorted(set(months)):
+        p = pd.Period(m, "M")
+        if p.start_time < pd.Timestamp(start) or p.end_time >= end:
+            raise ConfigError(source, "calendar.start", f"the back-test needs the run to cover "
+                              f"{min(months)} to {max(months)} (it runs {start} to "
+                              f"{end.date()})")
+    return obs
+
+
+def export_ratios(exports: pd.DataFrame, obs: ObservedExports) -> pd.DataFrame:
+    """Per replication, month and observed series: kg/day in the month divided by kg/day
+    over the pre-control months of the run."""
+    per = []
+    for s in obs.series:
+        frame = exports if s.destinations is None else exports[
+            exports["destination"].isin(s.destinations)]
+        m = frame.groupby(["replication", "month"])["kg"].sum().unstack("month")
+        days = np.array([_days_in(c) for c in m.columns], dtype=float)
+        rate = m / days
+        pre_cols = [c for c in m.columns if c in set(obs.pre_control_months)]
+        if len(pre_cols) < len(obs.pre_control_months):
+            raise ValueError("the run does not cover the pre-control months "
+                             f"{', '.join(obs.pre_control_months)}")
+        pre = (m[pre_cols].sum(axis=1) / days[[list(m.columns).index(c) for c in pre_cols]]
+               .sum())
+        ratio = rate.div(pre, axis=0)
+        long = ratio.stack().rename("ratio").reset_index()
+        long["series"] = s.name
+        per.append(long)
+    return pd.concat(per, ignore_index=True)
+
+
+def exports_table(exports: pd.DataFrame, obs: ObservedData) -> pd.DataFrame:
+    """Observed against simulated P5/P50/P95 monthly export ratios, over the fit and
+    held-out months."""
+    if obs.exports is None:
+        return pd.DataFrame(columns=["series", "month", "sample", "observed", "sim_p5",
+                                     "sim_p50", "sim_p95", "abs_error", "inside"])
+    r = export_ratios(exports, obs.exports)
+    fit = set(obs.fit_months)
+    rows = []
+    for s in obs.exports.series:
+        pre = s.reference_t_per_day
+        for month in obs.months:
+            if month not in s.months:
+                continue
+            sim = r[(r["series"] == s.name) & (r["month"] == month)]["ratio"].to_numpy()
+            if len(sim) == 0:
+                continue
+            p5, p50, p95 = np.quantile(sim, [0.05, 0.5, 0.95])
+            o = s.months[month] / _days_in(month) / pre
+            rows.append({"series": s.name, "month": month,
+                         "sample": "in" if month in fit else "out",
+                         "observed": o, "sim_p5": p5, "sim_p50": p50, "sim_p95": p95,
+                         "abs_error": abs(p50 - o), "inside": bool(p5 <= o <= p95)})
+    return pd.DataFrame(rows)
+
+
+def error_measures(table: pd.DataFrame) -> pd.DataFrame:
+    """Median absolute error of the P50 monthly ratio and coverage, by sample and series."""
+    rows = []
+    for (sample, series), g in table.groupby(["sample", "series"], sort=False):
+        rows.append({"sample": sample, "series": series, "months": len(g),
+                     "median_abs_error": float(g["abs_error"].median()),
+                     "inside_p5_p95": int(g["inside"].sum())})
+    for sample, g in table.groupby("sample", sort=False):
+        rows.append({"sample": sample, "series": "both", "months": len(g),
+                     "median_abs_error": float(g["abs_error"].median()),
+                     "inside_p5_p95": int(g["inside"].sum())})
+    return pd.DataFrame(rows)
+
+
+def stoppage_table(firms: pd.DataFrame, controls_day: float, start: date,
+                   obs: ObservedData) -> pd.DataFrame:
+    """Simulated first stoppage dates (P5/P50/P95) per observed firm against the reported
+    date."""
+    rows = []
+    for st in obs.stoppages:
+        g = firms[firms["firm"] == st.firm]
+        if g.empty:
+            continue
+        day = controls_day + g["tts_days"].to_numpy()
+        stopped = day[~np.isnan(day)]
+        reported = (st.date - start).days
+        q = np.quantile(stopped, [0.05, 0.5, 0.95]) if len(stopped) else [np.nan] * 3
+        as_date = [("" if np.isnan(x) else str(start + pd.Timedelta(days=int(x)).to_pytimedelta()))
+                   for x in q]
+        rows.append({"firm": st.firm, "reported": st.event, "reported_date": str(st.date),
+                     "sim_p5": as_date[0], "sim_p50": as_date[1], "sim_p95": as_date[2],
+                     "days_p50_minus_reported": float(q[1] - reported),
+                     "share_stopped_by_reported_date": float(np.mean(day <= reported + 1)),
+                     "share_never_stopped": float(np.mean(np.isnan(day)))})
+    return pd.DataFrame(rows)
+
+
+def approval_table(apps: pd.DataFrame, start: date, controls: date,
+                   obs: ObservedData) -> pd.DataFrame:
+    """Share of a destination's applications approved by each observed date. Two
+    denominators, since observers rarely say when the files were submitted: every
+    application submitted by that date, and those submitted in the first
+    `first_wave_days` of the controls."""
+    first_wave = (controls - start).days + obs.first_wave_days
+    rows = []
+    for ap in obs.approvals:
+        dest = apps[apps["destination"] == ap.destination]
+        t = (ap.date - start).days + 1.0  # end of that day
+        for basis, cut in (("submitted by the date", t),
+                           (f"submitted in the first {obs.first_wave_days:g} days",
+                            min(t, first_wave))):
+            sub = dest[dest["submitted_day"] < cut]
+            ok = (sub["outcome"] == "approved") & (sub["decided_day"] < t)
+            share = ok.groupby(sub["replication"]).mean().to_numpy()
+            p5, p50, p95 = np.quantile(share, [0.05, 0.5, 0.95]) if len(share) else [np.nan] * 3
+            rows.append({"destination": ap.destination, "date": str(ap.date), "basis": basis,
+                         "observed": ap.share, "sim_p5": p5, "sim_p50": p50, "sim_p95": p95,
+                         "inside": bool(p5 <= ap.share <= p95)})
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class Backtest:
+    exports: pd.DataFrame
+    errors: pd.DataFrame
+    stoppages: pd.DataFrame
+    approvals: pd.DataFrame
+
+
+def backtest_tables(cfg: Config, firms: pd.DataFrame, exports: pd.DataFrame,
+                    applications: pd.DataFrame) -> Backtest:
+    """Every comparison, from a stored run's firms, exports and applications tables (the
+    applications need `replication`, `destination`, `submitted_day`, `decided_day` and
+    `outcome`)."""
+    obs = observed_of(cfg)
+    start = cfg.calendar.start
+    controls = [e for e in cfg.policy if e.type == "controls_start"]
+    if not controls:
+        raise ConfigError("<config>", "policy", "no controls_start event to back-test")
+    first = controls[0].date
+    controls_day = float((first - start).days)
+    ex = exports_table(exports, obs)
+    return Backtest(ex, error_measures(ex), stoppage_table(firms, controls_day, start, obs),
+                    approval_table(applications, start, first, obs))
+
+
+BACKTEST_APPLICATION_COLUMNS = ["replication", "destination", "submitted_day", "decided_day",
+                                "outcome"]

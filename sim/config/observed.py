@@ -1,0 +1,101 @@
+"""What was observed in the world a scenario stands for: the targets of the back-test and
+of calibration, kept in a data file that a config names (`observed = "observed/2025.toml"`),
+never in code.
+
+Exports are monthly tonnes leaving the controlled exporter, per series (all destinations,
+or some); stoppages are the dates firms were reported to stop; approvals are shares of a
+destination's licence applications approved by a date. Months are "YYYY-MM".
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from .base import Date, Name, PosFloat, Probability, Strict
+
+Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+class ObservedSeries(Strict):
+    """One monthly export series, compared as a ratio to its own level before the shock."""
+
+    name: Name = Field(description="Series name (e.g. `total`, `US`).")
+    destinations: list[str] | None = Field(
+        default=None, description="Destinations summed (default: all)."
+    )
+    reference_tonnes: PosFloat = Field(
+        description="Observed tonnes over `reference_days` before the shock: the level each "
+        "observed month is compared with, per day (the simulated months are compared with the "
+        "simulated level over `pre_control_months`)."
+    )
+    reference_days: PosFloat = Field(description="Days the reference tonnes cover.")
+
+    @property
+    def reference_t_per_day(self) -> float:
+        return self.reference_tonnes / self.reference_days
+    months: dict[Month, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        description="Observed tonnes per month, by month (\"YYYY-MM\")."
+    )
+
+
+class ObservedExports(Strict):
+    """Monthly exports of the controlled exporter."""
+
+    pre_control_months: list[Month] = Field(
+        min_length=1, description="Months of the run that set the simulated reference level."
+    )
+    series: list[ObservedSeries] = Field(min_length=1, description="The observed series.")
+
+
+class ObservedStoppage(Strict):
+    """A firm's first reported stoppage, compared with the firm's first simulated stock-out."""
+
+    firm: str = Field(description="The firm of the config that stands for the case.")
+    event: str = Field(description="What was reported.")
+    date: Date = Field(description="Reported date of the stoppage.")
+
+
+class ObservedApproval(Strict):
+    """A share of one destination's applications approved by a date."""
+
+    destination: str = Field(description="Destination whose applications are counted.")
+    date: Date = Field(description="Applications approved by the end of this day.")
+    share: Probability = Field(description="Observed share approved.")
+    label: str = Field(default="", description="What was reported, and by whom.")
+
+
+class ObservedData(Strict):
+    """Observations of the world a scenario stands for (`observed = "FILE"` in a config)."""
+
+    name: str = Field(default="", description="What the observations are of (shown in reports).")
+    source: str = Field(default="", description="Where the figures come from.")
+    exports: ObservedExports | None = Field(
+        default=None, description="Monthly exports of the controlled exporter.")
+    stoppages: list[ObservedStoppage] = Field(
+        default=[], description="Firms' first reported stoppages.")
+    approvals: list[ObservedApproval] = Field(
+        default=[], description="Shares of applications approved by a date.")
+    first_wave_days: PosFloat = Field(
+        default=28.0, description="Approval shares are also reported for the applications "
+        "filed in this many days after the first control (when the first wave was filed)."
+    )
+    fit_months: list[Month] = Field(
+        default=[], description="Months used for tuning and calibration (in sample)."
+    )
+    held_out_months: list[Month] = Field(
+        default=[], description="Months never used for tuning (out of sample)."
+    )
+
+    @model_validator(mode="after")
+    def _windows(self) -> ObservedData:
+        both = set(self.fit_months) & set(self.held_out_months)
+        if both:
+            raise ValueError(f"months both fitted and held out: {', '.join(sorted(both))}")
+        return self
+
+    @property
+    def months(self) -> list[str]:
+        """Fit and held-out months, in order."""
+        return sorted(set(self.fit_months) | set(self.held_out_months))

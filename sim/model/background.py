@@ -1,0 +1,85 @@
+"""Other buyers: licence applications from destinations and buyers not modelled as firms,
+a Poisson stream that competes with the firms' files for the same reviewers."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import numpy as np
+import simpy
+
+from ..config.schema import BackgroundConfig
+from .authority import Authority
+from .clock import post
+from .licensing import Licensing
+from .records import ExportLog
+from .rng import Sampler, Streams, UniformSampler
+
+
+class _Exponential:
+    """Exp(mean) variates for Poisson inter-arrival times."""
+
+    def __init__(self, mean: float) -> None:
+        self.mean = mean
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.exponential(self.mean, size)
+
+
+class Choice:
+    """Names drawn by share, one uniform each, in blocks: `next()` returns a name.
+
+    Name k is drawn when u * total falls in [cum[k-1], cum[k]) (the last name takes any
+    rounding overshoot). A single name draws nothing."""
+
+    def __init__(self, shares: dict[str, float], rng: np.random.Generator,
+                 block: int = 1024) -> None:
+        self.names = list(shares)
+        self.cum = np.array(list(itertools.accumulate(shares.values())), dtype=float)
+        self.rng = rng
+        self.block = block
+        self.next: Callable[[], str]
+        if len(self.names) == 1:
+            self.next = itertools.repeat(self.names[0]).__next__
+        else:
+            self.next = itertools.chain.from_iterable(iter(self._block_list, None)).__next__
+
+    def _block_list(self) -> list[str]:
+        u = self.rng.random(self.block) * self.cum[-1]
+        k = np.minimum(np.searchsorted(self.cum, u, side="right"), len(self.names) - 1)
+        names = self.names
+        return [names[j] for j in k.tolist()]
+
+    def __call__(self) -> str:
+        return self.next()
+
+
+def start_background(env: simpy.Environment, bg: BackgroundConfig, streams: Streams,
+                     authority: Authority, licensing: Licensing, exports: ExportLog) -> None:
+    """Start the Poisson arrivals of other buyers' shipments: each arrival is one posted call
+    whose callback files the application (or exports at once if no licence is needed) and
+    schedules the next arrival."""
+    gap = Sampler(_Exponential(1.0 / bg.rate_per_day), streams("background.arrivals")).next
+    qty = Sampler(bg.quantity_kg, streams("background.quantity")).next
+    material = Choice(bg.materials, streams("background.material")).next
+    dest = Choice(bg.destinations, streams("background.destination")).next
+    u_mil = UniformSampler(streams("background.end_use")).next
+    mil = bg.military_share
+    controlled = licensing.controlled
+    priority = licensing.priority
+    add = authority.apps.add
+    receive = authority.receive
+    record = exports.record
+
+    def arrive(_e: object) -> None:
+        m, d, q = material(), dest(), qty()
+        end_use = "military" if mil > 0.0 and u_mil() < mil else "civil"
+        now = env._now
+        if controlled[m]:
+            receive(add(m, d, q, priority[d], now, end_use))
+        else:
+            record(now, d, m, q)
+        post(env, gap(), arrive)
+
+    post(env, gap(), arrive)

@@ -1,0 +1,93 @@
+"""Export licences for the modelled firms' shipments: which materials need one now,
+filing a shipment's application, and what follows the decision -- dispatch, a new
+attempt after a refusal, or, after the last refusal, the quantity redirected or dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import simpy
+
+from ..config.schema import Config
+from .authority import Authority
+from .clock import post_call
+from .records import APPROVED, REFUSED, Shipment
+from .rng import Sampler, Streams
+
+if TYPE_CHECKING:
+    from .supply import Supplier
+
+
+class Licensing:
+    """The licence requirement and the shipments' side of the authority's decisions.
+
+    `controlled[m]` says whether material `m` needs a licence now; `shock_onset` is the
+    first time any material did (NaN if none ever does). Decisions on a shipment's file
+    come back through `on_decision` (the authority's callback).
+    """
+
+    def __init__(self, env: simpy.Environment, cfg: Config, authority: Authority,
+                 streams: Streams) -> None:
+        self.env = env
+        self.authority = authority
+        self.controlled = {m: mc.controlled_at_start for m, mc in cfg.materials.items()}
+        self.shock_onset = 0.0 if any(self.controlled.values()) else math.nan
+        self.priority = {d: dc.priority for d, dc in cfg.destinations.items()}
+        refusal = cfg.authority.refusal
+        self.max_attempts = refusal.max_attempts
+        self.redirect_refused = refusal.then == "redirect"
+        self.resubmit_after = Sampler(refusal.resubmit_after_days, streams("authority.resubmit"))
+        self.suppliers: dict[str, Supplier] = {}  # set by the World once they exist
+        authority.on_decision = self.on_decision
+
+    def control(self, materials: list[str]) -> None:
+        """Licences are required from now on for `materials`."""
+        for m in materials:
+            self.controlled[m] = True
+        if math.isnan(self.shock_onset):
+            self.shock_onset = self.env._now
+
+    def lift(self, materials: list[str]) -> None:
+        """Licences are no longer required: files still open are released as approved."""
+        for m in materials:
+            self.controlled[m] = False
+            self.authority.release_material(m)
+
+    def apply(self, sh: Shipment, attempt: int) -> None:
+        """File the licence application of a modelled firm's shipment now."""
+        f = sh.firm
+        t = self.authority.apps
+        i = t.add(sh.material, f.destination, sh.kg, self.priority[f.destination],
+                  self.env._now, f.end_use)
+        t.firm[i] = f
+        t.sector[i] = f.sector
+        t.attempt[i] = attempt
+        t.shipment[i] = sh
+        sh.application = i
+        self.authority.receive(i)
+
+    def on_decision(self, i: int) -> None:
+        """Application row `i` of a modelled firm's shipment was decided now."""
+        t = self.authority.apps
+        sh: Shipment = t.shipment[i]
+        outcome, attempt = t.outcome[i], t.attempt[i]
+        supplier = self.suppliers[sh.supplier]
+        if outcome == APPROVED:
+            supplier.licensed(sh)
+        elif outcome == REFUSED:
+            if attempt < self.max_attempts:
+                post_call(self.env, self.resubmit_after.next(), self._resubmit,
+                          (sh, attempt + 1))
+            elif self.redirect_refused:
+                sh.firm.redirect(sh)
+            else:
+                sh.firm.cancel(sh)
+
+    def _resubmit(self, arg: tuple[Shipment, int]) -> None:
+        sh, attempt = arg
+        if self.controlled[sh.material]:
+            self.apply(sh, attempt)
+        else:
+            self.suppliers[sh.supplier].licensed(sh)

@@ -1,0 +1,96 @@
+"""The policy timeline: dated events, each with an uncertain date and a probability of
+happening, drawn per replication and applied to the parts of the world they change."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import simpy
+
+from ..config.schema import (
+    AddCapacity,
+    ControlsLift,
+    ControlsStart,
+    GeneralLicence,
+    PolicyEvent,
+    ResumeApprovals,
+    SetDecision,
+    SetReviewers,
+    SetReviewTime,
+    StockpileRelease,
+    SuspendApprovals,
+)
+from .authority import Authority
+from .calendar import WorkingCalendar
+from .clock import post_call
+from .licensing import Licensing
+from .rng import Streams
+from .supply import Stockpile, Supplier
+
+
+class Policy:
+    """Draws when (and whether) each event happens and applies those that do.
+
+    `log` holds one row per event: index, type, label, day drawn and whether it happened
+    within the horizon.
+    """
+
+    def __init__(self, env: simpy.Environment, events: Sequence[PolicyEvent],
+                 calendar: WorkingCalendar, horizon: float, streams: Streams,
+                 authority: Authority, licensing: Licensing,
+                 suppliers: Mapping[str, Supplier], stockpile: Stockpile | None) -> None:
+        self.env = env
+        self.events = events
+        self.calendar = calendar
+        self.horizon = horizon
+        self.rng = streams("policy")
+        self.authority = authority
+        self.licensing = licensing
+        self.suppliers = suppliers
+        self.stockpile = stockpile
+        self.log: list[dict[str, Any]] = []
+
+    def schedule(self) -> None:
+        """Draw each event's fate and date (in event order) and schedule those that happen."""
+        rng = self.rng
+        for i, ev in enumerate(self.events):
+            u = float(rng.random())
+            delay = float(ev.delay_days.sample(rng, 1)[0]) if ev.delay_days is not None else 0.0
+            day = self.calendar.day_of(ev.date) + delay
+            happens = u < ev.probability
+            self.log.append({
+                "index": i, "type": ev.type, "label": ev.label or ev.type,
+                "day": day, "happened": bool(happens and day < self.horizon),
+            })
+            if happens and day < self.horizon:
+                post_call(self.env, max(0.0, day), self.apply, ev)
+
+    def apply(self, ev: PolicyEvent) -> None:
+        """The event happens now."""
+        a = self.authority
+        if isinstance(ev, ControlsStart):
+            self.licensing.control(ev.materials)
+        elif isinstance(ev, ControlsLift):
+            self.licensing.lift(ev.materials)
+        elif isinstance(ev, SuspendApprovals):
+            a.suspend(True)
+        elif isinstance(ev, ResumeApprovals):
+            a.suspend(False)
+        elif isinstance(ev, SetReviewers):
+            a.set_reviewers(ev.count)
+        elif isinstance(ev, SetDecision):
+            a.set_decision(ev.approve_factor, ev.destinations, ev.rules)
+            if ev.pending_approval_rate_per_day is not None:
+                a.set_pending_rate(ev.pending_approval_rate_per_day)
+        elif isinstance(ev, SetReviewTime):
+            a.set_review_time(ev.review_time, ev.information_request_probability)
+        elif isinstance(ev, GeneralLicence):
+            a.grant_general_licence(ev)
+        elif isinstance(ev, StockpileRelease):
+            if self.stockpile is not None:
+                self.stockpile.active = True
+        elif isinstance(ev, AddCapacity):
+            self.suppliers[ev.supplier].add_capacity(self.env._now, ev.add_kg_per_day)
+        else:  # pragma: no cover - the schema admits no other type
+            raise TypeError(f"unknown policy event {ev!r}")

@@ -1,0 +1,65 @@
+"""The back-test written out: CSV tables, a Markdown report and the exports plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..calibration.backtest import Backtest
+from .figures import save, subplots
+from .text import markdown_table
+
+
+def markdown_tables(bt: Backtest) -> str:
+    """The back-test's tables as Markdown."""
+    return "\n".join([
+        "### Monthly exports, ratio to the pre-control level (per day)", "",
+        "Observed: the observed tonnes over the observed level before the shock; simulated: "
+        "the same month over the pre-control months of the run. `in` = fit window, `out` = "
+        "held out, not used for tuning.", "",
+        markdown_table(bt.exports, "{:.2f}"), "",
+        "### Error measures", "",
+        markdown_table(bt.errors, "{:.3f}"), "",
+        "### First stoppages", "",
+        markdown_table(bt.stoppages, "{:.2f}"), "",
+        "### Applications approved", "",
+        markdown_table(bt.approvals, "{:.2f}"), "",
+    ])
+
+
+def write_backtest(bt: Backtest, out: Path, title: str) -> Path:
+    """CSV tables and a Markdown report in `out`; returns the report's path."""
+    out.mkdir(parents=True, exist_ok=True)
+    bt.exports.to_csv(out / "backtest_exports.csv", index=False)
+    bt.errors.to_csv(out / "backtest_errors.csv", index=False)
+    bt.stoppages.to_csv(out / "backtest_stoppages.csv", index=False)
+    bt.approvals.to_csv(out / "backtest_approvals.csv", index=False)
+    path = out / "backtest.md"
+    path.write_text("\n".join([f"# Back-test: {title}", "", markdown_tables(bt)]))
+    return path
+
+
+def plot_backtest(bt: Backtest, out: Path, title: str) -> list[Path]:
+    """Observed against simulated monthly export ratios, one panel per observed series."""
+    names = list(dict.fromkeys(bt.exports["series"])) if len(bt.exports) else []
+    if not names:
+        return []
+    fig, axes = subplots(1, len(names), figsize=(6.5 * len(names), 4.5), squeeze=False)
+    for ax, series in zip(axes[0], names, strict=True):
+        g = bt.exports[bt.exports["series"] == series]
+        x = np.array([np.datetime64(m + "-15") for m in g["month"]])
+        ax.fill_between(x, g["sim_p5"], g["sim_p95"], alpha=0.25, color="tab:blue",
+                        label="simulated P5–P95")
+        ax.plot(x, g["sim_p50"], "o-", color="tab:blue", ms=3, label="simulated median")
+        ins = (g["sample"] == "in").to_numpy()
+        ax.plot(x[ins], g["observed"][ins], "ks", label="observed, fit window")
+        ax.plot(x[~ins], g["observed"][~ins], "s", mfc="white", mec="k",
+                label="observed, held out")
+        ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
+        ax.set_ylabel("exports per day / pre-control level")
+        ax.set_title(series)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Back-test: monthly controlled exports — {title}")
+    return [save(fig, out / "backtest_exports.png")]

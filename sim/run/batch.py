@@ -1,0 +1,235 @@
+"""Monte Carlo batches, and the one execution path every kind of batch goes through.
+
+A `BatchPlan` says what a batch runs: replications [0, n) of one config (a run) or of each
+of several (the points of a sweep), cut into chunks of `chunk_size` replications in
+(point, replication) order. `execute` runs the chunks a results folder does not hold yet
+on an executor, writes each chunk's tables and the manifest as soon as it returns, and
+so resumes an interrupted batch exactly where it stopped. `run_batch` (a run),
+`sim.sweep.run_sweep` (a sweep) and calibration all go through `execute`.
+
+Replication i always runs with the seed `SeedSequence(runs.seed, spawn_key=(i,))` (or
+(point, i) for a sweep point without common random numbers), so results do not depend on
+the number of workers, the chunk size or the executor, and a batch can be extended.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ..config.schema import Config
+from ..errors import ArgumentError
+from ..version import __version__
+from .executors import Executor, make_executor
+from .store import ResultsDir
+from .work import TABLES, Segment, run_chunk
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+"""Called with the number of replications just finished."""
+ProgressFactory = Callable[[int, int], Progress]
+"""Called once with (replications in all, replications already done)."""
+GrowRule = Callable[[ResultsDir, int], int | None]
+"""Called after the chunks of n replications are done: the new n, or None to stop."""
+
+
+def default_chunk_size(replications: int) -> int:
+    """About 32 chunks per batch for load balance, between 1 and 20 replications each."""
+    return max(1, min(20, math.ceil(replications / 32)))
+
+
+def check_count(name: str, value: Any, minimum: int = 1) -> int:
+    """A whole-number argument of at least `minimum`; ArgumentError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ArgumentError(name, value, "must be a whole number")
+    if value < minimum:
+        raise ArgumentError(name, value, f"must be at least {minimum}")
+    return value
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """Replications [0, replications) of each config in `configs`.
+
+    `config` is what the results folder stores as the config that ran (a sweep's, with its
+    [sweep] table; a run's own). `points` says whether the configs are sweep points (tables
+    get a `point` column); `crn` whether every point uses the run's streams (else point p
+    uses spawn keys (p, i)). `meta` is what the manifest records about the batch besides
+    the common fields.
+    """
+
+    config: Config
+    configs: tuple[Config, ...]
+    replications: int
+    seed: int
+    chunk_size: int
+    points: bool = False
+    crn: bool = True
+    tables: tuple[str, ...] = TABLES
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        """Replications in all, over every point."""
+        return self.replications * len(self.configs)
+
+    @property
+    def chunks(self) -> int:
+        return math.ceil(self.total / self.chunk_size)
+
+    def chunk_size_of(self, chunk: int) -> int:
+        return min(self.total, (chunk + 1) * self.chunk_size) - chunk * self.chunk_size
+
+    def segments(self, chunk: int) -> tuple[Segment, ...]:
+        """Chunk `chunk`: pairs [c * size, (c + 1) * size) of the (point, replication) pairs
+        in point order, as segments of consecutive replications of one point."""
+        reps = self.replications
+        k = chunk * self.chunk_size
+        end = min(self.total, k + self.chunk_size)
+        segs = []
+        while k < end:
+            p, i = divmod(k, reps)
+            stop = min(reps, i + end - k)
+            segs.append(Segment(p if self.points else None, self.configs[p], i, stop))
+            k += stop - i
+        return tuple(segs)
+
+    def manifest_meta(self) -> dict[str, Any]:
+        return {"version": __version__, "name": self.config.name, "seed": self.seed,
+                "replications": self.replications, "chunk_size": self.chunk_size, **self.meta}
+
+
+@dataclass
+class BatchInfo:
+    """What a finished batch did."""
+
+    path: Path
+    replications: int
+    chunks_run: int
+    events: int
+    wall_seconds: float
+    executor: str = "local"
+    workers: int = 1
+
+
+def resolve_chunk_size(store: ResultsDir, chunk_size: int | None, total: int,
+                       resume: bool) -> int:
+    """The chunk size asked for; else, when resuming, the stored batch's; else the default."""
+    if chunk_size is None:
+        stored = store.manifest() if resume else None
+        return int(stored["chunk_size"]) if stored and "chunk_size" in stored \
+            else default_chunk_size(total)
+    return check_count("chunk_size", chunk_size)
+
+
+def execute(plan: BatchPlan, out: str | Path, *, workers: int | None = None,
+            executor: str = "local", scheduler: str | None = None, resume: bool = False,
+            overwrite: bool = False, progress: ProgressFactory | None = None,
+            prepared: Callable[[ResultsDir], None] | None = None,
+            grow: GrowRule | None = None) -> BatchInfo:
+    """Run `plan` into the results folder `out`: the folder is created (or, with `resume`,
+    reopened; with `overwrite`, replaced), `prepared(store)` writes what the kind of batch
+    adds to it, then every chunk not yet done runs on the executor and is written as soon
+    as it returns. With `grow` (runs only), after the chunks of n replications are done
+    `grow(store, n)` may ask for more, and the batch goes on until it returns None."""
+    workers = check_count("workers", workers) if workers is not None else os.cpu_count() or 1
+    store = ResultsDir(out)
+    # The executor first: a scheduler that cannot be reached is bad input, and then
+    # nothing may have been written yet.
+    ex = make_executor(executor, workers, scheduler)
+    try:
+        stored = store.manifest() if resume else None
+        done = store.prepare(plan.config, plan.manifest_meta(), resume=resume,
+                             overwrite=overwrite)
+        if stored and int(stored.get("replications", plan.replications)) < plan.replications:
+            _drop_partial(done, int(stored["replications"]), plan.chunk_size)
+        if prepared is not None:
+            prepared(store)
+        man = store.manifest() or {}
+        chunk_events: dict[str, int] = dict(man.get("chunk_events", {}))
+        wall_before = float(man.get("wall_seconds", 0.0))
+        t0 = time.perf_counter()
+        ran = 0
+        while True:
+            ran += _run_chunks(plan, store, done, chunk_events, ex, progress, t0, wall_before)
+            n = grow(store, plan.replications) if grow is not None else None
+            if n is None or n <= plan.replications:
+                break
+            _drop_partial(done, plan.replications, plan.chunk_size)
+            plan = replace(plan, replications=n)
+            log.info("extending to %d replications", n)
+    finally:
+        ex.close()
+    wall = wall_before + time.perf_counter() - t0
+    events = int(sum(chunk_events.values()))
+    man = store.manifest() or {}
+    man.update({"replications": plan.replications, "wall_seconds": round(wall, 3),
+                "events_processed": events, "executor": executor, "workers": ex.workers})
+    store.write_manifest(man)
+    return BatchInfo(store.path, plan.replications, ran, events, wall, executor, ex.workers)
+
+
+def _drop_partial(done: set[int], have: int, chunk_size: int) -> None:
+    """A last chunk cut short at `have` replications must run again (whole) when the batch
+    grows beyond `have`, or the replications after `have` in that chunk are never run."""
+    if have % chunk_size:
+        done.discard(have // chunk_size)
+
+
+def _jobs(plan: BatchPlan, done: set[int]) -> Iterator[tuple[int, tuple]]:
+    """(chunk, arguments of `run_chunk`) for each chunk not done, planned as they are taken."""
+    for c in range(plan.chunks):
+        if c not in done:
+            yield c, (plan.seed, plan.segments(c), plan.crn, plan.tables)
+
+
+def _run_chunks(plan: BatchPlan, store: ResultsDir, done: set[int],
+                chunk_events: dict[str, int], ex: Executor, progress: ProgressFactory | None,
+                t0: float, wall_before: float) -> int:
+    """Run every chunk of `plan` not yet done, writing each chunk's tables and the manifest
+    as soon as it returns. Returns the number of chunks run."""
+    total = plan.total
+    already = sum(plan.chunk_size_of(c) for c in done if c < plan.chunks)
+    tick = progress(total, already) if progress else None
+    ran = 0
+    for c, (tables, events) in ex.map_unordered(run_chunk, _jobs(plan, done)):
+        store.write_chunk(c, tables)
+        done.add(c)
+        ran += 1
+        chunk_events[str(c)] = events
+        man = store.manifest() or {}
+        man.update({"chunks_done": sorted(done), "chunk_events": chunk_events,
+                    "replications_done": sum(plan.chunk_size_of(d) for d in done
+                                             if d < plan.chunks),
+                    "wall_seconds": round(wall_before + time.perf_counter() - t0, 3)})
+        store.write_manifest(man)
+        if tick:
+            tick(plan.chunk_size_of(c))
+    return ran
+
+
+def run_batch(cfg: Config, out: str | Path, *, replications: int | None = None,
+              workers: int | None = None, executor: str = "local",
+              scheduler: str | None = None, chunk_size: int | None = None,
+              resume: bool = False, overwrite: bool = False,
+              progress: ProgressFactory | None = None, grow: GrowRule | None = None,
+              ) -> BatchInfo:
+    """Run `replications` (default `cfg.runs.replications`) of `cfg` and store them under
+    `out`. `grow` may extend the batch (see `execute`; `sim.api.run_batch` builds one
+    from a precision target)."""
+    n = check_count("replications", replications if replications is not None
+                    else cfg.runs.replications)
+    if n != cfg.runs.replications:
+        cfg = cfg.model_copy(update={"runs": cfg.runs.model_copy(update={"replications": n})})
+    store = ResultsDir(out)
+    size = resolve_chunk_size(store, chunk_size, n, resume)
+    plan = BatchPlan(cfg, (cfg,), n, cfg.runs.seed, size)
+    return execute(plan, out, workers=workers, executor=executor, scheduler=scheduler,
+                   resume=resume, overwrite=overwrite, progress=progress, grow=grow)

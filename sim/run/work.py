@@ -1,0 +1,141 @@
+"""What a worker does: run a chunk of replications and encode its tables.
+
+A chunk is a list of segments, each replications [start, stop) of one config (a sweep
+point, or the run's only config). Every table gets a `replication` column (and a `point`
+column for sweep points) and is encoded as parquet in the worker, so what crosses the
+process boundary is compressed bytes, and the parent only writes them.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..config.schema import Config
+from .seeds import replication_seed
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# The stored datasets and the Replication table each is made from.
+DATASETS = {"replications": "firms", "applications": "applications", "exports": "exports",
+            "timeseries": "timeseries", "authority": "authority", "policy": "policy"}
+TABLES = tuple(DATASETS)
+
+# What a worker process imports once, before its first chunk (either executor).
+WORKER_PRELOAD = ("sim.model", "sim.run.work", "pyarrow.parquet")
+
+
+class ReplicationError(RuntimeError):
+    """A replication raised; the message carries its seed so it can be re-run alone."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Replications [start, stop) of `cfg`; `point` is the sweep point (None for a run)."""
+
+    point: int | None
+    cfg: Config
+    start: int
+    stop: int
+
+    @property
+    def size(self) -> int:
+        return self.stop - self.start
+
+
+def chunk_tables(root: int, segments: Sequence[Segment], crn: bool = True,
+                 tables: Sequence[str] = TABLES) -> tuple[dict[str, pa.Table], int]:
+    """Run every segment's replications and return the `tables` (Arrow, concatenated in
+    segment order, with `point` and `replication` columns in front) and the number of
+    SimPy events processed. Without common random numbers (`crn=False`) replication i of
+    point p uses spawn key (p, i)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from .. import model
+
+    parts: dict[str, list[pa.Table]] = {t: [] for t in tables}
+    reps: list[int] = []
+    points: list[int] = []
+    sizes: dict[str, list[int]] = {t: [] for t in tables}
+    events = 0
+    for seg in segments:
+        for i in range(seg.start, seg.stop):
+            seed = replication_seed(root, i, None if crn else seg.point)
+            try:
+                rep = model.simulate(seg.cfg, seed)
+            except Exception as exc:  # re-raised with what is needed to reproduce it
+                where, cfg_is = f"replication {i}", "cfg"
+                if seg.point is not None:
+                    where = f"point {seg.point}, replication {i}"
+                    cfg_is = f"cfg = sim.sweep.plan_sweep(config).configs[{seg.point}]; cfg"
+                raise ReplicationError(
+                    f"{where} failed: {type(exc).__name__}: {exc} — reproduce with "
+                    f"sim.simulate({cfg_is}, numpy.random.SeedSequence(entropy={root}, "
+                    f"spawn_key={tuple(seed.spawn_key)!r}))"
+                ) from exc
+            events += rep.events
+            reps.append(i)
+            points.append(-1 if seg.point is None else seg.point)
+            for name in tables:
+                t = rep.arrow(DATASETS[name])
+                parts[name].append(t)
+                sizes[name].append(t.num_rows)
+    with_point = any(seg.point is not None for seg in segments)
+    out: dict[str, pa.Table] = {}
+    for name, got in parts.items():
+        table = pa.concat_tables(got) if len(got) > 1 else got[0]
+        table = table.add_column(0, "replication",
+                                 pa.array(np.repeat(np.asarray(reps, np.int64), sizes[name])))
+        if with_point:
+            table = table.add_column(0, "point",
+                                     pa.array(np.repeat(np.asarray(points, np.int64),
+                                                        sizes[name])))
+        out[name] = table.combine_chunks()
+    return out, events
+
+
+def run_chunk(root: int, segments: Sequence[Segment], crn: bool = True,
+              tables: Sequence[str] = TABLES) -> tuple[dict[str, bytes], int]:
+    """`chunk_tables`, each table encoded as a parquet file (bytes): what a worker returns."""
+    got, events = chunk_tables(root, segments, crn, tables)
+    encoded = {k: parquet_bytes(t) for k, t in got.items()}
+    del got
+    release_unused_memory()
+    return encoded, events
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    """An Arrow table as the bytes of a parquet file (zstd), as every part is stored."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
+
+
+def release_unused_memory() -> None:
+    """Give the memory freed by a finished chunk back to the system. Arrow's allocator and
+    glibc's malloc otherwise keep it cached, so a worker's size would follow the largest
+    chunk it has encoded."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's `malloc_trim`, or None on other C libraries."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):
+        return None

@@ -2,14 +2,22 @@
 
 Everything here reads stored tables (one row per replication and firm, or per
 replication), never the replications' objects, so summaries work on any results folder.
+The summary is computed from numpy columns (no pandas: the command line writes it
+without importing pandas); the DataFrame forms are built from the same rows.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FIRM_METRICS = ("shortfall_frac", "shortfall_units", "value_lost", "tts_days", "ttr_days",
                 "downtime_days")
@@ -25,6 +33,11 @@ AUTHORITY_METRICS = {
 }
 COLUMNS = ["level", "name", "metric", "n", "mean", "ci_low", "ci_high", "p5", "p50", "p90",
            "p95", "p99", "p_positive", "cvar95"]
+FIRM_COLUMNS = tuple(dict.fromkeys(("replication", "firm", "sector", "value_lost",
+                                    "planned_value", *FIRM_METRICS)))
+"""The columns of the replications dataset a summary reads."""
+
+Columns = Mapping[str, np.ndarray]
 
 
 def t_quantile(p: float, df: float) -> float:
@@ -35,7 +48,7 @@ def t_quantile(p: float, df: float) -> float:
     return float(stdtrit(df, p))
 
 
-def describe(values: np.ndarray | pd.Series) -> dict[str, float]:
+def describe(values: Any) -> dict[str, float]:
     """n, mean with a 95% t interval, quantiles, share above zero and CVaR95 (the mean of
     the worst — largest — 5% of values), ignoring NaN."""
     x = np.asarray(values, dtype=float)
@@ -58,37 +71,99 @@ def describe(values: np.ndarray | pd.Series) -> dict[str, float]:
     }
 
 
+def _group_sums(groups: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
+    """Per-group sums of `values`, each exactly rounded (`math.fsum`): the same whatever
+    the order of the rows."""
+    parts: list[list[float]] = [[] for _ in range(k)]
+    for g, v in zip(groups.tolist(), values.tolist(), strict=True):
+        parts[g].append(v)
+    return np.asarray([math.fsum(p) for p in parts], dtype=float)
+
+
+def sector_columns(firms: Columns) -> dict[str, np.ndarray]:
+    """Per replication and sector (sorted by both): value_lost, planned_value and
+    shortfall_frac = Σ value_lost / Σ planned_value (0 where nothing was planned)."""
+    rep = np.asarray(firms["replication"], dtype=np.int64)
+    sectors, s_code = np.unique(np.asarray(firms["sector"], dtype=object).astype(str),
+                                return_inverse=True)
+    key = rep * max(1, len(sectors)) + s_code
+    keys, group = np.unique(key, return_inverse=True)
+    lost = _group_sums(group, np.asarray(firms["value_lost"], dtype=float), len(keys))
+    planned = _group_sums(group, np.asarray(firms["planned_value"], dtype=float), len(keys))
+    frac = np.where(planned > 0, lost / np.where(planned > 0, planned, 1.0), 0.0)
+    n_sec = max(1, len(sectors))
+    return {"replication": keys // n_sec, "sector": sectors[keys % n_sec].astype(object),
+            "value_lost": lost, "planned_value": planned, "shortfall_frac": frac}
+
+
 def sector_table(firms: pd.DataFrame) -> pd.DataFrame:
-    """Per replication and sector: shortfall_frac = Σ value_lost / Σ planned_value, and
-    Σ value_lost."""
-    g = firms.groupby(["replication", "sector"], sort=True)[["value_lost", "planned_value"]].sum()
-    g["shortfall_frac"] = np.where(g["planned_value"] > 0,
-                                   g["value_lost"] / g["planned_value"].where(
-                                       g["planned_value"] > 0, 1.0), 0.0)
-    return g.reset_index()
+    """`sector_columns` of a replications DataFrame, as a DataFrame."""
+    import pandas as pd
+
+    return pd.DataFrame(sector_columns({c: firms[c].to_numpy() for c in
+                                        ("replication", "sector", "value_lost",
+                                         "planned_value")}))
 
 
-def sector_halfwidths(firms: pd.DataFrame) -> dict[str, float]:
+def sector_halfwidths(firms: Columns) -> dict[str, float]:
     """95% half-width of the mean sector shortfall_frac, per sector."""
+    sec = sector_columns(firms)
     out = {}
-    for sector, grp in sector_table(firms).groupby("sector"):
-        d = describe(grp["shortfall_frac"].to_numpy())
+    for sector in np.unique(sec["sector"].astype(str)):
+        x = sec["shortfall_frac"][sec["sector"] == sector]
+        d = describe(x)
         hw = (d["ci_high"] - d["mean"]) if d["n"] > 1 else math.inf
-        out[str(sector)] = 0.0 if grp["shortfall_frac"].std(ddof=1) == 0 else hw
+        out[str(sector)] = 0.0 if len(x) > 1 and np.std(x, ddof=1) == 0 else hw
     return out
 
 
-def summarise(firms: pd.DataFrame, authority: pd.DataFrame) -> pd.DataFrame:
-    """The long-format summary table (one row per level, name, metric)."""
-    rows = []
-    for firm, grp in firms.groupby("firm", sort=False):
+def summary_rows(firms: Columns, authority: Columns) -> list[dict[str, Any]]:
+    """The summary (one row per level, name and metric): firms in order of first
+    appearance, sectors sorted, then the authority's metrics."""
+    rows: list[dict[str, Any]] = []
+    firm = np.asarray(firms.get("firm", np.array([], dtype=object)), dtype=object)
+    for name in dict.fromkeys(firm.tolist()):
+        mask = firm == name
         for m in FIRM_METRICS:
-            rows.append({"level": "firm", "name": firm, "metric": m} | describe(grp[m]))
-    for sector, grp in sector_table(firms).groupby("sector", sort=True):
-        for m in SECTOR_METRICS:
-            rows.append({"level": "sector", "name": sector, "metric": m} | describe(grp[m]))
+            rows.append({"level": "firm", "name": name, "metric": m}
+                        | describe(np.asarray(firms[m])[mask]))
+    if len(firm):
+        sec = sector_columns(firms)
+        for sector in sorted(set(sec["sector"].tolist())):
+            mask = sec["sector"] == sector
+            for m in SECTOR_METRICS:
+                rows.append({"level": "sector", "name": sector, "metric": m}
+                            | describe(sec[m][mask]))
     for col, metric in AUTHORITY_METRICS.items():
         if col in authority:
             rows.append({"level": "authority", "name": "authority", "metric": metric}
                         | describe(authority[col]))
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return rows
+
+
+def summarise(firms: pd.DataFrame, authority: pd.DataFrame) -> pd.DataFrame:
+    """The long-format summary table of DataFrames (`summary_rows`, as a DataFrame)."""
+    import pandas as pd
+
+    cols = {c: firms[c].to_numpy() for c in firms.columns}
+    auth = {c: authority[c].to_numpy() for c in authority.columns}
+    return pd.DataFrame(summary_rows(cols, auth), columns=COLUMNS)
+
+
+def _cell(v: Any) -> str:
+    """A value as pandas' `to_csv` writes it: shortest round-trip floats, NaN empty."""
+    if isinstance(v, bool | np.bool_):
+        return "True" if v else "False"
+    if isinstance(v, float | np.floating):
+        return "" if v != v else repr(float(v))
+    return str(v)
+
+
+def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    """Rows as CSV text (a header, then one line a row), formatted as pandas would."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow([_cell(r.get(c, math.nan)) for c in columns])
+    return buf.getvalue()

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+import numpy as np
 
-from ..calibration.backtest import BACKTEST_APPLICATION_COLUMNS, Backtest, backtest_tables
 from ..config.schema import Config
 from ..errors import FolderError
 from ..run.store import ResultsDir, atomic_write_bytes
-from .stats import sector_table, summarise
+from .stats import COLUMNS, FIRM_COLUMNS, csv_text, sector_table, summary_rows
+
+if TYPE_CHECKING:  # pandas is imported when a table is asked for: `summary_rows` and
+    import pandas as pd  # `write_summary` (what the command line needs) do without it
+
+    from ..calibration.backtest import Backtest
 
 
 class StoredRun:
@@ -39,7 +43,12 @@ class StoredRun:
         return int(self.manifest.get("replications_done", self.manifest.get("replications", 0)))
 
     def table(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """Dataset `name` (all its columns, or `columns`) as a DataFrame."""
         return self.store.read(name, columns)
+
+    def columns(self, name: str, columns: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Dataset `name` as numpy columns (strings as objects), without pandas."""
+        return self.store.read_columns(name, columns)
 
     @cached_property
     def firms(self) -> pd.DataFrame:
@@ -73,17 +82,32 @@ class StoredRun:
         """Per replication and sector: shortfall_frac (value-weighted) and value_lost."""
         return sector_table(self.firms)
 
+    @cached_property
+    def summary_rows(self) -> list[dict[str, Any]]:
+        """The across-replication statistics, one dict a row (`summary()` as a table)."""
+        firms = self.columns("replications", list(FIRM_COLUMNS))
+        return summary_rows(firms, self.columns("authority"))
+
+    @property
+    def summary_columns(self) -> list[str]:
+        return COLUMNS
+
     def summary(self) -> pd.DataFrame:
         """The across-replication statistics (long format, as in summary.csv)."""
-        return summarise(self.firms, self.authority)
+        import pandas as pd
 
-    def write_summary(self) -> pd.DataFrame:
-        df = self.summary()
-        atomic_write_bytes(self.path / "summary.csv", df.to_csv(index=False).encode())
-        return df
+        return pd.DataFrame(self.summary_rows, columns=self.summary_columns)
+
+    def write_summary(self) -> Path:
+        """Write summary.csv; returns its path."""
+        path = self.path / "summary.csv"
+        atomic_write_bytes(path, csv_text(self.summary_rows, self.summary_columns).encode())
+        return path
 
     def backtest(self) -> Backtest:
         """The run against the observations its config names (`observed`)."""
+        from ..calibration.backtest import BACKTEST_APPLICATION_COLUMNS, backtest_tables
+
         apps = self.table("applications", BACKTEST_APPLICATION_COLUMNS)
         return backtest_tables(self.config, self.firms, self.exports, apps)
 
@@ -146,20 +170,21 @@ class StoredSweep(StoredRun):
     def sectors(self) -> pd.DataFrame:
         return self.cases
 
-    def summary(self) -> pd.DataFrame:
+    @cached_property
+    def summary_rows(self) -> list[dict[str, Any]]:
         """The run summary of every point, with `point` in front and `crn` at the end."""
-        from .stats import COLUMNS
+        firms = self.columns("replications", ["point", *FIRM_COLUMNS])
+        auth = self.columns("authority")
+        rows = []
+        for p in np.unique(auth["point"]).tolist():  # a row per replication
+            f = {k: v[firms["point"] == p] for k, v in firms.items()}
+            a = {k: v[auth["point"] == p] for k, v in auth.items()}
+            rows += [{"point": int(p)} | r | {"crn": self.crn} for r in summary_rows(f, a)]
+        return rows
 
-        firms = dict(list(self.firms.groupby("point", sort=True)))
-        frames = []
-        for p, auth in self.authority.groupby("point", sort=True):  # a row per replication
-            s = summarise(firms.get(p, self.firms.iloc[:0]), auth)
-            s.insert(0, "point", int(p))
-            frames.append(s)
-        out = (pd.concat(frames, ignore_index=True) if frames
-               else pd.DataFrame(columns=["point", *COLUMNS]))
-        out["crn"] = self.crn
-        return out
+    @property
+    def summary_columns(self) -> list[str]:
+        return ["point", *COLUMNS, "crn"]
 
     def sensitivity(self) -> pd.DataFrame | None:
         """Sobol indices (sobol), mu*/sigma (morris) or the tornado table (oat); None for
@@ -208,6 +233,8 @@ class StoredSweep(StoredRun):
                  for p in sweep.parameters}
         op, thr = (">", disc.above) if disc.above is not None else ("<", disc.below)
         outcome = f"{disc.sector} {disc.metric} {op} {thr:g}"
+        import pandas as pd
+
         box = pd.DataFrame([{
             "parameter": c, "low": lo, "high": hi, "full_low": swept[c][0],
             "full_high": swept[c][1], "restricted": (lo, hi) != full[c],
@@ -232,6 +259,8 @@ class StoredSweep(StoredRun):
 
 def numeric_points(points: pd.DataFrame) -> pd.DataFrame:
     """The parameter columns that hold numbers (booleans as 0/1), as floats."""
+    import pandas as pd
+
     out = {}
     for c in points.columns:
         col = points[c]

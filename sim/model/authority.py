@@ -28,7 +28,7 @@ import simpy
 from ..config.distributions import Distribution
 from ..config.schema import AuthorityConfig, DecisionRule, GeneralLicence
 from .calendar import WorkingCalendar
-from .clock import Due, post, post_call
+from .clock import NORMAL, Due, post, post_call
 from .records import (
     APPROVED,
     CLOSED,
@@ -137,6 +137,7 @@ class Authority:
         self.area_capacity = 0.0
         self.on_decision = on_decision
         # One bound method each, not one per file.
+        self._schedule = env.schedule
         self._on_review_done = self._review_done
         self._on_accepted = self._accepted
 
@@ -305,7 +306,9 @@ class Authority:
         else:
             duration = self.cal.add(now, self.review_time.next()) - now
         t.review_now[i] = duration
-        post(env, duration, self._on_review_done, i)
+        # post(env, duration, ...), inlined: this runs for every review, and the duration
+        # is never negative (review times are checked non-negative; cal.add never goes back)
+        self._schedule(Due(self._on_review_done, i), NORMAL, duration)
 
     def _review_done(self, ev: Due) -> None:
         """End of a review (a posted call whose value is the row)."""

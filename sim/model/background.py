@@ -11,7 +11,7 @@ import simpy
 
 from ..config.schema import BackgroundConfig
 from .authority import Authority
-from .clock import post
+from .clock import NORMAL, Due, post
 from .licensing import Licensing
 from .records import ExportLog
 from .rng import Sampler, Streams, UniformSampler
@@ -71,6 +71,7 @@ def start_background(env: simpy.Environment, bg: BackgroundConfig, streams: Stre
     add = authority.apps.add
     receive = authority.receive
     record = exports.record
+    schedule = env.schedule
 
     def arrive(_e: object) -> None:
         m, d, q = material(), dest(), qty()
@@ -80,6 +81,7 @@ def start_background(env: simpy.Environment, bg: BackgroundConfig, streams: Stre
             receive(add(m, d, q, priority[d], now, end_use))
         else:
             record(now, d, m, q)
-        post(env, gap(), arrive)
+        # post(env, gap(), arrive), inlined: exponential gaps are never negative
+        schedule(Due(arrive, None), NORMAL, gap())  # type: ignore[arg-type]
 
     post(env, gap(), arrive)

@@ -48,9 +48,27 @@ class Coded:
         return Coded(self.codes[rows], self.labels)
 
     def to_arrow(self) -> pa.Array:
+        """The labels of every row as an Arrow `large_string` array."""
         import pyarrow as pa
 
-        return pa.array(self.labels, pa.string()).take(pa.array(self.codes))
+        encoded = [str(x).encode() for x in self.labels]
+        lengths = np.fromiter(map(len, encoded), np.int64, len(encoded))
+        codes = self.codes
+        n = len(codes)
+        offsets = np.zeros(n + 1, np.int64)
+        np.cumsum(lengths[codes], out=offsets[1:])
+        if len(encoded) == 1:
+            data = encoded[0] * n
+        else:  # each label's bytes written at once into the rows that hold it
+            out = np.empty(offsets[-1], np.uint8)
+            for j, label in enumerate(encoded):
+                rows = np.flatnonzero(codes == j)
+                if len(rows) and label:
+                    at = offsets[rows][:, None] + np.arange(len(label))
+                    out[at] = np.frombuffer(label, np.uint8)
+            data = out
+        return pa.Array.from_buffers(pa.large_string(), n,
+                                     [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def _code(values: list[Any], label: Callable[[Any], str] = str, n: int | None = None) -> Coded:
@@ -65,19 +83,45 @@ def _code(values: list[Any], label: Callable[[Any], str] = str, n: int | None = 
     return Coded(codes, [label(u) for u in uniques])
 
 
+def arrow_array(v: Any) -> pa.Array:
+    """A column as an Arrow array, built from its buffers: floats (NaN stored as null, as
+    pandas would), int64, bool, datetime64[ns], and strings (`Coded`, or a list).
+
+    `pyarrow.array` is not used: it imports pandas to see whether it was given pandas
+    objects, which would cost a one-replication run a third of a second."""
+    import pyarrow as pa
+
+    if isinstance(v, list):
+        v = _code(v)
+    if isinstance(v, Coded):
+        return v.to_arrow()
+    a = np.ascontiguousarray(v)
+    n = len(a)
+    if a.dtype.kind == "f":
+        a = a.astype(np.float64, copy=False)
+        nan = np.isnan(a)
+        validity = None
+        if nan.any():
+            validity = pa.py_buffer(np.packbits(~nan, bitorder="little"))
+        return pa.Array.from_buffers(pa.float64(), n, [validity, pa.py_buffer(a)],
+                                     null_count=int(nan.sum()))
+    if a.dtype.kind in "iu":
+        return pa.Array.from_buffers(pa.int64(), n,
+                                     [None, pa.py_buffer(a.astype(np.int64, copy=False))])
+    if a.dtype.kind == "b":
+        return pa.Array.from_buffers(pa.bool_(), n,
+                                     [None, pa.py_buffer(np.packbits(a, bitorder="little"))])
+    if a.dtype.kind == "M":
+        ns = a.astype("datetime64[ns]").view(np.int64)
+        return pa.Array.from_buffers(pa.timestamp("ns"), n, [None, pa.py_buffer(ns)])
+    raise TypeError(f"no Arrow column for dtype {a.dtype}")
+
+
 def _arrow_table(cols: dict[str, Any]) -> pa.Table:
     """Columns (numpy arrays, `Coded`, or lists of str) as an Arrow table."""
     import pyarrow as pa
 
-    arrays = {}
-    for k, v in cols.items():
-        if isinstance(v, Coded):
-            arrays[k] = v.to_arrow()
-        elif isinstance(v, list):
-            arrays[k] = pa.array(v, pa.string())
-        else:
-            arrays[k] = pa.array(v)
-    return pa.table(arrays)
+    return pa.Table.from_arrays([arrow_array(v) for v in cols.values()], names=list(cols))
 
 
 class Replication:
@@ -237,8 +281,8 @@ def _applications_columns(w: World) -> tuple[dict[str, Any], dict[str, np.ndarra
                 else np.fromiter(map(operator.is_, t.shipment, repeat(None)), bool, n))
     exp = shipless & (outcome == APPROVED)
     kg = num("kg")
-    exports = {"day": decided[exp], "destination": destination.take(exp),
-               "material": material.take(exp), "kg": kg[exp]}
+    exports = {"day": decided[exp], "destination": destination.select(exp),
+               "material": material.select(exp), "kg": kg[exp]}
 
     sector = Coded(np.zeros(n, np.int64), ["none"]) if t.is_default("sector") \
         else _code(t.sector, n=n)
@@ -293,19 +337,24 @@ def _exports_columns(w: World, background: dict[str, np.ndarray]) -> dict[str, A
     ex = w.exports
     horizon = w.horizon
     start = np.datetime64(w.cfg.calendar.start, "D")
-    day = np.concatenate([np.asarray(ex.day, dtype=float), background["day"]])
-    destination = np.concatenate([np.asarray(ex.destination, dtype=object),
-                                  background["destination"]])
-    material = np.concatenate([np.asarray(ex.material, dtype=object), background["material"]])
-    kg_all = np.concatenate([np.asarray(ex.kg, dtype=float), background["kg"]])
     dests, mats = sorted(w.cfg.destinations), sorted(w.cfg.materials)
+
+    def index(names: list[str], firms: list[str], other: Coded) -> np.ndarray:
+        """Each row's position in `names`: the firms' rows, then the other buyers'."""
+        at = {x: k for k, x in enumerate(names)}
+        ours = _code(firms) if firms else Coded(np.zeros(0, np.int64), [])
+        return np.concatenate([np.array([at[x] for x in c.labels], np.int64)[c.codes]
+                               if len(c.codes) else np.zeros(0, np.int64)
+                               for c in (ours, other)])
+
+    day = np.concatenate([np.asarray(ex.day, dtype=float), background["day"]])
+    d_all = index(dests, ex.destination, background["destination"])
+    x_all = index(mats, ex.material, background["material"])
+    kg_all = np.concatenate([np.asarray(ex.kg, dtype=float), background["kg"]])
     months = np.unique(_month_labels(start, np.arange(0.0, horizon)))
     keep = (day >= 0) & (day < horizon)
     m = np.searchsorted(months, _month_labels(start, day[keep]))
-    d_index = {d: k for k, d in enumerate(dests)}
-    x_index = {x: k for k, x in enumerate(mats)}
-    d = np.fromiter(map(d_index.__getitem__, destination[keep]), np.int64)
-    x = np.fromiter(map(x_index.__getitem__, material[keep]), np.int64)
+    d, x = d_all[keep], x_all[keep]
     nd, nx = len(dests), len(mats)
     cell = (m * nd + d) * nx + x
     kg = np.bincount(cell, weights=kg_all[keep], minlength=len(months) * nd * nx)

@@ -3,32 +3,34 @@ sensitivity ranking and scenario-discovery box."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..analysis.stored import StoredRun, StoredSweep
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def run_text(res: StoredRun) -> str:
-    """A run's sector and authority tables, readable in a terminal."""
-    summ = res.summary()
-    s = summ[summ["level"] == "sector"]
+    """A run's sector and authority tables, readable in a terminal (from the summary rows:
+    no pandas)."""
+    rows = res.summary_rows
+    s = [r for r in rows if r["level"] == "sector"]
     lines = [f"{res.manifest.get('name') or res.path.name}: {res.replications} replications"]
     head = (f"{'sector':<10} {'metric':<15} {'mean':>12} {'95% CI':>27} {'P50':>12} "
             f"{'P95':>12} {'P(>0)':>7} {'CVaR95':>12}")
     lines.append(head if len(s) else "(no firms in this config: no sector table)")
-    for _, r in s.iterrows():
+    for r in s:
         fmt = fmt_frac if r["metric"] == "shortfall_frac" else fmt_money
         ci = f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"
         lines.append(f"{r['name']:<10} {r['metric']:<15} {fmt(r['mean']):>12} {ci:>27} "
                      f"{fmt(r['p50']):>12} {fmt(r['p95']):>12} {r['p_positive']:>7.2f} "
                      f"{fmt(r['cvar95']):>12}")
-    auth = summ[summ["level"] == "authority"]
-    if len(auth):
+    auth = [r for r in rows if r["level"] == "authority"]
+    if auth:
         lines.append("")
         lines.append(f"{'authority':<26} {'mean':>12} {'95% CI':>27} {'P50':>12} {'P95':>12}")
-        for _, r in auth.iterrows():
+        for r in auth:
             ci = f"[{r['ci_low']:.4g}, {r['ci_high']:.4g}]"
             lines.append(f"{r['metric']:<26} {r['mean']:>12.4g} {ci:>27} "
                          f"{r['p50']:>12.4g} {r['p95']:>12.4g}")

@@ -26,8 +26,10 @@ from ..config.schema import Config
 from ..errors import FolderError
 from .work import TABLES
 
-if TYPE_CHECKING:  # pandas is imported where tables are read, so the parent of a batch,
-    import pandas as pd  # which only writes the workers' bytes, does without it
+if TYPE_CHECKING:  # pandas and pyarrow are imported where tables are read, so the parent
+    import numpy as np  # of a batch, which only writes the workers' bytes, does without
+    import pandas as pd
+    import pyarrow as pa
 
 MANIFEST = "manifest.json"
 CONFIG = "config.toml"
@@ -73,6 +75,41 @@ def remove_temporaries(folder: Path) -> None:
         if d.is_dir():
             for f in d.glob(".*.tmp"):
                 f.unlink(missing_ok=True)
+
+
+def numpy_column(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """An Arrow column as a numpy array, read from its buffers: floats (null as NaN), ints,
+    bools, timestamps, and strings (as objects). `to_numpy` is not used: it imports
+    pandas, which the command line's summary otherwise does without."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.types as pt
+
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    n, off = len(arr), arr.offset
+    t = arr.type
+    if pt.is_string(t) or pt.is_large_string(t):
+        return np.array(arr.to_pylist(), dtype=object)
+    bufs = arr.buffers()
+    if pt.is_boolean(t):
+        bits = np.unpackbits(np.frombuffer(bufs[1], np.uint8), bitorder="little")
+        out = bits[off:off + n].astype(bool)
+    elif pt.is_floating(t) or pt.is_integer(t) or pt.is_timestamp(t):
+        dtype = {8: np.float64, 4: np.float32}[t.bit_width // 8] if pt.is_floating(t) \
+            else np.dtype(f"int{t.bit_width}") if pt.is_integer(t) and pt.is_signed_integer(t) \
+            else np.dtype(f"uint{t.bit_width}") if pt.is_integer(t) else np.int64
+        out = np.frombuffer(bufs[1], dtype, count=n, offset=off * (t.bit_width // 8)).copy()
+        if pt.is_timestamp(t):
+            out = out.view(f"datetime64[{t.unit}]")
+    else:
+        raise TypeError(f"no numpy column for Arrow type {t}")
+    if arr.null_count:
+        valid = np.unpackbits(np.frombuffer(bufs[0], np.uint8), bitorder="little")
+        valid = valid[off:off + n].astype(bool)
+        if out.dtype.kind != "f":
+            raise ValueError(f"nulls in a column of {t}")
+        out[~valid] = np.nan
+    return out
 
 
 class ResultsDir:
@@ -161,17 +198,27 @@ class ResultsDir:
         for name, data in tables.items():
             atomic_write_bytes(self.path / name / f"part-{chunk:05d}.parquet", data)
 
-    def read(self, table: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
-        """Read one dataset, ordered by replication (and its original row order)."""
-        import pandas as pd
+    def read_arrow(self, table: str, columns: Iterable[str] | None = None) -> pa.Table:
+        """One dataset as an Arrow table, its parts in chunk order (so ordered by
+        replication, each part in its original row order)."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         files = sorted((self.path / table).glob("part-*.parquet"))
         if not files:
             raise FolderError(str(self.path), f"no {table!r} results stored here")
         cols = list(columns) if columns is not None else None
-        frames = [pq.read_table(f, columns=cols).to_pandas() for f in files]
-        return pd.concat(frames, ignore_index=True)
+        return pa.concat_tables([pq.ParquetFile(f).read(columns=cols) for f in files])
+
+    def read(self, table: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
+        """One dataset as a DataFrame (see `read_arrow`)."""
+        return self.read_arrow(table, columns).to_pandas()
+
+    def read_columns(self, table: str, columns: Iterable[str] | None = None,
+                     ) -> dict[str, np.ndarray]:
+        """One dataset as numpy columns (strings as object arrays), without pandas."""
+        t = self.read_arrow(table, columns)
+        return {name: numpy_column(t.column(name)) for name in t.column_names}
 
     def check(self) -> dict[str, Any]:
         """The manifest of a finished (or partial) run; FolderError if there is none."""

@@ -56,6 +56,7 @@ def chunk_tables(root: int, segments: Sequence[Segment], crn: bool = True,
     import pyarrow as pa
 
     from .. import model
+    from ..model.tables import arrow_array
 
     parts: dict[str, list[pa.Table]] = {t: [] for t in tables}
     reps: list[int] = []
@@ -89,11 +90,11 @@ def chunk_tables(root: int, segments: Sequence[Segment], crn: bool = True,
     for name, got in parts.items():
         table = pa.concat_tables(got) if len(got) > 1 else got[0]
         table = table.add_column(0, "replication",
-                                 pa.array(np.repeat(np.asarray(reps, np.int64), sizes[name])))
+                                 arrow_array(np.repeat(np.asarray(reps, np.int64), sizes[name])))
         if with_point:
             table = table.add_column(0, "point",
-                                     pa.array(np.repeat(np.asarray(points, np.int64),
-                                                        sizes[name])))
+                                     arrow_array(np.repeat(np.asarray(points, np.int64),
+                                                           sizes[name])))
         out[name] = table.combine_chunks()
     return out, events
 
@@ -109,12 +110,18 @@ def run_chunk(root: int, segments: Sequence[Segment], crn: bool = True,
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
-    """An Arrow table as the bytes of a parquet file (zstd), as every part is stored."""
+    """An Arrow table as the bytes of a parquet file (zstd), as every part is stored.
+
+    Only string columns are dictionary-encoded: tried on columns of distinct floats (times,
+    kg), the dictionary is abandoned after costing most of the encoding time (the M/M/5
+    applications table: 0.19 s with it, 0.05 s and a fifth smaller without)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    strings = [f.name for f in table.schema
+               if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd")
+    pq.write_table(table, sink, compression="zstd", use_dictionary=strings)
     return sink.getvalue().to_pybytes()
 
 

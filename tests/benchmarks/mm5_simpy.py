@@ -3,7 +3,10 @@ and one process per customer that requests a Resource and holds it for its servi
 Every wait is stored; waits of customers arriving after day 100 are averaged (as the
 rareshock config's warm-up).
 
-    python tests/benchmarks/mm5_simpy.py SEED
+    python tests/benchmarks/mm5_simpy.py SEED [OUT.parquet]
+
+With OUT, the waits (arrival day, wait) are also written to a parquet file, as the
+rareshock CLI writes its applications table.
 """
 
 from __future__ import annotations
@@ -45,6 +48,12 @@ def main() -> None:
     env.run(until=HORIZON)
     a, w = np.array(arrived), np.array(waits)
     keep = w[a >= WARMUP]
+    if len(sys.argv) > 2:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({"arrival_day": a, "queue_wait_days": w}), sys.argv[2],
+                       compression="zstd")
     events = next(env._eid) - len(env._queue)
     print(json.dumps({"applications": int(len(keep)), "mean_wait": float(keep.mean()),
                       "events": int(events)}))

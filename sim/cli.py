@@ -209,7 +209,17 @@ def _progress_factory(quiet: bool):  # noqa: ANN202
     return factory
 
 
+def _start_pool_early(args: argparse.Namespace) -> None:
+    """Start the local pool's fork server now, so that its imports overlap with reading
+    the config (see sim.run.pool)."""
+    if args.executor == "local" and (args.workers or os.cpu_count() or 1) > 1:
+        from .run.pool import start_forkserver
+
+        start_forkserver()
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
+    _start_pool_early(args)
     from .config import load_config
 
     overrides = list(args.overrides)
@@ -263,6 +273,7 @@ def _check_executor(args: argparse.Namespace) -> None:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    _start_pool_early(args)
     from .config import load_config
 
     overrides = list(args.overrides)

@@ -819,10 +819,6 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, case: Bad) -> None:
     assert isinstance(err, ValueError)
 
 
-def test_there_are_at_least_30_bad_inputs() -> None:
-    assert len(BAD) >= 30
-
-
 def test_error_in_a_base_value_still_names_a_field(tmp_path: Path) -> None:
     write(
         tmp_path,

@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_config_reference_is_current() -> None:
     committed = (ROOT / "docs" / "config-reference.md").read_text()
-    assert committed == render(), "regenerate: python -m sim.config.reference > docs/config-reference.md"
+    assert committed == render(), (
+        "regenerate: python -m sim.config.reference > docs/config-reference.md")
 
 
 def test_reference_lists_every_schema_section() -> None:

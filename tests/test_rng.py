@@ -72,3 +72,17 @@ def test_uniform_sampler_matches_blockwise_draws() -> None:
 def test_sampler_rejects_bad_block() -> None:
     with pytest.raises(ValueError):
         Sampler(Exponential(mean=1.0), np.random.default_rng(0), block=0)
+
+
+def test_streams_give_the_same_generator_for_a_name() -> None:
+    """A second request for a stream continues it; it does not start a copy that would
+    repeat the first one's numbers."""
+    from sim.model.rng import Streams
+
+    s = Streams(7)
+    first = s("authority.review_time").random(3)
+    again = s("authority.review_time").random(3)
+    assert s("authority.review_time") is s("authority.review_time")
+    assert not np.array_equal(first, again)
+    fresh = stream(np.random.SeedSequence(7), "authority.review_time").random(6)
+    assert np.array_equal(np.concatenate([first, again]), fresh)

@@ -1,8 +1,8 @@
-"""The run layer: Monte Carlo batches of the model -- seeds, chunks, executors (a local
-process pool or Dask) and the results store. Sweeps and calibration run through it."""
+"""The run layer: Monte Carlo batches of the model -- seeds (`seeds`), what a worker does
+(`work`), executors (`executors`: a local process pool started by `pool`, or Dask), the
+results store (`store`) and the one execution path every batch goes through (`batch`:
+`BatchPlan`, `execute`, `run_batch`). Sweeps and calibration run through it.
 
-from .batch import BatchInfo, BatchPlan, execute, run_batch
-from .store import ResultsDir
-from .work import ReplicationError
-
-__all__ = ["BatchInfo", "BatchPlan", "ReplicationError", "ResultsDir", "execute", "run_batch"]
+Nothing is imported here, so that `sim.run.pool` can start the workers' fork server
+before anything heavy is loaded.
+"""

@@ -14,7 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 from ..errors import ArgumentError
-from .work import WORKER_PRELOAD
+from .pool import WORKER_PRELOAD, start_forkserver
 
 
 class LocalExecutor:
@@ -26,10 +26,9 @@ class LocalExecutor:
         if workers > 1:
             import multiprocessing as mp
 
-            ctx = mp.get_context("forkserver")
-            # The model and pyarrow are loaded once, in the forkserver, and shared by the
-            # workers; the parent of a batch does not load them.
-            ctx.set_forkserver_preload(list(WORKER_PRELOAD))
+            # The model and pyarrow are loaded once, in the fork server, and shared by the
+            # workers (it may already be running: see sim.run.pool).
+            ctx = mp.get_context("forkserver" if start_forkserver() else "spawn")
             # gc.freeze in each worker: the collector then never walks (and so never
             # copies, page by page) the objects inherited from the forkserver, so a
             # worker's memory stays flat however many chunks it runs.

@@ -24,10 +24,6 @@ DATASETS = {"replications": "firms", "applications": "applications", "exports": 
             "timeseries": "timeseries", "authority": "authority", "policy": "policy"}
 TABLES = tuple(DATASETS)
 
-# What a worker process imports once, before its first chunk (either executor).
-WORKER_PRELOAD = ("sim.model", "sim.run.work", "pyarrow.parquet")
-
-
 class ReplicationError(RuntimeError):
     """A replication raised; the message carries its seed so it can be re-run alone."""
 

@@ -140,6 +140,7 @@ def _queue_world(discipline: str, waiting: int, arrivals: int):  # noqa: ANN202
     import numpy as np
 
     from sim.config import config_from_dict, read_toml_tree
+    from sim.model.clock import post_call
     from sim.model.records import Application
     from sim.model.world import World
 
@@ -152,7 +153,7 @@ def _queue_world(discipline: str, waiting: int, arrivals: int):  # noqa: ANN202
     raw["destinations"] = {"HI": {"priority": 0}, "LO": {"priority": 1}}
     raw["authority"]["background"]["destinations"] = {"HI": 0.4, "LO": 0.6}
     w = World(config_from_dict(raw, "backlog"), 1)
-    pr = w.priority
+    pr = {d: c.priority for d, c in w.cfg.destinations.items()}
     dest = np.where(np.random.default_rng(0).random(waiting + 5 + arrivals) < 0.4, "HI", "LO")
     a = w.authority
     for i in range(waiting + 5):
@@ -168,9 +169,9 @@ def _queue_world(discipline: str, waiting: int, arrivals: int):  # noqa: ANN202
                              w.env.now, None))
         k[0] += 1
         if k[0] < waiting + 5 + arrivals:
-            w.at(0.2, feed, None)
+            post_call(w.env, 0.2, feed, None)
 
-    w.at(0.2, feed, None)
+    post_call(w.env, 0.2, feed, None)
     return w, arrivals * 0.2
 
 
@@ -311,6 +312,82 @@ def bench_startup(rounds: int) -> dict:
     return {k: stats(v) for k, v in walls.items()}
 
 
+# --------------------------------------------------------------------------- 7. fixed costs
+
+
+def _applications_in(folder: Path) -> int:
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(folder / "authority", columns=["applications"])
+    return int(sum(t.column("applications").to_pylist()))
+
+
+def bench_fixed(rounds: int, replications: int = 64) -> dict:
+    """Issue #7's whole-process figures, each pair (or trio) alternated round by round:
+    the command line's fixed cost over one replication through the API; 2 workers against
+    1 on `replications` baseline replications; the M/M/5 config through the command line
+    (results written) against ciw and against a bare SimPy M/M/5 that stores its waits in
+    parquet."""
+    rareshock = str(Path(PY).with_name("rareshock"))
+    base = str(ROOT / "configs" / "baseline.toml")
+    mmc = str(ROOT / "configs" / "mmc.toml")
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        api = t / "api1.py"
+        api.write_text(f"import sim\ncfg = sim.load_config({base!r})\n"
+                       "rep = sim.simulate(cfg, 0)\n")
+        cli1 = [rareshock, "run", base, "-n", "1", "--workers", "1", "--no-plots",
+                "-o", str(t / "one"), "--overwrite"]
+        diffs, ratio_cli = [], []
+        for r in range(rounds):
+            pair = [("cli", cli1), ("api", [PY, str(api)])]
+            walls = {k: _proc.run(c).wall for k, c in (pair if r % 2 else pair[::-1])}
+            diffs.append(walls["cli"] - walls["api"])
+            ratio_cli.append(walls["cli"] / walls["api"])
+            log(f"  fixed cost round {r + 1}: CLI {walls['cli']:.3f} s, API "
+                f"{walls['api']:.3f} s")
+        out["cli_minus_api_s"] = stats(diffs)
+        out["cli_vs_api"] = stats(ratio_cli)
+        two_vs_one = []
+        for r in range(rounds):
+            cmds = {n: [rareshock, "run", base, "-n", str(replications), "--workers", str(n),
+                        "--no-plots", "-q", "-o", str(t / f"w{n}"), "--overwrite"]
+                    for n in (1, 2)}
+            order = (1, 2) if r % 2 else (2, 1)
+            walls = {n: _proc.run(cmds[n]).wall for n in order}
+            two_vs_one.append(walls[1] / walls[2])
+            log(f"  workers round {r + 1}: 1 worker {walls[1]:.2f} s, 2 workers "
+                f"{walls[2]:.2f} s")
+        out["replications"] = replications
+        out["two_vs_one"] = stats(two_vs_one)
+        contenders = {
+            "rareshock CLI": [rareshock, "run", mmc, "-n", "1", "--workers", "1",
+                              "--no-plots", "-q", "--set", "horizon_days=40000", "-o",
+                              str(t / "mm"), "--overwrite"],
+            "bare SimPy + parquet": [PY, str(HERE / "mm5_simpy.py"), "1",
+                                     str(t / "waits.parquet")],
+            "ciw": [PY, str(HERE / "mm5_ciw.py"), "1"],
+        }
+        names = list(contenders)
+        vs_ciw, vs_bare = [], []
+        for r in range(rounds):
+            order = names[r % 3:] + names[:r % 3]
+            walls, apps = {}, {}
+            for n in order:
+                m = _proc.run(contenders[n])
+                walls[n] = m.wall
+                apps[n] = (_applications_in(t / "mm") if n == "rareshock CLI"
+                           else json.loads(m.stdout.strip().splitlines()[-1])["applications"])
+            thr = {n: apps[n] / walls[n] for n in names}
+            vs_ciw.append(thr["rareshock CLI"] / thr["ciw"])
+            vs_bare.append(walls["rareshock CLI"] / walls["bare SimPy + parquet"])
+            log(f"  M/M/5 round {r + 1}: " + ", ".join(f"{n} {walls[n]:.2f} s" for n in names))
+        out["mm5_cli_speed_vs_ciw"] = stats(vs_ciw)
+        out["mm5_cli_time_vs_bare_parquet"] = stats(vs_bare)
+    return out
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -338,6 +415,16 @@ def machine() -> dict:
 
 
 TARGETS = [
+    ("#7: `rareshock run` of one replication, at most 0.4 s more than the API in a fresh "
+     "process", lambda d: d["fixed"]["cli_minus_api_s"]["median"], lambda v: v <= 0.4,
+     "{:.3f} s"),
+    ("#7: 2 workers ≥ 1.9× one worker, 64 baseline replications, whole process",
+     lambda d: d["fixed"]["two_vs_one"]["median"], lambda v: v >= 1.9, "{:.2f}×"),
+    ("#7: M/M/5 through the command line (results written) ≥ 3× ciw's throughput",
+     lambda d: d["fixed"]["mm5_cli_speed_vs_ciw"]["median"], lambda v: v >= 3.0, "{:.2f}×"),
+    ("#7: … and no slower than a bare SimPy M/M/5 storing its waits in parquet",
+     lambda d: d["fixed"]["mm5_cli_time_vs_bare_parquet"]["median"], lambda v: v <= 1.0,
+     "{:.2f}×"),
     ("M/M/5: ≥ 3× ciw's throughput (whole process)",
      lambda d: d["mm5"]["speed_vs_ciw"]["median"], lambda v: v >= 3.0, "{:.2f}×"),
     ("M/M/5: ≤ 1.0× the bare SimPy model's time (whole process)",
@@ -395,8 +482,8 @@ def render(d: dict, before: dict | None, previous: dict | None, notes: str) -> s
          "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".", "",
          "Figures are medians with min–max over the repeated runs; ratios are medians of "
          "per-round ratios of runs made alternately in the same session.", ""]
-    # Columns: before issue #5, the first round of work on it (as landed), now.
-    past = [(label, fig) for label, fig in (("before", before), ("first round", previous))
+    # Columns: before issue #5, as #5 landed (before #7), now.
+    past = [(label, fig) for label, fig in (("before #5", before), ("before #7", previous))
             if fig]
     L += ["## Targets", "",
           "| target | now | | " + " | ".join(lb for lb, _ in past) + " |",
@@ -492,7 +579,7 @@ def render(d: dict, before: dict | None, previous: dict | None, notes: str) -> s
     if "workers" in d:
         x = d["workers"]
         L += ["## 4. Replications per second", "",
-              f"`sim.runner.run_batch` of {x['replications']} baseline replications "
+              f"`sim.run.batch.run_batch` of {x['replications']} baseline replications "
               "(tables written to parquet), wall time including pool start-up.", "",
               "| executor | replications/s |", "|---|---|"]
         for k, v in x["rates"].items():
@@ -518,6 +605,19 @@ def render(d: dict, before: dict | None, previous: dict | None, notes: str) -> s
         for k, v in d["startup"].items():
             L.append(f"| `{k}` | {fmt(v)} |")
         L.append("")
+    if "fixed" in d:
+        x = d["fixed"]
+        L += ["## 7. Fixed costs (issue #7)", "",
+              "Whole processes, alternated round by round. `rareshock run "
+              "configs/baseline.toml -n 1 --workers 1 --no-plots` against a fresh process "
+              "that loads the config and runs one replication through `sim.simulate`: "
+              f"{fmt(x['cli_minus_api_s'])} more ({fmt(x['cli_vs_api'], '×', 2)} its time). "
+              f"{x['replications']} baseline replications with `--workers 2` against "
+              f"`--workers 1`: {fmt(x['two_vs_one'], '×', 2)} as fast. The M/M/5 config "
+              "(40,000 days, 160,000 applications) through `rareshock run` with its tables "
+              f"written: {fmt(x['mm5_cli_speed_vs_ciw'], '×', 2)} ciw's throughput, "
+              f"{fmt(x['mm5_cli_time_vs_bare_parquet'], '×', 2)} the time of the bare SimPy "
+              "model writing its waits to parquet (`mm5_simpy.py SEED OUT.parquet`).", ""]
     if notes:
         L += [notes.strip(), ""]
     return "\n".join(L)
@@ -563,7 +663,7 @@ SUMMARY = [
                                     "median")),
 ]
 
-SECTIONS = ("mm5", "backlog", "baseline", "workers", "memory", "startup")
+SECTIONS = ("mm5", "backlog", "baseline", "workers", "memory", "startup", "fixed")
 
 
 def main() -> None:
@@ -575,8 +675,8 @@ def main() -> None:
                     help="where to write the figures")
     ap.add_argument("--before", type=Path, default=HERE / "before.json",
                     help="figures of the code before issue #5, for the comparison table")
-    ap.add_argument("--previous", type=Path, default=HERE / "previous.json",
-                    help="figures of the first round of work on issue #5 (as landed)")
+    ap.add_argument("--previous", type=Path, default=HERE / "before-7.json",
+                    help="figures as issue #5 landed, before issue #7")
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md")
     ap.add_argument("--no-doc", action="store_true", help="only write the JSON")
     args = ap.parse_args()
@@ -605,6 +705,9 @@ def main() -> None:
     if "startup" in only:
         log("6. start-up")
         data["startup"] = bench_startup(5 if q else 11)
+    if "fixed" in only:
+        log("7. fixed costs")
+        data["fixed"] = bench_fixed(3 if q else 5, 24 if q else 64)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(data, indent=1, default=float))
     if not args.no_doc:

@@ -29,7 +29,7 @@ class Results(StoredRun):
         """Draw every plot as PNG into `out` (default `<results>/plots`)."""
         from .report.run_plots import plot_run
 
-        return plot_run(self, Path(out) if out else self.path / "plots")
+        return _plots(self, plot_run, out)
 
     def text(self) -> str:
         """The sector and authority tables, as `rareshock summary` prints them."""
@@ -46,7 +46,7 @@ class SweepResults(StoredSweep):
         """Draw the plots that fit the sweep's method into `out` (default `<results>/plots`)."""
         from .report.sweep_plots import plot_sweep
 
-        return plot_sweep(self, Path(out) if out else self.path / "plots")
+        return _plots(self, plot_sweep, out)
 
     def text(self) -> str:
         """The points, the sensitivity ranking and the discovered box, as `rareshock
@@ -54,6 +54,18 @@ class SweepResults(StoredSweep):
         from .report.text import sweep_text
 
         return sweep_text(self)
+
+
+def _plots(res: StoredRun, draw: Any, out: str | Path | None) -> list[Path]:
+    """Draw into `out`; plots drawn into the results folder are listed in its manifest (so
+    replacing the run removes them), under the folder's lock."""
+    if out is not None:
+        return draw(res, Path(out))
+    with res.store.locked():
+        paths = draw(res, res.path / "plots")
+        for p in paths:
+            res.store.record_output(str(p.relative_to(res.path)))
+    return paths
 
 
 def open_results(path: str | Path) -> Results | SweepResults:
@@ -98,18 +110,18 @@ def run_batch(cfg: Config, out: str | Path | None = None, *, replications: int |
     elif max_replications is not None:
         raise ArgumentError("max_replications", max_replications,
                             "only applies with a precision target")
+
+    def finished(store: ResultsDir) -> None:
+        if grow is not None:
+            store.update_manifest(precision={"target_halfwidth": grow.halfwidth,
+                                             "met": grow.met, "worst_halfwidth": grow.worst})
+        Results(path).write_summary()
+
     info = _run_batch_in(cfg, path, replications=replications, workers=workers,
                          executor=executor, scheduler=scheduler, chunk_size=chunk_size,
-                         resume=resume, overwrite=overwrite, progress=progress, grow=grow)
-    if grow is not None:
-        store = ResultsDir(path)
-        man = store.manifest() or {}
-        man["precision"] = {"target_halfwidth": grow.halfwidth, "met": grow.met,
-                            "worst_halfwidth": grow.worst}
-        store.write_manifest(man)
-    res = Results(path, info)
-    res.write_summary()
-    return res
+                         resume=resume, overwrite=overwrite, progress=progress, grow=grow,
+                         finished=finished)
+    return Results(path, info)
 
 
 def run_sweep(cfg: Config, out: str | Path | None = None, *, replications: int | None = None,
@@ -130,7 +142,6 @@ def run_sweep(cfg: Config, out: str | Path | None = None, *, replications: int |
     path = Path(out) if out is not None else Path("results") / (cfg.name or "sweep")
     info = _run_sweep_in(cfg, path, replications=replications, crn=crn, workers=workers,
                          executor=executor, scheduler=scheduler, chunk_size=chunk_size,
-                         resume=resume, overwrite=overwrite, progress=progress, source=source)
-    res = SweepResults(path, info)
-    res.write_outputs()
-    return res
+                         resume=resume, overwrite=overwrite, progress=progress, source=source,
+                         finished=lambda store: SweepResults(path).write_outputs())
+    return SweepResults(path, info)

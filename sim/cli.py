@@ -351,8 +351,9 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     res = run_batch(cfg, out, workers=args.workers, overwrite=args.overwrite)
     bt = res.backtest()
     title = f"{cfg.name or Path(args.config).stem}, {res.replications} replications"
-    write_backtest(bt, out, title)
-    plot_backtest(bt, out, title)
+    with res.store.locked():
+        for p in [*write_backtest(bt, out, title), *plot_backtest(bt, out, title)]:
+            res.store.record_output(p.name)
     print(markdown_tables(bt))
     print(f"back-test written to {out / 'backtest.md'}")
     return 0

@@ -24,6 +24,8 @@ import pytest
 
 import sim
 from sim.analysis.stats import COLUMNS, sector_halfwidths
+from sim.errors import FolderError
+from sim.run.store import ResultsDir
 
 ROOT = Path(__file__).resolve().parents[1]
 MMC = ROOT / "configs" / "mmc.toml"
@@ -279,7 +281,8 @@ def test_run_mmc(tmp_path: Path) -> None:
     man = json.loads((out / "manifest.json").read_text())
     assert man["version"] == sim.__version__
     assert man["seed"] == 5 and man["replications"] == 4
-    assert man["chunks_done"] == list(range(math.ceil(4 / man["chunk_size"])))
+    assert done_chunks(out) == list(range(math.ceil(4 / man["chunk_size"])))
+    assert man["state"] == "complete" and man["replications_done"] == 4
     assert man["events_processed"] > 0 and man["wall_seconds"] > 0
     assert len(man["config_sha256"]) == 64
     assert (out / "summary.csv").read_text().splitlines()[0] == ",".join(COLUMNS)
@@ -355,11 +358,16 @@ def repro(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
+def done_chunks(folder: Path) -> list[int]:
+    """The chunks the results folder's log records as finished."""
+    return list(ResultsDir(folder).chunks())
+
+
 def test_same_tables_for_any_workers_and_chunk_size(repro: Path) -> None:
     assert_same_tables(repro / "w1", repro / "w2")
     assert_same_tables(repro / "w1", repro / "w2c4")
     man = json.loads((repro / "w2c4" / "manifest.json").read_text())
-    assert man["chunks_done"] == [0, 1] and man["workers"] == 2
+    assert done_chunks(repro / "w2c4") == [0, 1] and man["workers"] == 2
     assert len(sim.Results(repro / "w1").firms) == int(REPRO_N) * 7
 
 
@@ -396,8 +404,8 @@ def test_resume_after_sigkill(tmp_path: Path) -> None:
     try:
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                done = json.loads(man_path.read_text()).get("chunks_done", [])
-            except (OSError, ValueError):
+                done = done_chunks(tmp_path / "cut")
+            except (OSError, ValueError, FolderError):
                 done = []
             if done:
                 break
@@ -408,7 +416,7 @@ def test_resume_after_sigkill(tmp_path: Path) -> None:
         proc.wait(timeout=30)
         proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
-    done = json.loads(man_path.read_text())["chunks_done"]
+    done = done_chunks(tmp_path / "cut")
     assert 1 <= len(done) < n, done
     # a write cut short by the kill leaves a temporary file; make sure there is one
     (tmp_path / "cut" / "replications" / ".part-00015.parquet.killed.tmp").write_bytes(b"PAR1")
@@ -423,7 +431,7 @@ def test_resume_after_sigkill(tmp_path: Path) -> None:
                        may_be_empty=("replications", "policy"))
     cut = json.loads(man_path.read_text())
     whole = json.loads((tmp_path / "whole" / "manifest.json").read_text())
-    assert cut["chunks_done"] == whole["chunks_done"] == list(range(n))
+    assert done_chunks(tmp_path / "cut") == done_chunks(tmp_path / "whole") == list(range(n))
     assert cut["replications"] == n and cut["replications_done"] == n
     assert cut["events_processed"] == whole["events_processed"]
     assert cut["config_sha256"] == whole["config_sha256"]

@@ -24,6 +24,7 @@ from sim.analysis.stats import COLUMNS
 from sim.cli import main
 from sim.config import config_from_dict, read_toml_tree
 from sim.errors import FolderError
+from sim.run.store import ResultsDir
 from sim.model import Replication
 from sim.sweep import plan_sweep, run_sweep
 from sim.sweep.design import build_design, design_size
@@ -447,12 +448,12 @@ def test_resume_finishes_an_interrupted_sweep(grid2: tuple[sim.Config, Path]) ->
     cfg, d = grid2
     part = d / "part"
     shutil.copytree(d / "serial", part)
-    man = json.loads((part / "manifest.json").read_text())
-    assert man["chunks_done"] == [0, 1, 2]  # 12 runs in chunks of 5 (spanning points)
-    for t in cfg.sweep.tables:
+    assert list(ResultsDir(part).chunks()) == [0, 1, 2]  # 12 runs in chunks of 5 (spanning
+    for t in cfg.sweep.tables:                          # points)
         (part / t / "part-00001.parquet").unlink()
-    man["chunks_done"] = [0, 2]
-    (part / "manifest.json").write_text(json.dumps(man))
+    with pytest.raises(FolderError, match="chunk 1 is damaged: .*part-00001.parquet is "
+                       "missing"):
+        sim.SweepResults(part)
     with pytest.raises(FolderError, match="resume=True or overwrite=True"):
         run_sweep(cfg, part, workers=1)
     with pytest.raises(FolderError, match="differs"):  # crn is part of the config

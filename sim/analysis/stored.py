@@ -12,7 +12,7 @@ import numpy as np
 
 from ..config.schema import Config
 from ..errors import FolderError
-from ..run.store import ResultsDir, atomic_write_bytes
+from ..run.store import ResultsDir
 from .stats import COLUMNS, FIRM_COLUMNS, csv_text, sector_table, summary_rows
 
 if TYPE_CHECKING:  # pandas is imported when a table is asked for: `summary_rows` and
@@ -33,14 +33,26 @@ class StoredRun:
         self.manifest = self.store.check()
         self.path = self.store.path
         self.info = info
+        self.chunks = self.store.chunks(self.manifest["run_id"])
 
     @cached_property
     def config(self) -> Config:
+        """The config that ran (config.toml, checked against the manifest)."""
         return self.store.config()
 
     @property
     def replications(self) -> int:
-        return int(self.manifest.get("replications_done", self.manifest.get("replications", 0)))
+        """Replications stored (finished chunks)."""
+        return sum(ch.replications for ch in self.chunks.values())
+
+    @property
+    def planned(self) -> int:
+        """Replications the run was asked for."""
+        return int(self.manifest.get("replications", 0))
+
+    @property
+    def complete(self) -> bool:
+        return self.replications >= self.planned
 
     def table(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         """Dataset `name` (all its columns, or `columns`) as a DataFrame."""
@@ -99,10 +111,10 @@ class StoredRun:
         return pd.DataFrame(self.summary_rows, columns=self.summary_columns)
 
     def write_summary(self) -> Path:
-        """Write summary.csv; returns its path."""
-        path = self.path / "summary.csv"
-        atomic_write_bytes(path, csv_text(self.summary_rows, self.summary_columns).encode())
-        return path
+        """Write summary.csv (with the folder's lock); returns its path."""
+        with self.store.locked():
+            return self.store.write_output(
+                "summary.csv", csv_text(self.summary_rows, self.summary_columns).encode())
 
     def backtest(self) -> Backtest:
         """The run against the observations its config names (`observed`)."""
@@ -127,6 +139,11 @@ class StoredSweep(StoredRun):
         super().__init__(path, info)
         if self.manifest.get("kind") != "sweep":
             raise FolderError(str(self.path), "holds a run, not a sweep")
+
+    @property
+    def complete(self) -> bool:
+        pairs = sum(ch.replications for ch in self.chunks.values())
+        return pairs >= self.replications * int(self.manifest.get("points", 0))
 
     @property
     def replications(self) -> int:
@@ -247,15 +264,16 @@ class StoredSweep(StoredRun):
 
     def write_outputs(self) -> None:
         """summary.csv, sensitivity.csv, discovery.csv and discovery-trajectory.csv."""
-        self.write_summary()
-        sens = self.sensitivity()
-        if sens is not None:
-            atomic_write_bytes(self.path / "sensitivity.csv", sens.to_csv(index=False).encode())
-        disc = self.discovery()
-        if disc is not None:
-            atomic_write_bytes(self.path / "discovery.csv", disc[0].to_csv(index=False).encode())
-            atomic_write_bytes(self.path / "discovery-trajectory.csv",
-                               disc[1].to_csv(index=False).encode())
+        with self.store.locked():
+            self.write_summary()
+            sens = self.sensitivity()
+            if sens is not None:
+                self.store.write_output("sensitivity.csv", sens.to_csv(index=False).encode())
+            disc = self.discovery()
+            if disc is not None:
+                self.store.write_output("discovery.csv", disc[0].to_csv(index=False).encode())
+                self.store.write_output("discovery-trajectory.csv",
+                                        disc[1].to_csv(index=False).encode())
 
 def numeric_points(points: pd.DataFrame) -> pd.DataFrame:
     """The parameter columns that hold numbers (booleans as 0/1), as floats."""
@@ -275,4 +293,4 @@ def numeric_points(points: pd.DataFrame) -> pd.DataFrame:
 
 def is_sweep(path: str | Path) -> bool:
     """Whether the results folder at `path` holds a sweep."""
-    return (ResultsDir(path).manifest() or {}).get("kind") == "sweep"
+    return ResultsDir(path).open_header().get("kind") == "sweep"

@@ -28,16 +28,19 @@ def markdown_tables(bt: Backtest) -> str:
     ])
 
 
-def write_backtest(bt: Backtest, out: Path, title: str) -> Path:
-    """CSV tables and a Markdown report in `out`; returns the report's path."""
-    out.mkdir(parents=True, exist_ok=True)
-    bt.exports.to_csv(out / "backtest_exports.csv", index=False)
-    bt.errors.to_csv(out / "backtest_errors.csv", index=False)
-    bt.stoppages.to_csv(out / "backtest_stoppages.csv", index=False)
-    bt.approvals.to_csv(out / "backtest_approvals.csv", index=False)
-    path = out / "backtest.md"
-    path.write_text("\n".join([f"# Back-test: {title}", "", markdown_tables(bt)]))
-    return path
+def write_backtest(bt: Backtest, out: Path, title: str) -> list[Path]:
+    """CSV tables and a Markdown report (`backtest.md`, last) in `out`; returns the paths."""
+    from ..run.store import atomic_write_bytes
+
+    files = {"backtest_exports.csv": bt.exports, "backtest_errors.csv": bt.errors,
+             "backtest_stoppages.csv": bt.stoppages, "backtest_approvals.csv": bt.approvals}
+    paths = []
+    for name, df in files.items():
+        atomic_write_bytes(out / name, df.to_csv(index=False).encode())
+        paths.append(out / name)
+    md = "\n".join([f"# Back-test: {title}", "", markdown_tables(bt)])
+    atomic_write_bytes(out / "backtest.md", md.encode())
+    return [*paths, out / "backtest.md"]
 
 
 def plot_backtest(bt: Backtest, out: Path, title: str) -> list[Path]:

@@ -23,6 +23,12 @@ def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | N
 
 
 def save(fig: Figure, path: Path, dpi: int = 110) -> Path:
-    """Write `fig` as a PNG at `path`."""
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    """Write `fig` as a PNG at `path` (whole, or not at all: through a temporary file)."""
+    import io
+
+    from ..run.store import atomic_write_bytes
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    atomic_write_bytes(path, buf.getvalue())
     return path

@@ -16,7 +16,10 @@ def run_text(res: StoredRun) -> str:
     no pandas)."""
     rows = res.summary_rows
     s = [r for r in rows if r["level"] == "sector"]
-    lines = [f"{res.manifest.get('name') or res.path.name}: {res.replications} replications"]
+    name = res.manifest.get("name") or res.path.name
+    lines = [f"{name}: {res.replications} replications" if res.complete else
+             f"{name}: {res.replications} of {res.planned} replications done (unfinished: "
+             "continue the run with --resume)"]
     head = (f"{'sector':<10} {'metric':<15} {'mean':>12} {'95% CI':>27} {'P50':>12} "
             f"{'P95':>12} {'P(>0)':>7} {'CVaR95':>12}")
     lines.append(head if len(s) else "(no firms in this config: no sector table)")

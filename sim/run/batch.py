@@ -14,6 +14,7 @@ the number of workers, the chunk size or the executor, and a batch can be extend
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config.schema import Config
-from ..errors import ArgumentError
+from ..errors import ArgumentError, FolderError
 from ..version import __version__
 from .executors import Executor, make_executor
 from .store import ResultsDir
@@ -123,7 +124,10 @@ def resolve_chunk_size(store: ResultsDir, chunk_size: int | None, total: int,
                        resume: bool) -> int:
     """The chunk size asked for; else, when resuming, the stored batch's; else the default."""
     if chunk_size is None:
-        stored = store.manifest() if resume else None
+        try:
+            stored = store.manifest() if resume else None
+        except FolderError:
+            stored = None  # damaged: resuming will say so
         return int(stored["chunk_size"]) if stored and "chunk_size" in stored \
             else default_chunk_size(total)
     return check_count("chunk_size", chunk_size)
@@ -133,54 +137,58 @@ def execute(plan: BatchPlan, out: str | Path, *, workers: int | None = None,
             executor: str = "local", scheduler: str | None = None, resume: bool = False,
             overwrite: bool = False, progress: ProgressFactory | None = None,
             prepared: Callable[[ResultsDir], None] | None = None,
-            grow: GrowRule | None = None) -> BatchInfo:
+            grow: GrowRule | None = None,
+            finished: Callable[[ResultsDir], None] | None = None) -> BatchInfo:
     """Run `plan` into the results folder `out`: the folder is created (or, with `resume`,
     reopened; with `overwrite`, replaced), `prepared(store)` writes what the kind of batch
     adds to it, then every chunk not yet done runs on the executor and is written as soon
     as it returns. With `grow` (runs only), after the chunks of n replications are done
-    `grow(store, n)` may ask for more, and the batch goes on until it returns None."""
+    `grow(store, n)` may ask for more, and the batch goes on until it returns None. Then
+    `finished(store)` writes what is computed from the tables (the summary...).
+
+    The folder's lock is held throughout; a chunk recorded with fewer replications than
+    the plan gives it (the last chunk of a smaller batch) is run again, whole."""
     workers = check_count("workers", workers) if workers is not None else os.cpu_count() or 1
     store = ResultsDir(out)
+    store.precheck(resume, overwrite)
     # The executor first: a scheduler that cannot be reached is bad input, and then
     # nothing may have been written yet.
     ex = make_executor(executor, workers, scheduler)
+    t0 = time.perf_counter()
+    wall_before, ran = 0.0, 0
     try:
-        stored = store.manifest() if resume else None
-        done = store.prepare(plan.config, plan.manifest_meta(), resume=resume,
-                             overwrite=overwrite)
-        if stored and int(stored.get("replications", plan.replications)) < plan.replications:
-            _drop_partial(done, int(stored["replications"]), plan.chunk_size)
-        if prepared is not None:
-            prepared(store)
-        man = store.manifest() or {}
-        chunk_events: dict[str, int] = dict(man.get("chunk_events", {}))
-        wall_before = float(man.get("wall_seconds", 0.0))
-        t0 = time.perf_counter()
-        ran = 0
-        while True:
-            ran += _run_chunks(plan, store, done, chunk_events, ex, progress, t0, wall_before)
-            n = grow(store, plan.replications) if grow is not None else None
-            if n is None or n <= plan.replications:
-                break
-            _drop_partial(done, plan.replications, plan.chunk_size)
-            plan = replace(plan, replications=n)
-            log.info("extending to %d replications", n)
+        with store.locked():
+            store.prepare(plan.config, plan.manifest_meta(), resume=resume,
+                          overwrite=overwrite)
+            wall_before = float((store.manifest() or {}).get("wall_seconds", 0.0))
+            if prepared is not None:
+                prepared(store)
+            try:
+                while True:
+                    ran += _run_chunks(plan, store, ex, progress)
+                    n = grow(store, plan.replications) if grow is not None else None
+                    if n is None or n <= plan.replications:
+                        break
+                    plan = replace(plan, replications=n)
+                    log.info("extending to %d replications", n)
+            finally:
+                ex.close()
+                wall = wall_before + time.perf_counter() - t0
+                chunks = store.chunks()
+                events = sum(ch.events for ch in chunks.values())
+                complete = len(chunks) == plan.chunks and all(
+                    ch.replications == plan.chunk_size_of(c) for c, ch in chunks.items())
+                with contextlib.suppress(FolderError):  # a full disk: the log still holds
+                    store.update_manifest(
+                        replications=plan.replications, wall_seconds=round(wall, 3),
+                        events_processed=events, executor=executor, workers=ex.workers,
+                        replications_done=sum(ch.replications for ch in chunks.values()),
+                        state="complete" if complete else "interrupted")
+            if finished is not None:
+                finished(store)
     finally:
         ex.close()
-    wall = wall_before + time.perf_counter() - t0
-    events = int(sum(chunk_events.values()))
-    man = store.manifest() or {}
-    man.update({"replications": plan.replications, "wall_seconds": round(wall, 3),
-                "events_processed": events, "executor": executor, "workers": ex.workers})
-    store.write_manifest(man)
     return BatchInfo(store.path, plan.replications, ran, events, wall, executor, ex.workers)
-
-
-def _drop_partial(done: set[int], have: int, chunk_size: int) -> None:
-    """A last chunk cut short at `have` replications must run again (whole) when the batch
-    grows beyond `have`, or the replications after `have` in that chunk are never run."""
-    if have % chunk_size:
-        done.discard(have // chunk_size)
 
 
 def _jobs(plan: BatchPlan, done: set[int]) -> Iterator[tuple[int, tuple]]:
@@ -190,26 +198,21 @@ def _jobs(plan: BatchPlan, done: set[int]) -> Iterator[tuple[int, tuple]]:
             yield c, (plan.seed, plan.segments(c), plan.crn, plan.tables)
 
 
-def _run_chunks(plan: BatchPlan, store: ResultsDir, done: set[int],
-                chunk_events: dict[str, int], ex: Executor, progress: ProgressFactory | None,
-                t0: float, wall_before: float) -> int:
-    """Run every chunk of `plan` not yet done, writing each chunk's tables and the manifest
+def _run_chunks(plan: BatchPlan, store: ResultsDir, ex: Executor,
+                progress: ProgressFactory | None) -> int:
+    """Run every chunk of `plan` the folder does not hold whole, writing each chunk's tables
     as soon as it returns. Returns the number of chunks run."""
-    total = plan.total
-    already = sum(plan.chunk_size_of(c) for c in done if c < plan.chunks)
-    tick = progress(total, already) if progress else None
+    recorded = store.chunks()
+    done = {c for c, ch in recorded.items()
+            if c < plan.chunks and ch.replications == plan.chunk_size_of(c)}
+    already = sum(plan.chunk_size_of(c) for c in done)
+    tick = progress(plan.total, already) if progress else None
     ran = 0
     for c, (tables, events) in ex.map_unordered(run_chunk, _jobs(plan, done)):
-        store.write_chunk(c, tables)
-        done.add(c)
+        if c in recorded:  # a shorter chunk of a smaller batch: no longer done
+            store.drop_chunk(c)
+        store.write_chunk(c, tables, plan.chunk_size_of(c), events)
         ran += 1
-        chunk_events[str(c)] = events
-        man = store.manifest() or {}
-        man.update({"chunks_done": sorted(done), "chunk_events": chunk_events,
-                    "replications_done": sum(plan.chunk_size_of(d) for d in done
-                                             if d < plan.chunks),
-                    "wall_seconds": round(wall_before + time.perf_counter() - t0, 3)})
-        store.write_manifest(man)
         if tick:
             tick(plan.chunk_size_of(c))
     return ran
@@ -220,7 +223,7 @@ def run_batch(cfg: Config, out: str | Path, *, replications: int | None = None,
               scheduler: str | None = None, chunk_size: int | None = None,
               resume: bool = False, overwrite: bool = False,
               progress: ProgressFactory | None = None, grow: GrowRule | None = None,
-              ) -> BatchInfo:
+              finished: Callable[[ResultsDir], None] | None = None) -> BatchInfo:
     """Run `replications` (default `cfg.runs.replications`) of `cfg` and store them under
     `out`. `grow` may extend the batch (see `execute`; `sim.api.run_batch` builds one
     from a precision target)."""
@@ -232,4 +235,5 @@ def run_batch(cfg: Config, out: str | Path, *, replications: int | None = None,
     size = resolve_chunk_size(store, chunk_size, n, resume)
     plan = BatchPlan(cfg, (cfg,), n, cfg.runs.seed, size)
     return execute(plan, out, workers=workers, executor=executor, scheduler=scheduler,
-                   resume=resume, overwrite=overwrite, progress=progress, grow=grow)
+                   resume=resume, overwrite=overwrite, progress=progress, grow=grow,
+                   finished=finished)

@@ -1,23 +1,41 @@
-"""The results folder: resolved config, manifest, parquet datasets written atomically.
+"""The results folder as a small database: the manifest is the truth.
 
 Layout (DESIGN §4)::
 
-    results/<run>/config.toml            the fully resolved config that ran
-    results/<run>/manifest.json          version, seed, replications, chunks done, timings
+    results/<run>/manifest.json        the run: what it is, its config's hashes, its id
+    results/<run>/chunks.jsonl         one line per finished chunk: its part files, their
+                                       sizes and sha256 checksums (an append-only log)
+    results/<run>/config.toml          the fully resolved config that ran
     results/<run>/<table>/part-NNNNN.parquet   one part per chunk, per table
+    results/<run>/.rareshock.lock      held by the one process writing the folder
 
-Every file is written to a temporary name in the same folder and renamed into place, so a
-run killed at any moment leaves only whole files behind, and resuming redoes exactly the
-chunks the manifest does not list as done.
+A chunk counts as done only once its line is in the log, and its line is appended (and
+synced) only after every part it lists is written (to a temporary name, then renamed).
+Readers read exactly the parts the log lists for the run the manifest names, check their
+sizes (and, on resume and `rareshock verify`, their checksums), and ignore any other file
+with one warning. So a run killed at any moment, a deleted, truncated or stray part, or
+a second writer cannot make a reader return numbers other than those of the chunks
+recorded; a damaged part is an error that names it, and resuming recomputes its chunk.
+
+Replacing a run (`overwrite`) writes the new manifest first, with a new run id: from that
+moment the old chunks are no longer the folder's, whatever happens next. Only what the old
+manifest lists (its parts and outputs) is then deleted; a folder without a readable
+manifest is not overwritten.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
+import re
 import secrets
-from collections.abc import Iterable
+import socket
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,11 +49,19 @@ if TYPE_CHECKING:  # pandas and pyarrow are imported where tables are read, so t
     import pandas as pd
     import pyarrow as pa
 
+log = logging.getLogger(__name__)
+
+FORMAT = 2
 MANIFEST = "manifest.json"
+LOG = "chunks.jsonl"
 CONFIG = "config.toml"
+LOCK = ".rareshock.lock"
 OUTPUTS = ("summary.csv", "points.csv", "sensitivity.csv", "discovery.csv",
            "discovery-trajectory.csv")
-"""Files written from the stored tables (a sweep writes all five, a run the first)."""
+"""Files computed from the stored tables (a sweep writes all five, a run the first)."""
+PART = re.compile(r"^part-\d{5}\.parquet$")
+
+_HELD: dict[Path, list[int]] = {}  # folders whose lock this process holds
 
 
 def config_hash(cfg: Config) -> str:
@@ -48,6 +74,18 @@ def config_hash(cfg: Config) -> str:
             del data[key]
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def config_toml(cfg: Config) -> bytes:
+    """The config as the results folder stores it."""
+    import tomli_w
+
+    return tomli_w.dumps(config_dict(cfg)).encode()
+
+
+def digest(data: bytes) -> str:
+    """The checksum parts are recorded with (sha256, hex)."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -67,14 +105,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-def remove_temporaries(folder: Path) -> None:
-    """Delete the temporary files of writes cut short (a run killed mid-write)."""
-    for d in (folder, *(folder / t for t in TABLES)):
-        if d.is_dir():
-            for f in d.glob(".*.tmp"):
-                f.unlink(missing_ok=True)
 
 
 def numpy_column(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -112,103 +142,193 @@ def numpy_column(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class Part:
+    """One stored part file: its path relative to the folder, size and checksum."""
+
+    file: str
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A finished chunk: how many replications (or point-replication pairs) it holds, the
+    SimPy events it processed, and its part per table."""
+
+    index: int
+    replications: int
+    events: int
+    parts: dict[str, Part]
+
+
 class ResultsDir:
-    """One run's results folder."""
+    """One results folder (a run's or a sweep's)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._header: dict[str, Any] | None = None
+        self._warned = False
 
-    # ------------------------------------------------------------------ creation
-
-    def prepare(self, cfg: Config, meta: dict[str, Any], resume: bool, overwrite: bool) -> set[int]:
-        """Create (or reopen with `resume`) the folder; returns the chunk ids already done.
-
-        Raises FolderError (bad input) if the folder exists and neither `resume` nor
-        `overwrite` is given, or if `resume` finds a different run stored.
-        """
-        p = self.path
-        digest = config_hash(cfg)
-        if p.exists() and not p.is_dir():
-            raise FolderError(str(p), "exists and is not a folder")
-        exists = p.is_dir() and any(p.iterdir())
-        if exists and resume:
-            man = self.manifest()
-            if man is None:
-                raise FolderError(str(p), "cannot resume: no manifest.json here")
-            if man.get("config_sha256") != digest:
-                raise FolderError(str(p), "cannot resume: the resolved config differs from "
-                                  "the stored one", ("overwrite",))
-            stored_n = int(man.get("replications", 0))
-            if int(meta.get("replications", 0)) < stored_n:
-                raise FolderError(str(p), f"cannot resume with fewer replications than the "
-                                  f"{stored_n} it already holds (give at least that many)")
-            if man.get("kind", "run") != meta.get("kind", "run"):
-                raise FolderError(str(p), f"cannot resume: it holds a "
-                                  f"{man.get('kind', 'run')}, not a {meta.get('kind', 'run')}")
-            for key in ("chunk_size", "seed", "crn"):
-                if man.get(key) != meta.get(key):
-                    raise FolderError(str(p), f"cannot resume: {key} differs from the stored "
-                                      f"run ({man.get(key)} vs {meta.get(key)})")
-            remove_temporaries(p)
-            return {int(c) for c in man.get("chunks_done", [])}
-        if exists and not overwrite:
-            raise FolderError(str(p), "results folder exists", ("resume", "overwrite"))
-        if exists and overwrite:
-            self._clear()
-        p.mkdir(parents=True, exist_ok=True)
-        import tomli_w
-
-        atomic_write_bytes(p / CONFIG, tomli_w.dumps(config_dict(cfg)).encode())
-        self.write_manifest({**meta, "config_sha256": digest, "chunks_done": []})
-        return set()
-
-    def _clear(self) -> None:
-        """Remove what a previous run wrote (only our own files and folders)."""
-        remove_temporaries(self.path)
-        for name in TABLES:
-            d = self.path / name
-            if d.is_dir():
-                for f in d.glob("*.parquet"):
-                    f.unlink()
-        for name in (MANIFEST, CONFIG, *OUTPUTS):
-            (self.path / name).unlink(missing_ok=True)
-        plots = self.path / "plots"
-        if plots.is_dir():
-            for f in plots.glob("*.png"):
-                f.unlink()
-
-    # ------------------------------------------------------------------ manifest
+    # ------------------------------------------------------------------ reading
 
     def manifest(self) -> dict[str, Any] | None:
+        """The manifest, or None if there is none; FolderError if it is damaged."""
         f = self.path / MANIFEST
-        if not f.is_file():
-            return None
         try:
-            return json.loads(f.read_text())
-        except (OSError, ValueError):
+            raw = f.read_bytes()
+        except FileNotFoundError:
             return None
+        except IsADirectoryError:
+            raise FolderError(str(self.path), f"{MANIFEST} is a folder, not a file") from None
+        except OSError as exc:
+            raise FolderError(str(self.path), f"cannot read {MANIFEST} "
+                              f"({exc.strerror or exc})") from None
+        try:
+            man = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            man = None
+        if not isinstance(man, dict):
+            raise FolderError(str(self.path), f"{MANIFEST} is damaged (not a JSON object)")
+        return man
 
-    def write_manifest(self, data: dict[str, Any]) -> None:
-        atomic_write_bytes(self.path / MANIFEST, json.dumps(data, indent=2).encode())
+    def header(self) -> dict[str, Any]:
+        """The manifest of a current-format results folder; FolderError otherwise."""
+        man = self.manifest()
+        if man is None:
+            raise FolderError(str(self.path), f"holds no rareshock results (no {MANIFEST})")
+        if man.get("format") != FORMAT:
+            raise FolderError(str(self.path), "was written by an older rareshock (results "
+                              "format 1, without a part list); run it again into a new "
+                              "folder, or replace it", ("overwrite",))
+        for key in ("run_id", "config_sha256", "config_file_sha256", "replications"):
+            if key not in man:
+                raise FolderError(str(self.path), f"{MANIFEST} is damaged (no {key!r})")
+        return man
 
-    # ------------------------------------------------------------------ parts
+    def chunks(self, run_id: str | None = None) -> dict[int, Chunk]:
+        """The chunks the log records as finished for run `run_id` (the manifest's), by
+        index. A line cut short by a kill, and lines of a replaced run, are skipped."""
+        rid = run_id if run_id is not None else self.header()["run_id"]
+        out: dict[int, Chunk] = {}
+        try:
+            lines = (self.path / LOG).read_bytes().split(b"\n")
+        except FileNotFoundError:
+            return out
+        for line in lines:
+            try:
+                rec = json.loads(line)
+            except (ValueError, UnicodeDecodeError):
+                continue  # empty, or the last line of a write cut short
+            if not isinstance(rec, dict) or rec.get("run") != rid:
+                continue
+            c = int(rec["chunk"])
+            if rec.get("drop"):
+                out.pop(c, None)
+                continue
+            parts = {t: Part(p["file"], int(p["bytes"]), str(p["sha256"]))
+                     for t, p in rec["parts"].items()}
+            out[c] = Chunk(c, int(rec["replications"]), int(rec["events"]), parts)
+        return dict(sorted(out.items()))
 
-    def write_chunk(self, chunk: int, tables: dict[str, bytes]) -> None:
-        """Write one chunk's parts: parquet files' bytes, as the workers encode them."""
-        for name, data in tables.items():
-            atomic_write_bytes(self.path / name / f"part-{chunk:05d}.parquet", data)
+    def problems(self, checksums: bool = False,
+                 chunks: dict[int, Chunk] | None = None) -> dict[int, str]:
+        """Damage to the listed parts, by chunk: a part missing, of the wrong size, or (with
+        `checksums`) with the wrong checksum."""
+        bad: dict[int, str] = {}
+        for c, ch in (chunks if chunks is not None else self.chunks()).items():
+            for part in ch.parts.values():
+                f = self.path / part.file
+                try:
+                    size = f.stat().st_size
+                except FileNotFoundError:
+                    bad[c] = f"{part.file} is missing"
+                    break
+                if size != part.bytes:
+                    bad[c] = f"{part.file} has {size:,} bytes, not the {part.bytes:,} recorded"
+                    break
+                if checksums and digest(f.read_bytes()) != part.sha256:
+                    bad[c] = f"{part.file} does not match its recorded checksum"
+                    break
+        return bad
 
-    def read_arrow(self, table: str, columns: Iterable[str] | None = None) -> pa.Table:
-        """One dataset as an Arrow table, its parts in chunk order (so ordered by
-        replication, each part in its original row order)."""
+    def unlisted(self, chunks: dict[int, Chunk] | None = None) -> list[str]:
+        """Files in the table folders that no finished chunk lists (temporaries aside)."""
+        listed = {p.file for ch in (chunks if chunks is not None else self.chunks()).values()
+                  for p in ch.parts.values()}
+        out = []
+        for t in TABLES:
+            d = self.path / t
+            if d.is_dir():
+                out += [f"{t}/{f.name}" for f in sorted(d.iterdir())
+                        if not f.name.startswith(".") and f"{t}/{f.name}" not in listed]
+        return out
+
+    def open_header(self) -> dict[str, Any]:
+        """`header()` of an existing folder ("no such folder", "not a folder" otherwise)."""
+        p = self.path
+        if not p.exists():
+            raise FolderError(str(p), "no such folder")
+        if not p.is_dir():
+            raise FolderError(str(p), "not a folder")
+        return self.header()
+
+    def check(self) -> dict[str, Any]:
+        """The manifest of a finished (or partial) run, its parts sound by size; FolderError
+        if there is none, or a listed part is missing or truncated. Files nobody listed are
+        ignored with one warning."""
+        p = self.path
+        man = self.open_header()
+        chunks = self.chunks(man["run_id"])
+        if not chunks:
+            raise FolderError(str(p), "holds no finished replications yet: continue the run "
+                              "into it", ("resume",))
+        bad = self.problems(chunks=chunks)
+        if bad:
+            c, why = next(iter(bad.items()))
+            more = f" (and {len(bad) - 1} more chunks)" if len(bad) > 1 else ""
+            raise FolderError(str(p), f"chunk {c} is damaged: {why}{more}; resuming the run "
+                              "recomputes it", ("resume",))
+        stray = self.unlisted(chunks)
+        if stray and not self._warned:
+            self._warned = True
+            shown = ", ".join(stray[:3]) + (f" and {len(stray) - 3} more" if len(stray) > 3
+                                              else "")
+            log.warning("%s: ignoring %d file%s not listed in %s: %s", p, len(stray),
+                        "s" if len(stray) > 1 else "", LOG, shown)
+        self._header = man
+        return man
+
+    def read_arrow(self, table: str, columns: Iterable[str] | None = None,
+                   checksums: bool = False) -> pa.Table:
+        """One dataset as an Arrow table: exactly the parts the log lists, in chunk order
+        (so ordered by replication, each part in its original row order)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        files = sorted((self.path / table).glob("part-*.parquet"))
+        chunks = self.chunks()
+        files = [ch.parts[table] for ch in chunks.values() if table in ch.parts]
         if not files:
             raise FolderError(str(self.path), f"no {table!r} results stored here")
         cols = list(columns) if columns is not None else None
-        return pa.concat_tables([pq.ParquetFile(f).read(columns=cols) for f in files])
+        tables = []
+        for part in files:
+            data = self._part_bytes(part, checksums)
+            tables.append(pq.ParquetFile(pa.BufferReader(data)).read(columns=cols))
+        return pa.concat_tables(tables)
+
+    def _part_bytes(self, part: Part, checksum: bool) -> bytes:
+        f = self.path / part.file
+        try:
+            data = f.read_bytes()
+        except FileNotFoundError:
+            raise FolderError(str(self.path), f"{part.file} is missing (listed in {LOG}); "
+                              "resuming the run recomputes it", ("resume",)) from None
+        if len(data) != part.bytes or (checksum and digest(data) != part.sha256):
+            raise FolderError(str(self.path), f"{part.file} is damaged (its size or checksum "
+                              "is not the one recorded); resuming the run recomputes it",
+                              ("resume",))
+        return data
 
     def read(self, table: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
         """One dataset as a DataFrame (see `read_arrow`)."""
@@ -220,22 +340,319 @@ class ResultsDir:
         t = self.read_arrow(table, columns)
         return {name: numpy_column(t.column(name)) for name in t.column_names}
 
-    def check(self) -> dict[str, Any]:
-        """The manifest of a finished (or partial) run; FolderError if there is none."""
-        p = self.path
-        if not p.exists():
-            raise FolderError(str(p), "no such folder")
-        if not p.is_dir():
-            raise FolderError(str(p), "not a folder")
-        man = self.manifest()
-        if man is None:
-            raise FolderError(str(p), "holds no rareshock results (no manifest.json)")
-        if not any((p / "replications").glob("part-*.parquet")):
-            raise FolderError(str(p), "holds no finished replications yet: continue the run "
-                              "into it", ("resume",))
-        return man
+    def config_bytes(self) -> bytes:
+        """config.toml, checked against the checksum the manifest recorded when the run
+        began; FolderError if it was edited since."""
+        man = self._header or self.header()
+        try:
+            data = (self.path / CONFIG).read_bytes()
+        except FileNotFoundError:
+            raise FolderError(str(self.path), f"{CONFIG} is missing") from None
+        if digest(data) != man["config_file_sha256"]:
+            raise FolderError(str(self.path), f"{CONFIG} was changed after the run began (its "
+                              "checksum is not the one the manifest recorded): the tables "
+                              "are of the config that ran, not of this file; restore it, or "
+                              "run the edited config into a new folder")
+        return data
 
     def config(self) -> Config:
-        from ..config.loading import load_config
+        """The config that ran (config.toml, checked against the manifest)."""
+        import tomllib
 
-        return load_config(self.path / CONFIG)
+        from ..config.loading import config_from_dict
+
+        data = self.config_bytes()
+        return config_from_dict(tomllib.loads(data.decode()), str(self.path / CONFIG))
+
+    # ------------------------------------------------------------------ the lock
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[ResultsDir]:
+        """Hold the folder's write lock (creating the folder if need be); FolderError naming
+        the holder if another process has it. A lock whose holder died is free (the
+        operating system releases it with the process). Re-entrant within a process."""
+        import fcntl
+
+        created = self._make_folder()
+        key = self.path.resolve()
+        if key in _HELD:
+            _HELD[key][1] += 1
+            try:
+                yield self
+            finally:
+                _HELD[key][1] -= 1
+            return
+        path = self.path / LOCK
+        with self._writing(LOCK):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 4096).decode(errors="replace").strip()
+            os.close(fd)
+            try:
+                who = json.loads(holder)
+                desc = f"process {who['pid']} on {who['host']}, since {who['started']}"
+            except (ValueError, KeyError, TypeError):
+                desc = "another process"
+            raise FolderError(str(self.path), f"is being written by another rareshock run "
+                              f"({desc}); wait for it to finish, or stop it") from None
+        _HELD[key] = [fd, 1, 0]  # fd, depth, whether the holder is written in the file
+        try:
+            yield self
+        finally:
+            del _HELD[key]
+            if created and [e.name for e in self.path.iterdir()] == [LOCK]:
+                # nothing was written (bad input found after the folder was made): leave
+                # no empty folder behind
+                path.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    self.path.rmdir()
+            os.close(fd)  # releases the lock; the file stays (removing it would race)
+
+    @contextlib.contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """Turn a failed write (disk full, read-only folder...) into bad input that names
+        the folder and the file."""
+        try:
+            yield
+        except OSError as exc:
+            raise FolderError(str(self.path), f"cannot write {what} "
+                              f"({exc.strerror or exc}); free some space or fix the folder's "
+                              "permissions, then continue the run", ("resume",)) from None
+
+    def _make_folder(self) -> bool:
+        """Create the folder if need be; returns whether it was created."""
+        p = self.path
+        if p.exists() and not p.is_dir():
+            raise FolderError(str(p), "exists and is not a folder")
+        if p.is_dir():
+            return False
+        try:
+            p.mkdir(parents=True)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise FolderError(str(p), f"cannot create the folder ({exc.strerror or exc})") \
+                from None
+        return True
+
+    def _require_lock(self) -> None:
+        """Refuse to write without the lock; name this process in the lock file before the
+        first write (not before: a command refused for bad input leaves the folder as it
+        was)."""
+        held = _HELD.get(self.path.resolve())
+        if held is None:
+            raise RuntimeError(f"{self.path}: writing without holding the folder's lock")
+        if not held[2]:
+            fd = held[0]
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                      "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+                                     ).encode(), 0)
+            held[2] = 1
+
+    # ------------------------------------------------------------------ creation
+
+    def precheck(self, resume: bool, overwrite: bool) -> None:
+        """The refusals `prepare` would make that need no lock, made before the lock is
+        taken, so that a refused command leaves the folder as it was (not even a lock
+        file): a file in the way, a folder in use without `resume` or `overwrite`, a
+        folder that is not rareshock's to resume or replace."""
+        p = self.path
+        if p.exists() and not p.is_dir():
+            raise FolderError(str(p), "exists and is not a folder")
+        if not p.is_dir() or not [e for e in p.iterdir() if e.name != LOCK]:
+            return
+        if resume:
+            try:
+                self.header()
+            except FolderError as exc:
+                raise FolderError(str(p), f"cannot resume: {exc.message}", exc.remedies) \
+                    from None
+        elif overwrite:
+            self._overwritable()
+        else:
+            raise FolderError(str(p), "results folder exists", ("resume", "overwrite"))
+
+    def _overwritable(self) -> dict[str, Any]:
+        """The manifest of the run `overwrite` would replace; FolderError if the folder has
+        no readable manifest (then what rareshock wrote cannot be told from other files)."""
+        p = self.path
+        try:
+            old = self.manifest()
+        except FolderError as exc:
+            raise FolderError(str(p), f"cannot overwrite: {exc.message}, so what rareshock "
+                              "wrote here cannot be told from other files; remove the "
+                              "folder yourself, or choose another") from None
+        if old is None:
+            raise FolderError(str(p), f"cannot overwrite: it is not a rareshock results "
+                              f"folder (no {MANIFEST}) and it is not empty; choose another "
+                              "folder")
+        return old
+
+    def prepare(self, cfg: Config, meta: dict[str, Any], resume: bool,
+                overwrite: bool) -> set[int]:
+        """Create the folder (or reopen it with `resume`, or replace its run with
+        `overwrite`); returns the chunks already done. Needs the lock (`locked`).
+
+        Raises FolderError (bad input) if the folder holds something and neither `resume`
+        nor `overwrite` is given, if `resume` finds a different run, or if `overwrite` is
+        asked of a folder rareshock did not write.
+        """
+        p = self.path
+        digest_cfg = config_hash(cfg)
+        entries = [e.name for e in p.iterdir() if e.name != LOCK]
+        if entries and resume:
+            return self._reopen(cfg, meta, digest_cfg)
+        if entries and not overwrite:
+            raise FolderError(str(p), "results folder exists", ("resume", "overwrite"))
+        # overwrite: only a folder whose manifest says what rareshock wrote
+        old = self._overwritable() if entries else None
+        text = config_toml(cfg)
+        header = {"format": FORMAT, "run_id": secrets.token_hex(8), "kind": "run", **meta,
+                  "config_sha256": digest_cfg, "config_file_sha256": digest(text),
+                  "state": "running", "outputs": [],
+                  "created": time.strftime("%Y-%m-%d %H:%M:%S")}
+        # The new manifest first: from here on the old run's chunks are not this folder's.
+        self.write_manifest(header)
+        if old is not None:
+            self._remove_run(old)
+        with self._writing(CONFIG):
+            atomic_write_bytes(p / CONFIG, text)
+        return set()
+
+    def _reopen(self, cfg: Config, meta: dict[str, Any], digest_cfg: str) -> set[int]:
+        p = self.path
+        try:
+            man = self.header()
+        except FolderError as exc:
+            raise FolderError(str(p), f"cannot resume: {exc.message}", exc.remedies) from None
+        if man.get("config_sha256") != digest_cfg:
+            raise FolderError(str(p), "cannot resume: the resolved config differs from "
+                              "the stored one", ("overwrite",))
+        stored_n = int(man.get("replications", 0))
+        if int(meta.get("replications", 0)) < stored_n:
+            raise FolderError(str(p), f"cannot resume with fewer replications than the "
+                              f"{stored_n} it already holds (give at least that many)")
+        if man.get("kind", "run") != meta.get("kind", "run"):
+            raise FolderError(str(p), f"cannot resume: it holds a {man.get('kind', 'run')}, "
+                              f"not a {meta.get('kind', 'run')}")
+        for key in ("chunk_size", "seed", "crn"):
+            if man.get(key) != meta.get(key):
+                raise FolderError(str(p), f"cannot resume: {key} differs from the stored "
+                                  f"run ({man.get(key)} vs {meta.get(key)})")
+        self._require_lock()
+        self._remove_temporaries()
+        text = config_toml(cfg)
+        try:
+            current = (p / CONFIG).read_bytes()
+        except FileNotFoundError:
+            current = None
+        if current != text:
+            if current is not None:
+                log.warning("%s: %s differed from the config that ran; written again", p,
+                            CONFIG)
+            with self._writing(CONFIG):
+                atomic_write_bytes(p / CONFIG, text)
+        if man.get("config_file_sha256") != digest(text):
+            man["config_file_sha256"] = digest(text)
+        man["state"] = "running"
+        self.write_manifest(man)
+        chunks = self.chunks(man["run_id"])
+        bad = self.problems(checksums=True, chunks=chunks)
+        for c, why in bad.items():
+            log.warning("%s: chunk %d will be recomputed: %s", p, c, why)
+            self.drop_chunk(c)
+        return {c for c in chunks if c not in bad}
+
+    def _remove_run(self, old: dict[str, Any]) -> None:
+        """Delete what the replaced run wrote: its listed parts and outputs, its log."""
+        rid = old.get("run_id")
+        if rid is not None:
+            for ch in self.chunks(rid).values():
+                for part in ch.parts.values():
+                    (self.path / part.file).unlink(missing_ok=True)
+        else:  # an older folder (format 1): its parts are every part-NNNNN.parquet
+            for t in TABLES:
+                d = self.path / t
+                if d.is_dir():
+                    for f in d.iterdir():
+                        if PART.match(f.name):
+                            f.unlink()
+        for name in [*old.get("outputs", []), *OUTPUTS]:
+            (self.path / name).unlink(missing_ok=True)
+        (self.path / LOG).unlink(missing_ok=True)
+        self._remove_temporaries()
+
+    def _remove_temporaries(self) -> None:
+        """Delete the temporary files of writes cut short (a run killed mid-write)."""
+        for d in (self.path, *(self.path / t for t in TABLES), self.path / "plots"):
+            if d.is_dir():
+                for f in d.glob(".*.tmp"):
+                    f.unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------ writing
+
+    def write_manifest(self, data: dict[str, Any]) -> None:
+        self._require_lock()
+        with self._writing(MANIFEST):
+            atomic_write_bytes(self.path / MANIFEST, json.dumps(data, indent=1).encode())
+        self._header = data
+
+    def update_manifest(self, **fields: Any) -> dict[str, Any]:
+        """Merge `fields` into the manifest and write it (needs the lock)."""
+        self._require_lock()
+        man = self.header()
+        man.update(fields)
+        self.write_manifest(man)
+        return man
+
+    def _append(self, record: dict[str, Any]) -> None:
+        line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        with self._writing(LOG):
+            fd = os.open(self.path / LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+            try:
+                if os.write(fd, line) != len(line):
+                    raise OSError(28, "the line was not written whole")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def write_chunk(self, chunk: int, tables: dict[str, bytes], replications: int,
+                    events: int) -> None:
+        """Write one chunk's parts (parquet files' bytes, as the workers encode them), then
+        record it in the log: only then does it count as done."""
+        self._require_lock()
+        rid = self.header()["run_id"] if self._header is None else self._header["run_id"]
+        parts = {}
+        for name, data in tables.items():
+            rel = f"{name}/part-{chunk:05d}.parquet"
+            with self._writing(rel):
+                atomic_write_bytes(self.path / rel, data)
+            parts[name] = {"file": rel, "bytes": len(data), "sha256": digest(data)}
+        self._append({"run": rid, "chunk": chunk, "replications": replications,
+                      "events": events, "parts": parts})
+
+    def drop_chunk(self, chunk: int) -> None:
+        """Record that a chunk is no longer done (it is about to be written again)."""
+        self._require_lock()
+        rid = self.header()["run_id"] if self._header is None else self._header["run_id"]
+        self._append({"run": rid, "chunk": chunk, "drop": True})
+
+    def record_output(self, name: str) -> None:
+        """List a file written into the folder (a plot...) as the run's, so that replacing
+        the run removes it and nothing else (needs the lock)."""
+        man = self.header()
+        if name not in man.get("outputs", []):
+            self.update_manifest(outputs=[*man.get("outputs", []), name])
+
+    def write_output(self, name: str, data: bytes) -> Path:
+        """Write a file computed from the tables (summary.csv, plots/...) and list it in the
+        manifest, so that replacing the run removes it and nothing else."""
+        self._require_lock()
+        path = self.path / name
+        with self._writing(name):
+            atomic_write_bytes(path, data)
+        self.record_output(name)
+        return path

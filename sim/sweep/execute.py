@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..config.schema import Config
 from ..run.batch import BatchPlan, ProgressFactory, check_count, execute, resolve_chunk_size
-from ..run.store import ResultsDir, atomic_write_bytes
+from ..run.store import ResultsDir
 from .plan import plan_sweep, with_options
 
 __all__ = ["SweepInfo", "run_sweep", "write_points"]
@@ -41,7 +41,7 @@ def run_sweep(cfg: Config, out: str | Path, *, replications: int | None = None,
               scheduler: str | None = None, chunk_size: int | None = None,
               resume: bool = False, overwrite: bool = False,
               progress: ProgressFactory | None = None, source: str = "<config>",
-              ) -> SweepInfo:
+              finished: Callable[[ResultsDir], None] | None = None) -> SweepInfo:
     """Run every point of `cfg.sweep` (`replications` per point, default
     `sweep.replications`) and store the tables under `out`, with `points.csv`.
 
@@ -62,16 +62,17 @@ def run_sweep(cfg: Config, out: str | Path, *, replications: int | None = None,
         meta={"kind": "sweep", "method": sweep.method, "points": n_points, "crn": sweep.crn,
               "parameters": [lv.label for lv in plan.levers]})
     write: Callable[[ResultsDir], None] = lambda store: write_points(  # noqa: E731
-        store.path, plan.points, sweep.crn)
+        store, plan.points, sweep.crn)
     info = execute(batch, out, workers=workers, executor=executor, scheduler=scheduler,
-                   resume=resume, overwrite=overwrite, progress=progress, prepared=write)
+                   resume=resume, overwrite=overwrite, progress=progress, prepared=write,
+                   finished=finished)
     return SweepInfo(info.path, n_points, reps, sweep.crn, info.chunks_run, info.events,
                      info.wall_seconds)
 
 
-def write_points(folder: Path, points: pd.DataFrame, crn: bool) -> None:
+def write_points(store: ResultsDir, points: pd.DataFrame, crn: bool) -> None:
     """points.csv: `point`, one column per parameter (named by its path or name), `crn`."""
     df = points.copy()
     df.insert(0, "point", range(len(df)))
     df["crn"] = crn
-    atomic_write_bytes(folder / "points.csv", df.to_csv(index=False).encode())
+    store.write_output("points.csv", df.to_csv(index=False).encode())

@@ -12,8 +12,8 @@ from .analysis.stored import StoredRun, StoredSweep, is_sweep
 from .config import Config, load_config
 from .errors import ArgumentError, ConfigError
 from .model import Replication, simulate
-from .run.batch import ProgressFactory
 from .run.batch import run_batch as _run_batch_in
+from .run.progress import Progress
 from .run.store import ResultsDir
 
 __all__ = ["Config", "Replication", "Results", "SweepResults", "load_config", "open_results",
@@ -85,7 +85,7 @@ def run_batch(cfg: Config, out: str | Path | None = None, *, replications: int |
               scheduler: str | None = None, chunk_size: int | None = None,
               resume: bool = False, overwrite: bool = False, precision: float | None = None,
               max_replications: int | None = None,
-              progress: ProgressFactory | None = None) -> Results:
+              progress: Progress | None = None) -> Results:
     """Run a Monte Carlo batch of `cfg` into `out` (default `results/<cfg.name>`) and return
     its Results; `summary.csv` is written.
 
@@ -128,7 +128,7 @@ def run_sweep(cfg: Config, out: str | Path | None = None, *, replications: int |
               crn: bool | None = None, workers: int | None = None, executor: str = "local",
               scheduler: str | None = None, chunk_size: int | None = None,
               resume: bool = False, overwrite: bool = False,
-              progress: ProgressFactory | None = None, source: str = "<config>",
+              progress: Progress | None = None, source: str = "<config>",
               ) -> SweepResults:
     """Run the sweep of `cfg` (its `[sweep]` table) into `out` (default
     `results/<cfg.name>`) and return its SweepResults; summary.csv, sensitivity.csv and

@@ -7,9 +7,12 @@ wrong; nothing written); 1 internal error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import NoReturn
 
@@ -129,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     summ.add_argument("results", metavar="DIR")
     summ.add_argument("--csv", action="store_true", help="print the whole summary as CSV")
 
+    ver = sub.add_parser("verify", help="check a results folder: its manifest, config and "
+                         "every part's size and checksum")
+    ver.add_argument("results", metavar="DIR")
+
     plot = sub.add_parser("plot", help="draw the plots of a results folder")
     plot.add_argument("results", metavar="DIR")
 
@@ -192,21 +199,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress_factory(quiet: bool):  # noqa: ANN202
-    if quiet or not sys.stderr.isatty():
+def _progress(quiet: bool):  # noqa: ANN202 - a sim.run.progress.Progress, or None
+    """A bar on a terminal, a plain line every 10 s otherwise, nothing with --quiet."""
+    if quiet:
         return None
-    from tqdm import tqdm
+    from .report.progress import BarProgress, LineProgress
 
-    def factory(total: int, done: int):  # noqa: ANN202
-        bar = tqdm(total=total, initial=done, unit="rep", dynamic_ncols=True,
-                   desc="replications", file=sys.stderr)
-
-        def tick(k: int) -> None:
-            bar.update(k)
-            if bar.n >= bar.total:
-                bar.close()
-        return tick
-    return factory
+    return BarProgress() if sys.stderr.isatty() else LineProgress()
 
 
 def _start_pool_early(args: argparse.Namespace) -> None:
@@ -239,7 +238,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         cfg, out, workers=args.workers, executor=args.executor, scheduler=args.scheduler,
         chunk_size=args.chunk_size, resume=args.resume, overwrite=args.overwrite,
         precision=args.precision, max_replications=args.max_replications,
-        progress=_progress_factory(args.quiet),
+        progress=_progress(args.quiet),
     )
     if not args.no_plots:
         res.plot()
@@ -291,7 +290,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         cfg, out, replications=args.replications, crn=False if args.no_crn else None,
         workers=args.workers, executor=args.executor, scheduler=args.scheduler,
         chunk_size=args.chunk_size, resume=args.resume, overwrite=args.overwrite,
-        progress=_progress_factory(args.quiet), source=args.config,
+        progress=_progress(args.quiet), source=args.config,
     )
     if not args.no_plots:
         res.plot()
@@ -314,6 +313,29 @@ def _cmd_summary(args: argparse.Namespace) -> int:
         sys.stdout.write(res.summary().to_csv(index=False))
     else:
         print(res.text())
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from .run.store import ResultsDir
+
+    store = ResultsDir(args.results)
+    man = store.check()
+    store.config_bytes()  # config.toml as the run began
+    chunks = store.chunks(man["run_id"])
+    bad = store.problems(checksums=True, chunks=chunks)
+    if bad:
+        listed = "; ".join(f"chunk {c}: {why}" for c, why in bad.items())
+        raise FolderError(str(store.path), f"{len(bad)} damaged chunk"
+                          f"{'s' if len(bad) > 1 else ''} ({listed}); resuming the run "
+                          "recomputes them", ("resume",))
+    parts = sum(len(ch.parts) for ch in chunks.values())
+    reps = sum(ch.replications for ch in chunks.values())
+    total = int(man["replications"]) * int(man.get("points", 1))
+    state = "complete" if reps >= total else f"unfinished: {reps:,} of {total:,}"
+    print(f"{store.path}: {man.get('kind', 'run')} {man.get('name') or ''}, "
+          f"{len(chunks)} chunks, {reps:,} replications ({state}); {parts} parts match "
+          f"their sizes and sha256 checksums; config.toml is the one that ran")
     return 0
 
 
@@ -369,12 +391,35 @@ def _cmd_validate_model(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": _cmd_run, "sweep": _cmd_sweep, "validate": _cmd_validate,
-            "summary": _cmd_summary, "plot": _cmd_plot, "schema": _cmd_schema,
-            "backtest": _cmd_backtest, "validate-model": _cmd_validate_model}
+            "summary": _cmd_summary, "plot": _cmd_plot, "verify": _cmd_verify,
+            "schema": _cmd_schema, "backtest": _cmd_backtest,
+            "validate-model": _cmd_validate_model}
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived: unwind (workers are stopped on the way) and exit."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, _frame: object) -> None:
+    # Once: a second signal must not cut the clean-up (stopping the workers) short.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    raise Stopped(signum)
+
+
+def _handle_signals() -> None:
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _stop)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _handle_signals()
     logging.basicConfig(level=logging.WARNING, format="rareshock: %(message)s")
     # Libraries that set their own loggers to INFO (Dask's scheduler and nannies) would
     # otherwise print through this handler, even with --quiet.
@@ -385,9 +430,15 @@ def main(argv: list[str] | None = None) -> int:
     except BadInput as exc:
         print(f"rareshock: error: {describe_error(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("rareshock: interrupted (continue with --resume)", file=sys.stderr)
-        return 130
+    except BrokenPipeError:  # `rareshock summary DIR | head`: the reader left; so do we
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more to flush
+        return 141
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"rareshock: stopped by {signal.Signals(signum).name}; finished chunks are "
+              "kept (continue with --resume)", file=sys.stderr)
+        return 128 + signum
     except Exception as exc:  # an internal error: say so, traceback only on request
         if os.environ.get("RARESHOCK_DEBUG"):
             raise

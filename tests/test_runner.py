@@ -4,7 +4,6 @@ folder's files, and `sim.stats` checked against numbers worked out by hand."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -71,7 +70,7 @@ def test_replication_error_says_how_to_reproduce(cfg: sim.Config, tmp_path: Path
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     real = sim.model.simulate
 
-    def boom(c, seed):  # noqa: ANN001, ANN202
+    def boom(c, seed, progress=None):  # noqa: ANN001, ANN202
         if tuple(seed.spawn_key) == (2,):
             raise ZeroDivisionError("boom")
         return real(c, seed)

@@ -24,8 +24,8 @@ from sim.analysis.stats import COLUMNS
 from sim.cli import main
 from sim.config import config_from_dict, read_toml_tree
 from sim.errors import FolderError
-from sim.run.store import ResultsDir
 from sim.model import Replication
+from sim.run.store import ResultsDir
 from sim.sweep import plan_sweep, run_sweep
 from sim.sweep.design import build_design, design_size
 from sim.sweep.sensitivity import TORNADO_COLUMNS
@@ -265,7 +265,8 @@ def _fake_replication(y: float, seed: np.random.SeedSequence) -> Replication:
     return Replication(firms, empty, empty, empty, auth, empty, 0, tuple(seed.spawn_key))
 
 
-def ishigami_model(cfg: sim.Config, seed: np.random.SeedSequence) -> Replication:
+def ishigami_model(cfg: sim.Config, seed: np.random.SeedSequence,
+                   progress: object = None) -> Replication:
     """Ishigami (a = 7, b = 0.1) of three config values, each swept over [0, 2π] and
     shifted to [-π, π]."""
     f = cfg.firms["f"]
@@ -307,7 +308,8 @@ def test_sobol_wiring_gives_ishigami_indices(tmp_path: Path,
 # =========================================================================== outputs, plots
 
 
-def toy_model(cfg: sim.Config, seed: np.random.SeedSequence) -> Replication:
+def toy_model(cfg: sim.Config, seed: np.random.SeedSequence,
+              progress: object = None) -> Replication:
     """A fast stand-in: shortfall falls with cover, rises with the restart delay, plus
     noise from the replication's seed."""
     f = cfg.firms["f"]

@@ -9,6 +9,8 @@ SimPy), `records` (shipments, the applications table, the export log), `authorit
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..config.schema import Config
@@ -18,13 +20,15 @@ from .world import World
 __all__ = ["Replication", "World", "simulate"]
 
 
-def simulate(cfg: Config, seed: int | np.random.SeedSequence) -> Replication:
+def simulate(cfg: Config, seed: int | np.random.SeedSequence,
+             progress: Callable[[float], None] | None = None) -> Replication:
     """Run one replication of `cfg` and return its tables.
 
     `seed` is an int or a `numpy.random.SeedSequence` (a replication's child sequence);
-    every random stream of the run is derived from it by name. Raises
+    every random stream of the run is derived from it by name. `progress(day)`, if given,
+    is called as simulated time goes by (50 times a run). Raises
     `sim.errors.ConservationError` if material is created or lost.
     """
     world = World(cfg, seed)
-    world.run()
+    world.run(progress)
     return build_tables(world)

@@ -7,6 +7,8 @@ horizon, checks conservation and keeps the records that `tables` turns into outp
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import simpy
 from simpy.events import Timeout
@@ -23,6 +25,8 @@ from .policy import Policy
 from .records import ExportLog
 from .rng import Streams
 from .supply import ControlledExporter, FreeSupplier, Stockpile, Supplier
+
+PROGRESS_SLICES = 50
 
 
 class World:
@@ -102,8 +106,13 @@ class World:
 
     # ------------------------------------------------------------------ run
 
-    def run(self) -> None:
-        """Run to the horizon; raises ConservationError if material was created or lost."""
+    def run(self, progress: Callable[[float], None] | None = None) -> None:
+        """Run to the horizon; raises ConservationError if material was created or lost.
+
+        With `progress`, `progress(day)` is called `PROGRESS_SLICES - 1` times at even steps
+        of simulated time, by calls of its own on the event queue: they read nothing and
+        change nothing, so every result is the same (and they are left out of the event
+        count)."""
         env = self.env
         self.policy.schedule()
         bg = self.cfg.authority.background
@@ -117,6 +126,15 @@ class World:
         self.warm_areas = (0.0, 0.0, 0.0, 0.0)
         if warm > 0:
             post_call(env, min(warm, self.horizon), self._end_warmup, None)
+        ticks = [0]
+        if progress is not None:
+            def tick(day: float) -> None:
+                ticks[0] += 1
+                progress(day)
+
+            for k in range(1, PROGRESS_SLICES):
+                day = self.horizon * k / PROGRESS_SLICES
+                post_call(env, day, tick, day)
         env.run(until=self.horizon)
         self.authority.finish()
         for f in self.firms:
@@ -124,7 +142,7 @@ class World:
         problems = [p for f in self.firms for p in f.check_conservation()]
         if problems:
             raise ConservationError("; ".join(problems))
-        self.events_processed = events_processed(env)
+        self.events_processed = events_processed(env) - ticks[0]
 
     def _end_warmup(self, _arg: object) -> None:
         self.warm_areas = self.authority.areas()

@@ -28,15 +28,12 @@ from ..config.schema import Config
 from ..errors import ArgumentError, FolderError
 from ..version import __version__
 from .executors import Executor, make_executor
+from .progress import Progress
 from .store import ResultsDir
 from .work import TABLES, Segment, run_chunk
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int], None]
-"""Called with the number of replications just finished."""
-ProgressFactory = Callable[[int, int], Progress]
-"""Called once with (replications in all, replications already done)."""
 GrowRule = Callable[[ResultsDir, int], int | None]
 """Called after the chunks of n replications are done: the new n, or None to stop."""
 
@@ -135,7 +132,7 @@ def resolve_chunk_size(store: ResultsDir, chunk_size: int | None, total: int,
 
 def execute(plan: BatchPlan, out: str | Path, *, workers: int | None = None,
             executor: str = "local", scheduler: str | None = None, resume: bool = False,
-            overwrite: bool = False, progress: ProgressFactory | None = None,
+            overwrite: bool = False, progress: Progress | None = None,
             prepared: Callable[[ResultsDir], None] | None = None,
             grow: GrowRule | None = None,
             finished: Callable[[ResultsDir], None] | None = None) -> BatchInfo:
@@ -151,11 +148,13 @@ def execute(plan: BatchPlan, out: str | Path, *, workers: int | None = None,
     workers = check_count("workers", workers) if workers is not None else os.cpu_count() or 1
     store = ResultsDir(out)
     store.precheck(resume, overwrite)
+    progress = progress or Progress()
     # The executor first: a scheduler that cannot be reached is bad input, and then
     # nothing may have been written yet.
-    ex = make_executor(executor, workers, scheduler)
+    ex = make_executor(executor, workers, scheduler, progress)
     t0 = time.perf_counter()
     wall_before, ran = 0.0, 0
+    aborted = True  # until the batch ends by itself: a stop (Ctrl-C, SIGTERM) or an error
     try:
         with store.locked():
             store.prepare(plan.config, plan.manifest_meta(), resume=resume,
@@ -171,8 +170,10 @@ def execute(plan: BatchPlan, out: str | Path, *, workers: int | None = None,
                         break
                     plan = replace(plan, replications=n)
                     log.info("extending to %d replications", n)
+                aborted = False
             finally:
-                ex.close()
+                progress.close()
+                ex.close(abort=aborted)
                 wall = wall_before + time.perf_counter() - t0
                 chunks = store.chunks()
                 events = sum(ch.events for ch in chunks.values())
@@ -187,7 +188,7 @@ def execute(plan: BatchPlan, out: str | Path, *, workers: int | None = None,
             if finished is not None:
                 finished(store)
     finally:
-        ex.close()
+        ex.close(abort=aborted)
     return BatchInfo(store.path, plan.replications, ran, events, wall, executor, ex.workers)
 
 
@@ -199,22 +200,20 @@ def _jobs(plan: BatchPlan, done: set[int]) -> Iterator[tuple[int, tuple]]:
 
 
 def _run_chunks(plan: BatchPlan, store: ResultsDir, ex: Executor,
-                progress: ProgressFactory | None) -> int:
+                progress: Progress) -> int:
     """Run every chunk of `plan` the folder does not hold whole, writing each chunk's tables
     as soon as it returns. Returns the number of chunks run."""
     recorded = store.chunks()
     done = {c for c, ch in recorded.items()
             if c < plan.chunks and ch.replications == plan.chunk_size_of(c)}
-    already = sum(plan.chunk_size_of(c) for c in done)
-    tick = progress(plan.total, already) if progress else None
+    progress.start(plan.total, sum(plan.chunk_size_of(c) for c in done))
     ran = 0
     for c, (tables, events) in ex.map_unordered(run_chunk, _jobs(plan, done)):
         if c in recorded:  # a shorter chunk of a smaller batch: no longer done
             store.drop_chunk(c)
         store.write_chunk(c, tables, plan.chunk_size_of(c), events)
         ran += 1
-        if tick:
-            tick(plan.chunk_size_of(c))
+        progress.advance(plan.chunk_size_of(c))
     return ran
 
 
@@ -222,7 +221,7 @@ def run_batch(cfg: Config, out: str | Path, *, replications: int | None = None,
               workers: int | None = None, executor: str = "local",
               scheduler: str | None = None, chunk_size: int | None = None,
               resume: bool = False, overwrite: bool = False,
-              progress: ProgressFactory | None = None, grow: GrowRule | None = None,
+              progress: Progress | None = None, grow: GrowRule | None = None,
               finished: Callable[[ResultsDir], None] | None = None) -> BatchInfo:
     """Run `replications` (default `cfg.runs.replications`) of `cfg` and store them under
     `out`. `grow` may extend the batch (see `execute`; `sim.api.run_batch` builds one

@@ -7,41 +7,106 @@ chunks a batch has, and yield each chunk's result as soon as it is done.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import os
+import queue as queue_mod
+import signal
+import threading
+import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 from ..errors import ArgumentError
-from .pool import WORKER_PRELOAD, start_forkserver
+from .pool import WORKER_PRELOAD, ignoring_sigint, start_forkserver
+from .progress import Progress, Running
+from .work import set_reporter
+
+STOP_GRACE_S = 3.0
+"""How long stopped workers get to exit before they are killed."""
+
+
+def init_worker(main_pid: int, reports: Any) -> None:
+    """A local pool worker's set-up: Ctrl-C is the parent's to handle (the worker ignores
+    SIGINT, and is stopped by its parent); report progress to `reports`; exit if the
+    parent is gone (killed outright), instead of running on orphaned; and `gc.freeze`, so
+    the collector never walks (and so never copies, page by page) the objects inherited
+    from the fork server, and a worker's memory stays flat however many chunks it runs."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if reports is not None:
+        set_reporter(reports.put_nowait)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(main_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # a new process has the parent's id: the parent is gone
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    gc.freeze()
 
 
 class LocalExecutor:
-    """In-process (1 worker) or a process pool."""
+    """In-process (1 worker) or a process pool.
 
-    def __init__(self, workers: int) -> None:
+    `progress.running` hears where the workers' replications have got to (simulated
+    days); `close(abort=True)` stops the workers at once (their chunks are lost, and
+    resuming recomputes them)."""
+
+    def __init__(self, workers: int, progress: Progress | None = None) -> None:
         self.workers = workers
+        self.progress = progress or Progress()
         self.pool: ProcessPoolExecutor | None = None
+        self.reports: Any = None
+        self._where: dict[int, Running] = {}
         if workers > 1:
             import multiprocessing as mp
 
             # The model and pyarrow are loaded once, in the fork server, and shared by the
             # workers (it may already be running: see sim.run.pool).
             ctx = mp.get_context("forkserver" if start_forkserver() else "spawn")
-            # gc.freeze in each worker: the collector then never walks (and so never
-            # copies, page by page) the objects inherited from the forkserver, so a
-            # worker's memory stays flat however many chunks it runs.
-            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                            initializer=gc.freeze)
+            self.reports = ctx.Queue()
+            with ignoring_sigint():  # workers inherit it: Ctrl-C reaches only the parent
+                self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                                initializer=init_worker,
+                                                initargs=(os.getpid(), self.reports))
+
+    def _report(self, rec: tuple) -> None:
+        pid, point, index, day, horizon = rec
+        self._where[pid] = Running(point, index, day, horizon)
+        self.progress.running(dict(self._where))
+
+    def _drain(self) -> None:
+        got = False
+        while True:
+            try:
+                rec = self.reports.get_nowait()
+            except (queue_mod.Empty, OSError, ValueError, EOFError):
+                break
+            pid, point, index, day, horizon = rec
+            self._where[pid] = Running(point, index, day, horizon)
+            got = True
+        if got:
+            self.progress.running(dict(self._where))
 
     def map_unordered(self, fn: Callable[..., Any],
                       jobs: Iterable[tuple[Any, tuple]]) -> Iterator[tuple[Any, Any]]:
         """`(key, fn(*args))` for each `(key, args)` of `jobs`, in the order they finish;
         jobs are taken from the iterable only as workers free up."""
         if self.pool is None:
-            for key, args in jobs:
-                yield key, fn(*args)
+            set_reporter(self._report)
+            try:
+                for key, args in jobs:
+                    yield key, fn(*args)
+            finally:
+                set_reporter(None)
             return
         pending: dict[Any, Any] = {}
         queue = iter(jobs)
@@ -56,14 +121,41 @@ class LocalExecutor:
                 pending[self.pool.submit(fn, *job[1])] = job[0]
             if not pending:
                 break
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            self._drain()
             for fut in done:
                 key = pending.pop(fut)
                 yield key, fut.result()
 
-    def close(self) -> None:
-        if self.pool is not None:
+    def close(self, abort: bool = False) -> None:
+        """Shut the pool down: after the chunks under way (default), or at once (`abort`:
+        the workers are terminated, and killed if they do not exit within
+        `STOP_GRACE_S`)."""
+        if self.pool is None:
+            return
+        if not abort:
             self.pool.shutdown(cancel_futures=True)
+        else:
+            # ProcessPoolExecutor has no public way to stop its workers before Python 3.14
+            # (`terminate_workers`); its `_processes` are the worker Process objects.
+            stop = getattr(self.pool, "terminate_workers", None)
+            procs = list(getattr(self.pool, "_processes", {}).values())
+            if stop is not None:
+                stop()
+            else:
+                for p in procs:
+                    with contextlib.suppress(OSError, ValueError):
+                        p.terminate()
+            deadline = time.monotonic() + STOP_GRACE_S
+            for p in procs:
+                p.join(max(0.0, deadline - time.monotonic()))
+                if p.is_alive():
+                    p.kill()
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.reports is not None:
+            self.reports.close()
+            self.reports.cancel_join_thread()
+        self.pool = None
 
 
 # A LocalCluster's defaults cost a batch of long CPU-bound chunks time that buys it
@@ -109,13 +201,16 @@ def _local_cluster_config() -> dict[str, Any]:
 class DaskExecutor:
     """A Dask distributed client: a LocalCluster, or an existing scheduler."""
 
-    def __init__(self, workers: int, scheduler: str | None) -> None:
+    def __init__(self, workers: int, scheduler: str | None,
+                 progress: Progress | None = None) -> None:
+        self.progress = progress or Progress()
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:
             raise ArgumentError("executor", "dask", "Dask is not installed; install the "
                                 "'dask' extra: pip install 'rareshock[dask]'") from None
         self.cluster = None
+        self.client = None
         if scheduler:
             try:
                 self.client = Client(scheduler, timeout="10s")
@@ -127,7 +222,13 @@ class DaskExecutor:
 
             # Settings for the cluster started here only (an existing scheduler is left
             # as it is); the nannies pass them on to their worker processes.
-            with dask.config.set(_local_cluster_config()):
+            # SIGINT ignored while the nannies and workers start: they inherit it, so a
+            # Ctrl-C reaches only this process (which closes the cluster), not each of them
+            with dask.config.set(_local_cluster_config()), ignoring_sigint(), \
+                    _worker_logging(), warnings.catch_warnings():
+                # no dashboard; distributed still binds an HTTP port, and says so when its
+                # default is taken (another cluster on this machine): any port will do
+                warnings.filterwarnings("ignore", message="Port .* is already in use")
                 self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
                                             processes=True, dashboard_address=None)
                 self.client = Client(self.cluster)
@@ -162,25 +263,51 @@ class DaskExecutor:
                 ac.add(f2)
             yield key, result
 
-    def close(self) -> None:
-        if self.cluster is None:  # a user's scheduler: leave it and its workers as they are
-            self.client.close()
+    def close(self, abort: bool = False) -> None:
+        """Close the client, and the LocalCluster started here (a user's scheduler and its
+        workers are left as they are). With `abort` (a stop), running tasks are cancelled
+        and nothing waits for them."""
+        if self.client is None:
+            return
+        client, self.client = self.client, None
+        if self.cluster is None:
+            if abort:
+                with contextlib.suppress(Exception):
+                    client.cancel(list(client.futures.values()), force=True)
+            client.close()
             return
         # Closing a LocalCluster races its own heartbeats (dask/distributed#7105): a worker
         # or nanny may log an ERROR about a closed connection after the batch is done.
         # Nothing can fail any more, so the workers' and this process's distributed
         # loggers are quietened for the shutdown (this process's levels are restored).
-        try:
-            self.client.run(_quiet_worker_logs)
-        except Exception:  # noqa: BLE001 - a worker already gone: nothing left to quieten
-            pass
+        if not abort:
+            try:
+                client.run(_quiet_worker_logs)
+            except Exception:  # noqa: BLE001 - a worker already gone: nothing left to quieten
+                pass
         levels = _quiet_distributed_logs()
         try:
-            self.client.close()
-            self.cluster.close()
+            client.close(timeout=STOP_GRACE_S if abort else "10s")
+            self.cluster.close(timeout=STOP_GRACE_S if abort else None)
         finally:
             for logger, level in levels.items():
                 logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _worker_logging() -> Iterator[None]:
+    """While the cluster's processes start: their loggers, as each configures them from
+    its environment when it imports distributed. A stopped batch cancels the tasks under
+    way, which each worker would otherwise report as a WARNING."""
+    old = os.environ.get("DASK_LOGGING")
+    os.environ["DASK_LOGGING"] = repr({"distributed.worker.state_machine": "error"})
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("DASK_LOGGING", None)
+        else:
+            os.environ["DASK_LOGGING"] = old
 
 
 def _quiet_worker_logs() -> None:
@@ -204,11 +331,12 @@ def _quiet_distributed_logs() -> dict[logging.Logger, int]:
 Executor = LocalExecutor | DaskExecutor
 
 
-def make_executor(kind: str, workers: int, scheduler: str | None = None) -> Executor:
+def make_executor(kind: str, workers: int, scheduler: str | None = None,
+                  progress: Progress | None = None) -> Executor:
     """A LocalExecutor (`kind` "local") or a DaskExecutor ("dask"; on `scheduler` if given,
     else a LocalCluster of `workers`)."""
     if kind == "local":
-        return LocalExecutor(workers)
+        return LocalExecutor(workers, progress)
     if kind == "dask":
-        return DaskExecutor(workers, scheduler)
+        return DaskExecutor(workers, scheduler, progress)
     raise ArgumentError("executor", kind, "expected 'local' or 'dask'")

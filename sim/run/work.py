@@ -9,6 +9,8 @@ process boundary is compressed bytes, and the parent only writes them.
 from __future__ import annotations
 
 import functools
+import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,6 +25,35 @@ if TYPE_CHECKING:
 DATASETS = {"replications": "firms", "applications": "applications", "exports": "exports",
             "timeseries": "timeseries", "authority": "authority", "policy": "policy"}
 TABLES = tuple(DATASETS)
+
+# Where this process reports the replication it is on: set by `set_reporter` (the local
+# pool's worker initializer, or the parent itself when it runs chunks in-process).
+_report: list[Callable[[tuple], None] | None] = [None]
+REPORT_EVERY_S = 1.0
+
+
+def set_reporter(report: Callable[[tuple], None] | None) -> None:
+    """Send `(pid, point, replication, day, horizon)` tuples to `report` while replications
+    run (at most one a second), or nothing (None)."""
+    _report[0] = report
+
+
+def _progress(point: int | None, index: int, horizon: float) -> Callable[[float], None] | None:
+    """The `progress` callback of one replication, if this process reports."""
+    report = _report[0]
+    if report is None:
+        return None
+    pid = os.getpid()
+    last = [time.monotonic()]
+
+    def progress(day: float) -> None:
+        now = time.monotonic()
+        if now - last[0] >= REPORT_EVERY_S:
+            last[0] = now
+            report((pid, point, index, day, horizon))
+
+    return progress
+
 
 class ReplicationError(RuntimeError):
     """A replication raised; the message carries its seed so it can be re-run alone."""
@@ -63,7 +94,8 @@ def chunk_tables(root: int, segments: Sequence[Segment], crn: bool = True,
         for i in range(seg.start, seg.stop):
             seed = replication_seed(root, i, None if crn else seg.point)
             try:
-                rep = model.simulate(seg.cfg, seed)
+                rep = model.simulate(seg.cfg, seed,
+                                     _progress(seg.point, i, seg.cfg.horizon_days))
             except Exception as exc:  # re-raised with what is needed to reproduce it
                 where, cfg_is = f"replication {i}", "cfg"
                 if seg.point is not None:

@@ -16,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..config.schema import Config
-from ..run.batch import BatchPlan, ProgressFactory, check_count, execute, resolve_chunk_size
+from ..run.batch import BatchPlan, check_count, execute, resolve_chunk_size
+from ..run.progress import Progress
 from ..run.store import ResultsDir
 from .plan import plan_sweep, with_options
 
@@ -40,7 +41,7 @@ def run_sweep(cfg: Config, out: str | Path, *, replications: int | None = None,
               crn: bool | None = None, workers: int | None = None, executor: str = "local",
               scheduler: str | None = None, chunk_size: int | None = None,
               resume: bool = False, overwrite: bool = False,
-              progress: ProgressFactory | None = None, source: str = "<config>",
+              progress: Progress | None = None, source: str = "<config>",
               finished: Callable[[ResultsDir], None] | None = None) -> SweepInfo:
     """Run every point of `cfg.sweep` (`replications` per point, default
     `sweep.replications`) and store the tables under `out`, with `points.csv`.

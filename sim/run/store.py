@@ -279,6 +279,8 @@ class ResultsDir:
         ignored with one warning."""
         p = self.path
         man = self.open_header()
+        self._header = man
+        self.config_bytes()  # the config the tables are of, unedited
         chunks = self.chunks(man["run_id"])
         if not chunks:
             raise FolderError(str(p), "holds no finished replications yet: continue the run "
@@ -454,6 +456,12 @@ class ResultsDir:
 
     # ------------------------------------------------------------------ creation
 
+    def _entries(self) -> list[str]:
+        """What the folder holds, leaving out the lock and the temporary files of writes cut
+        short (a folder holding only those is as good as empty)."""
+        return [e.name for e in self.path.iterdir() if e.name != LOCK
+                and not (e.name.startswith(".") and e.name.endswith(".tmp"))]
+
     def precheck(self, resume: bool, overwrite: bool) -> None:
         """The refusals `prepare` would make that need no lock, made before the lock is
         taken, so that a refused command leaves the folder as it was (not even a lock
@@ -462,7 +470,7 @@ class ResultsDir:
         p = self.path
         if p.exists() and not p.is_dir():
             raise FolderError(str(p), "exists and is not a folder")
-        if not p.is_dir() or not [e for e in p.iterdir() if e.name != LOCK]:
+        if not p.is_dir() or not self._entries():
             return
         if resume:
             try:
@@ -502,7 +510,7 @@ class ResultsDir:
         """
         p = self.path
         digest_cfg = config_hash(cfg)
-        entries = [e.name for e in p.iterdir() if e.name != LOCK]
+        entries = self._entries()
         if entries and resume:
             return self._reopen(cfg, meta, digest_cfg)
         if entries and not overwrite:
@@ -516,6 +524,7 @@ class ResultsDir:
                   "created": time.strftime("%Y-%m-%d %H:%M:%S")}
         # The new manifest first: from here on the old run's chunks are not this folder's.
         self.write_manifest(header)
+        self._remove_temporaries()
         if old is not None:
             self._remove_run(old)
         with self._writing(CONFIG):
@@ -611,8 +620,11 @@ class ResultsDir:
     def _append(self, record: dict[str, Any]) -> None:
         line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
         with self._writing(LOG):
-            fd = os.open(self.path / LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+            fd = os.open(self.path / LOG, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
             try:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    line = b"\n" + line  # end a line a kill cut short: it stays unreadable
                 if os.write(fd, line) != len(line):
                     raise OSError(28, "the line was not written whole")
                 os.fsync(fd)

@@ -138,7 +138,7 @@ class WorkingCalendar:
     def add(self, t: float, working_days: float) -> float:
         """Earliest time t' >= t (days) by which ``working_days`` (>= 0) of work started at t
         is done, i.e. W(t') = W(t) + working_days; ``math.inf`` if that time is beyond
-        ``limit_days`` (a time no run reaches)."""
+        ``limit_days`` (a time no run reaches) or ``working_days`` is infinite."""
         if self._identity:
             if not working_days >= 0:
                 raise ValueError(f"working_days must be >= 0, got {working_days}")
@@ -146,7 +146,9 @@ class WorkingCalendar:
         if not 0.0 < working_days < math.inf:
             if working_days == 0:
                 return float(t)
-            raise ValueError(f"working_days must be finite and >= 0, got {working_days}")
+            if working_days == math.inf:  # never done
+                return math.inf
+            raise ValueError(f"working_days must be >= 0, got {working_days}")
         if not t >= 0:
             raise ValueError(f"t must be >= 0, got {t}")
         if t >= self.limit_days:

@@ -183,28 +183,29 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, args.overrides)
     if args.force:
         est = estimate_work(cfg)
-        check_warnings(cfg, args.config)
     else:
-        est = check_work(cfg, args.config)
+        est = check_work(cfg, args.config, warn=False)
+    plan = largest = None
+    if cfg.sweep is not None:  # every point checked before anything is printed
+        from .sweep.plan import check_plan_work, plan_sweep
+
+        plan = plan_sweep(cfg, args.config)
+        largest = None if args.force else check_plan_work(plan, args.config)
+    check_warnings(cfg, args.config)
     controls = sum(1 for e in cfg.policy if e.type == "controls_start")
     print(f"{args.config}: ok — {cfg.horizon_days:g} days from {cfg.calendar.start}, "
           f"{len(cfg.materials)} materials, {len(cfg.firms)} firms, {len(cfg.suppliers)} "
           f"suppliers, {len(cfg.policy)} policy events ({controls} controls_start), "
           f"{cfg.authority.reviewers} reviewers, {cfg.runs.replications} replications")
     print(f"work: {est}")
-    if cfg.sweep is not None:
-        from .sweep.plan import check_plan_work, plan_sweep
-
-        plan = plan_sweep(cfg, args.config)
-        largest = "" if args.force else \
-            f" (the largest: {check_plan_work(plan, args.config)})"
+    if plan is not None and cfg.sweep is not None:
         sw = cfg.sweep
         names = ", ".join(lv.label for lv in plan.levers)
         k = len(plan.levers)
         print(f"sweep: {sw.method} over {k} parameter{'s' if k > 1 else ''} ({names}), "
               f"{plan.design.size} points x {sw.replications} replications, "
               f"{'common random numbers' if sw.crn else 'independent streams'}; every "
-              f"point's config is valid{largest}")
+              "point's config is valid" + (f" (the largest: {largest})" if largest else ""))
     return 0
 
 

@@ -330,7 +330,7 @@ def config_from_dict(data: Mapping[str, Any], source: str = "<config>") -> Confi
     return _validate(data, source)
 
 
-def load_config(path: str | Path, overrides: Iterable[str] = ()) -> Config:
+def load_config(path: str | Path, overrides: Iterable[str] | None = ()) -> Config:
     """Read, merge (`extends`), override (``path=value``) and validate a config file.
 
     Raises ConfigError naming the file (or `--set` for a bad override, or for an error that
@@ -340,14 +340,16 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> Config:
     if not isinstance(path, str | os.PathLike):
         raise ArgumentError("path", path, f"must be a file name or a Path, got "
                             f"{type(path).__name__}")
+    if overrides is None:
+        overrides = ()
     if isinstance(overrides, str | bytes) or not isinstance(overrides, Iterable):
         raise ArgumentError("overrides", overrides, "must be a list of 'path=value' strings "
                             "(a single one in a list too)")
     overrides = list(overrides)
     for text in overrides:
         if not isinstance(text, str):
-            raise ArgumentError("overrides", text, "must be a list of 'path=value' strings, "
-                                f"got a {type(text).__name__} in it")
+            raise ArgumentError("overrides", text, "each override must be a 'path=value' "
+                                f"string, not {type(text).__name__}")
     data = read_toml_tree(path)
     own = copy.deepcopy(data) if overrides else data
     overridden: list[str] = []

@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 
 MAX_EVENTS = 5e7
 """SimPy events per replication: about a thousand times the baseline's (~40,000), minutes to
-an hour for one replication, and an applications table of gigabytes."""
+hours for one replication (0.1-0.4 million events/s), and an applications table of
+gigabytes."""
 MAX_ROWS = 5e6
 """Time-series rows per replication (the baseline writes ~1,300): a few hundred MB of
 Python lists in the worker before a single table is written."""

@@ -10,8 +10,10 @@ from typing import Any
 from .analysis.precision import PrecisionTarget
 from .analysis.stored import StoredRun, StoredSweep, is_sweep
 from .config import Config, load_config
+from .config.work import check_warnings, check_work
 from .errors import ArgumentError, ConfigError
 from .model import Replication, simulate
+from .run.batch import check_count
 from .run.batch import run_batch as _run_batch_in
 from .run.progress import Progress
 from .run.store import ResultsDir
@@ -80,12 +82,23 @@ def _check_config(cfg: Any) -> Config:
     return cfg
 
 
+def _check_options(replications: Any, workers: Any, force: Any) -> None:
+    """The typed keyword arguments, before anything is read or written."""
+    if replications is not None:
+        check_count("replications", replications)
+    if workers is not None:
+        check_count("workers", workers)
+    if not isinstance(force, bool):
+        raise ArgumentError("force", force, "must be True or False")
+
+
 def run_batch(cfg: Config, out: str | Path | None = None, *, replications: int | None = None,
               workers: int | None = None, executor: str = "local",
               scheduler: str | None = None, chunk_size: int | None = None,
               resume: bool = False, overwrite: bool = False, precision: float | None = None,
               max_replications: int | None = None,
-              progress: Progress | None = None) -> Results:
+              progress: Progress | None = None, force: bool = False,
+              source: str | None = None) -> Results:
     """Run a Monte Carlo batch of `cfg` into `out` (default `results/<cfg.name>`) and return
     its Results; `summary.csv` is written.
 
@@ -94,22 +107,30 @@ def run_batch(cfg: Config, out: str | Path | None = None, *, replications: int |
     `resume` continues an interrupted run, `overwrite` replaces an existing folder. With
     `precision`, replications are added until every sector's 95% half-width of mean
     `shortfall_frac` is under it (up to `max_replications`); the manifest records whether
-    it was met.
+    it was met. Unless `force`, a config beyond the work limits (`sim.config.work`) is
+    refused before anything is written; errors and warnings name `source` (default: the
+    config's name).
     """
     cfg = _check_config(cfg)
+    _check_options(replications, workers, force)
     if resume and overwrite:
         raise ArgumentError("resume", True, "cannot be combined with overwrite")
+    source = source or cfg.name or "<config>"
     path = Path(out) if out is not None else Path("results") / (cfg.name or "run")
     grow = None
     if precision is not None:
-        if not cfg.firms:
-            raise ConfigError(cfg.name or "<config>", "firms", "a precision target is on "
-                              "sector shortfall, and this config has no firms")
         first = replications if replications is not None else cfg.runs.replications
         grow = PrecisionTarget(precision, first, max_replications)
+        if not cfg.firms:
+            raise ConfigError(source, "firms", "a precision target is on sector shortfall, "
+                              "and this config has no firms")
     elif max_replications is not None:
         raise ArgumentError("max_replications", max_replications,
                             "only applies with a precision target")
+    if force:
+        check_warnings(cfg, source)
+    else:
+        check_work(cfg, source)
 
     def finished(store: ResultsDir) -> None:
         if grow is not None:
@@ -129,19 +150,22 @@ def run_sweep(cfg: Config, out: str | Path | None = None, *, replications: int |
               scheduler: str | None = None, chunk_size: int | None = None,
               resume: bool = False, overwrite: bool = False,
               progress: Progress | None = None, source: str = "<config>",
-              ) -> SweepResults:
+              force: bool = False) -> SweepResults:
     """Run the sweep of `cfg` (its `[sweep]` table) into `out` (default
     `results/<cfg.name>`) and return its SweepResults; summary.csv, sensitivity.csv and
     discovery.csv are written. `replications` is per point (default
-    `sweep.replications`); `crn` overrides `sweep.crn`; the rest as `run_batch`."""
+    `sweep.replications`); `crn` overrides `sweep.crn`; unless `force`, every point's
+    config is checked against the work limits; the rest as `run_batch`."""
     from .sweep import run_sweep as _run_sweep_in
 
     cfg = _check_config(cfg)
+    _check_options(replications, workers, force)
     if resume and overwrite:
         raise ArgumentError("resume", True, "cannot be combined with overwrite")
     path = Path(out) if out is not None else Path("results") / (cfg.name or "sweep")
     info = _run_sweep_in(cfg, path, replications=replications, crn=crn, workers=workers,
                          executor=executor, scheduler=scheduler, chunk_size=chunk_size,
                          resume=resume, overwrite=overwrite, progress=progress, source=source,
-                         finished=lambda store: SweepResults(path).write_outputs())
+                         finished=lambda store: SweepResults(path).write_outputs(),
+                         force=force)
     return SweepResults(path, info)

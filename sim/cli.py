@@ -39,6 +39,10 @@ def describe_error(err: BadInput) -> str:
         if err.remedies:
             hint = " (use " + " or ".join(_flag(r) for r in err.remedies) + ")"
         return f"{err.folder}: {err.message}{hint}"
+    if isinstance(err, ConfigError) and err.remedies:
+        where = f"{err.source}: {err.path}" if err.path else err.source
+        flags = " or ".join(_flag(r) for r in err.remedies)
+        return f"{where}: {err.message} (use {flags} to run it anyway)"
     return str(err)
 
 
@@ -80,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="PATH=VALUE", help="override a config value (repeatable), "
                         "e.g. --set authority.reviewers=1200")
+        sp.add_argument("--force", action="store_true", help="accept a config beyond the "
+                        "work limits (events or time-series rows per replication, horizon, "
+                        "mean durations) that would otherwise be refused")
 
     def batch_opts(sp: argparse.ArgumentParser) -> None:
         """Options shared by `run` and `sweep`: executors, chunks, the results folder."""
@@ -178,24 +185,34 @@ def _version() -> str:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .config import load_config
+    from .config.work import check_warnings, check_work, estimate_work
 
     cfg = load_config(args.config, args.overrides)
+    if args.force:
+        est = estimate_work(cfg)
+    else:
+        est = check_work(cfg, args.config, warn=False)
+    plan = largest = None
+    if cfg.sweep is not None:  # every point checked before anything is printed
+        from .sweep.plan import check_plan_work, plan_sweep
+
+        plan = plan_sweep(cfg, args.config)
+        largest = None if args.force else check_plan_work(plan, args.config)
+    check_warnings(cfg, args.config)
     controls = sum(1 for e in cfg.policy if e.type == "controls_start")
     print(f"{args.config}: ok — {cfg.horizon_days:g} days from {cfg.calendar.start}, "
           f"{len(cfg.materials)} materials, {len(cfg.firms)} firms, {len(cfg.suppliers)} "
           f"suppliers, {len(cfg.policy)} policy events ({controls} controls_start), "
           f"{cfg.authority.reviewers} reviewers, {cfg.runs.replications} replications")
-    if cfg.sweep is not None:
-        from .sweep.plan import plan_sweep
-
-        plan = plan_sweep(cfg, args.config)
+    print(f"work: {est}")
+    if plan is not None and cfg.sweep is not None:
         sw = cfg.sweep
         names = ", ".join(lv.label for lv in plan.levers)
         k = len(plan.levers)
         print(f"sweep: {sw.method} over {k} parameter{'s' if k > 1 else ''} ({names}), "
               f"{plan.design.size} points x {sw.replications} replications, "
               f"{'common random numbers' if sw.crn else 'independent streams'}; every "
-              "point's config is valid")
+              "point's config is valid" + (f" (the largest: {largest})" if largest else ""))
     return 0
 
 
@@ -238,7 +255,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         cfg, out, workers=args.workers, executor=args.executor, scheduler=args.scheduler,
         chunk_size=args.chunk_size, resume=args.resume, overwrite=args.overwrite,
         precision=args.precision, max_replications=args.max_replications,
-        progress=_progress(args.quiet),
+        progress=_progress(args.quiet), force=args.force, source=args.config,
     )
     if not args.no_plots:
         res.plot()
@@ -290,7 +307,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         cfg, out, replications=args.replications, crn=False if args.no_crn else None,
         workers=args.workers, executor=args.executor, scheduler=args.scheduler,
         chunk_size=args.chunk_size, resume=args.resume, overwrite=args.overwrite,
-        progress=_progress(args.quiet), source=args.config,
+        progress=_progress(args.quiet), source=args.config, force=args.force,
     )
     if not args.no_plots:
         res.plot()
@@ -422,9 +439,10 @@ def main(argv: list[str] | None = None) -> int:
     _handle_signals()
     logging.basicConfig(level=logging.WARNING, format="rareshock: %(message)s")
     # Libraries that set their own loggers to INFO (Dask's scheduler and nannies) would
-    # otherwise print through this handler, even with --quiet.
+    # otherwise print through this handler, even with --quiet; --quiet prints only errors.
+    level = logging.ERROR if getattr(args, "quiet", False) else logging.WARNING
     for handler in logging.getLogger().handlers:
-        handler.setLevel(logging.WARNING)
+        handler.setLevel(level)
     try:
         return COMMANDS[args.command](args)
     except BadInput as exc:

@@ -18,14 +18,21 @@ class ConfigError(BadInput):
     """A config file, a field in it, or a ``path=value`` override is wrong.
 
     ``str(err)`` is ``SOURCE: PATH: what is wrong`` (SOURCE a file name, or ``--set``).
+    `remedies` are the keyword arguments that would run it anyway (``("force",)`` for a
+    config beyond the work limits); the CLI shows them as flags.
     """
 
-    def __init__(self, source: str, path: str, message: str) -> None:
+    def __init__(self, source: str, path: str, message: str,
+                 remedies: tuple[str, ...] = ()) -> None:
         self.source = _one_line(source)
         self.path = _one_line(path)
         self.message = _one_line(message)
+        self.remedies = remedies
         where = f"{self.source}: {self.path}" if path else self.source
-        super().__init__(f"{where}: {self.message}")
+        hint = ""
+        if remedies:
+            hint = " (pass " + " or ".join(f"{r}=True" for r in remedies) + " to run it anyway)"
+        super().__init__(f"{where}: {self.message}{hint}")
 
 
 def _one_line(s: str) -> str:

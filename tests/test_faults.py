@@ -242,7 +242,7 @@ def test_damaged_and_stray_parts(ref: dict, tmp_path: Path, table: str) -> None:
         assert f"{table}/part-00002.parquet" in msg and "--resume" in msg
         with pytest.raises(FolderError, match="chunk 2 is damaged"):
             sim.Results(out)
-        r = cli(*RUN, "--out", out, "--resume", cwd=tmp_path)
+        r = cli(*[a for a in RUN if a != "-q"], "--out", out, "--resume", cwd=tmp_path)
         assert r.returncode == 0 and "chunk 2 will be recomputed" in r.stderr
         assert cli("verify", out, cwd=tmp_path).returncode == 0
         got = tables(out)
@@ -306,7 +306,7 @@ def test_an_edited_config_is_an_error_everywhere_it_is_read(ref: dict, tmp_path:
         assert "config.toml was changed after the run began" in one_line_error(
             cli(cmd, out, cwd=tmp_path))
     # resuming with the config that ran puts the file back as it was
-    r = cli(*RUN, "--out", out, "--resume", cwd=tmp_path)
+    r = cli(*[a for a in RUN if a != "-q"], "--out", out, "--resume", cwd=tmp_path)
     assert r.returncode == 0 and "differed from the config that ran" in r.stderr
     assert cfg.read_bytes() == (ref["dir"] / "ref7" / "config.toml").read_bytes()
     assert cli("verify", out, cwd=tmp_path).returncode == 0

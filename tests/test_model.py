@@ -225,6 +225,8 @@ def small_worlds(draw) -> tuple[dict[str, Any], int]:  # noqa: ANN001
     policy = []
     for kind in draw(st.lists(st.sampled_from(kinds), max_size=6)):
         ev: dict[str, Any] = {"type": kind, "date": day(-5)}
+        if ev["date"] < START:  # applied at t = 0: allowed only when the config says so
+            ev["outside_window"] = True
         if draw(st.integers(0, 3)) == 0:
             ev["delay_days"] = draw(_nonneg(10.0))
         if draw(st.integers(0, 3)) == 0:

@@ -40,9 +40,14 @@ class PrecisionTarget:
         if self.met or n >= self.cap:
             return None
         chunk = int((store.manifest() or {}).get("chunk_size", 1))
-        # one replication has no interval (infinite half-width): double instead
-        grow = (math.ceil(n * (self.worst / self.halfwidth) ** 2 * 1.1)
-                if math.isfinite(self.worst) else 2 * n)
+        if math.isfinite(self.worst):
+            # n (w / h)^2 x 1.1, capped before rounding: with a tiny target the product
+            # overflows to inf (float multiplication does not raise; ** and ceil would)
+            ratio = self.worst / self.halfwidth
+            want = n * (ratio * ratio) * 1.1
+            grow = self.cap if not want < self.cap else math.ceil(want)
+        else:  # one replication has no interval (infinite half-width): double instead
+            grow = 2 * n
         target = min(self.cap, max(n + chunk, grow))
         log.info("half-width %.4g > %.4g: extending to %d replications", self.worst,
                  self.halfwidth, target)

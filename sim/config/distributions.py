@@ -86,7 +86,10 @@ class Lognormal(_Spec):
 
     @property
     def expected(self) -> float:
-        return self.median * math.exp(self.sigma**2 / 2)
+        half_var = self.sigma**2 / 2
+        if half_var > 709.0:  # exp overflows a float: the mean is beyond any float
+            return math.inf
+        return self.median * math.exp(half_var)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.lognormal(math.log(self.median), self.sigma, size)

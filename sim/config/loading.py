@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -12,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import ConfigError
+from ..errors import ArgumentError, ConfigError
 from .base import PathError
 from .paths import set_path
 from .schema import Config
@@ -21,6 +23,11 @@ __all__ = ["config_dict", "config_from_dict", "load_config", "parse_override", "
 
 SET = "--set"
 """The source named in errors caused by a ``path=value`` override."""
+
+MAX_EXTENDS = 32
+"""Longest chain of `extends` (a config extending one that extends another...)."""
+
+TOO_DEEP = "nested too deep (arrays or tables inside one another)"
 
 
 def _read_toml(path: Path, source: str) -> dict[str, Any]:
@@ -44,6 +51,8 @@ def _read_toml(path: Path, source: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, "", f"invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(source, "", TOO_DEEP) from None
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,8 +67,16 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def read_toml_tree(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """Read a config file and everything it `extends`, merged into one raw dict."""
+def read_toml_tree(path: str | Path) -> dict[str, Any]:
+    """Read a config file and everything it `extends` (at most `MAX_EXTENDS` deep), merged
+    into one raw dict."""
+    try:
+        return _read_tree(path, ())
+    except RecursionError:  # merging tables nested thousands deep
+        raise ConfigError(str(path), "", TOO_DEEP) from None
+
+
+def _read_tree(path: str | Path, _chain: tuple[Path, ...]) -> dict[str, Any]:
     p = Path(path)
     source = str(path)
     resolved = p.resolve()
@@ -73,12 +90,15 @@ def read_toml_tree(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str,
         return data
     if not isinstance(parent, str) or not parent.strip():
         raise ConfigError(source, "extends", f"must be a file name (got {_show(parent)})")
+    if len(_chain) >= MAX_EXTENDS:
+        raise ConfigError(source, "extends", f"more than {MAX_EXTENDS} configs extending one "
+                          f"another (the chain starts at {_chain[0].name})")
     parent_path = p.parent / parent
     if parent_path.is_dir():
         raise ConfigError(source, "extends", f"{parent!r} is a folder, not a config file")
     if not parent_path.is_file():
         raise ConfigError(source, "extends", f"no such file {parent!r} (relative to {p.parent})")
-    base = read_toml_tree(parent_path, (*_chain, resolved))
+    base = _read_tree(parent_path, (*_chain, resolved))
     return _merge(base, data)
 
 
@@ -113,6 +133,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         doc = tomllib.loads(f"v = {value}")
     except tomllib.TOMLDecodeError:
         doc = None
+    except RecursionError:
+        raise ConfigError(SET, path, f"value {TOO_DEEP}") from None
     if doc is not None and set(doc) == {"v"}:
         parsed = doc["v"]
     elif any(c in value for c in "[]{}\"'=,\n"):
@@ -284,9 +306,11 @@ def _validate(data: Mapping[str, Any], source: str, overridden: Iterable[str] = 
     overridden = list(overridden)
     try:
         cfg = Config.model_validate(dict(data))
+        loc = _coerced_bool(data, cfg.model_dump(warnings=False))
     except ValidationError as exc:
         raise _first_error(exc, source, overridden) from None
-    loc = _coerced_bool(data, cfg.model_dump(warnings=False))
+    except RecursionError:
+        raise ConfigError(SET if overridden else source, "", TOO_DEEP) from None
     if loc is not None:
         path = _loc_path(loc)
         raise ConfigError(
@@ -306,17 +330,50 @@ def config_from_dict(data: Mapping[str, Any], source: str = "<config>") -> Confi
     return _validate(data, source)
 
 
-def load_config(path: str | Path, overrides: Iterable[str] = ()) -> Config:
+def load_config(path: str | Path, overrides: Iterable[str] | None = ()) -> Config:
     """Read, merge (`extends`), override (``path=value``) and validate a config file.
 
-    Raises ConfigError naming the file (or `--set` for a bad override), the field path
-    and what is wrong.
+    Raises ConfigError naming the file (or `--set` for a bad override, or for an error that
+    only the overrides bring about), the field path and what is wrong; ArgumentError if
+    `path` is not a path or `overrides` not a list of strings.
     """
+    if not isinstance(path, str | os.PathLike):
+        raise ArgumentError("path", path, f"must be a file name or a Path, got "
+                            f"{type(path).__name__}")
+    if overrides is None:
+        overrides = ()
+    if isinstance(overrides, str | bytes) or not isinstance(overrides, Iterable):
+        raise ArgumentError("overrides", overrides, "must be a list of 'path=value' strings "
+                            "(a single one in a list too)")
+    overrides = list(overrides)
+    for text in overrides:
+        if not isinstance(text, str):
+            raise ArgumentError("overrides", text, "each override must be a 'path=value' "
+                                f"string, not {type(text).__name__}")
     data = read_toml_tree(path)
+    own = copy.deepcopy(data) if overrides else data
     overridden: list[str] = []
     for text in overrides:
         keys, value = parse_override(text)
         set_path(data, keys, value, SET)
         overridden.append(".".join(keys))
     _inline_observed(data, Path.cwd(), SET)
-    return _validate(data, str(path), overridden)
+    try:
+        return _validate(data, str(path), overridden)
+    except ConfigError as exc:
+        if exc.source != SET and overridden and not _same_error(own, str(path), exc):
+            raise ConfigError(SET, exc.path, exc.message) from None
+        raise
+
+
+_MORE = re.compile(r" \(and \d+ more errors?\)$")
+
+
+def _same_error(data: dict[str, Any], source: str, exc: ConfigError) -> bool:
+    """Whether the file without its overrides fails the same way (else the overrides made
+    the error, e.g. a cross-reference or a sibling field they no longer agree with)."""
+    try:
+        _validate(data, source)
+    except ConfigError as own:
+        return (own.path, _MORE.sub("", own.message)) == (exc.path, _MORE.sub("", exc.message))
+    return False

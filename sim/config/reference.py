@@ -14,7 +14,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from . import distributions, observed, schema
+from . import distributions, observed, schema, work
+from .loading import MAX_EXTENDS
 
 _DIST_NAMES = {c.__name__ for c in (
     distributions.Exponential, distributions.Lognormal, distributions.Triangular,
@@ -153,6 +154,46 @@ refused for a review time).
 """
 
 
+_LIMIT_ROWS = "\n".join(f"| {what} | {limit} | {why} |" for what, limit, why in [
+    ("what", "limit", "why"), ("---", "---", "---"),
+    ("`horizon_days`", f"{work.MAX_HORIZON_DAYS:.0e} days (~2,700 years)",
+     "100,000 years is not a scenario; the working-day calendar holds a row per day"),
+    ("mean of any duration distribution (review, pre-acceptance, transit, delays...)",
+     f"{work.MAX_MEAN_DAYS:.0e} days",
+     "a delay longer than the longest horizon never ends within a run"),
+    ("SimPy events per replication (estimated)", f"{work.MAX_EVENTS:.0e}",
+     "~1,000 times the baseline's ~40,000: minutes to hours per replication at 0.1-0.4 "
+     "million events/s, and gigabytes of applications"),
+    ("time-series rows per replication", f"{work.MAX_ROWS:.0e}",
+     "the baseline writes ~1,300 (a sample every 7 days); millions fill a worker's memory"),
+])
+
+LIMITS = f"""\
+## Work limits
+
+A config can be valid and still describe a run that would never finish. `validate`, `run`
+and `sweep` (every point) estimate the work of one replication (`sim.config.work`;
+`validate` prints it) and refuse, with exit status 2 and the field that dominates, a config
+beyond these limits, unless `--force` is given (`force=True` from Python):
+
+{_LIMIT_ROWS}
+
+The estimate counts background applications (`rate_per_day` x horizon), each firm's
+order reviews (horizon / `review_period_days`) and licence applications (an order of about
+`units_per_day` x `bom` x `review_period_days` kg split at the controlled supplier's
+`max_shipment_kg`), information-request rounds, resubmissions and the time-series sampler;
+it is an order of magnitude (the baseline: ~59,000 estimated, ~39,000 counted).
+
+They also warn (one line each; `-q` silences warnings) when a policy event is dated at or
+after the end of the window (it never happens; `outside_window = true` says that is meant),
+and when the licence queue is unstable for as long as controls are on: applications
+arriving faster than reviewers / mean review time (in calendar days, information-request
+rounds included) clear them in every period between `reviewers` and `review_time` events.
+
+A chain of `extends` may be at most {MAX_EXTENDS} configs long.
+"""
+
+
 def render() -> str:
     lines = ["# Config reference", "",
              "Generated from the schema by `python -m sim.config.reference`; do not edit by hand.",
@@ -170,6 +211,7 @@ def render() -> str:
         else:
             lines += _table(model, path)
     lines.append(DISTRIBUTIONS)
+    lines.append(LIMITS)
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -34,12 +35,26 @@ def _check_nonnegative(d: Distribution | None, what: str) -> Distribution | None
 
 
 def _check_shares(shares: dict[str, float], what: str) -> dict[str, float]:
+    """At least one entry. That they sum to 1 is checked once every name is known to exist
+    (`Config._references`), so a misspelt name is reported as such, not as a bad sum."""
     if not shares:
         raise ValueError(f"{what} must name at least one entry")
+    return shares
+
+
+def _check_sum(shares: dict[str, float], path: str) -> None:
     total = sum(shares.values())
     if abs(total - 1.0) > 1e-6:
-        raise ValueError(f"{what} must sum to 1 (they sum to {total:g})")
-    return shares
+        listed = ", ".join(f"{k} {v:g}" for k, v in shares.items())
+        raise PathError(path, f"must sum to 1 (they sum to {total:g}: {listed})")
+
+
+def _last_day(start: date, horizon_days: float) -> str:
+    """The last date simulated (the day holding t = horizon - epsilon), as ISO text."""
+    try:
+        return (start + timedelta(days=math.ceil(horizon_days) - 1)).isoformat()
+    except OverflowError:
+        return "beyond 9999-12-31"
 
 
 # --------------------------------------------------------------------------- calendar
@@ -406,6 +421,13 @@ class PolicyEventBase(Strict):
         default=1.0, description="Chance the event happens at all (per replication)."
     )
     label: str = Field(default="", description="Shown on plots.")
+    outside_window: bool = Field(
+        default=False, description="The nominal `date` may lie outside the simulated window "
+        "[calendar.start, calendar.start + horizon_days). An event dated before the start is "
+        "refused unless this is set, and then applies at t = 0 (the start); one dated at or "
+        "after the end never happens (`validate`, `run` and `sweep` warn about it unless "
+        "this is set)."
+    )
 
 
 class ControlsStart(PolicyEventBase):
@@ -740,8 +762,10 @@ class Config(Strict):
 
         for m in a.background.materials:
             need("material", mats, m, f"authority.background.materials.{m}")
+        _check_sum(a.background.materials, "authority.background.materials")
         for d in a.background.destinations:
             need("destination", dests, d, f"authority.background.destinations.{d}")
+        _check_sum(a.background.destinations, "authority.background.destinations")
         for i, r in enumerate(a.decision.rules):
             need("destination", dests, r.destination, f"authority.decision.rules.{i}.destination")
             need("material", mats, r.material, f"authority.decision.rules.{i}.material")
@@ -758,6 +782,8 @@ class Config(Strict):
                 need("material", mats, m, f"{p}.bom.{m}")
             for s_name in f.ordering.suppliers:
                 need("supplier", set(self.suppliers), s_name, f"{p}.ordering.suppliers.{s_name}")
+            _check_sum(f.ordering.suppliers, f"{p}.ordering.suppliers")
+            for s_name in f.ordering.suppliers:
                 sup = self.suppliers[s_name]
                 for m in f.bom:
                     if m not in sup.materials and f.ordering.suppliers[s_name] > 0:
@@ -767,6 +793,8 @@ class Config(Strict):
                         )
         for i, ev in enumerate(self.policy):
             p = f"policy.{i}"
+            if not ev.outside_window:
+                self._check_window(ev.date, f"{p}.date")
             for m in getattr(ev, "materials", None) or []:
                 need("material", mats, m, f"{p}.materials")
             for d in getattr(ev, "destinations", None) or []:
@@ -792,6 +820,16 @@ class Config(Strict):
         if self.observed is not None:
             self._check_observed(self.observed, need)
         return self
+
+    def _check_window(self, when: date, path: str) -> None:
+        """A policy date before the start would silently apply at t = 0: refused. (One at or
+        after the end never happens; `sim.config.work` warns about those.)"""
+        start = self.calendar.start
+        if when >= start:
+            return
+        window = f"{start} to {_last_day(start, self.horizon_days)}"
+        raise PathError(path, f"{when} is before the simulated window ({window}): it would "
+                        "apply at t = 0; set outside_window = true if that is meant")
 
     def _check_observed(self, obs: ObservedData, need: Callable[..., None]) -> None:
         for i, st in enumerate(obs.stoppages):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..config.schema import Config
+from ..errors import ArgumentError
 from .tables import Replication, build_tables
 from .world import World
 
@@ -26,9 +27,19 @@ def simulate(cfg: Config, seed: int | np.random.SeedSequence,
 
     `seed` is an int or a `numpy.random.SeedSequence` (a replication's child sequence);
     every random stream of the run is derived from it by name. `progress(day)`, if given,
-    is called as simulated time goes by (50 times a run). Raises
-    `sim.errors.ConservationError` if material is created or lost.
+    is called as simulated time goes by (50 times a run). Raises ArgumentError for a
+    `cfg` that is not a Config or a bad `seed`, and `sim.errors.ConservationError` if
+    material is created or lost.
     """
+    if not isinstance(cfg, Config):
+        raise ArgumentError("cfg", None, "must be a Config (from sim.load_config), got "
+                            f"{type(cfg).__name__}")
+    if not isinstance(seed, np.random.SeedSequence):
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+            raise ArgumentError("seed", seed, "must be a whole number or a "
+                                "numpy.random.SeedSequence")
+        if seed < 0:
+            raise ArgumentError("seed", seed, "must be at least 0")
     world = World(cfg, seed)
     world.run(progress)
     return build_tables(world)

@@ -22,6 +22,7 @@ WorkingDays = Literal["mon-fri", "all"]
 
 _MARGIN_DAYS = 3 * 366  # precomputed beyond the horizon
 _EXTEND_DAYS = 366  # minimum lazy extension beyond the precomputed range
+_LIMIT_DAYS = 100 * 366  # the day table never grows beyond max(this, the precomputed range)
 
 
 class WorkingCalendar:
@@ -31,10 +32,14 @@ class WorkingCalendar:
     ``holidays``: inclusive ``(first, last)`` date ranges not worked.
     ``extra_working_days``: dates worked even if weekend or holiday (make-up days).
     ``horizon_days``: simulated horizon in calendar days; the day table is
-    precomputed to ``horizon_days`` + ~3 years and extended lazily beyond that.
+    precomputed to ``horizon_days`` + ~3 years and extended lazily beyond that, up to
+    ``limit_days`` = max(the precomputed range, ~100 years). `add` returns ``math.inf`` for
+    work that would end beyond ``limit_days``: a run never reaches that time, and the table
+    does not grow without bound for absurd durations.
     """
 
-    __slots__ = ("_cum", "_extra", "_holidays", "_identity", "_mode", "_n", "_work", "start")
+    __slots__ = ("_cum", "_extra", "_holidays", "_identity", "_mode", "_n", "_work",
+                 "limit_days", "start")
 
     def __init__(
         self,
@@ -61,6 +66,7 @@ class WorkingCalendar:
         self._cum: list[int] = [0]  # _cum[i] = working days in days [0, i)
         self._n: int = 0
         self._extend(math.ceil(horizon_days) + _MARGIN_DAYS)
+        self.limit_days: int = max(self._n, _LIMIT_DAYS)
 
     # -- day table -------------------------------------------------------------------------
 
@@ -131,7 +137,8 @@ class WorkingCalendar:
 
     def add(self, t: float, working_days: float) -> float:
         """Earliest time t' >= t (days) by which ``working_days`` (>= 0) of work started at t
-        is done, i.e. W(t') = W(t) + working_days."""
+        is done, i.e. W(t') = W(t) + working_days; ``math.inf`` if that time is beyond
+        ``limit_days`` (a time no run reaches) or ``working_days`` is infinite."""
         if self._identity:
             if not working_days >= 0:
                 raise ValueError(f"working_days must be >= 0, got {working_days}")
@@ -139,16 +146,24 @@ class WorkingCalendar:
         if not 0.0 < working_days < math.inf:
             if working_days == 0:
                 return float(t)
-            raise ValueError(f"working_days must be finite and >= 0, got {working_days}")
+            if working_days == math.inf:  # never done
+                return math.inf
+            raise ValueError(f"working_days must be >= 0, got {working_days}")
         if not t >= 0:
             raise ValueError(f"t must be >= 0, got {t}")
+        if t >= self.limit_days:
+            return math.inf
         d = int(t)  # W(t), as in working_time() (inlined: this runs for every review)
         if d >= self._n:
             self._extend(max(d + 1, self._n + _EXTEND_DAYS))
         cum = self._cum
         target = (cum[d] + (t - d) if self._work[d] else cum[d]) + working_days
         while cum[-1] < target:
-            self._extend(self._n + max(_EXTEND_DAYS, 2 * math.ceil(target - cum[-1])))
+            # working time never outruns calendar time: the end is at least this far on
+            if self._n + (target - cum[-1]) > self.limit_days or self._n >= self.limit_days:
+                return math.inf
+            self._extend(min(self.limit_days,
+                             self._n + max(_EXTEND_DAYS, 2 * math.ceil(target - cum[-1]))))
         i = bisect_left(cum, target)  # first day boundary with cum >= target
         d = i - 1  # cum[d] < target <= cum[d + 1], so day d is a working day
         end = d + (target - cum[d])

@@ -16,10 +16,11 @@ from pathlib import Path
 import pandas as pd
 
 from ..config.schema import Config
+from ..config.work import check_warnings
 from ..run.batch import BatchPlan, check_count, execute, resolve_chunk_size
 from ..run.progress import Progress
 from ..run.store import ResultsDir
-from .plan import plan_sweep, with_options
+from .plan import check_plan_work, plan_sweep, with_options
 
 __all__ = ["SweepInfo", "run_sweep", "write_points"]
 
@@ -42,17 +43,22 @@ def run_sweep(cfg: Config, out: str | Path, *, replications: int | None = None,
               scheduler: str | None = None, chunk_size: int | None = None,
               resume: bool = False, overwrite: bool = False,
               progress: Progress | None = None, source: str = "<config>",
-              finished: Callable[[ResultsDir], None] | None = None) -> SweepInfo:
+              finished: Callable[[ResultsDir], None] | None = None,
+              force: bool = False) -> SweepInfo:
     """Run every point of `cfg.sweep` (`replications` per point, default
     `sweep.replications`) and store the tables under `out`, with `points.csv`.
 
-    The summary, sensitivity and discovery tables are computed from the stored tables
-    (`sim.run_sweep` writes them too).
+    Every point's config is checked against the work limits first (`check_work`), unless
+    `force`. The summary, sensitivity and discovery tables are computed from the stored
+    tables (`sim.run_sweep` writes them too).
     """
     if replications is not None:
         check_count("replications", replications)
     cfg = with_options(cfg, replications, crn)
     plan = plan_sweep(cfg, source)
+    if not force:
+        check_plan_work(plan, source)
+    check_warnings(cfg, source)
     sweep = cfg.sweep
     assert sweep is not None  # plan_sweep refuses a config without one
     reps, n_points = sweep.replications, plan.design.size

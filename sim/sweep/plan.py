@@ -8,11 +8,12 @@ from typing import Any
 import pandas as pd
 
 from ..config.schema import Config
+from ..config.work import WorkEstimate, check_work
 from ..errors import ConfigError
 from .design import Design, build_design
 from .levers import Lever, base_data, check_levers, point_config
 
-__all__ = ["SweepPlan", "plan_sweep", "with_options"]
+__all__ = ["SweepPlan", "check_plan_work", "plan_sweep", "with_options"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,22 @@ def plan_sweep(cfg: Config, source: str = "<config>") -> SweepPlan:
     for p, row in enumerate(design.points.to_dict("records")):
         configs.append(point_config(cfg, levers, row, base, source, p))
     return SweepPlan(design, levers, configs)
+
+
+def check_plan_work(plan: SweepPlan, source: str = "<config>") -> WorkEstimate:
+    """`check_work` on every point's config (no warnings: those are the scenario's); a
+    ConfigError names the point. Returns the estimate of the point with the most events."""
+    worst: WorkEstimate | None = None
+    for p, cfg in enumerate(plan.configs):
+        try:
+            est = check_work(cfg, source, warn=False)
+        except ConfigError as exc:
+            raise ConfigError(exc.source, exc.path, f"point {p}: {exc.message}",
+                              exc.remedies) from None
+        if worst is None or est.events > worst.events:
+            worst = est
+    assert worst is not None  # a design has at least one point
+    return worst
 
 
 def with_options(cfg: Config, replications: int | None = None,

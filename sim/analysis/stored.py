@@ -94,6 +94,25 @@ class StoredRun:
         """Per replication and sector: shortfall_frac (value-weighted) and value_lost."""
         return sector_table(self.firms)
 
+    @property
+    def uncertain(self) -> list[str]:
+        """The names of the uncertain parameters each replication drew (none: [])."""
+        return [u.name for u in self.config.uncertain]
+
+    @cached_property
+    def parameters(self) -> pd.DataFrame | None:
+        """Each replication's draws of the uncertain parameters (None without any)."""
+        return self.table("parameters") if self.uncertain else None
+
+    def explained(self) -> pd.DataFrame | None:
+        """Which uncertain parameters explain the spread of each sector's shortfall, from
+        this sample (`sim.analysis.uncertainty.explain`); None without any, or no firms."""
+        from .uncertainty import explain
+
+        if self.parameters is None or self.firms.empty:
+            return None
+        return explain(self.parameters, self.sectors(), seed=self.config.runs.seed)
+
     @cached_property
     def summary_rows(self) -> list[dict[str, Any]]:
         """The across-replication statistics, one dict a row (`summary()` as a table)."""
@@ -111,10 +130,15 @@ class StoredRun:
         return pd.DataFrame(self.summary_rows, columns=self.summary_columns)
 
     def write_summary(self) -> Path:
-        """Write summary.csv (with the folder's lock); returns its path."""
+        """Write summary.csv, and uncertainty.csv when the run drew uncertain parameters
+        (with the folder's lock); returns summary.csv's path."""
         with self.store.locked():
-            return self.store.write_output(
+            path = self.store.write_output(
                 "summary.csv", csv_text(self.summary_rows, self.summary_columns).encode())
+            exp = self.explained()
+            if exp is not None:
+                self.store.write_output("uncertainty.csv", exp.to_csv(index=False).encode())
+            return path
 
     def backtest(self) -> Backtest:
         """The run against the observations its config names (`observed`)."""
@@ -139,6 +163,10 @@ class StoredSweep(StoredRun):
         super().__init__(path, info)
         if self.manifest.get("kind") != "sweep":
             raise FolderError(str(self.path), "holds a run, not a sweep")
+
+    def explained(self) -> pd.DataFrame | None:
+        """Not for sweeps: their `sensitivity()` ranks the swept levers."""
+        return None
 
     @property
     def complete(self) -> bool:

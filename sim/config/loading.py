@@ -85,6 +85,7 @@ def _read_tree(path: str | Path, _chain: tuple[Path, ...]) -> dict[str, Any]:
         raise ConfigError(source, "extends", f"cyclic extends ({cycle})")
     data = _read_toml(p, source)
     _inline_observed(data, p.parent, source)
+    _inline_posteriors(data, p.parent, source)
     parent = data.pop("extends", None)
     if parent is None:
         return data
@@ -114,6 +115,45 @@ def _inline_observed(data: dict[str, Any], folder: Path, source: str) -> None:
     if not path.is_file():
         raise ConfigError(source, "observed", f"no such file {name!r} (relative to {folder})")
     data["observed"] = _read_toml(path, str(path))
+
+
+def _inline_posteriors(data: dict[str, Any], folder: Path, source: str) -> None:
+    """An uncertain parameter whose prior is `posterior` with a `file` (relative to
+    `folder`) and no values yet gets the file's column and weights, so the resolved config
+    (and a results folder's copy of it) carries its sample."""
+    entries = data.get("uncertain")
+    if not isinstance(entries, list):
+        return
+    cache: dict[Path, dict[str, list[float]]] = {}
+    for i, u in enumerate(entries):
+        prior = u.get("prior") if isinstance(u, dict) else None
+        if not isinstance(prior, dict) or prior.get("dist") != "posterior":
+            continue
+        if prior.get("values") or not isinstance(prior.get("file"), str):
+            continue
+        path = folder / prior["file"]
+        where = f"uncertain.{i}.prior.file"
+        if path not in cache:
+            if not path.is_file():
+                raise ConfigError(source, where, f"no such file {prior['file']!r} "
+                                  f"(relative to {folder})")
+            try:
+                import pyarrow.parquet as pq
+
+                table = pq.ParquetFile(path).read()
+            except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input
+                raise ConfigError(source, where, f"cannot read {prior['file']!r} as a "
+                                  f"parquet sample ({type(exc).__name__})") from None
+            cache[path] = {c: table.column(c).to_pylist() for c in table.column_names}
+        columns = cache[path]
+        column = prior.get("column") or u.get("name")
+        if "weight" not in columns:
+            raise ConfigError(source, where, f"{prior['file']!r} has no 'weight' column")
+        if column not in columns:
+            raise ConfigError(source, where, f"{prior['file']!r} has no column {column!r} "
+                              f"(it has: {', '.join(c for c in columns if c != 'weight')})")
+        prior["values"] = [float(v) for v in columns[column]]
+        prior["weights"] = [float(w) for w in columns["weight"]]
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -316,6 +356,10 @@ def _validate(data: Mapping[str, Any], source: str, overridden: Iterable[str] = 
         raise ConfigError(
             _source_of(path, source, overridden), path, "should be a number, not true or false"
         )
+    if cfg.uncertain:
+        from .uncertain import check_uncertain  # it builds configs with this module
+
+        check_uncertain(cfg, source)
     return cfg
 
 

@@ -26,6 +26,7 @@ from .base import (
 )
 from .distributions import Distribution, nonnegative
 from .observed import ObservedData
+from .priors import Prior
 
 
 def _check_nonnegative(d: Distribution | None, what: str) -> Distribution | None:
@@ -721,6 +722,42 @@ class SweepConfig(Strict):
         return self
 
 
+# --------------------------------------------------------------------------- uncertain
+
+
+class UncertainParameter(Strict):
+    """A config value we do not know: each replication draws it from `prior`, from a
+    random stream of its own keyed to the replication (so replication i draws the same
+    value in every scenario that shares this entry). With `scale = true` the value is a
+    factor on what the path holds (as for sweep parameters)."""
+
+    name: str = Field(min_length=1, description="Column name in the parameters table.")
+    path: str | list[str] = Field(
+        description="Dotted config path(s); a list sets each to the same value."
+    )
+    scale: bool = Field(default=False, description="The value multiplies what the path holds.")
+    integer: bool = Field(default=False, description="Round the value to a whole number.")
+    prior: Prior = Field(description="What we know of it: `uniform`, `loguniform`, "
+                         "`normal` (optionally truncated), `lognormal`, `triangular`, "
+                         "`beta`, `choice`, or `posterior` (rows of a weighted sample).")
+    note: str = Field(default="", description="Where the prior comes from.")
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str | list[str]) -> str | list[str]:
+        paths = [v] if isinstance(v, str) else v
+        if not paths:
+            raise ValueError("must not be empty")
+        for q in paths:
+            if not q.strip() or any(not k.strip() for k in q.split(".")):
+                raise ValueError(f"{q!r} is not a dotted config path")
+        return v
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path,) if isinstance(self.path, str) else tuple(self.path)
+
+
 # --------------------------------------------------------------------------- root
 
 
@@ -742,6 +779,10 @@ class Config(Strict):
     policy: list[PolicyEvent] = []
     sweep: SweepConfig | None = Field(
         default=None, description="Sensitivity sweep (`rareshock sweep`); `run` ignores it."
+    )
+    uncertain: list[UncertainParameter] = Field(
+        default=[], description="Values we do not know, drawn per replication from priors "
+        "(`[[uncertain]]`); the `parameters` dataset records each replication's draws."
     )
     observed: ObservedData | None = Field(
         default=None, description="What was observed in the world this scenario stands for "
@@ -819,6 +860,12 @@ class Config(Strict):
                 raise PathError(f"{p}.delay_days", "must have a finite mean")
         if self.observed is not None:
             self._check_observed(self.observed, need)
+        names: dict[str, int] = {}
+        for i, u in enumerate(self.uncertain):
+            if u.name in names:
+                raise PathError(f"uncertain.{i}.name", f"{u.name!r} is already "
+                                f"uncertain.{names[u.name]}")
+            names[u.name] = i
         return self
 
     def _check_window(self, when: date, path: str) -> None:

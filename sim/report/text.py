@@ -13,22 +13,44 @@ if TYPE_CHECKING:
 
 def run_text(res: StoredRun) -> str:
     """A run's sector and authority tables, readable in a terminal (from the summary rows:
-    no pandas)."""
+    no pandas), with the two kinds of interval told apart, and what explains the spread
+    when the run drew uncertain parameters."""
     rows = res.summary_rows
     s = [r for r in rows if r["level"] == "sector"]
     name = res.manifest.get("name") or res.path.name
-    lines = [f"{name}: {res.replications} replications" if res.complete else
-             f"{name}: {res.replications} of {res.planned} replications done (unfinished: "
-             "continue the run with --resume)"]
-    head = (f"{'sector':<10} {'metric':<15} {'mean':>12} {'95% CI':>27} {'P50':>12} "
-            f"{'P95':>12} {'P(>0)':>7} {'CVaR95':>12}")
+    k = len(res.uncertain)
+    drew = f", {k} uncertain parameter{'s' if k != 1 else ''} drawn in each" if k else ""
+    lines = [f"{name}: {res.replications} replications{drew}" if res.complete else
+             f"{name}: {res.replications} of {res.planned} replications done{drew} "
+             "(unfinished: continue the run with --resume)"]
+    head = (f"{'sector':<10} {'metric':<15} {'mean':>10} {'95% CI of the mean':>24} "
+            f"{'P5-P95 of replications':>26} {'P(>0)':>6} {'CVaR95':>10}")
     lines.append(head if len(s) else "(no firms in this config: no sector table)")
     for r in s:
         fmt = fmt_frac if r["metric"] == "shortfall_frac" else fmt_money
         ci = f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"
-        lines.append(f"{r['name']:<10} {r['metric']:<15} {fmt(r['mean']):>12} {ci:>27} "
-                     f"{fmt(r['p50']):>12} {fmt(r['p95']):>12} {r['p_positive']:>7.2f} "
-                     f"{fmt(r['cvar95']):>12}")
+        band = f"[{fmt(r['p5'])}, {fmt(r['p95'])}]"
+        lines.append(f"{r['name']:<10} {r['metric']:<15} {fmt(r['mean']):>10} {ci:>24} "
+                     f"{band:>26} {r['p_positive']:>6.2f} {fmt(r['cvar95']):>10}")
+    if s:
+        spread = (f"arrivals and reviews, and the {k} uncertain parameters (what we do not "
+                  "know about the world)" if k else "arrivals and reviews only (this config "
+                  "draws no uncertain parameters: the spread leaves out what we do not know)")
+        import textwrap
+
+        lines += textwrap.wrap("95% CI of the mean: Monte Carlo error (more replications "
+                               f"narrow it). P5-P95: where 90% of replications fall, from "
+                               f"{spread}.", 100)
+    exp = res.explained() if k and s else None
+    if exp is not None:
+        lines += ["", "what explains the spread of sector shortfall (delta, 95% interval; "
+                  "Spearman's rho):"]
+        for sector, g in exp[exp["metric"] == "shortfall_frac"].groupby("sector"):
+            g = g.sort_values("delta", ascending=False, na_position="last").head(3)
+            for k_, (_, r) in enumerate(g.iterrows()):
+                lines.append(f"  {sector if k_ == 0 else '':<8} {r['parameter'][:40]:<40} "
+                             f"delta {r['delta']:.2f} ± {r['delta_conf']:.2f}, "
+                             f"rho {r['spearman']:+.2f}")
     auth = [r for r in rows if r["level"] == "authority"]
     if auth:
         lines.append("")

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from ..config.loading import config_dict
 from ..config.schema import Config
 from ..errors import FolderError
-from .work import TABLES
+from .work import ALL_TABLES as TABLES
 
 if TYPE_CHECKING:  # pandas and pyarrow are imported where tables are read, so the parent
     import numpy as np  # of a batch, which only writes the workers' bytes, does without
@@ -57,8 +57,8 @@ LOG = "chunks.jsonl"
 CONFIG = "config.toml"
 LOCK = ".rareshock.lock"
 OUTPUTS = ("summary.csv", "points.csv", "sensitivity.csv", "discovery.csv",
-           "discovery-trajectory.csv")
-"""Files computed from the stored tables (a sweep writes all five, a run the first)."""
+           "discovery-trajectory.csv", "uncertainty.csv")
+"""Files computed from the stored tables."""
 PART = re.compile(r"^part-\d{5}\.parquet$")
 
 _HELD: dict[Path, list[int]] = {}  # folders whose lock this process holds

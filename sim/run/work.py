@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..config.schema import Config
 from .seeds import replication_seed
@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 DATASETS = {"replications": "firms", "applications": "applications", "exports": "exports",
             "timeseries": "timeseries", "authority": "authority", "policy": "policy"}
 TABLES = tuple(DATASETS)
+PARAMETERS = "parameters"
+"""The dataset of the uncertain parameters' values, one row per replication (configs with
+`[[uncertain]]` only)."""
+ALL_TABLES = (*TABLES, PARAMETERS)
 
 # Where this process reports the replication it is on: set by `set_reporter` (the local
 # pool's worker initializer, or the parent itself when it runs chunks in-process).
@@ -83,19 +87,29 @@ def chunk_tables(root: int, segments: Sequence[Segment], crn: bool = True,
     import pyarrow as pa
 
     from .. import model
+    from ..config.uncertain import prepare
+    from ..model.rng import Streams
     from ..model.tables import arrow_array
 
     parts: dict[str, list[pa.Table]] = {t: [] for t in tables}
     reps: list[int] = []
     points: list[int] = []
     sizes: dict[str, list[int]] = {t: [] for t in tables}
+    drawn: list[dict[str, Any]] = []
     events = 0
     for seg in segments:
+        unc = prepare(seg.cfg)
         for i in range(seg.start, seg.stop):
             seed = replication_seed(root, i, None if crn else seg.point)
+            cfg = seg.cfg
+            if unc is not None:
+                values = unc.draw(Streams(seed))
+                drawn.append(values)
+                cfg = unc.config(values)
+            else:
+                drawn.append({})
             try:
-                rep = model.simulate(seg.cfg, seed,
-                                     _progress(seg.point, i, seg.cfg.horizon_days))
+                rep = model.simulate(cfg, seed, _progress(seg.point, i, cfg.horizon_days))
             except Exception as exc:  # re-raised with what is needed to reproduce it
                 where, cfg_is = f"replication {i}", "cfg"
                 if seg.point is not None:
@@ -124,6 +138,20 @@ def chunk_tables(root: int, segments: Sequence[Segment], crn: bool = True,
                                      arrow_array(np.repeat(np.asarray(points, np.int64),
                                                            sizes[name])))
         out[name] = table.combine_chunks()
+    names = list(dict.fromkeys(k for d in drawn for k in d))
+    if names:
+        cols: dict[str, Any] = {}
+        if with_point:
+            cols["point"] = np.asarray(points, np.int64)
+        cols["replication"] = np.asarray(reps, np.int64)
+        for k in names:
+            col = [d.get(k) for d in drawn]
+            numeric = all(isinstance(v, int | float) and not isinstance(v, bool) or v is None
+                          for v in col)
+            cols[k] = (np.array([np.nan if v is None else float(v) for v in col])
+                       if numeric else ["" if v is None else str(v) for v in col])
+        out[PARAMETERS] = pa.Table.from_arrays([arrow_array(v) for v in cols.values()],
+                                               names=list(cols))
     return out, events
 
 

@@ -1,0 +1,82 @@
+"""Which uncertain parameters explain the spread of an outcome, from the sample a run
+already drew (no extra runs): per sector, Spearman's rank correlation of each parameter
+with the replication's sector shortfall, and Borgonovo's moment-independent delta with
+its first-order index (SALib's `delta`, a given-data method), with 95% intervals."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+COLUMNS = ["parameter", "sector", "metric", "n", "spearman", "delta", "delta_conf", "S1",
+           "S1_conf"]
+MIN_DELTA = 30
+"""Replications below which delta is not estimated (its bins would be nearly empty)."""
+
+
+def _numeric(col: pd.Series) -> np.ndarray | None:
+    """A parameter as numbers: as they are, or a choice of labels coded in order of first
+    appearance; None when it does not vary."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        x = col.to_numpy(dtype=float)
+    else:
+        x = pd.factorize(col)[0].astype(float)
+    return None if np.nanstd(x) == 0 else x
+
+
+def explain(parameters: pd.DataFrame, sectors: pd.DataFrame, seed: int = 0,
+            metric: str = "shortfall_frac") -> pd.DataFrame:
+    """One row per uncertain parameter and sector (see the module); `parameters` has a
+    `replication` column and one per parameter, `sectors` is `sector_table`'s."""
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    names = [c for c in parameters.columns if c not in ("replication", "point")]
+    rows = []
+    for sector, g in sectors.groupby("sector", sort=True):
+        joined = parameters.merge(g[["replication", metric]], on="replication")
+        y = joined[metric].to_numpy(dtype=float)
+        usable = {n: x for n in names if (x := _numeric(joined[n])) is not None}
+        dl = _delta(usable, y, seed) if len(y) >= MIN_DELTA and np.std(y) > 0 else {}
+        for name in names:
+            x = usable.get(name)
+            rho = float(spearmanr(x, y).statistic) if x is not None and np.std(y) > 0 \
+                else math.nan
+            d = dl.get(name, {})
+            rows.append({"parameter": name, "sector": sector, "metric": metric,
+                         "n": len(y), "spearman": rho,
+                         "delta": d.get("delta", math.nan),
+                         "delta_conf": d.get("delta_conf", math.nan),
+                         "S1": d.get("S1", math.nan), "S1_conf": d.get("S1_conf", math.nan)})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _delta(xs: dict[str, np.ndarray], y: np.ndarray, seed: int) -> dict[str, dict]:
+    if not xs:
+        return {}
+    import contextlib
+    import io
+    import warnings
+
+    from SALib.analyze import delta
+
+    names = list(xs)
+    x = np.column_stack([xs[n] for n in names])
+    problem = {"num_vars": len(names), "names": names,
+               "bounds": [[float(x[:, k].min()), float(x[:, k].max())]
+                          for k in range(len(names))]}
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")  # SALib prints its binning notes: not ours to show
+        res = delta.analyze(problem, x, y, num_resamples=100, seed=seed,
+                            print_to_console=False)
+    keys = {"delta": "delta_balanced", "delta_conf": "delta_balanced_conf", "S1": "S1",
+            "S1_conf": "S1_conf"}
+    return {n: {k: float(res[v][i]) for k, v in keys.items()} for i, n in enumerate(names)}

@@ -1,0 +1,247 @@
+"""Priors of uncertain parameters: what we do not know about a config value, as a
+distribution. Each draws by inverse CDF from one uniform, so a replication's value is a
+function of its own uniform (the same in every scenario that shares the table).
+
+`posterior` draws whole rows of a weighted sample (a calibration's particles): entries
+naming the same sample draw the same row, so correlations between parameters are kept.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from .base import Date, Strict
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+ChoiceValue = bool | int | float | str | Date
+
+
+class _Prior(Strict):
+    def ppf(self, u: float) -> float | int | bool | str:
+        """The value at probability `u` in [0, 1)."""
+        raise NotImplementedError
+
+    @property
+    def support(self) -> tuple[float, float]:
+        """Lowest and highest value a draw can take (or a 1e-6 quantile where unbounded)."""
+        return float(self.ppf(1e-6)), float(self.ppf(1 - 1e-6))  # type: ignore[arg-type]
+
+    @property
+    def numeric(self) -> bool:
+        return True
+
+
+class UniformPrior(_Prior):
+    """Uniform on [low, high]."""
+
+    dist: Literal["uniform"] = "uniform"
+    low: Finite
+    high: Finite
+
+    @model_validator(mode="after")
+    def _order(self) -> UniformPrior:
+        if not self.high > self.low:
+            raise ValueError(f"high {self.high:g} must be above low {self.low:g}")
+        return self
+
+    def ppf(self, u: float) -> float:
+        return self.low + u * (self.high - self.low)
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
+
+
+class LogUniformPrior(_Prior):
+    """Uniform in log(value) on [low, high], low > 0."""
+
+    dist: Literal["loguniform"] = "loguniform"
+    low: Positive
+    high: Positive
+
+    @model_validator(mode="after")
+    def _order(self) -> LogUniformPrior:
+        if not self.high > self.low:
+            raise ValueError(f"high {self.high:g} must be above low {self.low:g}")
+        return self
+
+    def ppf(self, u: float) -> float:
+        return math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
+
+
+class NormalPrior(_Prior):
+    """Normal(mean, sd), optionally truncated to [low, high]."""
+
+    dist: Literal["normal"] = "normal"
+    mean: Finite
+    sd: Positive
+    low: Finite | None = None
+    high: Finite | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> NormalPrior:
+        if self.low is not None and self.high is not None and not self.high > self.low:
+            raise ValueError(f"high {self.high:g} must be above low {self.low:g}")
+        return self
+
+    def ppf(self, u: float) -> float:
+        from scipy.special import ndtr, ndtri
+
+        a = ndtr((self.low - self.mean) / self.sd) if self.low is not None else 0.0
+        b = ndtr((self.high - self.mean) / self.sd) if self.high is not None else 1.0
+        x = float(self.mean + self.sd * ndtri(a + u * (b - a)))
+        lo = self.low if self.low is not None else -math.inf
+        hi = self.high if self.high is not None else math.inf
+        return min(max(x, lo), hi)
+
+
+class LognormalPrior(_Prior):
+    """Lognormal with `median` = exp(mu) and log-scale `sigma`."""
+
+    dist: Literal["lognormal"] = "lognormal"
+    median: Positive
+    sigma: Positive
+
+    def ppf(self, u: float) -> float:
+        from scipy.special import ndtri
+
+        return float(self.median * math.exp(self.sigma * ndtri(u)))
+
+
+class TriangularPrior(_Prior):
+    """Triangular on [low, high] with its peak at `mode`."""
+
+    dist: Literal["triangular"] = "triangular"
+    low: Finite
+    mode: Finite
+    high: Finite
+
+    @model_validator(mode="after")
+    def _order(self) -> TriangularPrior:
+        if not (self.low <= self.mode <= self.high and self.high > self.low):
+            raise ValueError("needs low <= mode <= high and low < high")
+        return self
+
+    def ppf(self, u: float) -> float:
+        lo, mo, hi = self.low, self.mode, self.high
+        c = (mo - lo) / (hi - lo)
+        if u < c:
+            return lo + math.sqrt(u * (hi - lo) * (mo - lo))
+        return hi - math.sqrt((1 - u) * (hi - lo) * (hi - mo))
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
+
+
+class BetaPrior(_Prior):
+    """Beta(a, b) stretched onto [low, high] (default [0, 1])."""
+
+    dist: Literal["beta"] = "beta"
+    a: Positive
+    b: Positive
+    low: Finite = 0.0
+    high: Finite = 1.0
+
+    @model_validator(mode="after")
+    def _order(self) -> BetaPrior:
+        if not self.high > self.low:
+            raise ValueError(f"high {self.high:g} must be above low {self.low:g}")
+        return self
+
+    def ppf(self, u: float) -> float:
+        from scipy.special import betaincinv
+
+        return float(self.low + (self.high - self.low) * betaincinv(self.a, self.b, u))
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
+
+
+class ChoicePrior(_Prior):
+    """One of `values`, with `weights` (equal if not given)."""
+
+    dist: Literal["choice"] = "choice"
+    values: list[ChoiceValue] = Field(min_length=1)
+    weights: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self) -> ChoicePrior:
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(f"{len(self.weights)} weights for {len(self.values)} values")
+            if not sum(self.weights) > 0:
+                raise ValueError("weights must not all be 0")
+        return self
+
+    def ppf(self, u: float) -> ChoiceValue:
+        w = self.weights or [1.0] * len(self.values)
+        total, acc = sum(w), 0.0
+        for v, wi in zip(self.values, w, strict=True):
+            acc += wi
+            if u * total < acc:
+                return v
+        return self.values[-1]
+
+    @property
+    def numeric(self) -> bool:
+        return all(isinstance(v, int | float) and not isinstance(v, bool) for v in self.values)
+
+    @property
+    def support(self) -> tuple[float, float]:
+        nums = [float(v) for v in self.values]  # type: ignore[arg-type]
+        return min(nums), max(nums)
+
+
+class PosteriorPrior(_Prior):
+    """Rows of a weighted sample (a calibration's particles): `file` names it (a parquet
+    file relative to the config, with a `weight` column and one column per parameter);
+    loading the config reads this entry's `column` (default: its name) into `values` and
+    the weights into `weights`. Entries naming the same file draw the same row."""
+
+    dist: Literal["posterior"] = "posterior"
+    file: str = Field(min_length=1)
+    column: str | None = None
+    values: list[Finite] = Field(default=[], description="Filled from the file.")
+    weights: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default=[], description="Filled from the file.")
+
+    @model_validator(mode="after")
+    def _rows(self) -> PosteriorPrior:
+        if len(self.values) != len(self.weights):
+            raise ValueError(f"{len(self.values)} values for {len(self.weights)} weights")
+        if self.weights and not sum(self.weights) > 0:
+            raise ValueError("weights must not all be 0")
+        return self
+
+    def row(self, u: float) -> int:
+        """The row drawn at probability `u` (by weight)."""
+        total, acc = sum(self.weights), 0.0
+        for k, w in enumerate(self.weights):
+            acc += w
+            if u * total < acc:
+                return k
+        return len(self.weights) - 1
+
+    def ppf(self, u: float) -> float:
+        return self.values[self.row(u)]
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return min(self.values), max(self.values)
+
+
+Prior = Annotated[
+    UniformPrior | LogUniformPrior | NormalPrior | LognormalPrior | TriangularPrior
+    | BetaPrior | ChoicePrior | PosteriorPrior,
+    Field(discriminator="dist"),
+]

@@ -20,6 +20,12 @@ Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 ChoiceValue = bool | int | float | str | Date
 
 
+U_MIN = 1e-12
+"""Draws map a uniform clipped to [U_MIN, 1 - U_MIN] through the inverse CDF, so an
+unbounded prior's draws lie between its U_MIN and 1 - U_MIN quantiles (about 7 standard
+deviations either side of a normal's mean): the values checked against the config."""
+
+
 class _Prior(Strict):
     def ppf(self, u: float) -> float | int | bool | str:
         """The value at probability `u` in [0, 1)."""
@@ -27,8 +33,8 @@ class _Prior(Strict):
 
     @property
     def support(self) -> tuple[float, float]:
-        """Lowest and highest value a draw can take (or a 1e-6 quantile where unbounded)."""
-        return float(self.ppf(1e-6)), float(self.ppf(1 - 1e-6))  # type: ignore[arg-type]
+        """Lowest and highest value a draw can take (the U_MIN quantiles where unbounded)."""
+        return float(self.ppf(U_MIN)), float(self.ppf(1 - U_MIN))  # type: ignore[arg-type]
 
     @property
     def numeric(self) -> bool:

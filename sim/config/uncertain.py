@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError
 from .levers import Lever, apply_levers, check_lever
 from .loading import config_dict
-from .priors import ChoicePrior, PosteriorPrior
+from .priors import U_MIN, ChoicePrior, PosteriorPrior
 from .schema import Config, UncertainParameter
 
 if TYPE_CHECKING:
@@ -98,7 +98,8 @@ class Uncertainty:
                     rows[prior.file] = prior.row(uniform)
                 values[u.name] = prior.values[rows[prior.file]]
             else:
-                values[u.name] = prior.ppf(float(streams(f"uncertain.{u.name}").random()))
+                uniform = float(streams(f"uncertain.{u.name}").random())
+                values[u.name] = prior.ppf(min(max(uniform, U_MIN), 1.0 - U_MIN))
             if u.integer and isinstance(values[u.name], float):
                 values[u.name] = int(round(values[u.name]))
         return values

@@ -432,8 +432,20 @@ class PolicyEventBase(Strict):
 
 
 class ControlsStart(PolicyEventBase):
+    """Licences are required from this date. Shipments already produced, declared or in
+    production when controls begin may still leave without one for a while: during
+    `transition_days` a shipment is exempt with a probability that falls linearly from
+    `exempt_share` to 0."""
+
     type: Literal["controls_start"]
     materials: list[str] = Field(min_length=1, description="Materials that now need licences.")
+    exempt_share: Probability = Field(
+        default=0.0, description="Share of shipments that still leave without a licence "
+        "when controls begin (falling to 0 over `transition_days`)."
+    )
+    transition_days: NonNegFloat = Field(
+        default=0.0, description="Calendar days over which the exempt share falls to 0."
+    )
 
 
 class ControlsLift(PolicyEventBase):

@@ -116,7 +116,9 @@ class Uncertainty:
 
 
 def prepare(cfg: Config, source: str = "<config>") -> Uncertainty | None:
-    """The uncertainty of `cfg` ready to draw, or None if it has no uncertain parameters."""
+    """The uncertainty of `cfg` ready to draw, or None if it has no uncertain parameters.
+    (Loading the config checked the priors' ranges; only the levers are built here.)"""
     if not cfg.uncertain:
         return None
-    return Uncertainty(cfg, check_uncertain(cfg, source), _base(cfg))
+    levers = [_lever(cfg, source, i, u) for i, u in enumerate(cfg.uncertain)]
+    return Uncertainty(cfg, levers, _base(cfg))

@@ -10,11 +10,14 @@ SimPy), `records` (shipments, the applications table, the export log), `authorit
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ..config.schema import Config
+from ..config.uncertain import prepare
 from ..errors import ArgumentError
+from .rng import Streams
 from .tables import Replication, build_tables
 from .world import World
 
@@ -26,7 +29,9 @@ def simulate(cfg: Config, seed: int | np.random.SeedSequence,
     """Run one replication of `cfg` and return its tables.
 
     `seed` is an int or a `numpy.random.SeedSequence` (a replication's child sequence);
-    every random stream of the run is derived from it by name. `progress(day)`, if given,
+    every random stream of the run is derived from it by name; the config's uncertain
+    parameters are drawn from the streams `uncertain.*` of that seed first (their values
+    are the Replication's `parameters`). `progress(day)`, if given,
     is called as simulated time goes by (50 times a run). Raises ArgumentError for a
     `cfg` that is not a Config or a bad `seed`, and `sim.errors.ConservationError` if
     material is created or lost.
@@ -40,6 +45,13 @@ def simulate(cfg: Config, seed: int | np.random.SeedSequence,
                                 "numpy.random.SeedSequence")
         if seed < 0:
             raise ArgumentError("seed", seed, "must be at least 0")
+    values: dict[str, Any] = {}
+    unc = prepare(cfg)
+    if unc is not None:
+        values = unc.draw(Streams(seed))
+        cfg = unc.config(values)
     world = World(cfg, seed)
     world.run(progress)
-    return build_tables(world)
+    rep = build_tables(world)
+    rep.parameters = values
+    return rep

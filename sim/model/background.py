@@ -66,7 +66,6 @@ def start_background(env: simpy.Environment, bg: BackgroundConfig, streams: Stre
     dest = Choice(bg.destinations, streams("background.destination")).next
     u_mil = UniformSampler(streams("background.end_use")).next
     mil = bg.military_share
-    controlled = licensing.controlled
     priority = licensing.priority
     add = authority.apps.add
     receive = authority.receive
@@ -77,7 +76,7 @@ def start_background(env: simpy.Environment, bg: BackgroundConfig, streams: Stre
         m, d, q = material(), dest(), qty()
         end_use = "military" if mil > 0.0 and u_mil() < mil else "civil"
         now = env._now
-        if controlled[m]:
+        if licensing.needs(m):
             receive(add(m, d, q, priority[d], now, end_use))
         else:
             record(now, d, m, q)

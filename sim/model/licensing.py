@@ -14,7 +14,7 @@ from ..config.schema import Config
 from .authority import Authority
 from .clock import post_call
 from .records import APPROVED, REFUSED, Shipment
-from .rng import Sampler, Streams
+from .rng import Sampler, Streams, UniformSampler
 
 if TYPE_CHECKING:
     from .supply import Supplier
@@ -40,14 +40,38 @@ class Licensing:
         self.redirect_refused = refusal.then == "redirect"
         self.resubmit_after = Sampler(refusal.resubmit_after_days, streams("authority.resubmit"))
         self.suppliers: dict[str, Supplier] = {}  # set by the World once they exist
+        # The transition when controls begin: material -> (start, end, exempt share)
+        self.transition: dict[str, tuple[float, float, float]] = {}
+        self._u_exempt = UniformSampler(streams("licensing.transition"))
+        self.needs = self.controlled.__getitem__  # no transition: a look-up, no call
         authority.on_decision = self.on_decision
 
-    def control(self, materials: list[str]) -> None:
-        """Licences are required from now on for `materials`."""
+    def control(self, materials: list[str], exempt_share: float = 0.0,
+                transition_days: float = 0.0) -> None:
+        """Licences are required from now on for `materials` -- but for a share of
+        shipments falling linearly from `exempt_share` to 0 over `transition_days`."""
+        now = self.env._now
         for m in materials:
             self.controlled[m] = True
+            if exempt_share > 0.0 and transition_days > 0.0:
+                self.transition[m] = (now, now + transition_days, exempt_share)
+                self.needs = self._needs_licence
         if math.isnan(self.shock_onset):
-            self.shock_onset = self.env._now
+            self.shock_onset = now
+
+    def _needs_licence(self, material: str) -> bool:
+        """Whether a shipment of `material` leaving now needs a licence (a uniform is drawn
+        only for shipments in a transition)."""
+        if not self.controlled[material]:
+            return False
+        tr = self.transition.get(material)
+        if tr is None:
+            return True
+        start, end, share = tr
+        now = self.env._now
+        if now >= end:
+            return True
+        return self._u_exempt.next() >= share * (end - now) / (end - start)
 
     def lift(self, materials: list[str]) -> None:
         """Licences are no longer required: files still open are released as approved."""

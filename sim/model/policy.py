@@ -70,7 +70,7 @@ class Policy:
         """The event happens now."""
         a = self.authority
         if isinstance(ev, ControlsStart):
-            self.licensing.control(ev.materials)
+            self.licensing.control(ev.materials, ev.exempt_share, ev.transition_days)
         elif isinstance(ev, ControlsLift):
             self.licensing.lift(ev.materials)
         elif isinstance(ev, SuspendApprovals):

@@ -79,7 +79,7 @@ class ControlledExporter(Supplier):
             firm.add_shipment(sh)
             now = self.env._now
             sh.ready_day = now + self.production()
-            if licensing.controlled[material]:
+            if licensing.needs(material):
                 licensing.apply(sh, attempt=1)
             else:
                 self._ship(sh, sh.ready_day)

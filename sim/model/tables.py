@@ -147,6 +147,7 @@ class Replication:
         self._raw: dict[str, dict[str, Any]] = {}
         self.events = events
         self.seed = seed
+        self.parameters: dict[str, Any] = {}  # the uncertain parameters' drawn values
 
     @classmethod
     def from_columns(cls, raw: dict[str, dict[str, Any]], events: int,

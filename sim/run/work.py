@@ -87,8 +87,6 @@ def chunk_tables(root: int, segments: Sequence[Segment], crn: bool = True,
     import pyarrow as pa
 
     from .. import model
-    from ..config.uncertain import prepare
-    from ..model.rng import Streams
     from ..model.tables import arrow_array
 
     parts: dict[str, list[pa.Table]] = {t: [] for t in tables}
@@ -98,18 +96,11 @@ def chunk_tables(root: int, segments: Sequence[Segment], crn: bool = True,
     drawn: list[dict[str, Any]] = []
     events = 0
     for seg in segments:
-        unc = prepare(seg.cfg)
         for i in range(seg.start, seg.stop):
             seed = replication_seed(root, i, None if crn else seg.point)
-            cfg = seg.cfg
-            if unc is not None:
-                values = unc.draw(Streams(seed))
-                drawn.append(values)
-                cfg = unc.config(values)
-            else:
-                drawn.append({})
             try:
-                rep = model.simulate(cfg, seed, _progress(seg.point, i, cfg.horizon_days))
+                rep = model.simulate(seg.cfg, seed,
+                                     _progress(seg.point, i, seg.cfg.horizon_days))
             except Exception as exc:  # re-raised with what is needed to reproduce it
                 where, cfg_is = f"replication {i}", "cfg"
                 if seg.point is not None:
@@ -121,6 +112,7 @@ def chunk_tables(root: int, segments: Sequence[Segment], crn: bool = True,
                     f"spawn_key={tuple(seed.spawn_key)!r}))"
                 ) from exc
             events += rep.events
+            drawn.append(rep.parameters)
             reps.append(i)
             points.append(-1 if seg.point is None else seg.point)
             for name in tables:

@@ -13,15 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 from .version import __version__
 
-__all__ = ["Config", "ConfigError", "Replication", "Results", "SweepResults", "load_config",
-           "open_results", "run_batch", "run_sweep", "simulate", "__version__"]
+__all__ = ["Calibration", "Config", "ConfigError", "Replication", "Results", "SweepResults",
+           "calibrate", "load_config", "open_results", "run_batch", "run_sweep", "simulate",
+           "__version__"]
 
 if TYPE_CHECKING:
     from .api import (
+        Calibration,
         Config,
         Replication,
         Results,
         SweepResults,
+        calibrate,
         load_config,
         open_results,
         run_batch,

@@ -4,6 +4,7 @@ tables and plots. Everything here calls the layers below; nothing below imports 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +12,15 @@ from .analysis.precision import PrecisionTarget
 from .analysis.stored import StoredRun, StoredSweep, is_sweep
 from .config import Config, load_config
 from .config.work import check_warnings, check_work
-from .errors import ArgumentError, ConfigError
+from .errors import ArgumentError, ConfigError, FolderError
 from .model import Replication, simulate
 from .run.batch import check_count
 from .run.batch import run_batch as _run_batch_in
 from .run.progress import Progress
 from .run.store import ResultsDir
 
-__all__ = ["Config", "Replication", "Results", "SweepResults", "load_config", "open_results",
-           "run_batch", "run_sweep", "simulate"]
+__all__ = ["Calibration", "Config", "Replication", "Results", "SweepResults", "calibrate",
+           "load_config", "open_results", "run_batch", "run_sweep", "simulate"]
 
 
 class Results(StoredRun):
@@ -71,7 +72,11 @@ def _plots(res: StoredRun, draw: Any, out: str | Path | None) -> list[Path]:
 
 
 def open_results(path: str | Path) -> Results | SweepResults:
-    """The Results of a run folder, or the SweepResults of a sweep folder."""
+    """The Results of a run folder, or the SweepResults of a sweep folder (a calibration
+    folder's predictive run is its `predictive/` folder)."""
+    if ResultsDir(path).open_header().get("kind") == "calibration":
+        raise FolderError(str(path), "is a calibration folder: see its calibration.md; its "
+                          f"posterior predictive run is {Path(path) / 'predictive'}")
     return SweepResults(path) if is_sweep(path) else Results(path)
 
 
@@ -169,3 +174,147 @@ def run_sweep(cfg: Config, out: str | Path | None = None, *, replications: int |
                          finished=lambda store: SweepResults(path).write_outputs(),
                          force=force)
     return SweepResults(path, info)
+
+
+class Calibration:
+    """A calibration folder: `posterior` (the weighted sample), `generations`,
+    `posterior_config` (the path of posterior.toml), `predictive` (the Results of the
+    posterior predictive run) and `backtest()` of it."""
+
+    def __init__(self, path: str | Path, fit: Any = None) -> None:
+        self.path = Path(path)
+        self.fit = fit
+
+    @property
+    def posterior_config(self) -> Path:
+        return self.path / "posterior.toml"
+
+    @property
+    def predictive(self) -> Results:
+        return Results(self.path / "predictive")
+
+    def posterior(self) -> Any:
+        """The particles (DataFrame): a column per parameter, and `weight`."""
+        import pandas as pd
+
+        return pd.read_parquet(self.path / "posterior.parquet")
+
+    def backtest(self) -> Any:
+        return self.predictive.backtest()
+
+
+def calibrate(cfg: Config, out: str | Path | None = None, *, workers: int | None = None,
+              executor: str = "local", scheduler: str | None = None,
+              overwrite: bool = False, plots: bool = True,
+              progress: Any = None, config_path: str | Path | None = None,
+              overrides: list[str] | None = None, source: str | None = None,
+              force: bool = False) -> Calibration:
+    """Fit `cfg`'s `[[uncertain]]` parameters to its observations by ABC-SMC (pyabc) and
+    write into `out` (default `results/<cfg.name>-calibration`): `posterior.parquet`,
+    `posterior.toml` (a config extending `config_path`, the file `cfg` came from, with the
+    posterior as its uncertain parameters; the whole config if `overrides` were applied or
+    no path is given), the posterior predictive run (`predictive/`, its back-test beside
+    it), `generations.csv`, `calibration.md`, plots, and pyabc's database `abc.db`.
+    `progress(line)` hears one line per generation. Bad input (no observations, nothing
+    to calibrate, a fit month with nothing observed, a prior beyond its path's range) is
+    refused before anything is written."""
+    import subprocess
+    import time
+
+    from .calibration.abc import check_calibratable
+    from .calibration.abc import fit as run_fit
+    from .calibration.backtest import check_backtest
+    from .calibration.posterior import SAMPLE, posterior_toml, sample_bytes
+    from .calibration.targets import fit_targets
+    from .report.backtest import write_backtest
+    from .report.calibration import (
+        calibration_markdown,
+        plot_marginals,
+        plot_pairs,
+        plot_predictive,
+    )
+    from .run.executors import make_executor
+    from .run.store import config_toml
+
+    cfg = _check_config(cfg)
+    _check_options(None, workers, force)
+    source = source or (str(config_path) if config_path else cfg.name or "<config>")
+    check_calibratable(cfg, source)
+    targets = fit_targets(cfg, source)
+    check_backtest(cfg, source)
+    if force:
+        check_warnings(cfg, source)
+    else:
+        check_work(cfg, source)
+    try:
+        import cloudpickle  # noqa: F401
+        import pyabc  # noqa: F401
+    except ImportError:
+        raise ArgumentError("command", "calibrate", "needs pyabc; install the 'calibrate' "
+                            "extra: pip install 'rareshock[calibrate]'") from None
+    path = Path(out) if out is not None else Path("results") / f"{cfg.name or 'run'}-calibration"
+    settings = cfg.calibration
+    predictive_n = settings.predictive_replications if settings else 100
+    fit_months = sorted({t.key.split()[-1] for t in targets if t.group == "exports"})
+    store = ResultsDir(path)
+    try:
+        store.precheck(resume=False, overwrite=overwrite)
+    except FolderError as exc:  # a calibration starts again; it does not resume
+        raise FolderError(exc.folder, exc.message, tuple(r for r in exc.remedies
+                                                         if r != "resume")) from None
+    ex = make_executor(executor, workers or os.cpu_count() or 1, scheduler)
+    t0 = time.perf_counter()
+    aborted = True
+    try:
+        with store.locked():
+            store.prepare(cfg, {"kind": "calibration", "replications": predictive_n,
+                                "seed": cfg.runs.seed, "chunk_size": None, "crn": None,
+                                "name": cfg.name}, resume=False, overwrite=overwrite)
+            for name in ("abc.db", "predictive"):  # listed before they exist
+                store.record_output(name)
+            fit = run_fit(cfg, path / "abc.db", ex, source, progress)
+            aborted = False
+        ex.close()
+        with store.locked():
+            store.write_output(SAMPLE, sample_bytes(fit))
+            store.write_output("generations.csv", fit.generations.to_csv(index=False).encode())
+            # settings of the calibration itself leave the calibrated scenario as it is
+            changed = [o for o in overrides or [] if not o.strip().startswith("calibration.")]
+            store.write_output("posterior.toml", posterior_toml(
+                cfg, fit, path, Path(config_path) if config_path else None, changed,
+                config_toml(cfg)))
+            pcfg = load_config(path / "posterior.toml")
+            res = run_batch(pcfg, path / "predictive", replications=predictive_n,
+                            workers=workers, executor=executor, scheduler=scheduler,
+                            overwrite=True, force=force, source=str(path / "posterior.toml"))
+            bt = res.backtest()
+            title = f"{cfg.name or source} posterior predictive, {predictive_n} replications"
+            with res.store.locked():
+                for p in write_backtest(bt, path / "predictive", title):
+                    res.store.record_output(p.name)
+            figures: list[str] = []
+            if plots:
+                drawn = [plot_marginals(cfg, fit, path / "plots"),
+                         plot_pairs(fit, path / "plots"),
+                         *plot_predictive(bt, path / "plots", title)]
+                for p in drawn:
+                    store.record_output(str(p.relative_to(path)))
+                figures = [str(p.relative_to(path)) for p in drawn]
+            try:
+                commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
+                                        capture_output=True, text=True, timeout=10,
+                                        cwd=Path(config_path).parent if config_path else None
+                                        ).stdout.strip() or "unknown"
+            except (OSError, subprocess.SubprocessError):
+                commit = "unknown"
+            md = calibration_markdown(cfg, fit, bt, title=cfg.name or source, source=source,
+                                      fit_months=fit_months, predictive=predictive_n,
+                                      commit=commit, plots=figures)
+            store.write_output("calibration.md", md.encode())
+            store.update_manifest(state="complete", simulations=fit.simulations,
+                                  fit_seconds=round(fit.wall_seconds, 3),
+                                  wall_seconds=round(time.perf_counter() - t0, 3),
+                                  generations=len(fit.generations), commit=commit)
+    finally:
+        ex.close(abort=aborted)
+    return Calibration(path, fit)

@@ -164,6 +164,28 @@ def build_parser() -> argparse.ArgumentParser:
                     help="results folder (default: results/<config name>-backtest)")
     bt.add_argument("--overwrite", action="store_true", help="replace an existing folder")
 
+    cal = sub.add_parser("calibrate", help="fit the config's uncertain parameters to its "
+                         "observations (ABC-SMC) and write the posterior as a config",
+                         description="Approximate Bayesian computation (pyabc's ABC-SMC) of "
+                         "the [[uncertain]] parameters against the observations of the fit "
+                         "window ([calibration] settings); writes posterior.parquet, "
+                         "posterior.toml, a posterior predictive run and calibration.md.")
+    config_opts(cal)
+    cal.add_argument("--workers", "-j", type=_number(),
+                     help="worker processes (default: all cores)")
+    cal.add_argument("--executor", choices=["local", "dask"], default="local")
+    cal.add_argument("--scheduler", metavar="ADDRESS",
+                     help="Dask scheduler of an existing cluster (with --executor dask)")
+    cal.add_argument("--out", "-o", metavar="DIR", help="output folder "
+                     "(default: results/<config file name>-calibration)")
+    cal.add_argument("--overwrite", action="store_true", help="replace an existing folder "
+                     "(and the --export files)")
+    cal.add_argument("--export", metavar="FILE.toml", help="also write the posterior config "
+                     "there, its sample beside it as FILE.parquet (to commit a calibrated "
+                     "scenario; paths rewritten relative to it)")
+    cal.add_argument("--no-plots", action="store_true", help="skip the plots")
+    cal.add_argument("--quiet", "-q", action="store_true", help="print only errors")
+
     vm = sub.add_parser("validate-model", help="regenerate the validation report "
                         "(docs/validation.md): queueing theory, conservation, back-test")
     vm.add_argument("--doc", default="docs/validation.md", metavar="FILE",
@@ -174,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     vm.add_argument("--small", action="store_true", help="quick version with few replications")
     vm.add_argument("--workers", "-j", type=_number(),
                     help="worker processes for the back-test batch")
+    vm.add_argument("--calibrations", nargs="+", metavar="DIR", default=[],
+                    help="folders of `rareshock calibrate` fitted on growing windows: the "
+                    "rolling-origin section")
     return p
 
 
@@ -398,11 +423,56 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    _start_pool_early(args)
+    from .config import load_config
+
+    cfg = load_config(args.config, args.overrides)
+    args.resume = False
+    _check_executor(args)
+    out = Path(args.out) if args.out else Path("results") / f"{Path(args.config).stem}-calibration"
+    from .api import calibrate
+
+    def say(line: str) -> None:
+        print(f"rareshock: {line}", file=sys.stderr, flush=True)
+
+    if args.export:
+        target = Path(args.export)
+        if target.suffix != ".toml":
+            raise ArgumentError("export", args.export, "must name a .toml file")
+        for f in (target, target.with_suffix(".parquet")):
+            if f.exists() and not args.overwrite:
+                raise ArgumentError("export", args.export, f"{f} exists (use --overwrite to "
+                                    "replace it)")
+    cal = calibrate(cfg, out, workers=args.workers, executor=args.executor,
+                    scheduler=args.scheduler, overwrite=args.overwrite,
+                    plots=not args.no_plots, progress=None if args.quiet else say,
+                    config_path=args.config, overrides=args.overrides, source=args.config,
+                    force=args.force)
+    if args.export:
+        from .calibration.posterior import export
+
+        export(out, Path(args.export))
+    if not args.quiet:
+        from .report.calibration import coverage, parameter_table
+        from .report.text import markdown_table
+
+        fit = cal.fit
+        print(markdown_table(parameter_table(cfg, fit), "{:.3g}"))
+        print()
+        print(markdown_table(coverage(cal.backtest(), sorted(
+            {t.key.split()[-1] for t in fit.targets if t.group == "exports"}))))
+        print(f"{fit.simulations:,} simulations, {len(fit.generations)} generations in "
+              f"{fit.wall_seconds / 60:.1f} min -> {out} (posterior: "
+              f"{out / 'posterior.toml'})")
+    return 0
+
+
 def _cmd_validate_model(args: argparse.Namespace) -> int:
     from .report.validation import validate_model
 
     doc = validate_model(Path(args.doc), Path(args.configs), small=args.small,
-                         workers=args.workers)
+                         workers=args.workers, calibrations=[Path(c) for c in args.calibrations])
     print(f"validation report written to {doc}")
     return 0
 
@@ -410,7 +480,7 @@ def _cmd_validate_model(args: argparse.Namespace) -> int:
 COMMANDS = {"run": _cmd_run, "sweep": _cmd_sweep, "validate": _cmd_validate,
             "summary": _cmd_summary, "plot": _cmd_plot, "verify": _cmd_verify,
             "schema": _cmd_schema, "backtest": _cmd_backtest,
-            "validate-model": _cmd_validate_model}
+            "calibrate": _cmd_calibrate, "validate-model": _cmd_validate_model}
 
 
 class Stopped(KeyboardInterrupt):

@@ -19,8 +19,8 @@ import sim
 from sim.config.priors import (
     BetaPrior,
     ChoicePrior,
-    LogUniformPrior,
     LognormalPrior,
+    LogUniformPrior,
     NormalPrior,
     TriangularPrior,
     UniformPrior,
@@ -68,7 +68,8 @@ def test_draws_are_keyed_to_the_replication_and_the_entry() -> None:
     beside it, or another scenario (a different reviewer count elsewhere)."""
     one = prepare(_cfg(REVIEWERS))
     two = prepare(_cfg(REVIEWERS[:-1] + ', {name="approve", path="authority.decision.approve",'
-                       ' prior={dist="beta", a=2, b=2, low=0.5, high=0.95}}]', "authority.background.rate_per_day=2"))
+                       ' prior={dist="beta", a=2, b=2, low=0.5, high=0.95}}]',
+                       "authority.background.rate_per_day=2"))
     for i in range(5):
         seed = replication_seed(7, i)
         a, b = one.draw(Streams(seed)), two.draw(Streams(seed))

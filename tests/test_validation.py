@@ -111,7 +111,7 @@ def test_validation_report_small(tmp_path: Path) -> None:
     text = doc.read_text()
     for heading in ("## 1. The licence queue against queueing theory", "## 2. Conservation",
                     "## 3. Back-test against 2025 rare-earth export controls",
-                    "## 4. What moves the fit"):
+                    "## 4. Rolling origin"):
         assert heading in text
     assert "Erlang C" in text and "Cobham" in text and "Little" in text
     assert (tmp_path / "validation" / "backtest_exports.png").stat().st_size > 10_000

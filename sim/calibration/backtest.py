@@ -45,7 +45,7 @@ def check_backtest(cfg: Config, source: str = "<config>") -> ObservedData:
         raise ConfigError(source, "policy", "no controls_start event to back-test")
     start = cfg.calendar.start
     end = pd.Timestamp(start) + pd.Timedelta(days=cfg.horizon_days)
-    months = list(obs.months) + (obs.exports.pre_control_months if obs.exports else [])
+    months = list(obs.months)
     months += [d.date.strftime("%Y-%m") for d in (*obs.stoppages, *obs.approvals)]
     for m in sorted(set(months)):
         p = pd.Period(m, "M")
@@ -57,22 +57,16 @@ def check_backtest(cfg: Config, source: str = "<config>") -> ObservedData:
 
 
 def export_ratios(exports: pd.DataFrame, obs: ObservedExports) -> pd.DataFrame:
-    """Per replication, month and observed series: kg/day in the month divided by kg/day
-    over the pre-control months of the run."""
+    """Per replication, month and observed series: kg/day in the month divided by the
+    series' observed reference level (the same level the observed months are divided
+    by, so simulated and observed ratios are levels on one scale)."""
     per = []
     for s in obs.series:
         frame = exports if s.destinations is None else exports[
             exports["destination"].isin(s.destinations)]
         m = frame.groupby(["replication", "month"])["kg"].sum().unstack("month")
         days = np.array([_days_in(c) for c in m.columns], dtype=float)
-        rate = m / days
-        pre_cols = [c for c in m.columns if c in set(obs.pre_control_months)]
-        if len(pre_cols) < len(obs.pre_control_months):
-            raise ValueError("the run does not cover the pre-control months "
-                             f"{', '.join(obs.pre_control_months)}")
-        pre = (m[pre_cols].sum(axis=1) / days[[list(m.columns).index(c) for c in pre_cols]]
-               .sum())
-        ratio = rate.div(pre, axis=0)
+        ratio = (m / days) / (1000.0 * s.reference_t_per_day)
         long = ratio.stack().rename("ratio").reset_index()
         long["series"] = s.name
         per.append(long)

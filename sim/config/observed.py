@@ -26,9 +26,9 @@ class ObservedSeries(Strict):
         default=None, description="Destinations summed (default: all)."
     )
     reference_tonnes: PosFloat = Field(
-        description="Observed tonnes over `reference_days` before the shock: the level each "
-        "observed month is compared with, per day (the simulated months are compared with the "
-        "simulated level over `pre_control_months`)."
+        description="Observed tonnes over `reference_days` before the shock: the level, per "
+        "day, that observed and simulated months alike are divided by (so a model whose "
+        "level is off shows it)."
     )
     reference_days: PosFloat = Field(description="Days the reference tonnes cover.")
 
@@ -43,9 +43,6 @@ class ObservedSeries(Strict):
 class ObservedExports(Strict):
     """Monthly exports of the controlled exporter."""
 
-    pre_control_months: list[Month] = Field(
-        min_length=1, description="Months of the run that set the simulated reference level."
-    )
     series: list[ObservedSeries] = Field(min_length=1, description="The observed series.")
 
 

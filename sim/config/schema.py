@@ -25,7 +25,7 @@ from .base import (
     Strict,
 )
 from .distributions import Distribution, nonnegative
-from .observed import ObservedData
+from .observed import Month, ObservedData
 from .priors import Prior
 
 
@@ -734,6 +734,41 @@ class SweepConfig(Strict):
         return self
 
 
+# --------------------------------------------------------------------------- calibration
+
+
+class CalibrationConfig(Strict):
+    """`rareshock calibrate`: approximate Bayesian computation (ABC-SMC, pyabc) of the
+    `[[uncertain]]` parameters against the `observed` data of the fit window."""
+
+    population: int = Field(default=200, ge=10, description="Particles per generation.")
+    generations: int = Field(default=12, ge=1, description="Most generations to run.")
+    min_acceptance: Probability = Field(
+        default=0.02, description="Stop once a generation accepts fewer of its simulations."
+    )
+    fit_months: list[Month] | None = Field(
+        default=None, description="Months fitted (default: `observed.fit_months`); stoppages "
+        "and approval shares dated within them are fitted too."
+    )
+    parameters: list[str] | None = Field(
+        default=None, description="The uncertain parameters to fit (default: all); the "
+        "others are drawn from their priors in every simulation and stay priors in the "
+        "posterior (e.g. what only held-out months could tell)."
+    )
+    weights: dict[Literal["exports", "stoppages", "approvals"],
+                  Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default={"exports": 1.0, "stoppages": 1.0, "approvals": 1.0},
+        description="Weight of each kind of target in the distance; within a kind every "
+        "target has an equal share, each scaled by its spread across the simulations "
+        "(pyabc's adaptive distance).",
+    )
+    batch: int = Field(default=10, ge=1, description="Simulations per task sent to a worker.")
+    predictive_replications: int = Field(
+        default=100, ge=1, description="Replications of the posterior run for the posterior "
+        "predictive check."
+    )
+
+
 # --------------------------------------------------------------------------- uncertain
 
 
@@ -791,6 +826,9 @@ class Config(Strict):
     policy: list[PolicyEvent] = []
     sweep: SweepConfig | None = Field(
         default=None, description="Sensitivity sweep (`rareshock sweep`); `run` ignores it."
+    )
+    calibration: CalibrationConfig | None = Field(
+        default=None, description="Settings of `rareshock calibrate` (defaults without it)."
     )
     uncertain: list[UncertainParameter] = Field(
         default=[], description="Values we do not know, drawn per replication from priors "

@@ -14,10 +14,10 @@ from .text import markdown_table
 def markdown_tables(bt: Backtest) -> str:
     """The back-test's tables as Markdown."""
     return "\n".join([
-        "### Monthly exports, ratio to the pre-control level (per day)", "",
-        "Observed: the observed tonnes over the observed level before the shock; simulated: "
-        "the same month over the pre-control months of the run. `in` = fit window, `out` = "
-        "held out, not used for tuning.", "",
+        "### Monthly exports, ratio to the level before the controls (per day)", "",
+        "Observed and simulated tonnes per day in the month, each over the same observed "
+        "level before the shock (2024's average for 2025), so a simulated level that is off "
+        "shows. `in` = fit window, `out` = held out, not used for fitting.", "",
         markdown_table(bt.exports, "{:.2f}"), "",
         "### Error measures", "",
         markdown_table(bt.errors, "{:.3f}"), "",
@@ -43,8 +43,10 @@ def write_backtest(bt: Backtest, out: Path, title: str) -> list[Path]:
     return [*paths, out / "backtest.md"]
 
 
-def plot_backtest(bt: Backtest, out: Path, title: str) -> list[Path]:
-    """Observed against simulated monthly export ratios, one panel per observed series."""
+def plot_backtest(bt: Backtest, out: Path, title: str,
+                  name: str = "backtest_exports.png") -> list[Path]:
+    """Observed against simulated monthly export ratios, one panel per observed series,
+    drawn into `out / name`."""
     names = list(dict.fromkeys(bt.exports["series"])) if len(bt.exports) else []
     if not names:
         return []
@@ -60,9 +62,9 @@ def plot_backtest(bt: Backtest, out: Path, title: str) -> list[Path]:
         ax.plot(x[~ins], g["observed"][~ins], "s", mfc="white", mec="k",
                 label="observed, held out")
         ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
-        ax.set_ylabel("exports per day / pre-control level")
+        ax.set_ylabel("exports per day / level before the controls")
         ax.set_title(series)
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=8)
     fig.suptitle(f"Back-test: monthly controlled exports — {title}")
-    return [save(fig, out / "backtest_exports.png")]
+    return [save(fig, out / name)]

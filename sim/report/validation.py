@@ -20,7 +20,6 @@ from ..analysis.stored import StoredRun
 from ..calibration.backtest import Backtest
 from ..calibration.theory import cobham_waits, erlang_c, mmc_wq
 from ..config.loading import load_config
-from ..config.schema import Config
 from ..errors import ConfigError, ConservationError
 from ..model import simulate
 from ..run.batch import run_batch
@@ -117,82 +116,59 @@ def conservation_checks(n: int, paths: list[Path], root: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _insample_error(cfg: Config, n: int) -> tuple[float, float]:
-    """Median absolute error of the monthly export ratios, in and out of sample."""
-    from ..calibration.backtest import error_measures, exports_table, observed_of
-
-    frames = []
-    for i, s in enumerate(_seeds(cfg.runs.seed, n)):
-        ex = simulate(cfg, s).exports
-        ex.insert(0, "replication", i)
-        frames.append(ex)
-    e = error_measures(exports_table(pd.concat(frames, ignore_index=True), observed_of(cfg)))
-    both = e[e["series"] == "both"].set_index("sample")["median_abs_error"]
-    return float(both.get("in", math.nan)), float(both.get("out", math.nan))
-
-
-FIT_LEVERS: tuple[tuple[str, str, str], ...] = (
-    ("review time Apr-May x0.85 / x1.15", "authority.review_time",
-     "triangular:0.85,1.15"),
-    ("plain NdFeB share 0.10 / 0.20", "authority.background.materials", "plain:0.10,0.20"),
-    ("reviewers 1200 / 2000", "authority.reviewers", "1200,2000"),
-    ("pre-acceptance 3-10 / 8-20 working days", "authority.pre_acceptance",
-     "{dist = \"uniform\", low = 3, high = 10}|{dist = \"uniform\", low = 8, high = 20}"),
-    ("transit median 12 / 20 days", "suppliers.china.transit_days",
-     "{dist = \"lognormal\", median = 12.0, sigma = 0.2}|"
-     "{dist = \"lognormal\", median = 20.0, sigma = 0.2}"),
-    ("background rate 23 / 29 per day", "authority.background.rate_per_day", "23,29"),
-    ("London pending rate 0.015 / 0.06 per day", "policy.4.pending_approval_rate_per_day",
-     "0.015,0.06"),
-    ("customs hold probability 0.05 / 0.2", "suppliers.china.customs_hold.probability",
-     "0.05,0.2"),
-)
+def coverage_row(label: str, bt: Backtest, fit_months: list[str]) -> dict:
+    """One line of the before/after table: points inside the P5-P95, by kind."""
+    ex = bt.exports
+    fit = ex["month"].isin(fit_months)
+    st, ap = bt.stoppages, bt.approvals
+    first = ap[ap["basis"].str.startswith("submitted in")] if len(ap) else ap
+    near = int((st["days_p50_minus_reported"].abs() <= 7).sum()) if len(st) else 0
+    return {"model": label,
+            "monthly points inside": f"{int(ex['inside'].sum())} of {len(ex)}",
+            "fit window": f"{int(ex[fit]['inside'].sum())} of {int(fit.sum())}",
+            "held out": f"{int(ex[~fit]['inside'].sum())} of {int((~fit).sum())}",
+            "approval shares inside": f"{int(first['inside'].sum())} of {len(first)}",
+            "stoppages, P50 within 7 days": f"{near} of {len(st)}",
+            "median abs error (fit / held out)":
+                f"{ex[fit]['abs_error'].median():.2f} / {ex[~fit]['abs_error'].median():.2f}"}
 
 
-def _lever_overrides(cfg: Config, path: str, spec: str) -> list[str]:
-    if spec.startswith("triangular:"):
-        rt = cfg.authority.review_time
-        out = []
-        for f in spec.split(":")[1].split(","):
-            k = float(f)
-            out.append(f'{path}={{dist = "triangular", low = {rt.low * k:.3f}, '  # type: ignore[union-attr]
-                       f'mode = {rt.mode * k:.3f}, high = {rt.high * k:.3f}}}')  # type: ignore[union-attr]
-        return out
-    if spec.startswith("plain:"):
-        out = []
-        mats = cfg.authority.background.materials
-        nd = mats.get("ndfeb_magnet", 0) + mats.get("ndfeb_plain", 0)
-        for f in spec.split(":")[1].split(","):
-            p = float(f)
-            out.append(f"{path}={{ndfeb_magnet = {nd * (1 - p):.4f}, ndfeb_plain = "
-                       f"{nd * p:.4f}, smco_magnet = {mats.get('smco_magnet', 0):.4f}}}")
-        return out
-    sep = "|" if "|" in spec else ","
-    return [f"{path}={v}" for v in spec.split(sep)]
+def rolling_origin(calibrations: list[Path]) -> pd.DataFrame:
+    """Per calibration folder (`rareshock calibrate`): the months it was fitted to and how
+    its posterior predictive run covers the observed months after them."""
+    from ..run.store import ResultsDir
 
-
-def fit_sensitivity(n: int, base_path: Path) -> pd.DataFrame:
-    """One-at-a-time: how far each lever moves the back-test errors (same seeds)."""
-    base = load_config(base_path)
-    b_in, b_out = _insample_error(base, n)
     rows = []
-    for label, path, spec in FIT_LEVERS:
-        errs = []
-        for ov in _lever_overrides(base, path, spec):
-            errs.append(_insample_error(load_config(base_path, [ov]), n))
-        rows.append({"lever (low / high)": label,
-                     "in-sample MAE low": errs[0][0], "in-sample MAE high": errs[1][0],
-                     "largest in-sample change": max(abs(e[0] - b_in) for e in errs),
-                     "out-of-sample MAE low": errs[0][1], "out-of-sample MAE high": errs[1][1]})
-    df = pd.DataFrame(rows).sort_values("largest in-sample change", ascending=False)
-    df.attrs["base"] = (b_in, b_out)
-    return df
+    for folder in calibrations:
+        cfg = ResultsDir(folder).config()
+        obs = cfg.observed
+        assert obs is not None  # a calibration needs observations
+        fit = (cfg.calibration.fit_months if cfg.calibration and cfg.calibration.fit_months
+               else obs.fit_months)
+        bt = StoredRun(folder / "predictive").backtest()
+        ex = bt.exports
+        after = ex[ex["month"] > max(fit)]
+        nxt = sorted(set(after["month"]))
+        fitted = ex[ex["month"].isin(fit)]
+        rows.append({"calibrated on": f"{min(m for m in fit if m >= '2025-04')} to {max(fit)}"
+                     if any(m >= "2025-04" for m in fit) else ", ".join(fit),
+                     "fit points inside": f"{int(fitted['inside'].sum())} of {len(fitted)}",
+                     "predicted": f"{nxt[0]} to {nxt[-1]}" if nxt else "",
+                     "predicted points inside": f"{int(after['inside'].sum())} of {len(after)}",
+                     "next two months inside": (
+                         f"{int(after[after['month'].isin(nxt[:2])]['inside'].sum())} of "
+                         f"{int(after['month'].isin(nxt[:2]).sum())}"),
+                     "median abs error, predicted": float(after["abs_error"].median())
+                     if len(after) else math.nan,
+                     "folder": str(folder)})
+    return pd.DataFrame(rows)
 
 
 def run_backtest_batch(n: int, workers: int | None, config: Path,
+                       overrides: list[str] | None = None,
                        out: Path | None = None) -> tuple[Backtest, StoredRun]:
     """A batch of `n` replications of `config` and its back-test."""
-    cfg = load_config(config)
+    cfg = load_config(config, overrides)
     path = out or Path(tempfile.mkdtemp(prefix="rareshock-backtest-"))
     run_batch(cfg, path, replications=n, workers=workers, overwrite=True)
     res = StoredRun(path)
@@ -200,9 +176,10 @@ def run_backtest_batch(n: int, workers: int | None, config: Path,
 
 
 def validate_model(doc: Path, configs: Path = Path("configs"), small: bool = False,
-                   workers: int | None = None) -> Path:
+                   workers: int | None = None, calibrations: list[Path] | None = None) -> Path:
     """Run every check on the configs in the folder `configs` and write the report to
-    `doc` (figures beside it)."""
+    `doc` (figures beside it); `calibrations` (folders of `rareshock calibrate`, fitted on
+    growing windows) give the rolling-origin section."""
     mmc, base = configs / "mmc.toml", configs / "baseline.toml"
     for need in (mmc, base):
         if not need.is_file():
@@ -217,11 +194,26 @@ def validate_model(doc: Path, configs: Path = Path("configs"), small: bool = Fal
     cons = conservation_checks(sizes.conservation_reps, scenarios, configs.parent)
     bt, res = run_backtest_batch(sizes.backtest_reps, workers, base)
     plot_backtest(bt, figs, f"baseline, {sizes.backtest_reps} replications")
-    fit = fit_sensitivity(sizes.fit_reps, base)
-    b_in, b_out = fit.attrs["base"]
     obs = res.config.observed
     assert obs is not None  # the back-test ran, so the baseline names its observations
-    top3 = ", ".join(fit["lever (low / high)"].head(3))
+    table = [coverage_row("baseline: posterior predictive (parameters drawn from the 2025 "
+                          "posterior)", bt, obs.fit_months)]
+    if res.config.uncertain:
+        fixed, _ = run_backtest_batch(sizes.backtest_reps, workers, base, ["uncertain=[]"])
+        table.append(coverage_row("baseline with its point values (noise only)", fixed,
+                                  obs.fit_months))
+    rolling = ""
+    if calibrations:
+        ro = rolling_origin(calibrations)
+        rolling = f"""Each calibration was fitted on the window shown (with January, for the
+level) and its posterior predictive run is compared with the months after it, which it never
+saw.
+
+{markdown_table(ro, "{:.2f}")}
+"""
+    else:
+        rolling = ("Not run here: give `rareshock validate-model` the calibration folders "
+                   "(`--calibrations DIR...`, as `make validation` does).\n")
     text = f"""# Validation report
 
 Generated by `rareshock validate-model` (rareshock {__version__}{', small sizes' if small else ''})
@@ -233,8 +225,8 @@ typed in by hand.
 `configs/mmc.toml` is the licence queue with every day worked, Poisson arrivals (4/day),
 exponential reviews (mean 1 day) and 5 reviewers: an M/M/5 queue at utilisation 0.8. Each
 replication gives one mean; the check is whether the closed-form value lies in the 95%
-Student-t interval across replications. Formulas: `sim/theory.py` (Erlang C; Cobham 1954
-for non-preemptive priority classes).
+Student-t interval across replications. Formulas: `sim/calibration/theory.py` (Erlang C;
+Cobham 1954 for non-preemptive priority classes).
 
 {markdown_table(q)}
 
@@ -250,21 +242,21 @@ consumption matches the units made with the standard bill of materials; a violat
 ## 3. Back-test against {obs.name or "the observations"}
 
 `{base}`, {sizes.backtest_reps} replications, against its observations ({obs.source}).
-Tuning used the fit window only ({", ".join(obs.fit_months)}; the values marked TUNED in
-the config say what was tuned against which observation); {", ".join(obs.held_out_months)}
-are held out.
+Its uncertain parameters are drawn from the posterior of the 2025 calibration
+(`configs/posterior/2025.toml`, fitted on {", ".join(obs.fit_months)} and January's level;
+see `docs/calibration/2025.md`); {", ".join(obs.held_out_months)} are held out. The
+P5-P95 bands are posterior predictive: they hold what we do not know about the parameters
+as well as the noise of arrivals and reviews. The same seeds with the parameters fixed at
+the baseline's point values show what the bands hold without parameter uncertainty.
+
+{markdown_table(pd.DataFrame(table))}
 
 ![back-test exports](validation/backtest_exports.png)
 
 {markdown_tables(bt)}
 
-## 4. What moves the fit
+## 4. Rolling origin
 
-One lever at a time, same seeds ({sizes.fit_reps} replications per setting), median absolute
-error of the monthly export ratios. Base: in-sample {b_in:.3f}, out-of-sample {b_out:.3f}.
-The three levers that move the in-sample fit most: **{top3}**.
-
-{markdown_table(fit)}
-"""
+{rolling}"""
     doc.write_text(text)
     return doc

@@ -111,6 +111,14 @@ class LocalExecutor:
         pending: dict[Any, Any] = {}
         queue = iter(jobs)
         limit = 2 * self.workers  # bounded in flight: memory stays flat
+        try:
+            yield from self._pool_loop(fn, queue, pending, limit)
+        finally:  # closed early: the jobs not started are not run
+            for fut in pending:
+                fut.cancel()
+
+    def _pool_loop(self, fn: Callable[..., Any], queue: Iterator[tuple[Any, tuple]],
+                   pending: dict[Any, Any], limit: int) -> Iterator[tuple[Any, Any]]:
         more = True
         while more or pending:
             while more and len(pending) < limit:
@@ -252,16 +260,21 @@ class DaskExecutor:
         if not futures:
             return
         ac = as_completed(list(futures))
-        for fut in ac:
-            key = futures.pop(fut)
-            result = fut.result()
-            fut.release()
-            nxt = next(queue, None)
-            if nxt is not None:
-                f2 = self.client.submit(fn, *nxt[1], pure=False)
-                futures[f2] = nxt[0]
-                ac.add(f2)
-            yield key, result
+        try:
+            for fut in ac:
+                key = futures.pop(fut)
+                result = fut.result()
+                fut.release()
+                nxt = next(queue, None)
+                if nxt is not None:
+                    f2 = self.client.submit(fn, *nxt[1], pure=False)
+                    futures[f2] = nxt[0]
+                    ac.add(f2)
+                yield key, result
+        finally:  # closed early: the tasks still queued or running are cancelled
+            if futures and self.client is not None:
+                with contextlib.suppress(Exception):
+                    self.client.cancel(list(futures))
 
     def close(self, abort: bool = False) -> None:
         """Close the client, and the LocalCluster started here (a user's scheduler and its

@@ -32,6 +32,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import socket
 import time
 from collections.abc import Iterable, Iterator
@@ -590,7 +591,14 @@ class ResultsDir:
                         if PART.match(f.name):
                             f.unlink()
         for name in [*old.get("outputs", []), *OUTPUTS]:
-            (self.path / name).unlink(missing_ok=True)
+            if not isinstance(name, str) or Path(name).is_absolute() or ".." in Path(
+                    name).parts or not name.strip(". /"):
+                continue  # an edited manifest naming something outside the folder
+            f = self.path / name
+            if f.is_dir() and not f.is_symlink():  # a folder it wrote (a calibration's
+                shutil.rmtree(f)                   # predictive run)
+            else:
+                f.unlink(missing_ok=True)
         (self.path / LOG).unlink(missing_ok=True)
         self._remove_temporaries()
 

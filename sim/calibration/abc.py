@@ -1,0 +1,334 @@
+"""Calibration by approximate Bayesian computation: pyabc's ABC-SMC fits a config's
+`[[uncertain]]` parameters (their priors) to the targets of its fit window
+(`sim.calibration.targets`).
+
+The simulator stays a pure function of (parameters, seed): each particle is one
+replication of the config with the particle's values applied, run to the last target's
+day, reduced to the targets' figures. The distance is pyabc's adaptive weighted 2-norm:
+each figure scaled by its spread (median absolute deviation) across the generation's
+simulations, each kind of target (exports, stoppages, approvals) given its configured
+weight shared equally among its figures. The tolerance schedule is pyabc's (the median of
+the last generation's distances).
+
+Simulations run on the batch runner's executors (the local process pool, or Dask), in
+tasks of `batch` particles. Every random number is derived from one SeedSequence: task j
+of generation t seeds numpy's global generator -- which pyabc draws its proposals from,
+the one place in rareshock where a library's global random state is used -- from
+spawn key (t, j, 0), and its k-th simulation runs on spawn key (t, j, k + 1). Tasks are
+taken in order, so a calibration is reproducible whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config.priors import (
+    BetaPrior,
+    ChoicePrior,
+    LognormalPrior,
+    LogUniformPrior,
+    NormalPrior,
+    PosteriorPrior,
+    TriangularPrior,
+    UniformPrior,
+)
+from ..config.schema import CalibrationConfig, Config, UncertainParameter
+from ..config.uncertain import Uncertainty, prepare
+from ..errors import ConfigError
+from .targets import GROUPS, Target, fit_targets, horizon_for, statistics
+
+log = logging.getLogger(__name__)
+
+# The seed of the simulation under way in this process (set by `run_task`).
+_current: list[Any] = [None]
+
+
+def scipy_rv(prior: Any) -> Any:
+    """The prior as a pyabc random variable (scipy's distributions)."""
+    import pyabc
+
+    if isinstance(prior, UniformPrior):
+        return pyabc.RV("uniform", prior.low, prior.high - prior.low)
+    if isinstance(prior, LogUniformPrior):
+        return pyabc.RV("loguniform", prior.low, prior.high)
+    if isinstance(prior, NormalPrior):
+        if prior.low is None and prior.high is None:
+            return pyabc.RV("norm", prior.mean, prior.sd)
+        a = -math.inf if prior.low is None else (prior.low - prior.mean) / prior.sd
+        b = math.inf if prior.high is None else (prior.high - prior.mean) / prior.sd
+        return pyabc.RV("truncnorm", a, b, loc=prior.mean, scale=prior.sd)
+    if isinstance(prior, LognormalPrior):
+        return pyabc.RV("lognorm", prior.sigma, scale=prior.median)
+    if isinstance(prior, TriangularPrior):
+        c = (prior.mode - prior.low) / (prior.high - prior.low)
+        return pyabc.RV("triang", c, loc=prior.low, scale=prior.high - prior.low)
+    if isinstance(prior, BetaPrior):
+        return pyabc.RV("beta", prior.a, prior.b, loc=prior.low, scale=prior.high - prior.low)
+    raise TypeError(type(prior).__name__)
+
+
+def calibrated(cfg: Config, source: str = "<config>") -> list[UncertainParameter]:
+    """The uncertain parameters to calibrate (`calibration.parameters`, default all of
+    them); ConfigError if there are none, a name is unknown, or one has a prior pyabc
+    cannot perturb (`choice`, `posterior`). The others are drawn from their priors in
+    every simulation (nuisance parameters) and stay priors in the posterior."""
+    if not cfg.uncertain:
+        raise ConfigError(source, "uncertain", "nothing to calibrate: the config has no "
+                          "[[uncertain]] parameters")
+    names = cfg.calibration.parameters if cfg.calibration else None
+    by_name = {u.name: (i, u) for i, u in enumerate(cfg.uncertain)}
+    if names is not None:
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise ConfigError(source, "calibration.parameters", f"no uncertain parameter "
+                              f"named {unknown[0]!r} (there are: {', '.join(by_name)})")
+        if not names:
+            raise ConfigError(source, "calibration.parameters", "is empty: name the "
+                              "uncertain parameters to calibrate")
+    chosen = [by_name[n] for n in (names if names is not None else list(by_name))]
+    for i, u in chosen:
+        if isinstance(u.prior, ChoicePrior | PosteriorPrior):
+            raise ConfigError(source, f"uncertain.{i}.prior ({u.name})", f"a "
+                              f"{u.prior.dist} prior cannot be calibrated (ABC-SMC perturbs "
+                              "continuous values): give it a continuous prior, or leave it "
+                              "out of calibration.parameters")
+    return [u for _, u in chosen]
+
+
+def check_calibratable(cfg: Config, source: str) -> None:
+    """ConfigError unless `cfg` has uncertain parameters ABC-SMC can calibrate."""
+    calibrated(cfg, source)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What one simulation needs: the config (run to the targets' horizon), its uncertain
+    parameters by pyabc key, and the targets."""
+
+    cfg: Config
+    keys: dict[str, str]  # pyabc key -> parameter name
+    targets: list[Target]
+
+    @functools.cached_property
+    def uncertainty(self) -> Uncertainty:
+        """The calibrated parameters' levers, built once per process (per task) rather
+        than per particle."""
+        names = set(self.keys.values())
+        only = self.cfg.model_copy(update={"uncertain": [
+            u for u in self.cfg.uncertain if u.name in names]})
+        unc = prepare(only)
+        assert unc is not None  # check_calibratable refuses configs without any
+        return unc
+
+    @property
+    def nuisance(self) -> list[UncertainParameter]:
+        """The uncertain parameters not calibrated: each simulation draws them."""
+        names = set(self.keys.values())
+        return [u for u in self.cfg.uncertain if u.name not in names]
+
+
+def simulate_particle(problem: Problem, params: dict[str, float]) -> dict[str, float]:
+    """The pyabc model: one replication of the config with the particle's values, on the
+    seed `run_task` set, reduced to the targets' figures."""
+    from ..model import simulate
+
+    values = {}
+    for u, (key, name) in zip(problem.uncertainty.cfg.uncertain, problem.keys.items(),
+                              strict=True):
+        v = float(params[key])
+        values[name] = int(round(v)) if u.integer else v
+    cfg = problem.uncertainty.config(values)
+    if problem.nuisance:  # drawn by the replication, from its own streams
+        cfg = cfg.model_copy(update={"uncertain": problem.nuisance})
+    rep = simulate(cfg, _current[0])
+    return statistics(rep, cfg, problem.targets)
+
+
+def run_task(blob: bytes, root: int, generation: int, task: int, size: int) -> list[Any]:
+    """Evaluate `size` particles of pyabc's `simulate_one` (cloudpickled in `blob`), seeded
+    from spawn keys (generation, task, ...) of `root` (see the module)."""
+    import cloudpickle
+    import numpy as np
+
+    simulate_one = cloudpickle.loads(blob)
+    ss = np.random.SeedSequence(entropy=root, spawn_key=(generation + 1, task, 0))
+    saved = np.random.get_state()  # given back: a one-worker run shares the caller's
+    np.random.seed(ss.generate_state(1)[0])  # pyabc's proposals: its global generator
+    out = []
+    try:
+        for k in range(size):
+            _current[0] = np.random.SeedSequence(entropy=root,
+                                                 spawn_key=(generation + 1, task, k + 1))
+            out.append(simulate_one())
+    finally:
+        _current[0] = None
+        np.random.set_state(saved)
+    return out
+
+
+def make_sampler(executor: Any, root: int, batch: int,
+                 progress: Callable[[str], None] | None = None) -> Any:
+    """A pyabc Sampler that runs particles on one of rareshock's executors; `progress`
+    hears one line per generation."""
+    from pyabc.sampler import Sampler
+
+    class ExecutorSampler(Sampler):
+        """Tasks of `batch` particles on the executor, their results taken in task order
+        until `n` are accepted (so the sample does not depend on which task ends first)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.executor = executor
+            self.simulations = 0
+
+        def sample_until_n_accepted(self, n: int, simulate_one: Callable, t: int, *,
+                                    max_eval: float = math.inf, all_accepted: bool = False,
+                                    ana_vars: Any = None) -> Any:
+            import cloudpickle
+
+            blob = cloudpickle.dumps(simulate_one)
+            sample = self._create_empty_sample()
+            results: dict[int, list[Any]] = {}
+            take = accepted = evaluated = 0
+            done = False
+            tasks = ((j, (blob, root, t, j, batch)) for j in itertools.count())
+            stream = self.executor.map_unordered(run_task, tasks)
+            try:
+                for j, particles in stream:
+                    results[j] = particles
+                    while take in results and not done:
+                        for particle in results.pop(take):
+                            sample.append(particle)
+                            evaluated += 1
+                            accepted += bool(particle.accepted)
+                            if accepted >= n or evaluated >= max_eval:
+                                done = True
+                                break
+                        take += 1
+                    if done:
+                        break
+            finally:
+                stream.close()  # tasks still under way are not waited for
+            self.nr_evaluations_ = evaluated
+            self.simulations += evaluated
+            if progress is not None:
+                what = "scales of the distance" if t < 0 else f"generation {t}"
+                progress(f"{what}: {accepted} accepted of {evaluated} simulations "
+                         f"({accepted / max(evaluated, 1):.1%}); {self.simulations:,} so far")
+            if accepted < n:
+                sample.ok = False
+            return sample
+
+    return ExecutorSampler()
+
+
+@dataclass
+class Fit:
+    """A finished calibration: the posterior sample and what the run did."""
+
+    params: list[UncertainParameter]  # the calibrated ones, in the posterior's columns
+    posterior: Any  # DataFrame: a column per parameter, and `weight`
+    generations: Any  # DataFrame: t, epsilon, particles, simulations, acceptance, ess
+    targets: list[Target]
+    simulations: int
+    wall_seconds: float
+    db: Path
+    settings: CalibrationConfig = field(default_factory=CalibrationConfig)
+
+    @property
+    def names(self) -> list[str]:
+        return [u.name for u in self.params]
+
+
+def fit(cfg: Config, db: Path, executor: Any, source: str = "<config>",
+        progress: Callable[[str], None] | None = None) -> Fit:
+    """Run ABC-SMC for `cfg`'s uncertain parameters against its fit window's targets;
+    pyabc's history database goes to `db` (kept for re-analysis with pyabc)."""
+    import numpy as np
+    import pyabc
+
+    params = calibrated(cfg, source)
+    settings = cfg.calibration or CalibrationConfig()
+    targets = fit_targets(cfg, source)
+    horizon = horizon_for(targets)
+    short = cfg.model_copy(update={"horizon_days": min(cfg.horizon_days, horizon)})
+    keys = {f"p{i}": u.name for i, u in enumerate(params)}
+    problem = Problem(short, keys, targets)
+    prior = pyabc.Distribution(**{k: scipy_rv(u.prior)
+                                  for k, u in zip(keys, params, strict=True)})
+    counts = {g: sum(t.group == g for t in targets) for g in GROUPS}
+    weights = {t.key: settings.weights.get(t.group, 1.0) / counts[t.group] for t in targets}
+    distance = pyabc.distance.AdaptivePNormDistance(
+        p=2, fixed_weights=weights, scale_function=pyabc.distance.mad)
+    root = cfg.runs.seed
+    saved = np.random.get_state()  # pyabc's global generator, given back at the end
+    np.random.seed(np.random.SeedSequence(entropy=root, spawn_key=(0,)).generate_state(1)[0])
+    try:
+        return _run(cfg, db, executor, progress, settings, problem, prior, distance, root)
+    finally:
+        np.random.set_state(saved)
+
+
+def _run(cfg: Config, db: Path, executor: Any, progress: Callable[[str], None] | None,
+         settings: CalibrationConfig, problem: Problem, prior: Any, distance: Any,
+         root: int) -> Fit:
+    import pandas as pd
+    import pyabc
+
+    keys, targets = problem.keys, problem.targets
+    sampler = make_sampler(executor, root, settings.batch, progress)
+    sampler.show_progress = False
+    abc = pyabc.ABCSMC(_Model(problem), prior, distance,
+                       population_size=settings.population, sampler=sampler)
+    for name in ("ABC", "ABC.History", "ABC.Distance", "ABC.Epsilon", "ABC.Population",
+                 "ABC.Predictor", "ABC.Sampler", "ABC.Transition", "Epsilon", "Distance",
+                 "History", "Sampler", "Transition", "ABC.Acceptor"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    t0 = time.perf_counter()
+    observed = {t.key: t.observed for t in targets}
+    abc.new(f"sqlite:///{db.resolve()}", observed)
+    history = abc.run(max_nr_populations=settings.generations,
+                      min_acceptance_rate=settings.min_acceptance)
+    wall = time.perf_counter() - t0
+    df, w = history.get_distribution(m=0, t=history.max_t)
+    post = pd.DataFrame({keys[k]: df[k].to_numpy() for k in keys})
+    post["weight"] = w
+    pops = history.get_all_populations()
+    pops = pops[pops["t"] >= 0].reset_index(drop=True)
+    gens = pd.DataFrame({
+        "t": pops["t"].astype(int), "epsilon": pops["epsilon"],
+        "particles": [settings.population] * len(pops),
+        "simulations": pops["samples"].astype(int),
+        "acceptance": settings.population / pops["samples"].astype(float),
+        "ess": [_ess(history, int(t)) for t in pops["t"]],
+    })
+    by_name = {u.name: u for u in cfg.uncertain}
+    return Fit([by_name[n] for n in keys.values()], post, gens, targets, sampler.simulations,
+               wall, db, settings)
+
+
+def _ess(history: Any, t: int) -> float:
+    import numpy as np
+
+    _, w = history.get_distribution(m=0, t=t)
+    w = np.asarray(w, dtype=float)
+    return float(w.sum() ** 2 / (w ** 2).sum()) if len(w) else math.nan
+
+
+class _Model:
+    """pyabc's model: a callable (picklable) over a Problem."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.__name__ = "rareshock"
+
+    def __call__(self, params: Any) -> dict[str, float]:
+        return simulate_particle(self.problem, dict(params))

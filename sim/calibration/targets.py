@@ -1,0 +1,159 @@
+"""Calibration targets: the observations a config names, within its fit window, and the
+same figures computed from one simulated replication (the summary statistics ABC
+compares).
+
+- `exports SERIES MONTH`: a series' exports in the month, kg per day over the series'
+  observed reference level (the ratio the back-test shows);
+- `stoppage FIRM`: the day (since `calendar.start`) of the firm's first stock-out (the
+  horizon if it has none);
+- `approved DESTINATION DATE`: the share of the destination's licence applications filed
+  in the first `first_wave_days` of the controls that are approved by the end of DATE.
+"""
+
+from __future__ import annotations
+
+import calendar as cal_mod
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..config.schema import Config
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..model import Replication
+
+GROUPS = ("exports", "stoppages", "approvals")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One observed figure: its key, kind (`group`), value, and the day (since start) by
+    which a simulation must have run to compute it."""
+
+    key: str
+    group: str
+    observed: float
+    until_day: float
+
+
+def _month_end_day(cfg: Config, month: str) -> float:
+    y, m = map(int, month.split("-"))
+    end = date(y, m, cal_mod.monthrange(y, m)[1])
+    return float((end - cfg.calendar.start).days + 1)
+
+
+def _controls_day(cfg: Config) -> float:
+    starts = [e for e in cfg.policy if e.type == "controls_start"]
+    if not starts:
+        raise ConfigError("<config>", "policy", "no controls_start event: nothing to calibrate "
+                          "the shock against")
+    return float((starts[0].date - cfg.calendar.start).days)
+
+
+def fit_targets(cfg: Config, source: str = "<config>",
+                months: list[str] | None = None) -> list[Target]:
+    """The targets within the fit window (`months`, else `calibration.fit_months`, else
+    `observed.fit_months`); ConfigError for a config without observations or controls, an
+    empty window, or a fit month nothing was observed in."""
+    obs = cfg.observed
+    if obs is None:
+        raise ConfigError(source, "observed", "calibration needs observations (e.g. observed "
+                          "= \"observed/2025.toml\")")
+    window = months if months is not None else (
+        cfg.calibration.fit_months if cfg.calibration and cfg.calibration.fit_months
+        is not None else obs.fit_months)
+    where = "calibration.fit_months" if months is None and cfg.calibration and \
+        cfg.calibration.fit_months is not None else "observed.fit_months"
+    if not window:
+        raise ConfigError(source, where, "the fit window is empty: name the months to fit")
+    try:
+        _controls_day(cfg)
+    except ConfigError as exc:
+        raise ConfigError(source, exc.path, exc.message) from None
+    out: list[Target] = []
+    for m in sorted(window):
+        found = False
+        for s in obs.exports.series if obs.exports else []:
+            if m in s.months:
+                days = cal_mod.monthrange(*map(int, m.split("-")))[1]
+                out.append(Target(f"exports {s.name} {m}", "exports",
+                                  s.months[m] / days / s.reference_t_per_day,
+                                  _month_end_day(cfg, m)))
+                found = True
+        dated = [x for x in (*obs.stoppages, *obs.approvals)
+                 if x.date.strftime("%Y-%m") == m]
+        if not found and not dated:
+            raise ConfigError(source, where, f"nothing was observed in {m} (no export figure, "
+                              "stoppage or approval share): it cannot be fitted")
+    start = cfg.calendar.start
+    for st in obs.stoppages:
+        if st.date.strftime("%Y-%m") in window:
+            out.append(Target(f"stoppage {st.firm}", "stoppages",
+                              float((st.date - start).days), float((st.date - start).days + 1)))
+    for ap in obs.approvals:
+        if ap.date.strftime("%Y-%m") in window:
+            out.append(Target(f"approved {ap.destination} {ap.date}", "approvals", ap.share,
+                              float((ap.date - start).days + 1)))
+    keys = [t.key for t in out]
+    dup = {k for k in keys if keys.count(k) > 1}
+    if dup:  # one firm standing for two reported cases: keep the first
+        seen: set[str] = set()
+        out = [t for t in out if not (t.key in seen or seen.add(t.key))]  # type: ignore[func-returns-value]
+    return out
+
+
+def horizon_for(targets: list[Target], stoppage_margin: float = 30.0) -> float:
+    """Days a simulation must run to compute every target: to the last target's day, and a
+    month beyond a reported stoppage (so a late one is seen as late, not as none)."""
+    return max(t.until_day + (stoppage_margin if t.group == "stoppages" else 0.0)
+               for t in targets)
+
+
+def statistics(rep: Replication, cfg: Config, targets: list[Target]) -> dict[str, float]:
+    """The targets' figures in one replication (of `cfg`, run at least to
+    `horizon_for(targets)`), as a flat dict of floats."""
+    obs = cfg.observed
+    assert obs is not None  # fit_targets refuses configs without observations
+    out: dict[str, float] = {}
+    groups = {t.group for t in targets}
+    if "exports" in groups and obs.exports is not None:
+        ex = rep.columns("exports")
+        month, dest, kg = ex["month"], ex["destination"], np.asarray(ex["kg"], dtype=float)
+        for s in obs.exports.series:
+            mask = np.ones(len(kg), bool) if s.destinations is None else np.isin(
+                dest, s.destinations)
+            for t in targets:
+                prefix = f"exports {s.name} "
+                if t.key.startswith(prefix):
+                    m = t.key[len(prefix):]
+                    days = cal_mod.monthrange(*map(int, m.split("-")))[1]
+                    total = float(kg[mask & (month == m)].sum())
+                    out[t.key] = total / days / (1000.0 * s.reference_t_per_day)
+    if "stoppages" in groups:
+        f = rep.columns("firms")
+        onset = _controls_day(cfg)
+        tts = dict(zip(f["firm"].tolist(), np.asarray(f["tts_days"], dtype=float).tolist(),
+                       strict=True))
+        for t in targets:
+            if t.group == "stoppages":
+                firm = t.key[len("stoppage "):]
+                d = tts.get(firm, np.nan)
+                out[t.key] = cfg.horizon_days if d != d else onset + d
+    if "approvals" in groups:
+        a = rep.columns("applications")
+        first_wave = _controls_day(cfg) + obs.first_wave_days
+        sub = np.asarray(a["submitted_day"], dtype=float)
+        dec = np.asarray(a["decided_day"], dtype=float)
+        approved = a["outcome"] == "approved"
+        for t in targets:
+            if t.group == "approvals":
+                _, dest_name, day = t.key.split(" ")
+                cut = t.until_day
+                files = (a["destination"] == dest_name) & (sub < min(cut, first_wave))
+                n = int(files.sum())
+                ok = int((files & approved & (dec < cut)).sum())
+                out[t.key] = ok / n if n else 0.0
+    return out

@@ -1,0 +1,215 @@
+"""A calibration written out: the prior-against-posterior table, the generations, the
+posterior predictive fit, `calibration.md`, and the plots (marginals, pairs, predictive)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..calibration.abc import Fit
+from ..calibration.backtest import Backtest
+from ..calibration.posterior import weighted_quantiles
+from ..config.schema import Config
+from .backtest import markdown_tables, plot_backtest
+from .figures import save, subplots
+from .text import markdown_table
+
+PRIOR_GRID = 2001  # quantiles of a prior drawn for its plot and its interval
+
+
+def _prior_sample(prior: Any) -> np.ndarray:
+    u = (np.arange(PRIOR_GRID) + 0.5) / PRIOR_GRID
+    return np.array([float(prior.ppf(float(x))) for x in u])
+
+
+def _edge(prior: Any, p50: float) -> str:
+    """Where a posterior median sits against its prior's support: '' or a warning."""
+    lo, hi = prior.support
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return ""
+    pos = (p50 - lo) / (hi - lo)
+    if pos < 0.05:
+        return "against the prior's lower bound"
+    if pos > 0.95:
+        return "against the prior's upper bound"
+    return ""
+
+
+def parameter_table(cfg: Config, fit: Fit) -> pd.DataFrame:
+    """Per parameter: the prior's and the posterior's median and P5-P95, how much the
+    data narrowed it (posterior width over prior width), and whether the posterior sits
+    against an edge of the prior (where the data want a value the prior rules out)."""
+    w = fit.posterior["weight"].to_numpy()
+    rows = []
+    for u in fit.params:
+        prior = _prior_sample(u.prior)
+        p5, p50, p95 = np.quantile(prior, [0.05, 0.5, 0.95])
+        q5, q50, q95 = weighted_quantiles(fit.posterior[u.name], w, [0.05, 0.5, 0.95])
+        width = (q95 - q5) / (p95 - p5) if p95 > p5 else math.nan
+        where = u.paths[0] + (f" (+{len(u.paths) - 1})" if len(u.paths) > 1 else "")
+        rows.append({"parameter": u.name, "path": where + (" ×" if u.scale else ""),
+                     "prior P50": p50, "prior P5-P95": f"{p5:.3g} – {p95:.3g}",
+                     "posterior P50": q50, "posterior P5-P95": f"{q5:.3g} – {q95:.3g}",
+                     "width / prior": width, "note": _edge(u.prior, q50)})
+    return pd.DataFrame(rows)
+
+
+def correlations(fit: Fit) -> pd.DataFrame:
+    """The strongest weighted correlations between parameters in the posterior (|r| >=
+    0.3), which single marginals hide."""
+    names = fit.names
+    w = fit.posterior["weight"].to_numpy(dtype=float)
+    x = fit.posterior[names].to_numpy(dtype=float)
+    c = np.cov(x.T, aweights=w)
+    sd = np.sqrt(np.diag(c))
+    rows = []
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            r = c[i, j] / (sd[i] * sd[j]) if sd[i] > 0 and sd[j] > 0 else math.nan
+            if abs(r) >= 0.3:
+                rows.append({"parameters": f"{names[i]} ~ {names[j]}", "correlation": r})
+    return pd.DataFrame(rows, columns=["parameters", "correlation"]).sort_values(
+        "correlation", key=np.abs, ascending=False)
+
+
+def coverage(bt: Backtest, fit_months: list[str]) -> pd.DataFrame:
+    """Observed points inside the predictive P5-P95: monthly exports by fit window and
+    held out; stoppages (within a week of the reported date); approval shares."""
+    ex = bt.exports
+    rows = []
+    for label, sel in (("exports, fit window", ex["month"].isin(fit_months)),
+                       ("exports, held out", ~ex["month"].isin(fit_months))):
+        g = ex[sel]
+        rows.append({"targets": label, "points": len(g), "inside P5-P95": int(g["inside"].sum())})
+    st = bt.stoppages
+    if len(st):
+        near = st["days_p50_minus_reported"].abs() <= 7
+        rows.append({"targets": "first stoppages, P50 within 7 days of the report",
+                     "points": len(st), "inside P5-P95": int(near.sum())})
+    ap = bt.approvals
+    if len(ap):
+        first = ap[ap["basis"].str.startswith("submitted in")]
+        rows.append({"targets": "approval shares (first-wave applications)",
+                     "points": len(first), "inside P5-P95": int(first["inside"].sum())})
+    return pd.DataFrame(rows)
+
+
+def calibration_markdown(cfg: Config, fit: Fit, bt: Backtest, *, title: str,
+                         source: str, fit_months: list[str], predictive: int,
+                         commit: str, plots: list[str]) -> str:
+    """`calibration.md`: what was fitted, the generations, the parameters learned, the
+    posterior predictive check against the fit window and the held-out months."""
+    gens = fit.generations.copy()
+    gens["acceptance"] = gens["acceptance"].map(lambda a: f"{a:.1%}")
+    params = parameter_table(cfg, fit)
+    flagged = params[params["note"] != ""]
+    corr = correlations(fit)
+    s = fit.settings
+    counts = {g: sum(t.group == g for t in fit.targets) for g in ("exports", "stoppages",
+                                                                 "approvals")}
+    targets = pd.DataFrame([{"target": t.key, "kind": t.group, "observed": t.observed}
+                            for t in fit.targets])
+    lines = [
+        f"# Calibration: {title}", "",
+        f"`rareshock calibrate {source}` (commit {commit}): ABC-SMC (pyabc) of "
+        f"{len(fit.names)} uncertain parameters against {len(fit.targets)} targets of the fit "
+        f"window {', '.join(fit_months)} ({counts['exports']} monthly export ratios, "
+        f"{counts['stoppages']} first stoppages, {counts['approvals']} approval shares; "
+        f"weights {s.weights}). Population {s.population}, at most {s.generations} "
+        f"generations, stopping once acceptance falls below {s.min_acceptance:.1%}.", "",
+        f"**{fit.simulations:,} simulations in {fit.wall_seconds / 60:.1f} min** "
+        f"({fit.simulations / max(fit.wall_seconds, 1e-9):.1f} per second). "
+        "pyabc's history database is `abc.db` (open it with `pyabc.History`).", "",
+        "## Generations", "",
+        "epsilon: the tolerance on the weighted distance; acceptance: particles accepted "
+        "over simulations; ESS: effective sample size of the weighted particles.", "",
+        markdown_table(gens, "{:.4g}"), "",
+        "## Parameters: prior and posterior", "",
+        "Width / prior: the posterior's P5-P95 width over the prior's (1 = the data said "
+        "nothing about it; small = well identified). A posterior median against an edge of "
+        "its prior means the data want a value the prior rules out: either the prior was "
+        "too narrow or the model lacks something the parameter is standing in for.", "",
+        markdown_table(params, "{:.3g}"), "",
+    ]
+    if len(flagged):
+        lines += ["**Look again at:** " + "; ".join(
+            f"`{r['parameter']}` ({r['note']})" for _, r in flagged.iterrows()) + ".", ""]
+    if len(corr):
+        lines += ["Posterior correlations (|r| ≥ 0.3): trade-offs the targets cannot "
+                  "separate.", "", markdown_table(corr, "{:.2f}"), ""]
+    lines += [
+        "## Targets", "", markdown_table(targets, "{:.3f}"), "",
+        "## Posterior predictive check", "",
+        f"{predictive} replications of `posterior.toml` (each draws one particle), over the "
+        f"whole horizon: the fit window against the held-out months "
+        f"({', '.join(m for m in sorted(set(bt.exports['month'])) if m not in fit_months)}).",
+        "", markdown_table(coverage(bt, fit_months)), "",
+        *[f"![{Path(p).stem}]({p})" for p in plots], "",
+        markdown_tables(bt),
+    ]
+    return "\n".join(lines)
+
+
+def plot_marginals(cfg: Config, fit: Fit, out: Path) -> Path:
+    """Prior against posterior density of each parameter."""
+    n = len(fit.names)
+    cols = min(n, 4)
+    rows = math.ceil(n / cols)
+    fig, axes = subplots(rows, cols, figsize=(3.6 * cols, 2.9 * rows), squeeze=False)
+    w = fit.posterior["weight"].to_numpy(dtype=float)
+    for k, u in enumerate(fit.params):
+        ax = axes[k // cols][k % cols]
+        prior = _prior_sample(u.prior)
+        lo, hi = np.quantile(prior, [0.001, 0.999])
+        post = fit.posterior[u.name].to_numpy(dtype=float)
+        lo, hi = min(lo, post.min()), max(hi, post.max())
+        bins = np.linspace(lo, hi, 40) if hi > lo else 10
+        ax.hist(prior, bins=bins, density=True, color="0.75", label="prior")
+        ax.hist(post, bins=bins, weights=w, density=True, alpha=0.65, color="tab:blue",
+                label="posterior")
+        ax.set_title(u.name, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.set_yticks([])
+    for k in range(n, rows * cols):
+        axes[k // cols][k % cols].set_visible(False)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("Prior (grey) and posterior (blue) of each uncertain parameter")
+    return save(fig, out / "posterior_marginals.png")
+
+
+def plot_pairs(fit: Fit, out: Path) -> Path:
+    """The posterior particles, every pair of parameters (dot size: weight)."""
+    names = fit.names
+    n = len(names)
+    fig, axes = subplots(n, n, figsize=(1.9 * n + 1, 1.9 * n + 1), squeeze=False)
+    w = fit.posterior["weight"].to_numpy(dtype=float)
+    size = 4 + 40 * w / w.max()
+    for i in range(n):
+        for j in range(n):
+            ax = axes[i][j]
+            ax.tick_params(labelsize=6)
+            if j > i:
+                ax.set_visible(False)
+                continue
+            x = fit.posterior[names[j]].to_numpy(dtype=float)
+            if i == j:
+                ax.hist(x, bins=25, weights=w, color="tab:blue")
+                ax.set_yticks([])
+            else:
+                y = fit.posterior[names[i]].to_numpy(dtype=float)
+                ax.scatter(x, y, s=size, alpha=0.4, color="tab:blue", lw=0)
+            if i == n - 1:
+                ax.set_xlabel(names[j], fontsize=7)
+            if j == 0 and i > 0:
+                ax.set_ylabel(names[i], fontsize=7)
+    fig.suptitle("Posterior: every pair of parameters")
+    return save(fig, out / "posterior_pairs.png")
+
+
+def plot_predictive(bt: Backtest, out: Path, title: str) -> list[Path]:
+    """The posterior predictive monthly exports against the observations."""
+    return plot_backtest(bt, out, title, "posterior_predictive.png")

@@ -262,6 +262,12 @@ def calibrate(cfg: Config, out: str | Path | None = None, *, workers: int | None
     except FolderError as exc:  # a calibration starts again; it does not resume
         raise FolderError(exc.folder, exc.message, tuple(r for r in exc.remedies
                                                          if r != "resume")) from None
+    try:  # the code the posterior was fitted with
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, timeout=10,
+                                cwd=Path(__file__).parent).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
     ex = make_executor(executor, workers or os.cpu_count() or 1, scheduler)
     t0 = time.perf_counter()
     aborted = True
@@ -282,7 +288,7 @@ def calibrate(cfg: Config, out: str | Path | None = None, *, workers: int | None
             changed = [o for o in overrides or [] if not o.strip().startswith("calibration.")]
             store.write_output("posterior.toml", posterior_toml(
                 cfg, fit, path, Path(config_path) if config_path else None, changed,
-                config_toml(cfg)))
+                config_toml(cfg), commit))
             pcfg = load_config(path / "posterior.toml")
             res = run_batch(pcfg, path / "predictive", replications=predictive_n,
                             workers=workers, executor=executor, scheduler=scheduler,
@@ -300,13 +306,6 @@ def calibrate(cfg: Config, out: str | Path | None = None, *, workers: int | None
                 for p in drawn:
                     store.record_output(str(p.relative_to(path)))
                 figures = [str(p.relative_to(path)) for p in drawn]
-            try:
-                commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
-                                        capture_output=True, text=True, timeout=10,
-                                        cwd=Path(config_path).parent if config_path else None
-                                        ).stdout.strip() or "unknown"
-            except (OSError, subprocess.SubprocessError):
-                commit = "unknown"
             md = calibration_markdown(cfg, fit, bt, title=cfg.name or source, source=source,
                                       fit_months=fit_months, predictive=predictive_n,
                                       commit=commit, plots=figures)

@@ -49,7 +49,7 @@ def _toml_value(v: Any) -> str:
 
 
 def posterior_toml(cfg: Config, fit: Fit, out: Path, config_path: Path | None,
-                   overrides: list[str], full: bytes) -> bytes:
+                   overrides: list[str], full: bytes, commit: str = "unknown") -> bytes:
     """`posterior.toml`: a config that `extends` the calibrated file (relative to `out`)
     and replaces its `[[uncertain]]` priors by rows of the sample beside it. With
     overrides (which `extends` cannot express) it is the whole resolved config instead
@@ -61,6 +61,7 @@ def posterior_toml(cfg: Config, fit: Fit, out: Path, config_path: Path | None,
         f"{len(fit.generations)} generations, final epsilon {eps:.4g}),",
         f"# fitted to the observations of {months or 'the fit window'}: each replication draws one",
         f"# particle (row) of {SAMPLE} by weight, so the parameters' correlations are kept.",
+        f"# Fitted with rareshock at commit {commit}; fit again when the model's numbers change.",
     ]
     entries = []
     for u in cfg.uncertain:

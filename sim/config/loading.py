@@ -71,9 +71,11 @@ def read_toml_tree(path: str | Path) -> dict[str, Any]:
     """Read a config file and everything it `extends` (at most `MAX_EXTENDS` deep), merged
     into one raw dict."""
     try:
-        return _read_tree(path, ())
+        data = _read_tree(path, ())
     except RecursionError:  # merging tables nested thousands deep
         raise ConfigError(str(path), "", TOO_DEEP) from None
+    _inline_posteriors(data)
+    return data
 
 
 def _read_tree(path: str | Path, _chain: tuple[Path, ...]) -> dict[str, Any]:
@@ -85,7 +87,7 @@ def _read_tree(path: str | Path, _chain: tuple[Path, ...]) -> dict[str, Any]:
         raise ConfigError(source, "extends", f"cyclic extends ({cycle})")
     data = _read_toml(p, source)
     _inline_observed(data, p.parent, source)
-    _inline_posteriors(data, p.parent, source)
+    _mark_posteriors(data, p.parent, source)
     parent = data.pop("extends", None)
     if parent is None:
         return data
@@ -117,18 +119,34 @@ def _inline_observed(data: dict[str, Any], folder: Path, source: str) -> None:
     data["observed"] = _read_toml(path, str(path))
 
 
-def _inline_posteriors(data: dict[str, Any], folder: Path, source: str) -> None:
-    """An uncertain parameter whose prior is `posterior` with a `file` (relative to
-    `folder`) and no values yet gets the file's column and weights, so the resolved config
-    (and a results folder's copy of it) carries its sample."""
+_FROM = "__declared_in__"  # (folder, source) of a posterior prior, until it is inlined
+
+
+def _mark_posteriors(data: dict[str, Any], folder: Path, source: str) -> None:
+    """Note, on each `posterior` prior of this file, the folder its `file` is relative to;
+    the sample is read only if the entry survives the merge of `extends` (a config that
+    replaces the uncertain list does not need its parent's samples)."""
+    entries = data.get("uncertain")
+    if isinstance(entries, list):
+        for i, u in enumerate(entries):
+            prior = u.get("prior") if isinstance(u, dict) else None
+            if isinstance(prior, dict) and prior.get("dist") == "posterior":
+                prior[_FROM] = (folder, source, i)
+
+
+def _inline_posteriors(data: dict[str, Any]) -> None:
+    """An uncertain parameter whose prior is `posterior` with a `file` (relative to the
+    config that declared it) and no values yet gets the file's column and weights, so the
+    resolved config (and a results folder's copy of it) carries its sample."""
     entries = data.get("uncertain")
     if not isinstance(entries, list):
         return
     cache: dict[Path, dict[str, list[float]]] = {}
-    for i, u in enumerate(entries):
+    for u in entries:
         prior = u.get("prior") if isinstance(u, dict) else None
-        if not isinstance(prior, dict) or prior.get("dist") != "posterior":
+        if not isinstance(prior, dict) or _FROM not in prior:
             continue
+        folder, source, i = prior.pop(_FROM)
         if prior.get("values") or not isinstance(prior.get("file"), str):
             continue
         path = folder / prior["file"]

@@ -127,6 +127,8 @@ SECTIONS: list[tuple[type[BaseModel], str]] = [
     (schema.SweepConfig, "sweep"),
     (schema.SweepParameter, "sweep.parameters[]"),
     (schema.SweepDiscovery, "sweep.discovery"),
+    (schema.UncertainParameter, "uncertain[]"),
+    (schema.CalibrationConfig, "calibration"),
     (observed.ObservedData, "observed (a file, e.g. configs/observed/2025.toml)"),
     (observed.ObservedExports, "observed.exports"),
     (observed.ObservedSeries, "observed.exports.series[]"),
@@ -151,6 +153,27 @@ Wherever a field says *distribution*, write an inline table with a `dist` key:
 
 Durations and quantities must not take negative values (e.g. a uniform with `low` < 0 is
 refused for a review time).
+
+## Priors
+
+An `[[uncertain]]` entry's `prior` is an inline table with a `dist` key. Each replication
+draws one uniform from its own stream (`uncertain.NAME`) and maps it through the inverse
+CDF, so replication *i* draws the same value in every scenario sharing the entry. The
+prior's lowest and highest values (its 1e-12 and 1 - 1e-12 quantiles where unbounded) are
+checked against what the path accepts when the config is loaded.
+
+| `dist` | fields |
+|---|---|
+| `uniform` | `low` < `high` |
+| `loguniform` | 0 < `low` < `high` |
+| `normal` | `mean`, `sd` > 0; optional `low`, `high` (truncated) |
+| `lognormal` | `median` > 0, `sigma` > 0 |
+| `triangular` | `low` ≤ `mode` ≤ `high`, low < high |
+| `beta` | `a` > 0, `b` > 0, on [`low`, `high`] (default [0, 1]) |
+| `choice` | `values` (numbers, strings, booleans or dates), optional `weights` |
+| `posterior` | `file`: a parquet sample (a `weight` column, a column per parameter) \
+relative to the config; `column` (default: the entry's name). Entries naming the same file \
+draw the same row |
 """
 
 

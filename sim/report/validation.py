@@ -20,6 +20,7 @@ from ..analysis.stored import StoredRun
 from ..calibration.backtest import Backtest
 from ..calibration.theory import cobham_waits, erlang_c, mmc_wq
 from ..config.loading import load_config
+from ..config.schema import Config
 from ..errors import ConfigError, ConservationError
 from ..model import simulate
 from ..run.batch import run_batch
@@ -175,6 +176,22 @@ def run_backtest_batch(n: int, workers: int | None, config: Path,
     return res.backtest(), res
 
 
+def _posterior_source(cfg: Config, folder: Path) -> str:
+    """The posterior config the baseline draws from, and the commit it was fitted at (its
+    header says), for the report."""
+    import re
+
+    files = {u.prior.file for u in cfg.uncertain if u.prior.dist == "posterior"}
+    out = []
+    for f in sorted(files):
+        toml = (folder / f).with_suffix(".toml")
+        m = re.search(r"at commit (\w+)", toml.read_text()) if toml.is_file() else None
+        shown = (folder.name / toml.resolve().relative_to(folder.resolve())).as_posix() \
+            if toml.resolve().is_relative_to(folder.resolve()) else str(toml)
+        out.append(f"`{shown}`" + (f" fitted at commit {m.group(1)}" if m else ""))
+    return ", ".join(out) or "no posterior"
+
+
 def validate_model(doc: Path, configs: Path = Path("configs"), small: bool = False,
                    workers: int | None = None, calibrations: list[Path] | None = None) -> Path:
     """Run every check on the configs in the folder `configs` and write the report to
@@ -202,6 +219,7 @@ def validate_model(doc: Path, configs: Path = Path("configs"), small: bool = Fal
         fixed, _ = run_backtest_batch(sizes.backtest_reps, workers, base, ["uncertain=[]"])
         table.append(coverage_row("baseline with its point values (noise only)", fixed,
                                   obs.fit_months))
+    fitted = _posterior_source(res.config, base.parent)
     rolling = ""
     if calibrations:
         ro = rolling_origin(calibrations)
@@ -243,8 +261,9 @@ consumption matches the units made with the standard bill of materials; a violat
 
 `{base}`, {sizes.backtest_reps} replications, against its observations ({obs.source}).
 Its uncertain parameters are drawn from the posterior of the 2025 calibration
-(`configs/posterior/2025.toml`, fitted on {", ".join(obs.fit_months)} and January's level;
-see `docs/calibration/2025.md`); {", ".join(obs.held_out_months)} are held out. The
+({fitted}, fitted on {", ".join(obs.fit_months)} and January's level; see
+[the calibration report](calibration/2025/calibration.md));
+{", ".join(obs.held_out_months)} are held out. The
 P5-P95 bands are posterior predictive: they hold what we do not know about the parameters
 as well as the noise of arrivals and reviews. The same seeds with the parameters fixed at
 the baseline's point values show what the bands hold without parameter uncertainty.

@@ -364,6 +364,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     store = ResultsDir(args.results)
     man = store.check()
     store.config_bytes()  # config.toml as the run began
+    if man.get("kind") == "calibration":
+        return _verify_calibration(store, man)
     chunks = store.chunks(man["run_id"])
     bad = store.problems(checksums=True, chunks=chunks)
     if bad:
@@ -378,6 +380,27 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     print(f"{store.path}: {man.get('kind', 'run')} {man.get('name') or ''}, "
           f"{len(chunks)} chunks, {reps:,} replications ({state}); {parts} parts match "
           f"their sizes and sha256 checksums; config.toml is the one that ran")
+    return 0
+
+
+def _verify_calibration(store: object, man: dict) -> int:
+    """A calibration folder: finished, every output it lists present, and its posterior
+    predictive run sound."""
+    from .run.store import ResultsDir
+
+    assert isinstance(store, ResultsDir)
+    if man.get("state") != "complete":
+        raise FolderError(str(store.path), "the calibration did not finish; run it again "
+                          "with --overwrite", ())
+    missing = [o for o in man.get("outputs", []) if not (store.path / o).exists()]
+    if missing:
+        raise FolderError(str(store.path), f"missing {', '.join(missing)}; run the "
+                          "calibration again with --overwrite", ())
+    args = argparse.Namespace(results=str(store.path / "predictive"))
+    _cmd_verify(args)
+    print(f"{store.path}: calibration, {man.get('simulations', 0):,} simulations in "
+          f"{man.get('generations', 0)} generations; {len(man.get('outputs', []))} outputs "
+          "present; config.toml is the one that ran")
     return 0
 
 
@@ -524,8 +547,10 @@ def main(argv: list[str] | None = None) -> int:
         return 141
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
-        print(f"rareshock: stopped by {signal.Signals(signum).name}; finished chunks are "
-              "kept (continue with --resume)", file=sys.stderr)
+        what = ("the calibration is incomplete (run it again with --overwrite)"
+                if args.command == "calibrate" else
+                "finished chunks are kept (continue with --resume)")
+        print(f"rareshock: stopped by {signal.Signals(signum).name}; {what}", file=sys.stderr)
         return 128 + signum
     except Exception as exc:  # an internal error: say so, traceback only on request
         if os.environ.get("RARESHOCK_DEBUG"):

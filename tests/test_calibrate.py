@@ -229,6 +229,8 @@ def test_calibration_folder_holds_what_it_says(small_calibration) -> None:  # no
     assert "## Generations" in md and "## Posterior predictive check" in md
     with pytest.raises(FolderError, match="calibration folder"):
         sim.open_results(out)
+    r = rareshock("verify", out, cwd=ROOT)
+    assert r.returncode == 0 and "calibration" in r.stdout, r.stderr
 
 
 @pytest.mark.slow
@@ -253,3 +255,29 @@ def test_calibrated_parameters_default_to_all() -> None:
     assert "september_scale" not in [u.name for u in calibrated(cfg)]  # not listed
     with pytest.raises(ConfigError, match="cannot be calibrated"):
         calibrated(cfg.model_copy(update={"calibration": None}))
+
+
+def test_overwrite_removes_the_folders_it_listed_and_nothing_outside(tmp_path: Path) -> None:
+    """A calibration lists its predictive run (a folder) as an output; replacing it removes
+    that folder, and a manifest edited to name something outside the folder is ignored."""
+    from sim.run.store import ResultsDir
+
+    cfg = sim.load_config(ROOT / "tests" / "data" / "small.toml")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+    out = tmp_path / "out"
+    store = ResultsDir(out)
+    meta = {"kind": "calibration", "replications": 1}
+    with store.locked():
+        store.prepare(cfg, meta, resume=False, overwrite=False)
+        (out / "predictive").mkdir()
+        (out / "predictive" / "part.parquet").write_bytes(b"x")
+        for name in ("predictive", "../victim", str(victim)):
+            store.record_output(name)
+    (out / "notes.txt").write_text("mine too")
+    with store.locked():
+        store.prepare(cfg, meta, resume=False, overwrite=True)
+    assert not (out / "predictive").exists()
+    assert (victim / "keep.txt").read_text() == "mine"
+    assert (out / "notes.txt").read_text() == "mine too"

@@ -362,10 +362,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from .run.store import ResultsDir
 
     store = ResultsDir(args.results)
-    man = store.check()
+    man = store.open_header()
     store.config_bytes()  # config.toml as the run began
-    if man.get("kind") == "calibration":
+    if man.get("kind") == "calibration":  # no chunks of its own: its outputs and its runs
         return _verify_calibration(store, man)
+    man = store.check()
     chunks = store.chunks(man["run_id"])
     bad = store.problems(checksums=True, chunks=chunks)
     if bad:

@@ -309,8 +309,10 @@ def test_summary_prints_sector_table(small_run: Path) -> None:
     lines = r.stdout.splitlines()
     assert lines[0] == "small: 4 replications"
     assert lines[1].split()[:3] == ["sector", "metric", "mean"]
-    sector_lines = lines[2:lines.index("")]
+    sector_lines = lines[2:8]  # 3 sectors x 2 metrics, then what the intervals mean
     rows = {(ln.split()[0], ln.split()[1]) for ln in sector_lines}
+    assert lines[8].startswith("95% CI of the mean: Monte Carlo error")
+    assert "this config draws no uncertain parameters" in " ".join(lines[8:lines.index("")])
     assert rows == {(s, m) for s in ("auto", "defence", "tech")
                     for m in ("shortfall_frac", "value_lost")}
     # then the authority table

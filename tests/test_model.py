@@ -630,10 +630,28 @@ def test_embargo_worse_general_licences_better_for_auto() -> None:
     assert _total_shortfall(GENERAL_LICENCES, "auto") < base
 
 
+def _renumber(path: str, new_index: dict[str, str]) -> str | None:
+    if not path.startswith("policy."):
+        return path
+    head = ".".join(path.split(".")[:2]) + "."
+    return new_index[head] + path[len(head):] if head in new_index else None
+
+
 def _auto_shortfall_without(path: Path, types: set[str]) -> float:
     """Auto shortfall over the seeds of the scenario with its `types` events removed."""
     data = read_toml_tree(path)
-    data["policy"] = [e for e in data["policy"] if e["type"] not in types]
+    kept = [i for i, e in enumerate(data["policy"]) if e["type"] not in types]
+    new_index = {f"policy.{old}.": f"policy.{new}." for new, old in enumerate(kept)}
+    data["policy"] = [data["policy"][i] for i in kept]
+    # uncertain paths name policies by index: renumber them, and drop an entry whose
+    # policy went (none of the removed levers has one)
+    uncertain = []
+    for u in data.get("uncertain", []):
+        paths = [u["path"]] if isinstance(u["path"], str) else u["path"]
+        moved = [_renumber(p, new_index) for p in paths]
+        if None not in moved:
+            uncertain.append({**u, "path": moved})
+    data["uncertain"] = uncertain
     cfg = config_from_dict(data)
     total = 0.0
     for s in SCENARIO_SEEDS:

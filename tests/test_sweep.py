@@ -147,7 +147,7 @@ def test_point_configs_apply_paths_and_scales() -> None:
     (pt,) = plan_sweep(cfg).configs  # one point
     assert pt.sweep is None
     rt, brt = pt.authority.review_time, base.authority.review_time
-    assert (rt.low, rt.mode, rt.high) == (2 * brt.low, 2 * brt.mode, 2 * brt.high)
+    assert (rt.median, rt.sigma) == (2 * brt.median, brt.sigma)  # lognormal: x2 in scale
     d, bd = pt.authority.decision, base.authority.decision
     assert d.approve == pytest.approx(1 - bd.refuse)                       # 1.53 capped
     assert d.rules[0].approve == pytest.approx(1.8 * bd.rules[0].approve)  # military 0.03

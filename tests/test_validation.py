@@ -27,12 +27,15 @@ assert OBS is not None and OBS.exports is not None
 MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]
 
 
-def _exports(per_day: dict[str, float], us_share: float = 0.1, reps: int = 3) -> pd.DataFrame:
-    """A monthly exports table whose kg/day in each month is given (same every replication)."""
+def _exports(per_day: dict[str, float], us_share: float = 0.1, reps: int = 3,
+             spread: float = 0.0) -> pd.DataFrame:
+    """A monthly exports table whose kg/day in each month is given; replication r has it
+    times 1 + spread * (r - 1) (so with 3 replications the middle one has it exactly)."""
     rows = []
     for r in range(reps):
         for m in MONTHS:
             kg = per_day.get(m, per_day["base"]) * pd.Period(m, "M").days_in_month
+            kg *= 1.0 + spread * (r - 1)
             rows.append({"replication": r, "month": m, "destination": "US", "material": "x",
                          "kg": kg * us_share})
             rows.append({"replication": r, "month": m, "destination": "EU", "material": "x",
@@ -40,22 +43,26 @@ def _exports(per_day: dict[str, float], us_share: float = 0.1, reps: int = 3) ->
     return pd.DataFrame(rows)
 
 
-def test_export_ratio_is_per_day_over_january_to_march() -> None:
-    ex = _exports({"base": 100.0, "2025-05": 25.0, "2025-02": 100.0})
-    r = export_ratios(ex, OBS.exports)
-    may = r[(r["month"] == "2025-05") & (r["series"] == "total")]["ratio"]
-    # 25 kg/day in May over 100 kg/day before: 0.25, whatever the month lengths.
-    np.testing.assert_allclose(may, 0.25)
-    np.testing.assert_allclose(r[r["month"] == "2025-02"]["ratio"], 1.0)
+def test_export_ratio_is_per_day_over_the_observed_reference_level() -> None:
+    ref = {s.name: s.reference_t_per_day for s in OBS.exports.series}  # t/day, 2024
+    base = 1000.0 * ref["total"]  # kg/day at the observed 2024 level
+    ex = _exports({"base": base, "2025-05": 0.25 * base, "2025-02": base})
+    r = export_ratios(ex, OBS.exports).set_index(["series", "month"])["ratio"]
+    # a quarter of the reference level per day in May: 0.25, whatever the month lengths
+    np.testing.assert_allclose(r.loc[("total", "2025-05")], 0.25)
+    np.testing.assert_allclose(r.loc[("total", "2025-02")], 1.0)
+    # the US series is divided by its own level: 10% of 158.9 t/day over 20.26 t/day
+    np.testing.assert_allclose(r.loc[("US", "2025-02")], 0.1 * ref["total"] / ref["US"])
 
 
 def test_exports_table_compares_with_facts_and_counts_coverage() -> None:
-    # A run that reproduces the observed ratios exactly: error 0, every month covered.
+    # A run whose median reproduces the observed tonnages exactly (the others 1% either
+    # side): error 0, every month covered.
     obs = {"2025-05": 1238.0, "2025-06": 3188.0}
     pre = OBS.exports.series[0].reference_t_per_day
-    per_day = {"base": 1.0} | {m: v / pd.Period(m, "M").days_in_month / pre
-                               for m, v in obs.items()}
-    t = exports_table(_exports(per_day, us_share=0.0), OBS)
+    per_day = {"base": 1000.0 * pre} | {m: 1000.0 * v / pd.Period(m, "M").days_in_month
+                                        for m, v in obs.items()}
+    t = exports_table(_exports(per_day, us_share=0.0, spread=0.01), OBS)
     tot = t[(t["series"] == "total") & t["month"].isin(obs)]
     np.testing.assert_allclose(tot["sim_p50"], tot["observed"], rtol=1e-9)
     assert tot["inside"].all()
@@ -124,7 +131,7 @@ def test_backtest_needs_a_control_and_a_run_covering_the_observations() -> None:
     base = ROOT / "configs" / "baseline.toml"
     assert check_backtest(sim.load_config(base)) is not None
     with pytest.raises(ConfigError, match="policy: no controls_start"):
-        check_backtest(sim.load_config(base, ["policy=[]"]))
+        check_backtest(sim.load_config(base, ["policy=[]", "uncertain=[]"]))
     with pytest.raises(ConfigError, match="calendar.start: the back-test needs the run to "
-                       "cover 2025-01 to 2025-12"):
+                       "cover 2025-04 to 2025-12"):
         check_backtest(sim.load_config(base, ["horizon_days=200"]))

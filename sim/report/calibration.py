@@ -64,7 +64,7 @@ def correlations(fit: Fit) -> pd.DataFrame:
     names = fit.names
     w = fit.posterior["weight"].to_numpy(dtype=float)
     x = fit.posterior[names].to_numpy(dtype=float)
-    c = np.cov(x.T, aweights=w)
+    c = np.atleast_2d(np.cov(x.T, aweights=w))  # one parameter: a 1x1 matrix
     sd = np.sqrt(np.diag(c))
     rows = []
     for i in range(len(names)):

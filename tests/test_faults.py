@@ -279,8 +279,10 @@ def test_a_bit_flipped_part_is_found_by_verify_and_repaired(ref: dict, tmp_path:
 
 def test_a_second_writer_is_refused_naming_the_first(ref: dict, tmp_path: Path) -> None:
     out = tmp_path / "busy"
+    # the baseline's background flow makes each replication take ~0.3 s, so the first
+    # writer is still at work when the second starts (~0.5 s to start)
     args = ["run", SMALL, "-n", "12", "--chunk-size", "1", "--workers", "1", "-q",
-            "--no-plots", "--out", str(out)]
+            "--no-plots", "--out", str(out), "--set", "authority.background.rate_per_day=25.8"]
     first = subprocess.Popen([sys.executable, "-m", "sim", *map(str, args)], cwd=tmp_path,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60

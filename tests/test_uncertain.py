@@ -16,6 +16,7 @@ import pytest
 from scipy import stats
 
 import sim
+from sim.analysis.uncertainty import NOISE_FLOOR, ROW_FLOOR, explain, floor_columns, floor_of
 from sim.config.priors import (
     BetaPrior,
     ChoicePrior,
@@ -200,3 +201,30 @@ def test_summary_tells_the_intervals_apart_and_names_what_explains_the_spread(
     assert abs(auto.loc["buffer", "spearman"]) > abs(auto.loc["rate", "spearman"])
     gap = auto.loc["buffer", "delta"] - auto.loc["rate", "delta"]
     assert gap > auto.loc["buffer", "delta_conf"] + auto.loc["rate", "delta_conf"]
+    # a random column is the floor: the buffer stands above it and is listed; the rate
+    # (background flow +-10%, no effect to speak of) does not and is not
+    floor = auto.loc[NOISE_FLOOR]
+    assert auto.loc["buffer", "delta"] - auto.loc["buffer", "delta_conf"] > \
+        floor["delta"] + floor["delta_conf"]
+    listed = text[text.index("what explains"):].splitlines()[1]
+    assert listed.split()[:2] == ["auto", "buffer"]
+
+
+def test_posterior_rows_get_their_own_floor() -> None:
+    """Parameters drawn as whole rows repeat together: their floor column is constant
+    within each row, the independent one is not; every row of the result is finite."""
+    rng = np.random.default_rng(1)
+    row = rng.integers(0, 10, 120)
+    params = pd.DataFrame({"replication": np.arange(120), "a": row * 1.0, "b": row * 2.0,
+                           "c": rng.random(120)})
+    y = row + rng.random(120)  # driven by the row, i.e. by a and b
+    sectors = pd.DataFrame({"replication": np.arange(120), "sector": "auto",
+                            "shortfall_frac": y})
+    exp = explain(params, sectors, seed=3).set_index("parameter")
+    assert {NOISE_FLOOR, ROW_FLOOR} <= set(exp.index)
+    assert floor_of(params, "a") == ROW_FLOOR and floor_of(params, "c") == NOISE_FLOOR
+    floors = floor_columns(params, ["a", "b", "c"], 3)
+    assert pd.Series(floors[ROW_FLOOR]).groupby(row).nunique().eq(1).all()
+    assert len(set(floors[NOISE_FLOOR])) == 120
+    # a per-row random column scores more than an independent one: rows repeat
+    assert exp.loc[ROW_FLOOR, "delta"] > exp.loc[NOISE_FLOOR, "delta"]

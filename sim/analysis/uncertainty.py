@@ -1,7 +1,14 @@
 """Which uncertain parameters explain the spread of an outcome, from the sample a run
 already drew (no extra runs): per sector, Spearman's rank correlation of each parameter
 with the replication's sector shortfall, and Borgonovo's moment-independent delta with
-its first-order index (SALib's `delta`, a given-data method), with 95% intervals."""
+its first-order index (SALib's `delta`, a given-data method), with 95% intervals.
+
+Delta is biased upwards in small samples, so a column of random numbers that explains
+nothing is analysed beside the parameters, and its row (`NOISE_FLOOR`) says where
+"nothing" lies. Parameters drawn together as rows of a posterior sample repeat values (a
+replication draws a particle, and a few particles carry most of the weight), so they are
+confounded with one another: a random column taking one value per distinct row
+(`ROW_FLOOR`) is their floor, and only what stands above it can be told apart."""
 
 from __future__ import annotations
 
@@ -15,6 +22,12 @@ if TYPE_CHECKING:
 
 COLUMNS = ["parameter", "sector", "metric", "n", "spearman", "delta", "delta_conf", "S1",
            "S1_conf"]
+NOISE_FLOOR = "(noise floor)"
+"""The row of a uniform random column, independent of everything: indices near its own
+explain nothing."""
+ROW_FLOOR = "(noise floor, per sample row)"
+"""The row of a random column constant within each distinct row of the repeated
+(posterior) parameters: the floor for those parameters."""
 MIN_DELTA = 30
 """Replications below which delta is not estimated (its bins would be nearly empty)."""
 
@@ -44,8 +57,10 @@ def explain(parameters: pd.DataFrame, sectors: pd.DataFrame, seed: int = 0,
         joined = parameters.merge(g[["replication", metric]], on="replication")
         y = joined[metric].to_numpy(dtype=float)
         usable = {n: x for n in names if (x := _numeric(joined[n])) is not None}
+        floors = floor_columns(joined, list(usable), seed)
+        usable |= floors
         dl = _delta(usable, y, seed) if len(y) >= MIN_DELTA and np.std(y) > 0 else {}
-        for name in names:
+        for name in [*names, *floors]:
             x = usable.get(name)
             rho = float(spearmanr(x, y).statistic) if x is not None and np.std(y) > 0 \
                 else math.nan
@@ -56,6 +71,24 @@ def explain(parameters: pd.DataFrame, sectors: pd.DataFrame, seed: int = 0,
                          "delta_conf": d.get("delta_conf", math.nan),
                          "S1": d.get("S1", math.nan), "S1_conf": d.get("S1_conf", math.nan)})
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def floor_of(parameters: pd.DataFrame, name: str) -> str:
+    """Which floor row applies to parameter `name`: the per-row one when its values repeat."""
+    return ROW_FLOOR if parameters[name].nunique() < len(parameters) else NOISE_FLOOR
+
+
+def floor_columns(joined: pd.DataFrame, names: list[str], seed: int) -> dict[str, np.ndarray]:
+    import pandas as pd
+
+    n = len(joined)
+    rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(n,)))
+    out = {NOISE_FLOOR: rng.random(n)}
+    repeated = [c for c in names if joined[c].nunique() < n]
+    if repeated:
+        rows = pd.MultiIndex.from_frame(joined[repeated]).factorize()[0]
+        out[ROW_FLOOR] = rng.random(rows.max() + 1)[rows]
+    return out
 
 
 def _delta(xs: dict[str, np.ndarray], y: np.ndarray, seed: int) -> dict[str, dict]:

@@ -3,9 +3,15 @@ sensitivity ranking and scenario-discovery box."""
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..analysis.stored import StoredRun, StoredSweep
+from ..analysis.uncertainty import NOISE_FLOOR, ROW_FLOOR, floor_of
+
+FLOORS = (NOISE_FLOOR, ROW_FLOOR)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,21 +42,31 @@ def run_text(res: StoredRun) -> str:
         spread = (f"arrivals and reviews, and the {k} uncertain parameters (what we do not "
                   "know about the world)" if k else "arrivals and reviews only (this config "
                   "draws no uncertain parameters: the spread leaves out what we do not know)")
-        import textwrap
-
         lines += textwrap.wrap("95% CI of the mean: Monte Carlo error (more replications "
                                f"narrow it). P5-P95: where 90% of replications fall, from "
                                f"{spread}.", 100)
     exp = res.explained() if k and s else None
+    floor = {p: floor_of(res.parameters, p) for p in res.parameters.columns
+             if p not in ("replication", "point")} if exp is not None else {}
     if exp is not None:
         lines += ["", "what explains the spread of sector shortfall (delta, 95% interval; "
                   "Spearman's rho):"]
         for sector, g in exp[exp["metric"] == "shortfall_frac"].groupby("sector"):
-            g = g.sort_values("delta", ascending=False, na_position="last").head(3)
+            top = {f: float(r["delta"] + r["delta_conf"]) for f in FLOORS
+                   for _, r in g[g["parameter"] == f].iterrows()}
+            g = g[~g["parameter"].isin(FLOORS)]
+            # only what stands above its floor's delta, intervals apart
+            keep = [p not in floor or d - c > top.get(floor[p], -np.inf)
+                    for p, d, c in zip(g["parameter"], g["delta"], g["delta_conf"],
+                                       strict=True)]
+            g = g[keep].sort_values("delta", ascending=False, na_position="last").head(3)
+            if g.empty:
+                lines.append(f"  {sector:<8} none stands above the noise floor")
             for k_, (_, r) in enumerate(g.iterrows()):
                 lines.append(f"  {sector if k_ == 0 else '':<8} {r['parameter'][:40]:<40} "
                              f"delta {r['delta']:.2f} ± {r['delta_conf']:.2f}, "
                              f"rho {r['spearman']:+.2f}")
+        lines += textwrap.wrap(_floor_note(exp, res), 100)
     auth = [r for r in rows if r["level"] == "authority"]
     if auth:
         lines.append("")
@@ -60,6 +76,25 @@ def run_text(res: StoredRun) -> str:
             lines.append(f"{r['metric']:<26} {r['mean']:>12.4g} {ci:>27} "
                          f"{r['p50']:>12.4g} {r['p95']:>12.4g}")
     return "\n".join(lines)
+
+
+def _floor_note(exp: pd.DataFrame, res: StoredRun) -> str:
+    """What the floors were, in a sentence."""
+    d = exp[exp["metric"] == "shortfall_frac"].groupby("parameter")["delta"]
+    lo, hi = d.min(), d.max()
+    parts = [f"a random column scores delta {lo[NOISE_FLOOR]:.2f}-{hi[NOISE_FLOOR]:.2f}"]
+    if ROW_FLOOR in lo:
+        rows = res.parameters[[c for c in res.parameters.columns
+                               if c not in ("replication", "point")
+                               and floor_of(res.parameters, c) == ROW_FLOOR]]
+        n = len(rows.drop_duplicates())
+        parts.append(f"parameters drawn as rows of a posterior sample ({n} distinct rows "
+                     f"here) are confounded with one another, and a random "
+                     f"column with one value per row scores {lo[ROW_FLOOR]:.2f}-"
+                     f"{hi[ROW_FLOOR]:.2f}")
+    return ("Delta is biased up in small samples: " + "; ".join(parts) + ". Only "
+            "parameters whose interval lies above their floor are listed; uncertainty.csv "
+            "has every row.")
 
 
 def sweep_text(res: StoredSweep) -> str:

@@ -234,7 +234,7 @@ def calibrate(cfg: Config, out: str | Path | None = None, *, workers: int | None
         plot_predictive,
     )
     from .run.executors import make_executor
-    from .run.store import config_toml
+    from .run.store import config_toml, digest
 
     cfg = _check_config(cfg)
     _check_options(None, workers, force)
@@ -310,7 +310,11 @@ def calibrate(cfg: Config, out: str | Path | None = None, *, workers: int | None
                                       fit_months=fit_months, predictive=predictive_n,
                                       commit=commit, plots=figures)
             store.write_output("calibration.md", md.encode())
+            # the files' checksums, for `verify` (the predictive run has its own)
+            sums = {o: digest((path / o).read_bytes()) for o in store.header()["outputs"]
+                    if (path / o).is_file()}
             store.update_manifest(state="complete", simulations=fit.simulations,
+                                  sha256=sums,
                                   fit_seconds=round(fit.wall_seconds, 3),
                                   wall_seconds=round(time.perf_counter() - t0, 3),
                                   generations=len(fit.generations), commit=commit)

@@ -12,7 +12,9 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NoReturn
 
@@ -29,20 +31,26 @@ def _flag(argument: str) -> str:
     return FLAGS.get(argument, "--" + argument.replace("_", "-"))
 
 
-def describe_error(err: BadInput) -> str:
-    """A library error, worded for the command line (flags, not keyword arguments)."""
+def describe_error(err: BadInput, accepted: Iterable[str] | None = None) -> str:
+    """A library error, worded for the command line (flags, not keyword arguments); with
+    `accepted` (the command's argument names), only remedies the command has are named."""
+    remedies = [r for r in getattr(err, "remedies", ()) or ()
+                if accepted is None or r in set(accepted)]
     if isinstance(err, ArgumentError):
         shown = "" if err.value is None or isinstance(err.value, bool) else f": {err.value}"
         return f"{_flag(err.argument)}{shown}: {err.message}"
     if isinstance(err, FolderError):
         hint = ""
-        if err.remedies:
-            hint = " (use " + " or ".join(_flag(r) for r in err.remedies) + ")"
+        if remedies:
+            hint = " (use " + " or ".join(_flag(r) for r in remedies) + ")"
         return f"{err.folder}: {err.message}{hint}"
-    if isinstance(err, ConfigError) and err.remedies:
+    if isinstance(err, ConfigError) and remedies:
         where = f"{err.source}: {err.path}" if err.path else err.source
-        flags = " or ".join(_flag(r) for r in err.remedies)
+        flags = " or ".join(_flag(r) for r in remedies)
         return f"{where}: {err.message} (use {flags} to run it anyway)"
+    if isinstance(err, ConfigError):
+        return f"{err.source}: {err.path}: {err.message}" if err.path else \
+            f"{err.source}: {err.message}"
     return str(err)
 
 
@@ -397,11 +405,20 @@ def _verify_calibration(store: object, man: dict) -> int:
     if missing:
         raise FolderError(str(store.path), f"missing {', '.join(missing)}; run the "
                           "calibration again with --overwrite", ())
+    from .run.store import digest
+
+    changed = [o for o, h in man.get("sha256", {}).items()
+               if digest((store.path / o).read_bytes()) != h]
+    if changed:
+        raise FolderError(str(store.path), f"{', '.join(changed)} changed since the "
+                          "calibration wrote them (sha256 differs); run the calibration again "
+                          "with --overwrite", ())
     args = argparse.Namespace(results=str(store.path / "predictive"))
     _cmd_verify(args)
     print(f"{store.path}: calibration, {man.get('simulations', 0):,} simulations in "
           f"{man.get('generations', 0)} generations; {len(man.get('outputs', []))} outputs "
-          "present; config.toml is the one that ran")
+          f"present, {len(man.get('sha256', {}))} files match their sha256 checksums; "
+          "config.toml is the one that ran")
     return 0
 
 
@@ -468,6 +485,18 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
             if f.exists() and not args.overwrite:
                 raise ArgumentError("export", args.export, f"{f} exists (use --overwrite to "
                                     "replace it)")
+        # checked before hours of fitting, not after: the nearest existing folder above it
+        # must be a folder we can write in
+        up = target.parent.absolute()
+        while not up.exists() and up != up.parent:
+            up = up.parent
+        try:
+            if not up.is_dir():
+                raise NotADirectoryError(str(up))
+            with tempfile.TemporaryFile(dir=up):
+                pass
+        except OSError:
+            raise ArgumentError("export", args.export, f"cannot write under {up}") from None
     cal = calibrate(cfg, out, workers=args.workers, executor=args.executor,
                     scheduler=args.scheduler, overwrite=args.overwrite,
                     plots=not args.no_plots, progress=None if args.quiet else say,
@@ -540,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except BadInput as exc:
-        print(f"rareshock: error: {describe_error(exc)}", file=sys.stderr)
+        print(f"rareshock: error: {describe_error(exc, vars(args))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `rareshock summary DIR | head`: the reader left; so do we
         with contextlib.suppress(OSError):

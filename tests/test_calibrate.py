@@ -6,6 +6,7 @@ it writes, and bad input."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -91,6 +92,8 @@ def test_weighted_quantiles_by_hand() -> None:
     (["calibration.parameters=[\"nope\"]"], "no uncertain parameter named 'nope'"),
     (["uncertain.7.prior={dist = \"uniform\", low = 0.5, high = 1.5}"], "us_approve"),
     (["uncertain.0.prior={dist = \"choice\", values = [0.1, 0.5]}"], "cannot be calibrated"),
+    (["calibration.weights={exports=0, stoppages=0, approvals=0}"],
+     "no kind of target has a weight above 0"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, overrides: list[str],
                                                   needle: str) -> None:
@@ -101,6 +104,15 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, overrides: lis
     assert len(lines) == 1 and needle in lines[0], r.stderr
     assert str(CALIBRATION) in lines[0] or "--set" in lines[0]  # the source is named
     assert not (tmp_path / "out").exists()
+
+
+def test_an_export_that_cannot_be_written_is_refused_before_fitting(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("")
+    for target in (tmp_path / "afile" / "x" / "p.toml", Path("/proc/x/p.toml")):
+        r = rareshock("calibrate", CALIBRATION, "--out", tmp_path / "out", "--export", target,
+                      cwd=tmp_path)
+        assert r.returncode == 2 and "cannot write under" in r.stderr, r.stderr
+        assert "generation" not in r.stderr and not (tmp_path / "out").exists()
 
 
 def test_a_folder_in_the_way_is_refused_without_resume(tmp_path: Path) -> None:
@@ -231,6 +243,14 @@ def test_calibration_folder_holds_what_it_says(small_calibration) -> None:  # no
         sim.open_results(out)
     r = rareshock("verify", out, cwd=ROOT)
     assert r.returncode == 0 and "calibration" in r.stdout, r.stderr
+    files = [o for o in man["outputs"] if (out / o).is_file()]
+    assert f"{len(files)} files match their sha256" in r.stdout
+    # a copy whose posterior was edited is refused by verify, naming the file
+    copy = out.parent / f"{out.name}-edited"
+    shutil.copytree(out, copy)
+    (copy / "posterior.toml").write_text((copy / "posterior.toml").read_text() + "\n# x\n")
+    r = rareshock("verify", copy, cwd=ROOT)
+    assert r.returncode == 2 and "posterior.toml changed since the calibration" in r.stderr
 
 
 @pytest.mark.slow

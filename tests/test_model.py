@@ -541,6 +541,12 @@ def test_no_controls_no_worse_than_baseline() -> None:
     for s in SCENARIO_SEEDS:
         assert len(_run(NO_CONTROLS, s).applications) == 0
         assert len(_run(BASELINE, s).applications) > 0  # the comparison is not vacuous
+        # a firm that never stopped made its plan: its shortfall is exactly 0, not the
+        # rounding left by summing production run by run (which P(>0) would count)
+        f = _run(NO_CONTROLS, s).firms
+        never = f[f.downtime_days == 0]
+        assert len(never) > 0 and (never.shortfall_units == 0.0).all()
+        assert (never.value_lost == 0.0).all()
 
 
 def test_baseline_steady_before_controls() -> None:

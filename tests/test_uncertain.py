@@ -4,6 +4,7 @@ replication, the parameters dataset, composition with sweeps, and bad input."""
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -130,6 +131,42 @@ prior = {{ dist = "posterior", file = "post.parquet" }}
     assert a[4] not in seen and len(seen) == 8
 
 
+@pytest.mark.parametrize("table,needle", [
+    ({"a": [1.0, None], "weight": [0.5, 0.5]}, "column 'a', row 1: not a finite number"),
+    ({"a": [1.0, 2.0], "weight": [0.5, float("nan")]}, "column 'weight', row 1"),
+    ({"a": ["x", "y"], "weight": [0.5, 0.5]}, "column 'a', row 0: not a finite number"),
+    ({"a": pa.array([], pa.float64()), "weight": pa.array([], pa.float64())}, "holds no rows"),
+])
+def test_a_bad_sample_is_a_config_error(tmp_path: Path, table: dict, needle: str) -> None:
+    pq.write_table(pa.table(table), tmp_path / "post.parquet")
+    (tmp_path / "c.toml").write_text(f'extends = "{SMALL}"\n[[uncertain]]\nname = "a"\n'
+                                     'path = "authority.reviewers"\ninteger = true\n'
+                                     'prior = { dist = "posterior", file = "post.parquet" }\n')
+    with pytest.raises(ConfigError, match=needle) as info:
+        sim.load_config(tmp_path / "c.toml")
+    assert info.value.path == "uncertain.0.prior.file"
+
+
+def test_set_on_a_posterior_file_or_column_reads_the_sample_again(tmp_path: Path) -> None:
+    """--set of a posterior prior's column reads that column of the same file; of its file,
+    that file (relative to the working folder); the stored config then says what ran."""
+    base = ROOT / "configs" / "baseline.toml"
+    post = pq.read_table(ROOT / "configs" / "posterior" / "2025.parquet").to_pandas()
+    cfg = sim.load_config(base, ['uncertain.1.prior.column="review_median"'])
+    assert cfg.uncertain[1].prior.values == pytest.approx(post["review_median"].tolist())
+    pq.write_table(pa.table({"exempt_share": [0.3, 0.4], "weight": [1.0, 1.0]}),
+                   tmp_path / "mine.parquet")
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        cfg = sim.load_config(base, ['uncertain.0.prior.file="mine.parquet"'])
+        assert cfg.uncertain[0].prior.values == [0.3, 0.4]
+        with pytest.raises(ConfigError, match="no such file 'missing.parquet'"):
+            sim.load_config(base, ['uncertain.0.prior.file="missing.parquet"'])
+    finally:
+        os.chdir(old)
+
+
 def test_a_sweep_point_fixes_its_levers_and_keeps_the_rest_uncertain(tmp_path: Path) -> None:
     (tmp_path / "s.toml").write_text(f'''extends = "{SMALL}"
 [sweep]
@@ -208,6 +245,17 @@ def test_summary_tells_the_intervals_apart_and_names_what_explains_the_spread(
         floor["delta"] + floor["delta_conf"]
     listed = text[text.index("what explains"):].splitlines()[1]
     assert listed.split()[:2] == ["auto", "buffer"]
+
+
+def test_summary_says_when_delta_cannot_be_had(tmp_path: Path) -> None:
+    """Below 30 replications delta is not estimated, and the summary says so (rather than
+    'none stands above the noise floor')."""
+    cfg = _cfg(REVIEWERS)
+    res = sim.run_batch(cfg, tmp_path / "u", replications=4, workers=1)
+    text = sim.api.Results(res.path).text()
+    block = text[text.index("what explains"):].split("\n\n")[0]
+    assert "delta needs at least 30 replications" in block
+    assert "noise floor" not in block
 
 
 def test_posterior_rows_get_their_own_floor() -> None:

@@ -123,6 +123,7 @@ def export(folder: Path, target: Path) -> list[Path]:
         prior = u.get("prior", {})
         if prior.get("dist") == "posterior" and prior.get("file") == SAMPLE:
             prior["file"] = sample.name
+    header = [line.replace(SAMPLE, sample.name) for line in header]
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(sample, (folder / SAMPLE).read_bytes())
     atomic_write_bytes(target, ("\n".join(header) + "\n\n" + tomli_w.dumps(data)).encode())

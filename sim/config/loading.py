@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import re
 import tomllib
@@ -70,12 +71,17 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 def read_toml_tree(path: str | Path) -> dict[str, Any]:
     """Read a config file and everything it `extends` (at most `MAX_EXTENDS` deep), merged
     into one raw dict."""
+    return _read_tree_and_samples(path)[0]
+
+
+def _read_tree_and_samples(path: str | Path) -> tuple[dict[str, Any], dict[int, Path]]:
+    """`read_toml_tree`, and the folder each uncertain entry's posterior file was read
+    relative to (by entry index)."""
     try:
         data = _read_tree(path, ())
     except RecursionError:  # merging tables nested thousands deep
         raise ConfigError(str(path), "", TOO_DEEP) from None
-    _inline_posteriors(data)
-    return data
+    return data, _inline_posteriors(data)
 
 
 def _read_tree(path: str | Path, _chain: tuple[Path, ...]) -> dict[str, Any]:
@@ -134,19 +140,21 @@ def _mark_posteriors(data: dict[str, Any], folder: Path, source: str) -> None:
                 prior[_FROM] = (folder, source, i)
 
 
-def _inline_posteriors(data: dict[str, Any]) -> None:
+def _inline_posteriors(data: dict[str, Any]) -> dict[int, Path]:
     """An uncertain parameter whose prior is `posterior` with a `file` (relative to the
     config that declared it) and no values yet gets the file's column and weights, so the
     resolved config (and a results folder's copy of it) carries its sample."""
     entries = data.get("uncertain")
+    folders: dict[int, Path] = {}
     if not isinstance(entries, list):
-        return
+        return folders
     cache: dict[Path, dict[str, list[float]]] = {}
-    for u in entries:
+    for k, u in enumerate(entries):
         prior = u.get("prior") if isinstance(u, dict) else None
         if not isinstance(prior, dict) or _FROM not in prior:
             continue
         folder, source, i = prior.pop(_FROM)
+        folders[k] = folder
         if prior.get("values") or not isinstance(prior.get("file"), str):
             continue
         path = folder / prior["file"]
@@ -170,8 +178,49 @@ def _inline_posteriors(data: dict[str, Any]) -> None:
         if column not in columns:
             raise ConfigError(source, where, f"{prior['file']!r} has no column {column!r} "
                               f"(it has: {', '.join(c for c in columns if c != 'weight')})")
-        prior["values"] = [float(v) for v in columns[column]]
-        prior["weights"] = [float(w) for w in columns["weight"]]
+        if not columns["weight"]:
+            raise ConfigError(source, where, f"{prior['file']!r} holds no rows")
+        prior["values"] = _numbers(columns[column], column, prior["file"], source, where)
+        prior["weights"] = _numbers(columns["weight"], "weight", prior["file"], source, where)
+    return folders
+
+
+def _numbers(col: list[Any], name: str, file: str, source: str, where: str) -> list[float]:
+    """A sample column as finite floats; ConfigError naming the first row that is not."""
+    out = []
+    for k, v in enumerate(col):
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            x = math.nan
+        if isinstance(v, bool) or not math.isfinite(x):
+            raise ConfigError(source, where, f"{file!r} column {name!r}, row {k}: not a "
+                              f"finite number (got {v!r})")
+        out.append(x)
+    return out
+
+
+def _reinline_overridden(data: dict[str, Any], overridden: list[str],
+                         folders: dict[int, Path]) -> None:
+    """A posterior prior that an override gave, or whose `file` it changed, reads its sample
+    from the override's file, relative to the working folder; one whose `column` alone
+    changed reads it again from its own file."""
+    entries = data.get("uncertain")
+    if not isinstance(entries, list):
+        return
+    for i, u in enumerate(entries):
+        prior = u.get("prior") if isinstance(u, dict) else None
+        if not isinstance(prior, dict) or prior.get("dist") != "posterior" or \
+                not isinstance(prior.get("file"), str):
+            continue
+        given = any(p in ("uncertain", f"uncertain.{i}", f"uncertain.{i}.prior",
+                          f"uncertain.{i}.prior.file") for p in overridden)
+        if given or f"uncertain.{i}.prior.column" in overridden:
+            prior.pop("values", None)
+            prior.pop("weights", None)
+            folder = folders.get(i, Path.cwd()) if not given else Path.cwd()
+            prior[_FROM] = (folder, SET, i)
+    _inline_posteriors(data)
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -412,7 +461,7 @@ def load_config(path: str | Path, overrides: Iterable[str] | None = ()) -> Confi
         if not isinstance(text, str):
             raise ArgumentError("overrides", text, "each override must be a 'path=value' "
                                 f"string, not {type(text).__name__}")
-    data = read_toml_tree(path)
+    data, folders = _read_tree_and_samples(path)
     own = copy.deepcopy(data) if overrides else data
     overridden: list[str] = []
     for text in overrides:
@@ -420,6 +469,7 @@ def load_config(path: str | Path, overrides: Iterable[str] | None = ()) -> Confi
         set_path(data, keys, value, SET)
         overridden.append(".".join(keys))
     _inline_observed(data, Path.cwd(), SET)
+    _reinline_overridden(data, overridden, folders)
     try:
         return _validate(data, str(path), overridden)
     except ConfigError as exc:

@@ -768,6 +768,14 @@ class CalibrationConfig(Strict):
         "predictive check."
     )
 
+    @field_validator("weights")
+    @classmethod
+    def _some_weight(cls, v: dict[str, float]) -> dict[str, float]:
+        if not any(w > 0 for w in v.values()):
+            raise ValueError("no kind of target has a weight above 0: the distance would be 0 "
+                             "for every simulation and nothing would be fitted")
+        return v
+
 
 # --------------------------------------------------------------------------- uncertain
 

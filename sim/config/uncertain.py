@@ -30,8 +30,17 @@ __all__ = ["Uncertainty", "check_uncertain", "prepare"]
 def _lever(cfg: Config, source: str, i: int, u: UncertainParameter) -> Lever:
     choice = isinstance(u.prior, ChoicePrior)
     numbers = u.prior.numeric and not (choice and u.scale)
-    return check_lever(cfg, source, f"uncertain.{i}", u.name, u.paths, u.scale, u.integer,
-                       numbers_only=numbers and not choice, what="an uncertain parameter")
+    try:
+        return check_lever(cfg, source, f"uncertain.{i}", u.name, u.paths, u.scale,
+                           u.integer, numbers_only=numbers and not choice,
+                           what="an uncertain parameter")
+    except ConfigError as exc:
+        if exc.path != f"uncertain.{i}.path" or not any(p.startswith("policy.")
+                                                         for p in u.paths):
+            raise
+        raise ConfigError(exc.source, exc.path, f"{exc.message} (entry {u.name!r}: a config "
+                          "that replaces the policy list gives its own [[uncertain]] list)",
+                          exc.remedies) from None
 
 
 def check_uncertain(cfg: Config, source: str = "<config>") -> list[Lever]:

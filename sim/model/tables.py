@@ -223,8 +223,10 @@ def _firms_columns(w: World) -> dict[str, Any]:
     planned = np.array([f.plan * horizon for f in firms], dtype=float)
     produced = np.array([f.produced for f in firms], dtype=float)
     value = np.array([f.cfg.unit_value for f in firms], dtype=float)
-    shortfall = np.array([max(0.0, p - q) for p, q in zip(planned, produced, strict=True)],
-                         dtype=float)
+    # production is summed run by run in floating point: a gap within 1e-9 of the plan is
+    # rounding, not a shortfall (it would count in P(shortfall > 0))
+    shortfall = np.array([p - q if p - q > 1e-9 * p else 0.0
+                          for p, q in zip(planned, produced, strict=True)], dtype=float)
     first = np.array([f.first_stockout for f in firms], dtype=float)
     return {
         "firm": [f.name for f in firms],

@@ -98,6 +98,18 @@ def coverage(bt: Backtest, fit_months: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _ess_note(ess: float, population: int) -> list[str]:
+    """A warning when the final weights rest on few particles: the posterior is then a
+    handful of repeated rows, and its widths and correlations are rough."""
+    if ess >= population / 5:
+        return []
+    return [f"**Few effective particles:** the final population's ESS is {ess:.0f} of "
+            f"{population}, so draws from this posterior repeat a few particles, and the "
+            "widths and correlations below rest on them: read them as rough, and give it a "
+            "larger population (`--set calibration.population=...`) before relying on "
+            "them.", ""]
+
+
 def calibration_markdown(cfg: Config, fit: Fit, bt: Backtest, *, title: str,
                          source: str, fit_months: list[str], predictive: int,
                          commit: str, plots: list[str]) -> str:
@@ -126,8 +138,11 @@ def calibration_markdown(cfg: Config, fit: Fit, bt: Backtest, *, title: str,
         "pyabc's history database is `abc.db` (open it with `pyabc.History`).", "",
         "## Generations", "",
         "epsilon: the tolerance on the weighted distance; acceptance: particles accepted "
-        "over simulations; ESS: effective sample size of the weighted particles.", "",
+        "over simulations; ESS: effective sample size of the weighted particles. The "
+        "adaptive distance re-scales each target every generation, so epsilon is on a new "
+        "scale each time and may rise while the fit tightens.", "",
         markdown_table(gens, "{:.4g}"), "",
+        *_ess_note(float(fit.generations["ess"].iloc[-1]), s.population),
         "## Parameters: prior and posterior", "",
         "Width / prior: the posterior's P5-P95 width over the prior's (1 = the data said "
         "nothing about it; small = well identified). A posterior median against an edge of "

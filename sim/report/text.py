@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..analysis.stored import StoredRun, StoredSweep
-from ..analysis.uncertainty import NOISE_FLOOR, ROW_FLOOR, floor_of
+from ..analysis.uncertainty import MIN_DELTA, NOISE_FLOOR, ROW_FLOOR, floor_of
 
 FLOORS = (NOISE_FLOOR, ROW_FLOOR)
 
@@ -55,6 +55,11 @@ def run_text(res: StoredRun) -> str:
             top = {f: float(r["delta"] + r["delta_conf"]) for f in FLOORS
                    for _, r in g[g["parameter"] == f].iterrows()}
             g = g[~g["parameter"].isin(FLOORS)]
+            if g["delta"].isna().all():
+                why = (f"delta needs at least {MIN_DELTA} replications" if
+                       int(g["n"].max()) < MIN_DELTA else "no spread to explain")
+                lines.append(f"  {sector:<8} {why}")
+                continue
             # only what stands above its floor's delta, intervals apart
             keep = [p not in floor or d - c > top.get(floor[p], -np.inf)
                     for p, d, c in zip(g["parameter"], g["delta"], g["delta_conf"],
@@ -66,7 +71,8 @@ def run_text(res: StoredRun) -> str:
                 lines.append(f"  {sector if k_ == 0 else '':<8} {r['parameter'][:40]:<40} "
                              f"delta {r['delta']:.2f} ± {r['delta_conf']:.2f}, "
                              f"rho {r['spearman']:+.2f}")
-        lines += textwrap.wrap(_floor_note(exp, res), 100)
+        if exp.loc[exp["parameter"] == NOISE_FLOOR, "delta"].notna().any():
+            lines += textwrap.wrap(_floor_note(exp, res), 100)
     auth = [r for r in rows if r["level"] == "authority"]
     if auth:
         lines.append("")

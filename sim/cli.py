@@ -33,9 +33,12 @@ def _flag(argument: str) -> str:
 
 def describe_error(err: BadInput, accepted: Iterable[str] | None = None) -> str:
     """A library error, worded for the command line (flags, not keyword arguments); with
-    `accepted` (the command's argument names), only remedies the command has are named."""
+    `accepted` (the command's argument names), a command that writes names only the
+    remedies it has (a reading command's hints are for the command that wrote)."""
+    have = None if accepted is None else set(accepted)
+    writes = have is not None and "overwrite" in have
     remedies = [r for r in getattr(err, "remedies", ()) or ()
-                if accepted is None or r in set(accepted)]
+                if not writes or r in have]
     if isinstance(err, ArgumentError):
         shown = "" if err.value is None or isinstance(err.value, bool) else f": {err.value}"
         return f"{_flag(err.argument)}{shown}: {err.message}"

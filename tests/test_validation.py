@@ -135,3 +135,15 @@ def test_backtest_needs_a_control_and_a_run_covering_the_observations() -> None:
     with pytest.raises(ConfigError, match="calendar.start: the back-test needs the run to "
                        "cover 2025-04 to 2025-12"):
         check_backtest(sim.load_config(base, ["horizon_days=200"]))
+
+
+def test_backtest_into_a_folder_in_the_way_names_only_its_own_remedy(tmp_path: Path) -> None:
+    """backtest has --overwrite but no --resume: the refusal names only what it has."""
+    (tmp_path / "bt").mkdir()
+    (tmp_path / "bt" / "notes.txt").write_text("mine")
+    r = subprocess.run([sys.executable, "-m", "sim", "backtest",
+                        str(ROOT / "configs" / "baseline.toml"), "--out", str(tmp_path / "bt")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "(use --overwrite)" in r.stderr, r.stderr
+    assert "--resume" not in r.stderr
+    assert (tmp_path / "bt" / "notes.txt").read_text() == "mine"

@@ -13,18 +13,20 @@ from typing import TYPE_CHECKING, Any
 
 from .version import __version__
 
-__all__ = ["Calibration", "Config", "ConfigError", "Replication", "Results", "SweepResults",
-           "calibrate", "load_config", "open_results", "run_batch", "run_sweep", "simulate",
-           "__version__"]
+__all__ = ["Calibration", "Comparison", "Config", "ConfigError", "Replication", "Results",
+           "SweepResults", "calibrate", "compare", "load_config", "open_results", "run_batch",
+           "run_sweep", "simulate", "__version__"]
 
 if TYPE_CHECKING:
     from .api import (
         Calibration,
+        Comparison,
         Config,
         Replication,
         Results,
         SweepResults,
         calibrate,
+        compare,
         load_config,
         open_results,
         run_batch,

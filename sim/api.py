@@ -19,8 +19,9 @@ from .run.batch import run_batch as _run_batch_in
 from .run.progress import Progress
 from .run.store import ResultsDir
 
-__all__ = ["Calibration", "Config", "Replication", "Results", "SweepResults", "calibrate",
-           "load_config", "open_results", "run_batch", "run_sweep", "simulate"]
+__all__ = ["Calibration", "Comparison", "Config", "Replication", "Results", "SweepResults",
+           "calibrate", "compare", "load_config", "open_results", "run_batch", "run_sweep",
+           "simulate"]
 
 
 class Results(StoredRun):
@@ -321,3 +322,86 @@ def calibrate(cfg: Config, out: str | Path | None = None, *, workers: int | None
     finally:
         ex.close(abort=aborted)
     return Calibration(path, fit)
+
+
+class Comparison:
+    """What `compare` wrote: `table` (compare.csv), the scenarios' `labels` (the first is
+    the reference), their `runs` and the folder."""
+
+    def __init__(self, path: Path, table: Any, labels: list[str], runs: list[Results],
+                 paired: bool) -> None:
+        self.path, self.table, self.labels, self.runs, self.paired = \
+            path, table, labels, runs, paired
+
+    def text(self) -> str:
+        from .report.compare import compare_text
+
+        return compare_text(self.table, self.labels)
+
+
+def compare(*sources: str | Path | Config, out: str | Path | None = None,
+            replications: int | None = None, seed: int | None = None,
+            workers: int | None = None, executor: str = "local", scheduler: str | None = None,
+            unpaired: bool = False, overwrite: bool = False, plots: bool = True,
+            force: bool = False) -> Comparison:
+    """Compare scenarios on shared seeds: `sources` are results folders of runs (the first
+    is the reference) or configs (a Config, or a .toml path), which are run first into
+    `out/<name>` on the first config's seed and replications (or `seed`,
+    `replications`). Writes compare.csv, compare.md and plots/compare.png into `out`
+    (default `results/compare`). Runs with other seeds or replication counts are refused
+    unless `unpaired` (Welch intervals)."""
+    from .analysis.compare import compare_runs
+    from .report.compare import compare_markdown, plot_differences
+    from .run.store import atomic_write_bytes
+
+    if len(sources) < 2:
+        raise ArgumentError("sources", len(sources), "needs at least two scenarios to compare")
+    path = Path(out) if out is not None else Path("results") / "compare"
+    if (path / "compare.csv").exists() and not overwrite:
+        raise FolderError(str(path), "holds a comparison already", ("overwrite",))
+    if path.exists() and not path.is_dir():
+        raise FolderError(str(path), "is not a folder")
+    configs = [s if isinstance(s, Config) else load_config(s) for s in sources
+               if isinstance(s, Config) or Path(s).suffix == ".toml"]
+    shared_seed = seed if seed is not None else (configs[0].runs.seed if configs else None)
+    shared_n = replications if replications is not None else (
+        configs[0].runs.replications if configs else None)
+    runs: list[Results] = []
+    labels: list[str] = []
+    for src in sources:
+        if isinstance(src, Config) or Path(src).suffix == ".toml":
+            cfg = src if isinstance(src, Config) else load_config(src)
+            cfg = cfg.model_copy(update={"runs": cfg.runs.model_copy(
+                update={"seed": shared_seed})})
+            label = _unique(cfg.name or Path(str(src)).stem, labels)
+            runs.append(run_batch(cfg, path / label, replications=shared_n, workers=workers,
+                                  executor=executor, scheduler=scheduler,
+                                  resume=not overwrite, overwrite=overwrite, force=force,
+                                  source=str(src) if not isinstance(src, Config) else None))
+        else:
+            res = open_results(src)
+            if not isinstance(res, Results):
+                raise FolderError(str(src), "is a sweep folder: compare runs (or configs)")
+            label = _unique(res.manifest.get("name") or res.path.name, labels)
+            runs.append(res)
+        labels.append(label)
+    for label, res in zip(labels, runs, strict=True):
+        if not res.complete:
+            raise FolderError(str(res.path), f"{label} is unfinished ({res.replications} of "
+                              f"{res.planned} replications): continue it first", ("resume",))
+    table = compare_runs(runs, labels, paired=not unpaired)
+    path.mkdir(parents=True, exist_ok=True)
+    drawn = [str(plot_differences(runs, labels, path / "plots").relative_to(path))] \
+        if plots and not runs[0].firms.empty else []
+    atomic_write_bytes(path / "compare.csv", table.to_csv(index=False).encode())
+    md = compare_markdown(table, labels, [str(r.path) for r in runs], not unpaired,
+                          runs[0].replications, runs[0].manifest.get("seed"), drawn)
+    atomic_write_bytes(path / "compare.md", md.encode())
+    return Comparison(path, table, labels, runs, not unpaired)
+
+
+def _unique(label: str, taken: list[str]) -> str:
+    out, k = label, 2
+    while out in taken:
+        out, k = f"{label}-{k}", k + 1
+    return out

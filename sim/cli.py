@@ -197,6 +197,35 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--no-plots", action="store_true", help="skip the plots")
     cal.add_argument("--quiet", "-q", action="store_true", help="print only errors")
 
+    cmp = sub.add_parser("compare", help="compare scenarios on shared seeds: paired "
+                         "differences against the first",
+                         description="Compare result folders of runs (same seed and "
+                         "replications), or configs (run first, on the first config's seed, "
+                         "into --out). Per sector and metric: the mean difference against the "
+                         "first with a paired 95%% CI (Bonferroni for several), the share of "
+                         "replications better, and which cannot be told apart from the best. "
+                         "Writes compare.csv, compare.md and plots/compare.png.")
+    cmp.add_argument("sources", nargs="+", metavar="RESULTS_OR_CONFIG",
+                     help="two or more results folders or config files; the first is the "
+                     "reference")
+    cmp.add_argument("--replications", "-n", type=_number(),
+                     help="replications of each config (default: the first's)")
+    cmp.add_argument("--seed", type=_number(int, 0), help="the shared seed for configs "
+                     "(default: the first config's runs.seed)")
+    cmp.add_argument("--workers", "-j", type=_number(),
+                     help="worker processes (default: all cores)")
+    cmp.add_argument("--executor", choices=["local", "dask"], default="local")
+    cmp.add_argument("--scheduler", metavar="ADDRESS",
+                     help="Dask scheduler of an existing cluster (with --executor dask)")
+    cmp.add_argument("--out", "-o", metavar="DIR",
+                     help="output folder (default: results/compare)")
+    cmp.add_argument("--unpaired", action="store_true", help="compare runs that do not "
+                     "share seeds or replications (Welch intervals)")
+    cmp.add_argument("--overwrite", action="store_true", help="replace an existing "
+                     "comparison (and rerun its configs)")
+    cmp.add_argument("--no-plots", action="store_true", help="skip the plot")
+    cmp.add_argument("--quiet", "-q", action="store_true", help="print only errors")
+
     vm = sub.add_parser("validate-model", help="regenerate the validation report "
                         "(docs/validation.md): queueing theory, conservation, back-test")
     vm.add_argument("--doc", default="docs/validation.md", metavar="FILE",
@@ -533,10 +562,26 @@ def _cmd_validate_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .api import compare
+
+    args.resume = False
+    _check_executor(args)
+    cmp = compare(*args.sources, out=args.out, replications=args.replications,
+                  seed=args.seed, workers=args.workers, executor=args.executor,
+                  scheduler=args.scheduler, unpaired=args.unpaired,
+                  overwrite=args.overwrite, plots=not args.no_plots)
+    if not args.quiet:
+        print(cmp.text())
+        print(f"-> {cmp.path / 'compare.md'}")
+    return 0
+
+
 COMMANDS = {"run": _cmd_run, "sweep": _cmd_sweep, "validate": _cmd_validate,
             "summary": _cmd_summary, "plot": _cmd_plot, "verify": _cmd_verify,
             "schema": _cmd_schema, "backtest": _cmd_backtest,
-            "calibrate": _cmd_calibrate, "validate-model": _cmd_validate_model}
+            "calibrate": _cmd_calibrate, "validate-model": _cmd_validate_model,
+            "compare": _cmd_compare}
 
 
 class Stopped(KeyboardInterrupt):

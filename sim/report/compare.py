@@ -1,0 +1,132 @@
+"""A comparison of scenarios for people: compare.md, a terminal table, and the plot of the
+paired differences of sector shortfall."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..analysis.compare import per_replication
+from .figures import SECTOR_COLOURS, save, subplots
+from .text import markdown_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..analysis.stored import StoredRun
+
+
+def _fmt(metric: str, v: float) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if metric == "shortfall_frac" or metric.endswith("_share"):
+        return f"{100 * v:+.2f} pp" if abs(v) < 10 else f"{v:+.3g}"
+    if metric == "value_lost":
+        return f"{v / 1e9:+.3f} $bn" if abs(v) >= 1e8 else f"{v / 1e6:+.2f} $m"
+    return f"{v:+.1f} d"
+
+
+def _level(metric: str, v: float) -> str:
+    if (metric == "shortfall_frac" or metric.endswith("_share")) and not math.isnan(v):
+        return f"{100 * v:.2f}%"
+    return _fmt(metric, v).lstrip("+")
+
+
+def compare_rows(table: pd.DataFrame) -> list[list[str]]:
+    """The table's rows as strings: metric, alternative, reference and alternative means,
+    difference [CI], share better, standing against the best."""
+    out = []
+    for _, r in table.iterrows():
+        what = r["name"] if r["level"] == "sector" else "authority"
+        out.append([f"{what} {r['metric']}", r["alternative"],
+                    _level(r["metric"], r["reference_mean"]),
+                    _level(r["metric"], r["alternative_mean"]),
+                    f"{_fmt(r['metric'], r['diff'])} [{_fmt(r['metric'], r['ci_low'])}, "
+                    f"{_fmt(r['metric'], r['ci_high'])}]",
+                    "—" if math.isnan(r["share_better"]) else f"{r['share_better']:.0%}",
+                    r["vs_best"] or ""])
+    return out
+
+
+def compare_text(table: pd.DataFrame, labels: list[str]) -> str:
+    """A terminal table of the comparison."""
+    head = ["metric", "alternative", labels[0], "alternative mean", "difference [CI]",
+            "better in", "vs best"]
+    rows = [head, *compare_rows(table)]
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+             for r in rows]
+    return "\n".join(lines)
+
+
+def compare_markdown(table: pd.DataFrame, labels: list[str], sources: list[str],
+                     paired: bool, replications: int, seed: object, plots: list[str]) -> str:
+    """compare.md: what was compared and how, then the table."""
+    import pandas as pd
+
+    k = len(labels)
+    conf = table["confidence"].iloc[0] if len(table) else 0.95
+    how = (f"paired by replication (seed {seed}, {replications} replications each: "
+           "replication i of every scenario drew from the same seed)" if paired else
+           "unpaired (Welch intervals): the runs do not share their seeds or replications")
+    lines = [f"# Comparison: {', '.join(labels[1:])} against {labels[0]}", "",
+             "Sources: " + ", ".join(f"`{s}`" for s in sources) + ".", "",
+             f"Differences are alternative minus reference, {how}. Intervals: "
+             f"{conf:.2%} each" + (f" (Bonferroni over {k - 1} alternatives: 95% jointly)"
+                                   if k > 2 else " (95%)") + ". \"Better in\": the share of "
+             "replications in which the alternative did better (less shortfall, value lost, "
+             "time to recover, lead time or share over the limit; more time to survive). "
+             "TTS and TTR exist only where a sector's firms stocked out: "
+             "a scenario in which none did has no row for them."]
+    if k > 2:
+        lines += ["", "\"vs best\": multiple comparisons with the best (the best mean per "
+                  "metric; Bonferroni over the others): an alternative whose interval of "
+                  "difference from the best holds 0 cannot be told apart from it."]
+        ref = table.drop_duplicates(["level", "name", "metric"])
+        lines += ["", "The reference against the best: " + "; ".join(
+            f"{r['name']} {r['metric']}: best {r['best']}, {labels[0]} "
+            f"{r['reference_vs_best']}" for _, r in ref.iterrows() if r["best"]) + "."]
+    head = ["metric", "alternative", f"{labels[0]} mean", "alternative mean",
+            "difference [CI]", "better in", "vs best"]
+    df = pd.DataFrame(compare_rows(table), columns=head)
+    lines += ["", markdown_table(df), ""]
+    lines += [f"![{p}]({p})" for p in plots]
+    return "\n".join(lines) + "\n"
+
+
+def plot_differences(runs: list[StoredRun], labels: list[str], out: Path) -> Path:
+    """Per sector, the distribution of each alternative's paired difference in shortfall
+    from the reference (percentage points), the mean marked."""
+    tables = [per_replication(r) for r in runs]
+
+    def frac(t: pd.DataFrame) -> pd.DataFrame:
+        return t[t["metric"] == "shortfall_frac"].pivot_table(
+            index="replication", columns="name", values="value")
+
+    ref = frac(tables[0])
+    sectors = list(ref.columns)
+    fig, axes = subplots(1, max(1, len(sectors)), figsize=(4.2 * max(1, len(sectors)), 3.6),
+                         squeeze=False)
+    for ax, sector in zip(axes[0], sectors, strict=False):
+        data, names = [], []
+        for lab, t in zip(labels[1:], tables[1:], strict=True):
+            alt = frac(t)
+            if sector not in alt:
+                continue
+            d = (alt[sector] - ref[sector]).dropna().to_numpy() * 100
+            data.append(d)
+            names.append(lab)
+        if data:
+            ax.violinplot(data, showmeans=True, showextrema=False)
+            for i, d in enumerate(data, start=1):
+                ax.scatter(np.full(len(d), i) + np.linspace(-0.08, 0.08, len(d)), d, s=4,
+                           alpha=0.4, color=SECTOR_COLOURS.get(sector, "tab:grey"))
+            ax.set_xticks(range(1, len(names) + 1), names, rotation=20)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_title(sector)
+        ax.set_ylabel(f"shortfall minus {labels[0]}, points")
+    fig.suptitle("Paired differences of sector shortfall, per replication")
+    return save(fig, out / "compare.png")

@@ -167,7 +167,8 @@ def test_set_on_a_posterior_file_or_column_reads_the_sample_again(tmp_path: Path
         os.chdir(old)
 
 
-def test_a_sweep_point_fixes_its_levers_and_keeps_the_rest_uncertain(tmp_path: Path) -> None:
+def test_a_sweep_point_fixes_its_levers_and_keeps_the_rest_uncertain(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "s.toml").write_text(f'''extends = "{SMALL}"
 [sweep]
 method = "grid"
@@ -184,7 +185,11 @@ path = "authority.background.rate_per_day"
 prior = {{ dist = "uniform", low = 0.5, high = 1.5 }}
 ''')
     cfg = sim.load_config(tmp_path / "s.toml")
-    res = sim.run_sweep(cfg, tmp_path / "sw", workers=1)
+    with caplog.at_level("WARNING"):
+        res = sim.run_sweep(cfg, tmp_path / "sw", workers=1)
+    # the user is told which uncertain parameters the levers set (and so are not drawn)
+    assert any("the sweep's levers set the uncertain parameter reviewers: its points do "
+               "not draw it" in r.getMessage() for r in caplog.records)
     params = res.table("parameters")
     assert list(params.columns) == ["point", "replication", "rate"]  # reviewers: the sweep's
     # with common random numbers, replication i draws the same rate at every point

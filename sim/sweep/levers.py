@@ -65,6 +65,13 @@ def point_config(cfg: Config, levers: list[Lever], values: dict[str, Any],
         raise ConfigError(source, "sweep", f"{where}: {exc.path}: {exc.message}") from None
 
 
+def fixed_uncertain(cfg: Config, levers: list[Lever]) -> list[str]:
+    """The names of the uncertain parameters whose paths the levers set (a sweep point
+    fixes them instead of drawing them)."""
+    fixed = {p for lv in levers for p in lv.paths}
+    return [u.name for u in cfg.uncertain if _overlaps(u.path, fixed)]
+
+
 def _overlaps(paths: str | list[str], fixed: set[str]) -> bool:
     """Whether an uncertain parameter's paths touch a path a sweep point fixes."""
     for p in [paths] if isinstance(paths, str) else paths:

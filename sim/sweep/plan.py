@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,9 @@ from ..config.schema import Config
 from ..config.work import WorkEstimate, check_work
 from ..errors import ConfigError
 from .design import Design, build_design
-from .levers import Lever, base_data, check_levers, point_config
+from .levers import Lever, base_data, check_levers, fixed_uncertain, point_config
+
+log = logging.getLogger(__name__)
 
 __all__ = ["SweepPlan", "check_plan_work", "plan_sweep", "with_options"]
 
@@ -36,6 +39,12 @@ def plan_sweep(cfg: Config, source: str = "<config>") -> SweepPlan:
         raise ConfigError(source, "sweep", "this config has no [sweep] table "
                           "(see the README, Sensitivity sweeps)")
     levers = check_levers(cfg, source)
+    fixed = fixed_uncertain(cfg, levers)
+    if fixed:
+        log.warning("%s: the sweep's levers set the uncertain parameter%s %s: its points do "
+                    "not draw %s (the other uncertain parameters are drawn as in the "
+                    "scenario)", source, "s" if len(fixed) > 1 else "", ", ".join(fixed),
+                    "them" if len(fixed) > 1 else "it")
     design = build_design(cfg.sweep, cfg.runs.seed)
     base = base_data(cfg)
     configs = []

@@ -361,16 +361,18 @@ def compare(*sources: str | Path | Config, out: str | Path | None = None,
         raise FolderError(str(path), "holds a comparison already", ("overwrite",))
     if path.exists() and not path.is_dir():
         raise FolderError(str(path), "is not a folder")
-    configs = [s if isinstance(s, Config) else load_config(s) for s in sources
-               if isinstance(s, Config) or Path(s).suffix == ".toml"]
-    shared_seed = seed if seed is not None else (configs[0].runs.seed if configs else None)
+    configs = {i: s if isinstance(s, Config) else load_config(s)
+               for i, s in enumerate(sources)
+               if isinstance(s, Config) or Path(s).suffix == ".toml"}
+    first = next(iter(configs.values()), None)
+    shared_seed = seed if seed is not None else (first.runs.seed if first else None)
     shared_n = replications if replications is not None else (
-        configs[0].runs.replications if configs else None)
+        first.runs.replications if first else None)
     runs: list[Results] = []
     labels: list[str] = []
-    for src in sources:
-        if isinstance(src, Config) or Path(src).suffix == ".toml":
-            cfg = src if isinstance(src, Config) else load_config(src)
+    for i, src in enumerate(sources):
+        if i in configs:
+            cfg = configs[i]
             cfg = cfg.model_copy(update={"runs": cfg.runs.model_copy(
                 update={"seed": shared_seed})})
             label = _unique(cfg.name or Path(str(src)).stem, labels)

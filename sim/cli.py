@@ -47,13 +47,10 @@ def describe_error(err: BadInput, accepted: Iterable[str] | None = None) -> str:
         if remedies:
             hint = " (use " + " or ".join(_flag(r) for r in remedies) + ")"
         return f"{err.folder}: {err.message}{hint}"
-    if isinstance(err, ConfigError) and remedies:
+    if isinstance(err, ConfigError):
         where = f"{err.source}: {err.path}" if err.path else err.source
         flags = " or ".join(_flag(r) for r in remedies)
-        return f"{where}: {err.message} (use {flags} to run it anyway)"
-    if isinstance(err, ConfigError):
-        return f"{err.source}: {err.path}: {err.message}" if err.path else \
-            f"{err.source}: {err.message}"
+        return f"{where}: {err.message}" + (f" (use {flags} to run it anyway)" if flags else "")
     return str(err)
 
 
@@ -403,10 +400,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     store = ResultsDir(args.results)
     man = store.open_header()
-    store.config_bytes()  # config.toml as the run began
     if man.get("kind") == "calibration":  # no chunks of its own: its outputs and its runs
+        store.config_bytes()  # config.toml as the calibration began
         return _verify_calibration(store, man)
-    man = store.check()
+    man = store.check()  # the manifest, config.toml as the run began, parts by size
     chunks = store.chunks(man["run_id"])
     bad = store.problems(checksums=True, chunks=chunks)
     if bad:

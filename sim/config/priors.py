@@ -41,46 +41,41 @@ class _Prior(Strict):
         return True
 
 
-class UniformPrior(_Prior):
+class _Interval(_Prior):
+    """A prior on [low, high] (the fields declared by each kind), low < high."""
+
+    @model_validator(mode="after")
+    def _order(self) -> _Interval:
+        lo, hi = self.low, self.high  # type: ignore[attr-defined]
+        if not hi > lo:
+            raise ValueError(f"high {hi:g} must be above low {lo:g}")
+        return self
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high  # type: ignore[attr-defined]
+
+
+class UniformPrior(_Interval):
     """Uniform on [low, high]."""
 
     dist: Literal["uniform"] = "uniform"
     low: Finite
     high: Finite
 
-    @model_validator(mode="after")
-    def _order(self) -> UniformPrior:
-        if not self.high > self.low:
-            raise ValueError(f"high {self.high:g} must be above low {self.low:g}")
-        return self
-
     def ppf(self, u: float) -> float:
         return self.low + u * (self.high - self.low)
 
-    @property
-    def support(self) -> tuple[float, float]:
-        return self.low, self.high
 
-
-class LogUniformPrior(_Prior):
+class LogUniformPrior(_Interval):
     """Uniform in log(value) on [low, high], low > 0."""
 
     dist: Literal["loguniform"] = "loguniform"
     low: Positive
     high: Positive
 
-    @model_validator(mode="after")
-    def _order(self) -> LogUniformPrior:
-        if not self.high > self.low:
-            raise ValueError(f"high {self.high:g} must be above low {self.low:g}")
-        return self
-
     def ppf(self, u: float) -> float:
         return math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
-
-    @property
-    def support(self) -> tuple[float, float]:
-        return self.low, self.high
 
 
 class NormalPrior(_Prior):

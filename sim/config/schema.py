@@ -553,7 +553,28 @@ PolicyEvent = Annotated[
 SweepValue = bool | int | float | str | Date
 
 
-class SweepParameter(Strict):
+class _PathLever(Strict):
+    """What sweep and uncertain parameters share: a `path` field (a dotted config path or a
+    list of them, declared by each with its own description), checked, and `paths`."""
+
+    @field_validator("path", check_fields=False)
+    @classmethod
+    def _path(cls, v: str | list[str]) -> str | list[str]:
+        paths = [v] if isinstance(v, str) else v
+        if not paths:
+            raise ValueError("must not be empty")
+        for q in paths:
+            if not q.strip() or any(not k.strip() for k in q.split(".")):
+                raise ValueError(f"{q!r} is not a dotted config path")
+        return v
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        path = self.path  # type: ignore[attr-defined]
+        return (path,) if isinstance(path, str) else tuple(path)
+
+
+class SweepParameter(_PathLever):
     """One lever of a sweep: a dotted config path and the values it takes.
 
     `values` for `grid` and `oat` (the first is the base value of `oat` unless `base` is
@@ -593,25 +614,10 @@ class SweepParameter(Strict):
         default=False, description="The values multiply what the path holds (see above)."
     )
 
-    @field_validator("path")
-    @classmethod
-    def _path(cls, v: str | list[str]) -> str | list[str]:
-        paths = [v] if isinstance(v, str) else v
-        if not paths:
-            raise ValueError("must not be empty")
-        for q in paths:
-            if not q.strip() or any(not k.strip() for k in q.split(".")):
-                raise ValueError(f"{q!r} is not a dotted config path")
-        return v
-
     @property
     def label(self) -> str:
         """The column name: `name`, or the path."""
         return self.name or (self.path if isinstance(self.path, str) else ", ".join(self.path))
-
-    @property
-    def paths(self) -> tuple[str, ...]:
-        return (self.path,) if isinstance(self.path, str) else tuple(self.path)
 
     @model_validator(mode="after")
     def _consistent(self) -> SweepParameter:
@@ -780,7 +786,7 @@ class CalibrationConfig(Strict):
 # --------------------------------------------------------------------------- uncertain
 
 
-class UncertainParameter(Strict):
+class UncertainParameter(_PathLever):
     """A config value we do not know: each replication draws it from `prior`, from a
     random stream of its own keyed to the replication (so replication i draws the same
     value in every scenario that shares this entry). With `scale = true` the value is a
@@ -796,21 +802,6 @@ class UncertainParameter(Strict):
                          "`normal` (optionally truncated), `lognormal`, `triangular`, "
                          "`beta`, `choice`, or `posterior` (rows of a weighted sample).")
     note: str = Field(default="", description="Where the prior comes from.")
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, v: str | list[str]) -> str | list[str]:
-        paths = [v] if isinstance(v, str) else v
-        if not paths:
-            raise ValueError("must not be empty")
-        for q in paths:
-            if not q.strip() or any(not k.strip() for k in q.split(".")):
-                raise ValueError(f"{q!r} is not a dotted config path")
-        return v
-
-    @property
-    def paths(self) -> tuple[str, ...]:
-        return (self.path,) if isinstance(self.path, str) else tuple(self.path)
 
 
 # --------------------------------------------------------------------------- root

@@ -72,7 +72,7 @@ def run_text(res: StoredRun) -> str:
                              f"delta {r['delta']:.2f} ± {r['delta_conf']:.2f}, "
                              f"rho {r['spearman']:+.2f}")
         if exp.loc[exp["parameter"] == NOISE_FLOOR, "delta"].notna().any():
-            lines += textwrap.wrap(_floor_note(exp, res), 100)
+            lines += textwrap.wrap(_floor_note(exp, res.parameters, floor), 100)
     auth = [r for r in rows if r["level"] == "authority"]
     if auth:
         lines.append("")
@@ -84,16 +84,13 @@ def run_text(res: StoredRun) -> str:
     return "\n".join(lines)
 
 
-def _floor_note(exp: pd.DataFrame, res: StoredRun) -> str:
-    """What the floors were, in a sentence."""
+def _floor_note(exp: pd.DataFrame, params: pd.DataFrame, floor: dict[str, str]) -> str:
+    """What the floors were, in a sentence (`floor`: each parameter's floor row)."""
     d = exp[exp["metric"] == "shortfall_frac"].groupby("parameter")["delta"]
     lo, hi = d.min(), d.max()
     parts = [f"a random column scores delta {lo[NOISE_FLOOR]:.2f}-{hi[NOISE_FLOOR]:.2f}"]
     if ROW_FLOOR in lo:
-        rows = res.parameters[[c for c in res.parameters.columns
-                               if c not in ("replication", "point")
-                               and floor_of(res.parameters, c) == ROW_FLOOR]]
-        n = len(rows.drop_duplicates())
+        n = len(params[[p for p, f in floor.items() if f == ROW_FLOOR]].drop_duplicates())
         parts.append(f"parameters drawn as rows of a posterior sample ({n} distinct rows "
                      f"here) are confounded with one another, and a random "
                      f"column with one value per row scores {lo[ROW_FLOOR]:.2f}-"

@@ -3,12 +3,15 @@
 Each spec validates from a TOML inline table such as
 ``{dist = "exponential", mean = 1.0}`` and exposes ``expected`` (theoretical
 mean, in the same units as the samples: days, working days or kg depending on
-where it is used) and ``sample(rng, size)`` returning a float64 array.
+where it is used), ``sample(rng, size)`` returning a float64 array, and ``ppf(u)``, the
+inverse CDF of one uniform in [0, 1), for draws keyed to entities (#9): the same uniform
+maps through whatever distribution is in force when it is used.
 """
 
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import (
@@ -38,6 +41,14 @@ __all__ = [
 ]
 
 
+_NORMAL = NormalDist()
+
+
+def _norm_ppf(u: float) -> float:
+    """The standard normal's inverse CDF (u = 0 is the lowest float's quantile, not -inf)."""
+    return _NORMAL.inv_cdf(u if u > 0.0 else 5e-324)
+
+
 def _check_finite(v: float) -> float:
     if not math.isfinite(v):
         raise PydanticCustomError(
@@ -62,6 +73,10 @@ class _Spec(BaseModel):
         """Draw ``size`` variates from ``rng`` as a float64 array."""
         raise NotImplementedError
 
+    def ppf(self, u: float) -> float:
+        """The inverse CDF at ``u`` in [0, 1): the variate a keyed uniform stands for."""
+        raise NotImplementedError
+
 
 class Exponential(_Spec):
     """Exponential with the given ``mean`` (> 0)."""
@@ -75,6 +90,9 @@ class Exponential(_Spec):
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.exponential(self.mean, size)
+
+    def ppf(self, u: float) -> float:
+        return -self.mean * math.log1p(-u)
 
 
 class Lognormal(_Spec):
@@ -93,6 +111,11 @@ class Lognormal(_Spec):
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.lognormal(math.log(self.median), self.sigma, size)
+
+    def ppf(self, u: float) -> float:
+        if self.sigma == 0:
+            return self.median
+        return self.median * math.exp(self.sigma * _norm_ppf(u))
 
 
 class Triangular(_Spec):
@@ -128,6 +151,13 @@ class Triangular(_Spec):
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.triangular(self.low, self.mode, self.high, size)
 
+    def ppf(self, u: float) -> float:
+        lo, mo, hi = self.low, self.mode, self.high
+        c = (mo - lo) / (hi - lo)
+        if u < c:
+            return lo + math.sqrt(u * (hi - lo) * (mo - lo))
+        return hi - math.sqrt((1 - u) * (hi - lo) * (hi - mo))
+
 
 class Uniform(_Spec):
     """Uniform on [``low``, ``high``); requires low < high."""
@@ -151,6 +181,9 @@ class Uniform(_Spec):
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.uniform(self.low, self.high, size)
 
+    def ppf(self, u: float) -> float:
+        return self.low + u * (self.high - self.low)
+
 
 class Gamma(_Spec):
     """Gamma with ``mean`` (> 0) and coefficient of variation ``cv`` (> 0)."""
@@ -166,6 +199,12 @@ class Gamma(_Spec):
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         shape = 1.0 / self.cv**2
         return rng.gamma(shape, self.mean / shape, size)
+
+    def ppf(self, u: float) -> float:
+        from scipy.special import gammaincinv
+
+        shape = 1.0 / self.cv**2
+        return float(gammaincinv(shape, u)) * self.mean / shape
 
 
 class Constant(_Spec):
@@ -183,6 +222,9 @@ class Constant(_Spec):
 
         return np.full(size, self.value, dtype=np.float64)
 
+    def ppf(self, u: float) -> float:
+        return self.value
+
 
 class Empirical(_Spec):
     """Draw uniformly with replacement from ``values`` (non-empty, finite)."""
@@ -198,6 +240,11 @@ class Empirical(_Spec):
         import numpy as np
 
         return rng.choice(np.asarray(self.values, dtype=np.float64), size)
+
+    def ppf(self, u: float) -> float:
+        """Each value an equal share of [0, 1), in the order given (so a value is the same
+        quantile whatever the others are)."""
+        return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
 
 
 Distribution = Annotated[

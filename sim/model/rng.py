@@ -13,7 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["SampleSource", "Sampler", "Streams", "UniformSampler", "as_seed_sequence", "stream"]
+__all__ = ["KeyedUniforms", "SampleSource", "Sampler", "Streams", "UniformSampler",
+           "as_seed_sequence", "stream"]
 
 
 class SampleSource(Protocol):
@@ -130,3 +131,43 @@ class _Uniform01:
 
 
 _UNIFORM = _Uniform01()
+
+
+class KeyedUniforms:
+    """Uniforms keyed to entities: entity k of a source (its k-th application, order,
+    arrival) gets row k of a (k, width) table of uniforms in [0, 1), whatever happens
+    around it and in whatever order entities ask. Rows come from the source's own stream
+    in blocks of `block` entities, made in order of the block index and kept, so row k is
+    the same whether entity k is the first to ask or the millionth.
+
+    Each column is one random step of the entity's life (its review time, its decision,
+    the first information request, ...): a step maps its uniform through the distribution
+    in force when it happens (`ppf`), so a policy that changes a distribution changes the
+    variate, not which uniform it uses (common random numbers that survive reordering).
+    """
+
+    __slots__ = ("_blocks", "_rng", "block", "width")
+
+    def __init__(self, root: np.random.SeedSequence, name: str, width: int,
+                 block: int = 1024) -> None:
+        if width < 1 or block < 1:
+            raise ValueError(f"width and block must be at least 1 (got {width}, {block})")
+        self._rng = stream(root, f"keyed.{name}")
+        self.width = width
+        self.block = block
+        self._blocks: list[np.ndarray] = []
+
+    def row(self, k: int) -> np.ndarray:
+        """Entity k's uniforms (a read-only view of `width` floats)."""
+        b, i = divmod(k, self.block)
+        while len(self._blocks) <= b:
+            blk = self._rng.random((self.block, self.width))
+            blk.flags.writeable = False
+            self._blocks.append(blk)
+        return self._blocks[b][i]
+
+    def __call__(self, k: int, step: int) -> float:
+        """Entity k's uniform for step `step` (a column), as a Python float."""
+        if not 0 <= step < self.width:
+            raise IndexError(f"step {step} outside the {self.width} columns")
+        return float(self.row(k)[step])

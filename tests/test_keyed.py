@@ -1,12 +1,16 @@
-"""Draws keyed to entities (#9): inverse CDFs against scipy, and keyed uniforms that do
-not depend on the order entities ask for them."""
+"""Draws keyed to entities (#9): inverse CDFs against scipy, keyed uniforms that do not
+depend on the order entities ask for them, and the model's files and shipments keeping
+their numbers when a lever reorders events."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import stats
 
+import sim
 from sim.config.distributions import (
     Constant,
     Empirical,
@@ -16,8 +20,11 @@ from sim.config.distributions import (
     Triangular,
     Uniform,
 )
+from sim.config.loading import load_config
 from sim.model.rng import KeyedUniforms
+from sim.run.seeds import replication_seed
 
+SMALL = Path(__file__).parent / "data" / "small.toml"
 U = np.array([1e-9, 0.01, 0.2, 0.5, 0.77, 0.99, 1 - 1e-9])
 
 
@@ -30,31 +37,42 @@ U = np.array([1e-9, 0.01, 0.2, 0.5, 0.77, 0.99, 1 - 1e-9])
     (Gamma(mean=10.0, cv=0.5), stats.gamma(4.0, scale=2.5)),
 ])
 def test_ppf_is_scipys(dist, frozen) -> None:  # noqa: ANN001
-    got = np.array([dist.ppf(float(u)) for u in U])
-    np.testing.assert_allclose(got, frozen.ppf(U), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(dist.ppf(U), frozen.ppf(U), rtol=1e-9, atol=1e-12)
 
 
 def test_ppf_of_constant_and_empirical() -> None:
-    assert Constant(value=4.0).ppf(0.3) == 4.0
+    np.testing.assert_array_equal(Constant(value=4.0).ppf(np.array([0.3, 0.9])), [4.0, 4.0])
     e = Empirical(values=(1.0, 5.0, 2.0, 9.0))
     # each value a quarter of [0, 1), in the order given
-    assert [e.ppf(u) for u in (0.0, 0.24, 0.25, 0.6, 0.99)] == [1.0, 1.0, 5.0, 2.0, 9.0]
+    np.testing.assert_array_equal(e.ppf(np.array([0.0, 0.24, 0.25, 0.6, 0.99])),
+                                  [1.0, 1.0, 5.0, 2.0, 9.0])
 
 
 def test_keyed_rows_do_not_depend_on_the_order_of_asking() -> None:
     root = np.random.SeedSequence(11)
     a = KeyedUniforms(root, "firm.x", width=5, block=8)
     b = KeyedUniforms(root, "firm.x", width=5, block=8)
-    forward = [a.row(k).copy() for k in range(40)]
-    backward = {k: b.row(k).copy() for k in reversed(range(40))}
-    for k in range(40):
-        np.testing.assert_array_equal(forward[k], backward[k])
-    assert a(7, 3) == forward[7][3]
-    # another source, or another width, is another table
+    forward = [[a.u(k, s) for s in range(5)] for k in range(40)]
+    backward = {k: [b.u(k, s) for s in reversed(range(5))][::-1] for k in reversed(range(40))}
+    assert all(forward[k] == backward[k] for k in range(40))
+    np.testing.assert_array_equal(a.row(7), forward[7])
+    # another source is another table
     other = KeyedUniforms(root, "firm.y", width=5, block=8)
-    assert not np.array_equal(other.row(0), forward[0])
+    assert other.u(0, 0) != forward[0][0]
     with pytest.raises(IndexError):
-        a(0, 5)
+        a.u(0, 5)
+
+
+def test_a_variate_is_the_ppf_of_its_own_uniform_whatever_the_distribution_in_force() -> None:
+    """Switching distributions (a policy changing review times) maps the same uniforms;
+    switching back gives the first distribution's values again."""
+    k = KeyedUniforms(np.random.SeedSequence(5), "file.x.1", width=3, block=16)
+    early, late = Lognormal(median=30.0, sigma=0.6), Triangular(low=15.0, mode=35.0, high=45.0)
+    for key in (3, 40, 17, 0):
+        u = k.u(key, 1)
+        assert k.variate(key, 1, early) == pytest.approx(float(early.ppf(np.array([u]))[0]))
+        assert k.variate(key, 1, late) == pytest.approx(float(late.ppf(np.array([u]))[0]))
+        assert k.variate(key, 1, early) == pytest.approx(float(early.ppf(np.array([u]))[0]))
 
 
 def test_keyed_uniforms_are_uniform_and_independent() -> None:
@@ -66,3 +84,52 @@ def test_keyed_uniforms_are_uniform_and_independent() -> None:
         assert stats.kstest(x[:, j], "uniform").pvalue > 0.01
     c = np.corrcoef(x.T)
     assert np.all(np.abs(c[np.triu_indices(3, 1)]) < 4 / np.sqrt(4000))
+
+
+# --------------------------------------------------------------------------- in the model
+
+
+def _background_files(overrides: list[str], seed: int):  # noqa: ANN202
+    cfg = load_config(SMALL, overrides)
+    apps = sim.simulate(cfg, replication_seed(cfg.runs.seed, seed)).applications
+    return apps[apps["origin"] == "background"].sort_values("application_id")
+
+
+def test_fewer_reviewers_reorder_the_queue_but_each_file_keeps_its_numbers() -> None:
+    """With 200 reviewers or 150 (5 background arrivals a day), the k-th background file is the same shipment (other
+    buyers' arrivals and whether they need a licence do not depend on the queue) and, when
+    decided at about the same time in both, gets the same decision: only its waiting
+    differs. Under event-order draws the order of reviews would re-deal the decisions."""
+    for seed in range(3):
+        busy = ["authority.background.rate_per_day=5"]
+        a = _background_files(busy + ["authority.reviewers=200"], seed)
+        b = _background_files(busy + ["authority.reviewers=150"], seed)
+        n = min(len(a), len(b))
+        assert n > 500
+        a, b = a.iloc[:n], b.iloc[:n]
+        np.testing.assert_array_equal(a["quantity_kg"].to_numpy(), b["quantity_kg"].to_numpy())
+        assert (b["queue_wait_days"].mean() > a["queue_wait_days"].mean())  # the lever bites
+        # files reviewed once in both: same review time (working days), same outcome when
+        # decided under the same rules (a file decided on both sides of a policy date may
+        # legitimately differ)
+        both = (a["information_requests"].to_numpy() == 0) & (b["information_requests"].to_numpy() == 0) \
+            & a["decided_day"].notna().to_numpy() & b["decided_day"].notna().to_numpy()
+        assert both.sum() > 100
+        same_rules = np.abs(a["decided_day"].to_numpy() - b["decided_day"].to_numpy()) < 1.0
+        assert (both & same_rules).sum() > 50
+        agree = (a["outcome"].to_numpy() == b["outcome"].to_numpy())[both & same_rules]
+        assert agree.all()
+
+
+def test_more_initial_cover_never_raises_a_firms_shortfall() -> None:
+    """The per-seed monotone check of #9 on the small config: 12 seeds, every firm's cover
+    +10 days. A firm's k-th order review keys what it orders, so a review that orders less
+    because stock is higher leaves the later reviews' draws alone."""
+    base = load_config(SMALL)
+    more = load_config(SMALL, [f"firms.{f}.initial_cover_days={c.initial_cover_days + 10}"
+                               for f, c in base.firms.items()])
+    for seed in range(12):
+        s = replication_seed(base.runs.seed, seed)
+        a = sim.simulate(base, s).columns("firms")
+        b = sim.simulate(more, s).columns("firms")
+        assert np.all(b["shortfall_frac"] <= a["shortfall_frac"] + 1e-12), (seed, a, b)

@@ -4,14 +4,13 @@ Each spec validates from a TOML inline table such as
 ``{dist = "exponential", mean = 1.0}`` and exposes ``expected`` (theoretical
 mean, in the same units as the samples: days, working days or kg depending on
 where it is used), ``sample(rng, size)`` returning a float64 array, and ``ppf(u)``, the
-inverse CDF of one uniform in [0, 1), for draws keyed to entities (#9): the same uniform
-maps through whatever distribution is in force when it is used.
+inverse CDF of an array of uniforms in [0, 1), for draws keyed to entities (#9): the same
+uniform maps through whatever distribution is in force when it is used.
 """
 
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import (
@@ -41,12 +40,25 @@ __all__ = [
 ]
 
 
-_NORMAL = NormalDist()
+def lognormal_ppf(u: np.ndarray | float, median: float, sigma: float) -> np.ndarray:
+    """Inverse CDF of the lognormal with `median` = exp(mu) and log-scale `sigma` (u = 0
+    maps to the quantile of the smallest positive float, not to 0)."""
+    import numpy as np
+    from scipy.special import ndtri
+
+    return median * np.exp(sigma * ndtri(np.maximum(u, 5e-324)))
 
 
-def _norm_ppf(u: float) -> float:
-    """The standard normal's inverse CDF (u = 0 is the lowest float's quantile, not -inf)."""
-    return _NORMAL.inv_cdf(u if u > 0.0 else 5e-324)
+def triangular_ppf(u: np.ndarray | float, low: float, mode: float,
+                   high: float) -> np.ndarray:
+    """Inverse CDF of the triangular distribution on [low, high] peaking at `mode`."""
+    import numpy as np
+
+    u = np.asarray(u, dtype=float)
+    c = (mode - low) / (high - low)
+    left = low + np.sqrt(u * (high - low) * (mode - low))
+    right = high - np.sqrt((1 - u) * (high - low) * (high - mode))
+    return np.where(u < c, left, right)
 
 
 def _check_finite(v: float) -> float:
@@ -73,8 +85,8 @@ class _Spec(BaseModel):
         """Draw ``size`` variates from ``rng`` as a float64 array."""
         raise NotImplementedError
 
-    def ppf(self, u: float) -> float:
-        """The inverse CDF at ``u`` in [0, 1): the variate a keyed uniform stands for."""
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """The inverse CDF at each ``u`` in [0, 1): the variates keyed uniforms stand for."""
         raise NotImplementedError
 
 
@@ -91,8 +103,10 @@ class Exponential(_Spec):
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.exponential(self.mean, size)
 
-    def ppf(self, u: float) -> float:
-        return -self.mean * math.log1p(-u)
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        return -self.mean * np.log1p(-np.asarray(u, dtype=float))
 
 
 class Lognormal(_Spec):
@@ -112,10 +126,8 @@ class Lognormal(_Spec):
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.lognormal(math.log(self.median), self.sigma, size)
 
-    def ppf(self, u: float) -> float:
-        if self.sigma == 0:
-            return self.median
-        return self.median * math.exp(self.sigma * _norm_ppf(u))
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return lognormal_ppf(u, self.median, self.sigma)
 
 
 class Triangular(_Spec):
@@ -151,12 +163,8 @@ class Triangular(_Spec):
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.triangular(self.low, self.mode, self.high, size)
 
-    def ppf(self, u: float) -> float:
-        lo, mo, hi = self.low, self.mode, self.high
-        c = (mo - lo) / (hi - lo)
-        if u < c:
-            return lo + math.sqrt(u * (hi - lo) * (mo - lo))
-        return hi - math.sqrt((1 - u) * (hi - lo) * (hi - mo))
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return triangular_ppf(u, self.low, self.mode, self.high)
 
 
 class Uniform(_Spec):
@@ -181,8 +189,10 @@ class Uniform(_Spec):
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.uniform(self.low, self.high, size)
 
-    def ppf(self, u: float) -> float:
-        return self.low + u * (self.high - self.low)
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        return self.low + np.asarray(u, dtype=float) * (self.high - self.low)
 
 
 class Gamma(_Spec):
@@ -200,11 +210,11 @@ class Gamma(_Spec):
         shape = 1.0 / self.cv**2
         return rng.gamma(shape, self.mean / shape, size)
 
-    def ppf(self, u: float) -> float:
+    def ppf(self, u: np.ndarray) -> np.ndarray:
         from scipy.special import gammaincinv
 
         shape = 1.0 / self.cv**2
-        return float(gammaincinv(shape, u)) * self.mean / shape
+        return gammaincinv(shape, u) * (self.mean / shape)
 
 
 class Constant(_Spec):
@@ -222,8 +232,10 @@ class Constant(_Spec):
 
         return np.full(size, self.value, dtype=np.float64)
 
-    def ppf(self, u: float) -> float:
-        return self.value
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        return np.full(np.shape(u), self.value, dtype=np.float64)
 
 
 class Empirical(_Spec):
@@ -241,10 +253,13 @@ class Empirical(_Spec):
 
         return rng.choice(np.asarray(self.values, dtype=np.float64), size)
 
-    def ppf(self, u: float) -> float:
-        """Each value an equal share of [0, 1), in the order given (so a value is the same
-        quantile whatever the others are)."""
-        return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Each value an equal share of [0, 1), in the order given."""
+        import numpy as np
+
+        n = len(self.values)
+        k = np.minimum((np.asarray(u, dtype=float) * n).astype(np.int64), n - 1)
+        return np.asarray(self.values, dtype=np.float64)[k]
 
 
 Distribution = Annotated[

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from .base import Date, Strict
+from .distributions import lognormal_ppf, triangular_ppf
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -112,9 +113,7 @@ class LognormalPrior(_Prior):
     sigma: Positive
 
     def ppf(self, u: float) -> float:
-        from scipy.special import ndtri
-
-        return float(self.median * math.exp(self.sigma * ndtri(u)))
+        return float(lognormal_ppf(u, self.median, self.sigma))
 
 
 class TriangularPrior(_Prior):
@@ -132,11 +131,7 @@ class TriangularPrior(_Prior):
         return self
 
     def ppf(self, u: float) -> float:
-        lo, mo, hi = self.low, self.mode, self.high
-        c = (mo - lo) / (hi - lo)
-        if u < c:
-            return lo + math.sqrt(u * (hi - lo) * (mo - lo))
-        return hi - math.sqrt((1 - u) * (hi - lo) * (hi - mo))
+        return float(triangular_ppf(u, self.low, self.mode, self.high))
 
     @property
     def support(self) -> tuple[float, float]:

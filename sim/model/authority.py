@@ -18,6 +18,7 @@ events can change: this is the time-varying approval hazard.
 from __future__ import annotations
 
 import heapq
+import math
 from bisect import insort
 from collections import deque
 from collections.abc import Callable
@@ -32,26 +33,31 @@ from .clock import NORMAL, Due, post, post_call
 from .records import (
     APPROVED,
     CLOSED,
+    DECIDE,
+    GENERAL_DAYS,
+    PENDING,
+    PRE_DAYS,
     QUEUED,
     REFUSED,
     REVIEW,
     RFI,
+    ROUND,
     SHELF,
     Application,
     ApplicationTable,
+    attempt_steps,
 )
-from .rng import Sampler, Streams, UniformSampler
+from .rng import Streams
 
 
 class _Grant:
     """An active general licence."""
 
-    __slots__ = ("spec", "until", "sampler")
+    __slots__ = ("spec", "until")
 
-    def __init__(self, spec: GeneralLicence, until: float, sampler: Sampler) -> None:
+    def __init__(self, spec: GeneralLicence, until: float) -> None:
         self.spec = spec
         self.until = until
-        self.sampler = sampler
 
     def matches(self, t: ApplicationTable, i: int) -> bool:
         s = self.spec
@@ -74,6 +80,12 @@ def _no_shipment(i: int) -> None:
 class Authority:
     """Receives applications, reviews them with a changing pool of reviewers, decides.
 
+    Every random step of a file (pre-acceptance, each review, information request and
+    response, the decision, the pending clock) takes its uniform from the file's own row of
+    keyed uniforms (`ApplicationTable.draws` / `key`, columns in records.py), mapped through
+    the distribution in force when the step happens: a file's numbers do not depend on
+    which files came before it, so levers that reorder the queue keep them (#9).
+
     `on_decision(row)` is called when the file of a modelled shipment (a row whose
     `shipment` is set) is approved or refused; other buyers' files need nothing more.
     """
@@ -84,21 +96,14 @@ class Authority:
         self.cal = calendar
         self._all_days = calendar.identity
         self.cfg = cfg
-        self.pre_acceptance = Sampler(cfg.pre_acceptance, streams("authority.pre_acceptance")) \
-            if cfg.pre_acceptance is not None else None
-        self._review_rng = streams("authority.review_time")
-        self.review_time = Sampler(cfg.review_time, self._review_rng)
-        self.u_rfi = UniformSampler(streams("authority.rfi"))
+        self.pre_acceptance = cfg.pre_acceptance
+        self.review_time: Distribution = cfg.review_time
         rfi = cfg.information_requests
         self.rfi_p = rfi.probability
         self.rfi_max = rfi.max_rounds
-        self.rfi_response = (
-            Sampler(rfi.response_days, streams("authority.rfi_response"))
-            if rfi.response_days is not None else None
-        )
-        self.u_decide = UniformSampler(streams("authority.decision"))
-        self.e_pending = Sampler(_EXP1, streams("authority.pending"))
-        self._general_rng = streams("authority.general_licence")
+        self.rfi_response = rfi.response_days
+        self.steps = attempt_steps(rfi.max_rounds)  # columns of a file's keyed row
+        self._manual = streams.keys("manual", self.steps)  # files given to `submit`
 
         # Decision state (changed by policy events).
         self.default_approve = cfg.decision.approve
@@ -166,7 +171,7 @@ class Authority:
         t = self.apps
         f = app._fields
         i = t.add(f["material"], f["destination"], f["kg"], f["priority"], self.env._now,
-                  f["end_use"])
+                  self._manual, self._manual.take(), f["end_use"])
         for name in ("id", "firm", "sector", "attempt", "shipment"):
             getattr(t, name)[i] = f[name]
         app.bind(t, i)
@@ -191,8 +196,9 @@ class Authority:
             self.apps.accepted[i] = now
             self._enqueue(i)
         else:
-            post(self.env, self.cal.add(now, self.pre_acceptance.next()) - now,
-                 self._on_accepted, i)
+            t = self.apps
+            days = t.draws[i].variate(t.key[i], PRE_DAYS, self.pre_acceptance)
+            post(self.env, self.cal.add(now, days) - now, self._on_accepted, i)
 
     def _general(self, i: int) -> bool:
         """Process file `i` under a general licence in force now, if one covers it."""
@@ -203,7 +209,8 @@ class Authority:
                 t.general[i] = True
                 t.accepted[i] = now
                 t.review_start[i] = now
-                done = self.cal.add(now, grant.sampler.next())
+                days = t.draws[i].variate(t.key[i], GENERAL_DAYS, grant.spec.processing_days)
+                done = self.cal.add(now, days)
                 t.review[i] = done - now
                 self._at(done - now, self._general_done, i)
                 return True
@@ -301,10 +308,11 @@ class Authority:
         t.wait[i] += now - t.enqueued_at[i]
         if t.review_start[i] != t.review_start[i]:  # NaN: first review
             t.review_start[i] = now
+        days = t.draws[i].variate(t.key[i], ROUND + 3 * t.rfi_rounds[i], self.review_time)
         if self._all_days:  # working days are calendar days (cal.add without its checks)
-            duration = (now + self.review_time.next()) - now
+            duration = (now + days) - now
         else:
-            duration = self.cal.add(now, self.review_time.next()) - now
+            duration = self.cal.add(now, days) - now
         t.review_now[i] = duration
         # post(env, duration, ...), inlined: this runs for every review, and the duration
         # is never negative (review times are checked non-negative; cal.add never goes back)
@@ -331,14 +339,17 @@ class Authority:
 
     def _reviewed(self, i: int) -> None:
         t = self.apps
-        if self.rfi_p > 0.0 and t.rfi_rounds[i] < self.rfi_max and self.u_rfi.next() < self.rfi_p:
-            t.rfi_rounds[i] += 1
+        draws, key = t.draws[i], t.key[i]
+        r = t.rfi_rounds[i]
+        if self.rfi_p > 0.0 and r < self.rfi_max and draws.u(key, ROUND + 3 * r + 1) < self.rfi_p:
+            t.rfi_rounds[i] = r + 1
             t.state[i] = RFI
-            self._at(self.rfi_response.next(), self._rfi_back, i)  # type: ignore[union-attr]
+            self._at(draws.variate(key, ROUND + 3 * r + 2, self.rfi_response),  # type: ignore[arg-type]
+                     self._rfi_back, i)
             return
         approve, refuse = self._uniform_decision or self.decision_probabilities(i)
-        u = self.u_decide.next()
-        if u < approve:
+        d = draws.u(key, DECIDE)
+        if d < approve:
             # _decide(i, APPROVED), inlined: most reviews end here
             t.state[i] = CLOSED
             t.outcome[i] = APPROVED
@@ -346,10 +357,10 @@ class Authority:
             self.open -= 1
             if t.shipment[i] is not None:
                 self.on_decision(i)
-        elif u < approve + refuse:
+        elif d < approve + refuse:
             self._decide(i, REFUSED)
         else:
-            self._shelve(i, approve)
+            self._shelve(i, approve, draws.u(key, PENDING))
 
     def _rfi_back(self, i: int) -> None:
         if self.apps.state[i] == RFI:
@@ -423,12 +434,14 @@ class Authority:
         self._hazard += rate * (now - self._hazard_t)
         self._hazard_t = now
 
-    def _shelve(self, i: int, approve: float) -> None:
+    def _shelve(self, i: int, approve: float, u: float) -> None:
+        """Put file `i` on the pending shelf; its clock is the standard exponential
+        -log(1 - u) of its own uniform `u`, scaled by its approval probability."""
         self.apps.state[i] = SHELF
         if approve <= 0.0:
             return  # never approved later: stays pending
         self._advance_hazard()
-        threshold = self._hazard + self.e_pending.next() / approve
+        threshold = self._hazard + -math.log1p(-u) / approve
         self._seq += 1
         heapq.heappush(self._shelf, (threshold, self._seq, i))
         if self._shelf[0][2] == i:
@@ -476,7 +489,7 @@ class Authority:
 
     def set_review_time(self, dist: Distribution | None, rfi_probability: float | None) -> None:
         if dist is not None:
-            self.review_time = Sampler(dist, self._review_rng)
+            self.review_time = dist  # later reviews map their uniforms through it
         if rfi_probability is not None:
             if rfi_probability > 0 and self.rfi_response is None:
                 raise ValueError("information requests need authority.information_requests."
@@ -491,8 +504,7 @@ class Authority:
         self._arm_shelf()
 
     def grant_general_licence(self, spec: GeneralLicence) -> None:
-        sampler = Sampler(spec.processing_days, self._general_rng)
-        self.grants.append(_Grant(spec, self.env._now + spec.valid_days, sampler))
+        self.grants.append(_Grant(spec, self.env._now + spec.valid_days))
 
     # ------------------------------------------------------------------ helpers
 
@@ -509,14 +521,3 @@ class Authority:
         self._touch()
         return self.area_open, self.area_queue, self.area_busy, self.area_capacity
 
-
-class _Exp1:
-    """Standard exponential variates, for pending-approval clocks."""
-
-    expected = 1.0
-
-    def sample(self, rng, size):  # noqa: ANN001, ANN201
-        return rng.standard_exponential(size)
-
-
-_EXP1 = _Exp1()

@@ -59,12 +59,20 @@ def start_background(env: simpy.Environment, bg: BackgroundConfig, streams: Stre
                      authority: Authority, licensing: Licensing, exports: ExportLog) -> None:
     """Start the Poisson arrivals of other buyers' shipments: each arrival is one posted call
     whose callback files the application (or exports at once if no licence is needed) and
-    schedules the next arrival."""
+    schedules the next arrival.
+
+    Arrivals do not depend on anything the model does, so the k-th arrival takes the k-th
+    draw of each of its streams (gap, quantity, material, destination, end use, transition
+    exemption) in every variant; its licence file's steps are row k of the keyed table
+    ``file.background.1``, so they too stay with it whatever the queue does (#9)."""
     gap = Sampler(_Exponential(1.0 / bg.rate_per_day), streams("background.arrivals")).next
     qty = Sampler(bg.quantity_kg, streams("background.quantity")).next
     material = Choice(bg.materials, streams("background.material")).next
     dest = Choice(bg.destinations, streams("background.destination")).next
     u_mil = UniformSampler(streams("background.end_use")).next
+    u_exempt = UniformSampler(streams("background.exempt")).next
+    files = streams.keys("file.background.1", authority.steps, block=1024)
+    next_key = itertools.count().__next__  # the arrival's number
     mil = bg.military_share
     priority = licensing.priority
     add = authority.apps.add
@@ -76,8 +84,9 @@ def start_background(env: simpy.Environment, bg: BackgroundConfig, streams: Stre
         m, d, q = material(), dest(), qty()
         end_use = "military" if mil > 0.0 and u_mil() < mil else "civil"
         now = env._now
-        if licensing.needs(m):
-            receive(add(m, d, q, priority[d], now, end_use))
+        k = next_key()
+        if licensing.needs(m, u_exempt()):
+            receive(add(m, d, q, priority[d], now, files, k, end_use))
         else:
             record(now, d, m, q)
         # post(env, gap(), arrive), inlined: exponential gaps are never negative

@@ -57,6 +57,7 @@ class Firm:
         self.by_state = {m: [0.0, 0.0, 0.0, 0.0] for m in self.bom}
         self.consumed = dict.fromkeys(self.bom, 0.0)
         # Production state.
+        self.reviews = 0  # order reviews so far
         self.mode = RUN
         self.rate = self.plan
         self.last = 0.0
@@ -200,8 +201,13 @@ class Firm:
             yield Timeout(self.env, period)
 
     def review_orders(self) -> None:
-        """Order up to the target cover of inventory position, split across suppliers."""
+        """Order up to the target cover of inventory position, split across suppliers.
+
+        The review's number keys the random steps of what it orders (#9): a variant in
+        which this review orders nothing, or more, leaves later reviews' draws alone."""
         self.advance()
+        key = self.reviews
+        self.reviews = key + 1
         o = self.cfg.ordering
         stockpile = self.stockpile
         suppliers = self.suppliers
@@ -212,13 +218,13 @@ class Firm:
                 cover = self.stock[m] / u
                 if cover < stockpile.cfg.trigger_cover_days:
                     need = target - self.stock[m] - self.by_state[m][TRANSIT]
-                    position += stockpile.release(self, m, need) if need > 0 else 0.0
+                    position += stockpile.release(self, m, need, key) if need > 0 else 0.0
             q = target - position
             if q <= EPS_KG * target:
                 continue
             for s_name, share in o.suppliers.items():
                 if share > 0.0:
-                    suppliers[s_name].order(self, m, q * share)
+                    suppliers[s_name].order(self, m, q * share, key)
 
     def cancel(self, sh: Shipment) -> None:
         """Refused for good: the shipment is dropped."""
@@ -235,7 +241,7 @@ class Firm:
         ]
         total = sum(s for _, s in others)
         for sup, s in others:
-            sup.order(self, sh.material, sh.kg * s / total)
+            sup.order(self, sh.material, sh.kg * s / total, None)
 
     # ------------------------------------------------------------------ end of run
 

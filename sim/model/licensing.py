@@ -13,8 +13,8 @@ import simpy
 from ..config.schema import Config
 from .authority import Authority
 from .clock import post_call
-from .records import APPROVED, REFUSED, Shipment
-from .rng import Sampler, Streams, UniformSampler
+from .records import APPROVED, EXEMPT, REFUSED, RESUBMIT, Shipment
+from .rng import Keys, Streams
 
 if TYPE_CHECKING:
     from .supply import Supplier
@@ -25,7 +25,9 @@ class Licensing:
 
     `controlled[m]` says whether material `m` needs a licence now; `shock_onset` is the
     first time any material did (NaN if none ever does). Decisions on a shipment's file
-    come back through `on_decision` (the authority's callback).
+    come back through `on_decision` (the authority's callback). A shipment's attempt `a`
+    is row `shipment.key` of the keyed table `file.<shipment source>.<a>`, so its random
+    steps follow the shipment, not the order in which files reach the authority.
     """
 
     def __init__(self, env: simpy.Environment, cfg: Config, authority: Authority,
@@ -38,12 +40,11 @@ class Licensing:
         refusal = cfg.authority.refusal
         self.max_attempts = refusal.max_attempts
         self.redirect_refused = refusal.then == "redirect"
-        self.resubmit_after = Sampler(refusal.resubmit_after_days, streams("authority.resubmit"))
+        self.resubmit_after = refusal.resubmit_after_days
+        self.keys: Keys = streams.keys
         self.suppliers: dict[str, Supplier] = {}  # set by the World once they exist
         # The transition when controls begin: material -> (start, end, exempt share)
         self.transition: dict[str, tuple[float, float, float]] = {}
-        self._u_exempt = UniformSampler(streams("licensing.transition"))
-        self.needs = self.controlled.__getitem__  # no transition: a look-up, no call
         authority.on_decision = self.on_decision
 
     def control(self, materials: list[str], exempt_share: float = 0.0,
@@ -55,13 +56,12 @@ class Licensing:
             self.controlled[m] = True
             if exempt_share > 0.0 and transition_days > 0.0:
                 self.transition[m] = (now, now + transition_days, exempt_share)
-                self.needs = self._needs_licence
         if math.isnan(self.shock_onset):
             self.shock_onset = now
 
-    def _needs_licence(self, material: str) -> bool:
-        """Whether a shipment of `material` leaving now needs a licence (a uniform is drawn
-        only for shipments in a transition)."""
+    def needs(self, material: str, u: float) -> bool:
+        """Whether a shipment of `material` leaving now needs a licence; `u` is the
+        shipment's own uniform, which decides whether it is exempt during a transition."""
         if not self.controlled[material]:
             return False
         tr = self.transition.get(material)
@@ -71,7 +71,7 @@ class Licensing:
         now = self.env._now
         if now >= end:
             return True
-        return self._u_exempt.next() >= share * (end - now) / (end - start)
+        return u >= share * (end - now) / (end - start)
 
     def lift(self, materials: list[str]) -> None:
         """Licences are no longer required: files still open are released as approved."""
@@ -83,8 +83,9 @@ class Licensing:
         """File the licence application of a modelled firm's shipment now."""
         f = sh.firm
         t = self.authority.apps
+        draws = self.keys(f"file.{sh.source}.{attempt}", self.authority.steps)
         i = t.add(sh.material, f.destination, sh.kg, self.priority[f.destination],
-                  self.env._now, f.end_use)
+                  self.env._now, draws, sh.key, f.end_use)
         t.firm[i] = f
         t.sector[i] = f.sector
         t.attempt[i] = attempt
@@ -102,8 +103,8 @@ class Licensing:
             supplier.licensed(sh)
         elif outcome == REFUSED:
             if attempt < self.max_attempts:
-                post_call(self.env, self.resubmit_after.next(), self._resubmit,
-                          (sh, attempt + 1))
+                days = t.draws[i].variate(t.key[i], RESUBMIT, self.resubmit_after)
+                post_call(self.env, days, self._resubmit, (sh, attempt + 1))
             elif self.redirect_refused:
                 sh.firm.redirect(sh)
             else:

@@ -44,7 +44,7 @@ class Policy:
         self.events = events
         self.calendar = calendar
         self.horizon = horizon
-        self.rng = streams("policy")
+        self.keys = streams.keys
         self.authority = authority
         self.licensing = licensing
         self.suppliers = suppliers
@@ -52,11 +52,19 @@ class Policy:
         self.log: list[dict[str, Any]] = []
 
     def schedule(self) -> None:
-        """Draw each event's fate and date (in event order) and schedule those that happen."""
-        rng = self.rng
+        """Draw each event's fate and date and schedule those that happen.
+
+        An event's two uniforms (whether it happens, its delay) are keyed to its name --
+        its label, or its type -- and how many events of that name came before it, so
+        adding, removing or moving another event leaves its draws alone (#9)."""
+        seen: dict[str, int] = {}
         for i, ev in enumerate(self.events):
-            u = float(rng.random())
-            delay = float(ev.delay_days.sample(rng, 1)[0]) if ev.delay_days is not None else 0.0
+            name = ev.label or ev.type
+            n = seen[name] = seen.get(name, -1) + 1
+            draws = self.keys(f"policy.{name}.{n}", 2, block=1)
+            u = draws.u(0, 0)
+            delay = (draws.variate(0, 1, ev.delay_days) if ev.delay_days is not None
+                     else 0.0)
             day = self.calendar.day_of(ev.date) + delay
             happens = u < ev.probability
             self.log.append({

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .firm import Firm
+    from .rng import KeyedUniforms
 
 # Application states (where the file is now).
 PRE, QUEUED, REVIEW, RFI, SHELF, CLOSED = range(6)
@@ -29,16 +30,44 @@ OUTCOME_NAMES = ("pending", "approved", "refused")
 # Shipment states, for the conservation identity.
 AWAITING, TRANSIT, RECEIVED, CANCELLED = range(4)
 
+# The random steps of a shipment (columns of its source's keyed table): production days,
+# transit days (a stockpile release: its release days), the customs-hold uniform and hold
+# days, and the uniform that decides whether it falls under a transition's exemption.
+PRODUCTION, TRANSIT_DAYS, HOLD, HOLD_DAYS, EXEMPT = range(5)
+SHIPMENT_STEPS = 5
+
+# The random steps of one licence attempt (columns of its keyed table): pre-acceptance
+# days, processing days under a general licence, the decision's uniform, the pending
+# clock's uniform and the days to a resubmission after a refusal; then for review round r
+# (0 = the first review) three columns from ROUND + 3r: review time, the uniform that
+# decides an information request, and the applicant's response days.
+PRE_DAYS, GENERAL_DAYS, DECIDE, PENDING, RESUBMIT = range(5)
+ROUND = 5
+
+
+def attempt_steps(max_rounds: int) -> int:
+    """Columns of an attempt's keyed table when at most `max_rounds` information requests
+    are made (so up to `max_rounds + 1` reviews)."""
+    return ROUND + 3 * (max_rounds + 1)
+
 NAN = float("nan")
 
 
 class Shipment:
     """A quantity of one material on its way to one firm (kg)."""
 
-    __slots__ = ("firm", "material", "kg", "supplier", "state", "ready_day", "application")
+    __slots__ = ("firm", "material", "kg", "supplier", "state", "ready_day", "application",
+                 "draws", "key", "source")
 
-    def __init__(self, firm: Firm, material: str, kg: float, supplier: str, state: int) -> None:
+    def __init__(self, firm: Firm, material: str, kg: float, supplier: str, state: int,
+                 draws: KeyedUniforms | None = None, key: int = -1, source: str = "") -> None:
         self.firm = firm
+        # Its random numbers: row `key` of `draws`, the keyed table of `source` (the
+        # supplier, firm, material and part of an order: see SHIPMENT_STEPS); none for
+        # the pipeline a firm starts with, which draws nothing.
+        self.draws = draws
+        self.key = key
+        self.source = source
         self.material = material
         self.kg = kg
         self.supplier = supplier
@@ -101,6 +130,8 @@ class ApplicationTable:
         "enqueued_at": 0.0,    # when the file last joined the queue
         "general": False,      # processed under a general licence
         "review_now": 0.0,     # calendar days of the review under way
+        "draws": None,         # KeyedUniforms of the attempt's source (see ROUND)
+        "key": 0,              # the file's row in `draws`
     }
 
     # Numeric columns and their `array` type codes (numpy dtypes: TYPES[code]).
@@ -108,7 +139,7 @@ class ApplicationTable:
         "id": "q", "kg": "d", "priority": "q", "attempt": "q", "submitted": "d",
         "accepted": "d", "review_start": "d", "decided": "d", "outcome": "q", "state": "q",
         "wait": "d", "review": "d", "rfi_rounds": "q", "enqueued_at": "d", "general": "b",
-        "review_now": "d",
+        "review_now": "d", "key": "q",
     }
     TYPES = {"q": "int64", "d": "float64", "b": "bool"}
 
@@ -135,12 +166,15 @@ class ApplicationTable:
         self.capacity = start + block
 
     def add(self, material: str, destination: str, kg: float, priority: int,
-            submitted: float, end_use: str = "civil") -> int:
-        """A new background-style row (other cells at their defaults); returns its row."""
+            submitted: float, draws: KeyedUniforms, key: int, end_use: str = "civil") -> int:
+        """A new background-style row (other cells at their defaults) whose random steps
+        are row `key` of `draws`; returns its row."""
         i = self.n
         if i == self.capacity:
             self.grow()
         self.n = i + 1
+        self.draws[i] = draws
+        self.key[i] = key
         if end_use != "civil":
             self.end_use[i] = end_use
         self.material[i] = material

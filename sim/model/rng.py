@@ -7,13 +7,14 @@ No global random state is used anywhere: every draw comes from a
 from __future__ import annotations
 
 import zlib
+from array import array
 from collections.abc import Callable
 from itertools import chain, repeat
 from typing import Protocol
 
 import numpy as np
 
-__all__ = ["KeyedUniforms", "SampleSource", "Sampler", "Streams", "UniformSampler",
+__all__ = ["KeyedUniforms", "Keys", "Ppf", "SampleSource", "Sampler", "Streams", "UniformSampler",
            "as_seed_sequence", "stream"]
 
 
@@ -53,14 +54,15 @@ class Streams:
 
     ``streams("authority.review_time")`` is the generator of that name (see `stream`); a
     name asked for again gives the same generator, never a fresh one that would repeat the
-    first one's numbers.
+    first one's numbers. ``streams.keys`` holds the tables of uniforms keyed to entities.
     """
 
-    __slots__ = ("_made", "seed")
+    __slots__ = ("_made", "keys", "seed")
 
     def __init__(self, seed: int | np.random.SeedSequence) -> None:
         self.seed = as_seed_sequence(seed)
         self._made: dict[str, np.random.Generator] = {}
+        self.keys = Keys(self.seed)
 
     def __call__(self, name: str) -> np.random.Generator:
         rng = self._made.get(name)
@@ -134,40 +136,115 @@ _UNIFORM = _Uniform01()
 
 
 class KeyedUniforms:
-    """Uniforms keyed to entities: entity k of a source (its k-th application, order,
-    arrival) gets row k of a (k, width) table of uniforms in [0, 1), whatever happens
-    around it and in whatever order entities ask. Rows come from the source's own stream
-    in blocks of `block` entities, made in order of the block index and kept, so row k is
-    the same whether entity k is the first to ask or the millionth.
+    """Uniforms keyed to entities: entity k of a source (its k-th order, arrival, file)
+    gets row k of a (k, width) table of uniforms in [0, 1), whatever happens around it and
+    in whatever order entities ask. Rows come from the source's own stream in blocks of
+    `block` entities, made in order of the block index and kept, so row k is the same
+    whether entity k is the first to ask or the millionth.
 
     Each column is one random step of the entity's life (its review time, its decision,
-    the first information request, ...): a step maps its uniform through the distribution
-    in force when it happens (`ppf`), so a policy that changes a distribution changes the
-    variate, not which uniform it uses (common random numbers that survive reordering).
+    the first information request, ...). `variate(k, step, dist)` maps the uniform through
+    the distribution in force when the step happens (its inverse CDF), so a policy that
+    changes a distribution changes the variate, not which uniform it uses: common random
+    numbers that survive reordering. A column is mapped a block at a time and kept as a
+    flat list, so taking a variate is a list look-up. `take()` numbers the source's
+    entities 0, 1, 2, ... as they appear.
     """
 
-    __slots__ = ("_blocks", "_rng", "block", "width")
+    __slots__ = ("_arrays", "_old", "_rng", "_u", "_v", "block", "count", "width")
 
     def __init__(self, root: np.random.SeedSequence, name: str, width: int,
-                 block: int = 1024) -> None:
+                 block: int = 128) -> None:
         if width < 1 or block < 1:
             raise ValueError(f"width and block must be at least 1 (got {width}, {block})")
         self._rng = stream(root, f"keyed.{name}")
         self.width = width
         self.block = block
-        self._blocks: list[np.ndarray] = []
+        self.count = 0
+        self._arrays: list[np.ndarray] = []
+        # Per step: its uniforms so far (a flat list), and [dist, its variates so far] for
+        # the distribution last used (`_old` keeps earlier ones, by id).
+        self._u: list[array[float]] = [array("d") for _ in range(width)]
+        self._v: list[list] = [[None, array("d")] for _ in range(width)]
+        self._old: dict[tuple[int, int], list] = {}
+
+    def take(self) -> int:
+        """The key of the source's next entity (0, 1, 2, ...)."""
+        k = self.count
+        self.count = k + 1
+        return k
 
     def row(self, k: int) -> np.ndarray:
-        """Entity k's uniforms (a read-only view of `width` floats)."""
+        """Entity k's uniforms, one per step (a read-only array of `width` floats)."""
         b, i = divmod(k, self.block)
-        while len(self._blocks) <= b:
-            blk = self._rng.random((self.block, self.width))
+        while len(self._arrays) <= b:
+            # stored by step (a step's column is contiguous); the stream's numbers fill
+            # the block row by row, so row k is the same whatever its layout in memory
+            blk = np.ascontiguousarray(self._rng.random((self.block, self.width)).T)
             blk.flags.writeable = False
-            self._blocks.append(blk)
-        return self._blocks[b][i]
+            self._arrays.append(blk)
+        return self._arrays[b][:, i]
 
-    def __call__(self, k: int, step: int) -> float:
-        """Entity k's uniform for step `step` (a column), as a Python float."""
+    def u(self, k: int, step: int) -> float:
+        """Entity k's uniform for step `step` (a column)."""
+        try:
+            return self._u[step][k]
+        except IndexError:
+            return self._extend(k, step, None, self._u[self._step(step)])
+
+    def variate(self, k: int, step: int, dist: Ppf) -> float:
+        """Entity k's variate of `dist` for step `step`: ``dist.ppf`` of its uniform."""
+        slot = self._v[step]
+        if slot[0] is dist:
+            try:
+                return slot[1][k]
+            except IndexError:
+                return self._extend(k, step, dist, slot[1])
+        # another distribution than last time: keep that one's variates, use this one's
+        self._old[step, id(slot[0])] = slot
+        slot = self._v[step] = self._old.pop((step, id(dist)), None) or [dist, array("d")]
+        return self.variate(k, step, dist)
+
+    def _step(self, step: int) -> int:
         if not 0 <= step < self.width:
             raise IndexError(f"step {step} outside the {self.width} columns")
-        return float(self.row(k)[step])
+        return step
+
+    def _extend(self, k: int, step: int, dist: Ppf | None, done: array[float]) -> float:
+        """Map whole blocks of column `step` until row k is in `done` (a typed array: its
+        cells are copied in as one buffer, with no Python float made per cell)."""
+        if k < 0:
+            raise IndexError(f"entity {k} is not a key")
+        while len(done) <= k:
+            self.row(len(done))  # makes the block
+            col = self._arrays[len(done) // self.block][step]
+            if dist is not None:
+                with np.errstate(over="ignore"):  # a huge mean maps to inf, as drawn
+                    col = np.ascontiguousarray(dist.ppf(col), dtype=np.float64)
+            done.frombytes(col.tobytes())
+        return done[k]
+
+
+class Ppf(Protocol):
+    """Anything with an inverse CDF over an array of uniforms (a distribution spec)."""
+
+    def ppf(self, u: np.ndarray) -> np.ndarray: ...
+
+
+class Keys:
+    """The keyed uniform tables of one replication, by source name (see KeyedUniforms):
+    ``keys("china.us_auto_ev.ndfeb_magnet", 5)`` is that source's table, made once."""
+
+    __slots__ = ("_made", "seed")
+
+    def __init__(self, seed: np.random.SeedSequence) -> None:
+        self.seed = seed
+        self._made: dict[str, KeyedUniforms] = {}
+
+    def __call__(self, name: str, width: int, block: int = 128) -> KeyedUniforms:
+        table = self._made.get(name)
+        if table is None:
+            table = self._made[name] = KeyedUniforms(self.seed, name, width, block)
+        elif table.width != width:
+            raise ValueError(f"keyed source {name!r} has {table.width} steps, not {width}")
+        return table

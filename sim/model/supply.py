@@ -10,8 +10,19 @@ import simpy
 
 from ..config.schema import StockpileConfig, SupplierConfig
 from .calendar import WorkingCalendar
-from .records import AWAITING, TRANSIT, ExportLog, Shipment
-from .rng import Sampler, Streams, UniformSampler
+from .records import (
+    AWAITING,
+    EXEMPT,
+    HOLD,
+    HOLD_DAYS,
+    PRODUCTION,
+    SHIPMENT_STEPS,
+    TRANSIT,
+    TRANSIT_DAYS,
+    ExportLog,
+    Shipment,
+)
+from .rng import Keys, Streams
 
 if TYPE_CHECKING:
     from .firm import Firm
@@ -19,7 +30,11 @@ if TYPE_CHECKING:
 
 
 class Supplier:
-    """Common part: production, customs hold, transit, delivery to the firm."""
+    """Common part: production, customs hold, transit, delivery to the firm.
+
+    A shipment's random steps (records.PRODUCTION ...) are its row of the keyed table of
+    its source, ``<supplier>.<firm>.<material>.<part>``: the firm's k-th order of that
+    material from this supplier gets row k whatever else happened (#9)."""
 
     controlled = False
     exports: ExportLog | None = None  # where dispatches are recorded (the controlled exporter)
@@ -29,14 +44,15 @@ class Supplier:
         self.env = env
         self.name = name
         self.cfg = cfg
-        s = streams
-        self.production = Sampler(cfg.production_days, s(f"supplier.{name}.production"))
-        self.transit = Sampler(cfg.transit_days, s(f"supplier.{name}.transit"))
+        self.keys: Keys = streams.keys
+        self.production = cfg.production_days
+        self.transit = cfg.transit_days
         self.hold_p = cfg.customs_hold.probability
-        self.u_hold = UniformSampler(s(f"supplier.{name}.customs"))
-        self.hold_days = Sampler(cfg.customs_hold.days, s(f"supplier.{name}.customs_days"))
+        self.hold_days = cfg.customs_hold.days
 
-    def order(self, firm: Firm, material: str, kg: float) -> None:
+    def order(self, firm: Firm, material: str, kg: float, key: int | None) -> None:
+        """Order `kg` of `material` for `firm`; `key` is the firm's order review that placed
+        it (None: a redirected refusal, keyed by its own count)."""
         raise NotImplementedError
 
     def licensed(self, sh: Shipment) -> None:
@@ -46,16 +62,31 @@ class Supplier:
     def add_capacity(self, now: float, delta: float) -> None:
         raise NotImplementedError(f"supplier {self.name!r} has no capacity to change")
 
+    def _shipment(self, firm: Firm, material: str, kg: float, state: int, key: int | None,
+                  part: int = 0) -> Shipment:
+        """A new shipment of this supplier's: part `part` of the order the firm's review
+        `key` placed for `material` (or, for key None, its next redirected order)."""
+        source = f"{self.name}.{firm.name}.{material}.{part}"
+        if key is None:
+            source += ".redirect"
+        draws = self.keys(source, SHIPMENT_STEPS)
+        sh = Shipment(firm, material, kg, self.name, state, draws,
+                      draws.take() if key is None else key, source)
+        firm.add_shipment(sh)
+        return sh
+
     def _ship(self, sh: Shipment, go: float) -> None:
         """Dispatch at calendar day `go`, then transit to the firm. Licensed shipments may
         be held by export inspections first (FACTS §1: keyword-triggered customs checks)."""
-        if self.hold_p > 0.0 and sh.application is not None and self.u_hold() < self.hold_p:
-            go += self.hold_days()
+        draws, key = sh.draws, sh.key
+        if (self.hold_p > 0.0 and sh.application is not None
+                and draws.u(key, HOLD) < self.hold_p):
+            go += draws.variate(key, HOLD_DAYS, self.hold_days)
         if self.exports is not None:
             self.exports.record(go, sh.firm.destination, sh.material, sh.kg)
         if sh.state != TRANSIT:
             sh.firm.move(sh, TRANSIT)
-        sh.firm.deliver(sh, go + self.transit())
+        sh.firm.deliver(sh, go + draws.variate(key, TRANSIT_DAYS, self.transit))
 
 
 class ControlledExporter(Supplier):
@@ -70,16 +101,15 @@ class ControlledExporter(Supplier):
         self.licensing = licensing
         self.exports = exports
 
-    def order(self, firm: Firm, material: str, kg: float) -> None:
+    def order(self, firm: Firm, material: str, kg: float, key: int | None) -> None:
         cap = self.cfg.max_shipment_kg
         parts = 1 if cap is None else max(1, math.ceil(kg / cap - 1e-9))
         licensing = self.licensing
-        for _ in range(parts):
-            sh = Shipment(firm, material, kg / parts, self.name, AWAITING)
-            firm.add_shipment(sh)
+        for part in range(parts):
+            sh = self._shipment(firm, material, kg / parts, AWAITING, key, part)
             now = self.env._now
-            sh.ready_day = now + self.production()
-            if licensing.needs(material):
+            sh.ready_day = now + sh.draws.variate(sh.key, PRODUCTION, self.production)
+            if licensing.needs(material, sh.draws.u(sh.key, EXEMPT)):
                 licensing.apply(sh, attempt=1)
             else:
                 self._ship(sh, sh.ready_day)
@@ -137,17 +167,17 @@ class FreeSupplier(Supplier):
             t = end
             i += 1
 
-    def order(self, firm: Firm, material: str, kg: float) -> None:
-        sh = Shipment(firm, material, kg, self.name, TRANSIT)
-        firm.add_shipment(sh)
+    def order(self, firm: Firm, material: str, kg: float, key: int | None) -> None:
+        sh = self._shipment(firm, material, kg, TRANSIT, key)
         done = self.finish_time(max(self.env._now, self._free_at), kg)
         self._free_at = done
         if done < math.inf:  # otherwise ordered but never produced: stays in transit
-            self._ship(sh, done + self.production())
+            self._ship(sh, done + sh.draws.variate(sh.key, PRODUCTION, self.production))
 
 
 class Stockpile:
-    """A finite reserve released to listed sectors when their on-hand cover is low."""
+    """A finite reserve released to listed sectors when their on-hand cover is low. A
+    release's days are step TRANSIT_DAYS of its row in ``stockpile.<firm>.<material>``."""
 
     def __init__(self, env: simpy.Environment, cfg: StockpileConfig, streams: Streams) -> None:
         self.env = env
@@ -155,20 +185,24 @@ class Stockpile:
         self.stock = dict(cfg.stock_kg)
         self.active = cfg.available_from_start
         self.released_kg = 0.0
-        self.release_days = Sampler(cfg.release_days, streams("stockpile.release"))
+        self.release_days = cfg.release_days
+        self.keys: Keys = streams.keys
 
     def serves(self, firm: Firm) -> bool:
         return self.active and firm.sector in self.cfg.sectors
 
-    def release(self, firm: Firm, material: str, kg: float) -> float:
-        """Release up to `kg`; returns what was released."""
+    def release(self, firm: Firm, material: str, kg: float, key: int) -> float:
+        """Release up to `kg` at the firm's order review `key`; returns what was released."""
         kg = min(kg, self.stock.get(material, 0.0))
         if kg <= 0.0:
             return 0.0
         self.stock[material] -= kg
         self.released_kg += kg
-        sh = Shipment(firm, material, kg, "stockpile", TRANSIT)
+        source = f"stockpile.{firm.name}.{material}"
+        sh = Shipment(firm, material, kg, "stockpile", TRANSIT,
+                      self.keys(source, SHIPMENT_STEPS), key, source)
         firm.add_shipment(sh)
-        firm.deliver(sh, self.env._now + self.release_days())
+        firm.deliver(sh, self.env._now + sh.draws.variate(sh.key, TRANSIT_DAYS,
+                                                            self.release_days))
         return kg
 

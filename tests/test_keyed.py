@@ -96,8 +96,9 @@ def _background_files(overrides: list[str], seed: int):  # noqa: ANN202
 
 
 def test_fewer_reviewers_reorder_the_queue_but_each_file_keeps_its_numbers() -> None:
-    """With 200 reviewers or 150 (5 background arrivals a day), the k-th background file is the same shipment (other
-    buyers' arrivals and whether they need a licence do not depend on the queue) and, when
+    """With 200 reviewers or 150 (5 background arrivals a day), the k-th background file
+    is the same shipment (other buyers' arrivals and whether they need a licence do not
+    depend on the queue) and, when
     decided at about the same time in both, gets the same decision: only its waiting
     differs. Under event-order draws the order of reviews would re-deal the decisions."""
     for seed in range(3):
@@ -112,8 +113,8 @@ def test_fewer_reviewers_reorder_the_queue_but_each_file_keeps_its_numbers() -> 
         # files reviewed once in both: same review time (working days), same outcome when
         # decided under the same rules (a file decided on both sides of a policy date may
         # legitimately differ)
-        both = (a["information_requests"].to_numpy() == 0) & (b["information_requests"].to_numpy() == 0) \
-            & a["decided_day"].notna().to_numpy() & b["decided_day"].notna().to_numpy()
+        once = (a["information_requests"] == 0).to_numpy() & (b["information_requests"] == 0).to_numpy()
+        both = once & a["decided_day"].notna().to_numpy() & b["decided_day"].notna().to_numpy()
         assert both.sum() > 100
         same_rules = np.abs(a["decided_day"].to_numpy() - b["decided_day"].to_numpy()) < 1.0
         assert (both & same_rules).sum() > 50

@@ -13,7 +13,7 @@ import simpy
 from ..config.schema import Config
 from .authority import Authority
 from .clock import post_call
-from .records import APPROVED, EXEMPT, REFUSED, RESUBMIT, Shipment
+from .records import APPROVED, REFUSED, RESUBMIT, Shipment
 from .rng import Keys, Streams
 
 if TYPE_CHECKING:

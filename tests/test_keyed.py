@@ -113,7 +113,8 @@ def test_fewer_reviewers_reorder_the_queue_but_each_file_keeps_its_numbers() -> 
         # files reviewed once in both: same review time (working days), same outcome when
         # decided under the same rules (a file decided on both sides of a policy date may
         # legitimately differ)
-        once = (a["information_requests"] == 0).to_numpy() & (b["information_requests"] == 0).to_numpy()
+        ra, rb = a["information_requests"].to_numpy(), b["information_requests"].to_numpy()
+        once = (ra == 0) & (rb == 0)
         both = once & a["decided_day"].notna().to_numpy() & b["decided_day"].notna().to_numpy()
         assert both.sum() > 100
         same_rules = np.abs(a["decided_day"].to_numpy() - b["decided_day"].to_numpy()) < 1.0

@@ -11,8 +11,9 @@ it reports the paired correlation r between baseline and variant, and
 var(variant - baseline) / (var(baseline) + var(variant)): 1 means the shared seeds buy
 nothing, 0 that the difference is known exactly from one replication.
 
-Then the per-seed monotone check: the "cover" variant only raises initial cover, so no
-firm's shortfall should rise; it counts the seeds (of `--seeds`) in which none rose.
+Then the per-seed monotone checks: the "cover" variant only raises initial cover, and a
+further variant raises every firm's order-up-to target by 10 days, so no firm's shortfall
+should rise; each counts the seeds (of `--seeds`) in which none rose.
 
 Not part of the test run (minutes); the figures are in docs/benchmarks.md (#9).
 """
@@ -42,6 +43,8 @@ VARIANTS: dict[str, list[str]] = {
     "default approval 0.85 → 0.80": ["authority.decision.approve=0.80"],
 }
 COVER = "initial cover +5 days (EV, tech) and +20 (defence)"
+# A lever that bites before the shock: the order-up-to target of every firm +10 days.
+TARGET = "order-up-to target +10 days (every firm)"
 SECTORS = ("auto", "defence", "tech")
 
 
@@ -69,9 +72,13 @@ def _one(args: tuple[list[str], int, int]) -> tuple[dict[str, float], dict[str, 
 
 def table(reps: int, seeds: int, workers: int) -> dict:
     root = _config([]).runs.seed
-    runs = {"baseline": []} | {v: o for v, o in VARIANTS.items()}
-    jobs = [(name, i) for name in runs for i in range(reps)]
-    mono = [("baseline", i) for i in range(reps, seeds)] + [(COVER, i) for i in range(reps, seeds)]
+    firms = _config([]).firms
+    runs = {"baseline": []} | {v: o for v, o in VARIANTS.items()} | {TARGET: [
+        f"firms.{f}.ordering.target_cover_days={c.ordering.target_cover_days + 10}"
+        for f, c in firms.items()]}
+    jobs = [(name, i) for name in runs if name != TARGET for i in range(reps)]
+    mono = ([("baseline", i) for i in range(reps, seeds)] + [(COVER, i) for i in range(reps, seeds)]
+            + [(TARGET, i) for i in range(seeds)])
     with ProcessPoolExecutor(workers) as pool:
         out = list(pool.map(_one, [(runs[n] if n != "baseline" else [], root, i)
                                    for n, i in jobs + mono], chunksize=4))
@@ -87,15 +94,20 @@ def table(reps: int, seeds: int, workers: int) -> dict:
             row[s] = {"r": r, "var_ratio": float(np.var(b - a, ddof=1) / denom)
                       if denom > 0 else float("nan")}
         result["variants"][v] = row
-    raised = [f for f in ("us_auto_ev", "us_tech_drives", "us_defence_prime")]
-    worse = []
-    for i in range(seeds):
-        base, more = got["baseline", i][1], got[COVER, i][1]
-        bad = [f for f in raised if more[f] > base[f] + 1e-12]
-        if bad:
-            worse.append({"seed_index": i, "firms": bad,
-                          "increase": {f: more[f] - base[f] for f in bad}})
-    result["monotone"] = {"seeds": seeds, "never_worse": seeds - len(worse), "cases": worse}
+    def monotone(variant: str, raised: list[str]) -> dict:
+        worse, same = [], 0
+        for i in range(seeds):
+            base, more = got["baseline", i][1], got[variant, i][1]
+            bad = [f for f in raised if more[f] > base[f] + 1e-12]
+            same += all(abs(more[f] - base[f]) <= 1e-12 for f in raised)
+            if bad:
+                worse.append({"seed_index": i, "firms": bad,
+                              "increase": {f: more[f] - base[f] for f in bad}})
+        return {"seeds": seeds, "never_worse": seeds - len(worse), "unchanged": same,
+                "cases": worse}
+
+    result["monotone"] = monotone(COVER, ["us_auto_ev", "us_tech_drives", "us_defence_prime"])
+    result["monotone_target"] = monotone(TARGET, list(firms))
     return result
 
 
@@ -104,10 +116,14 @@ def markdown(res: dict) -> str:
     for v, row in res["variants"].items():
         cells = [f"r {row[s]['r']:.2f}, var-ratio {row[s]['var_ratio']:.2f}" for s in SECTORS]
         lines.append(f"| {v} | " + " | ".join(cells) + " |")
-    m = res["monotone"]
+    m, t = res["monotone"], res["monotone_target"]
     lines.append("")
     lines.append(f"More initial cover never raised a raised firm's shortfall in "
-                 f"{m['never_worse']} of {m['seeds']} seeds.")
+                 f"{m['never_worse']} of {m['seeds']} seeds (no change at all in "
+                 f"{m['unchanged']}).")
+    lines.append(f"A higher order-up-to target never raised a firm's shortfall in "
+                 f"{t['never_worse']} of {t['seeds']} seeds (no change at all in "
+                 f"{t['unchanged']}).")
     return "\n".join(lines)
 
 

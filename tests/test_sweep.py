@@ -576,3 +576,22 @@ values = [1.0, 0.5]
     assert s.returncode == 0 and "Tornado" in s.stdout
     c = run("summary", "out", "--csv")
     assert c.stdout.startswith("point,level,name,metric")
+
+
+def test_noise_share_credits_common_random_numbers() -> None:
+    """y[p, i] = p + r_i + e_pi over 5 points and 400 replications, r_i ~ N(0, 10^2) shared
+    by the points (CRN), e ~ N(0, 1): the point means vary by var(p) = 2.5 plus var(e)/n,
+    so the noise share is (1/400) / (2.5 + 1/400) ~ 0.001 -- not the ~0.1 that
+    var(replications)/n, which counts the shared r_i, would say. With no shared part the
+    two estimates agree."""
+    from sim.sweep.sensitivity import noise_shares
+
+    rng = np.random.default_rng(4)
+    p, n = 5, 400
+    r = rng.normal(0, 10, n)
+    for shared, lo, hi in ((r, 0.0005, 0.002), (np.zeros(n), 0.0005, 0.002)):
+        y = np.arange(p)[:, None] + shared[None, :] + rng.normal(0, 1, (p, n))
+        cases = pd.DataFrame({"point": np.repeat(np.arange(p), n),
+                              "replication": np.tile(np.arange(n), p),
+                              "sector": "auto", "x": y.ravel()})
+        assert lo < noise_shares(cases, "x")["auto"] < hi

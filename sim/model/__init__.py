@@ -1,7 +1,8 @@
 """The model layer: one replication of the licence queue and the manufacturers it feeds.
 
 `simulate(cfg, seed)` runs a World and returns its tables. The parts: `calendar` (working
-days), `rng` (named streams, block samplers, uniforms keyed to entities), `clock` (scheduled calls, the contract with
+days), `rng` (named streams, block samplers, uniforms keyed to entities), `clock`
+(scheduled calls, the contract with
 SimPy), `records` (shipments, the applications table, the export log), `authority`,
 `licensing`, `supply`, `firm`, `background` (other buyers), `policy` (the timeline),
 `world` (ties them together) and `tables` (the output of a finished replication).

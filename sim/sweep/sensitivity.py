@@ -65,17 +65,27 @@ def point_means(cases: pd.DataFrame, metric: str, points: int) -> pd.DataFrame:
 
 def noise_shares(cases: pd.DataFrame, metric: str) -> dict[str, float]:
     """Per sector, the share of the variance of the per-point means that Monte Carlo noise
-    accounts for: mean over points of var(replications) / n, over the variance of the point
-    means (capped at 1). Indices of the same size as this share are not distinguishable
-    from noise. Under common random numbers the noise is shared between points, so this
-    is an upper bound."""
+    accounts for (capped at 1). Indices of the same size as this share are not
+    distinguishable from noise.
+
+    With every replication at every point, y[p, i] = mu_p + r_i + e_pi: the replication's
+    own luck r_i is shared by all points (common random numbers) and moves no difference
+    between them, so the noise is var(e) / n, var(e) from the point x replication
+    residuals (SS / ((P - 1)(n - 1))); without CRN r_i is just more noise and the same
+    estimate holds. Otherwise (replications missing): mean over points of var / n."""
     out = {}
     for sector, g in cases.groupby("sector"):
         by = g.groupby("point")[metric]
         between = by.mean().var(ddof=1)
-        within = (by.var(ddof=1) / by.count()).mean()
-        out[str(sector)] = (min(1.0, float(within / between)) if between > 0
-                            else math.nan)
+        y = g.pivot_table(index="point", columns="replication", values=metric,
+                          aggfunc="mean").to_numpy(dtype=float)
+        p, n = y.shape
+        if p > 1 and n > 1 and not np.isnan(y).any():
+            resid = y - y.mean(axis=1, keepdims=True) - y.mean(axis=0, keepdims=True) + y.mean()
+            within = float((resid**2).sum() / ((p - 1) * (n - 1)) / n)
+        else:
+            within = float((by.var(ddof=1) / by.count()).mean())
+        out[str(sector)] = (min(1.0, within / between) if between > 0 else math.nan)
     return out
 
 

@@ -10,7 +10,8 @@ replications. Per sweep and sector (shortfall fraction), the mean width of:
   between each point and point 0, by replication (what "against 1,600 reviewers" reads);
 * `tornado`: the low and high effects' 95% intervals from `sensitivity.csv`;
 * `sobol`: the S1 and ST confidence half-widths (x2) from `sensitivity.csv`, and the
-  noise share (the share of the variance of the point means that is Monte Carlo noise).
+  noise share (the share of the variance of the point means that is Monte Carlo noise,
+  `sim.sweep.sensitivity.noise_shares` on the folder's replications).
 
 Prints a markdown table with before, after and after / before.
 """
@@ -58,11 +59,15 @@ def tornado_widths(folder: Path) -> dict[str, float]:
 
 
 def sobol_widths(folder: Path) -> dict[str, dict[str, float]]:
+    from sim.sweep.sensitivity import noise_shares
+
     t = pd.read_csv(folder / "sensitivity.csv")
     t = t[t.metric == "shortfall_frac"]
+    # the noise share recomputed with today's estimator, so both folders are read alike
+    noise = noise_shares(_sector_frac(folder), "frac")
     return {s: {"S1": float(2 * t.S1_conf[t.sector == s].mean()),
                 "ST": float(2 * t.ST_conf[t.sector == s].mean()),
-                "noise": float(t.noise_share[t.sector == s].iloc[0])} for s in SECTORS}
+                "noise": noise[s]} for s in SECTORS}
 
 
 def table(before: Path, after: Path) -> str:

@@ -2,8 +2,8 @@
 
 `simulate(cfg, seed)` runs a World and returns its tables. The parts: `calendar` (working
 days), `rng` (named streams, block samplers, uniforms keyed to entities), `clock`
-(scheduled calls, the contract with
-SimPy), `records` (shipments, the applications table, the export log), `authority`,
+(scheduled calls, the contract with SimPy), `records` (shipments, the applications table,
+the export log), `authority`,
 `licensing`, `supply`, `firm`, `background` (other buyers), `policy` (the timeline),
 `world` (ties them together) and `tables` (the output of a finished replication).
 """

@@ -15,7 +15,7 @@ from scipy import stats
 
 import sim
 from sim.analysis.compare import compare_runs
-from sim.errors import ArgumentError
+from sim.errors import FolderError
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "tests" / "data" / "small.toml"
@@ -77,7 +77,7 @@ def test_unpaired_is_welch_and_other_seeds_are_refused() -> None:
     rng = np.random.default_rng(7)
     a, b = rng.random(20), rng.random(25) + 0.1
     runs = [_Run({"auto": a}), _Run({"auto": b}, seed=2)]
-    with pytest.raises(ArgumentError, match="paired only on shared seeds"):
+    with pytest.raises(FolderError, match="paired only on shared seeds"):
         compare_runs(runs, ["A", "B"])
     t = compare_runs(runs, ["A", "B"], paired=False)
     row = t[(t.name == "auto") & (t.metric == "shortfall_frac")].iloc[0]
@@ -123,6 +123,7 @@ def test_compare_configs_end_to_end(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     r = _cli("compare", out / "small", "other", "--out", "c2", cwd=tmp_path)
     assert r.returncode == 2 and "paired only on shared seeds" in r.stderr
+    assert "(use --unpaired)" in r.stderr and "small-2: was run with seed 99" in r.stderr
     assert r.stderr.count("\n") == 1 and not (tmp_path / "c2" / "compare.csv").exists()
     r = _cli("compare", out / "small", "other", "--out", "c2", "--unpaired", "-q",
              cwd=tmp_path)

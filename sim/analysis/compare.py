@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import ArgumentError
+from ..errors import ArgumentError, FolderError
 from .stats import t_quantile
 
 if TYPE_CHECKING:
@@ -153,17 +153,16 @@ def _vs_best(cols: dict[str, np.ndarray], lab: str, best: str | None, sign: floa
 
 
 def check_paired(runs: list[StoredRun], labels: list[str]) -> None:
-    """Runs compared pairwise must share their seed and replications (ArgumentError
-    naming the first that does not)."""
+    """Runs compared pairwise must share their seed and replications (FolderError naming
+    the first that does not, with `unpaired` as the remedy: Welch intervals)."""
     first = runs[0]
     seed, n = first.manifest.get("seed"), first.replications
     for label, run in zip(labels[1:], runs[1:], strict=True):
         if run.manifest.get("seed") != seed:
-            raise ArgumentError("sources", label, f"was run with seed "
-                                f"{run.manifest.get('seed')}, {labels[0]} with {seed}: "
-                                "replications are paired only on shared seeds (use "
-                                "unpaired=True for Welch intervals)")
+            raise FolderError(label, f"was run with seed {run.manifest.get('seed')}, "
+                              f"{labels[0]} with {seed}: replications are paired only on "
+                              "shared seeds; Welch intervals compare them unpaired", ("unpaired",))
         if run.replications != n:
-            raise ArgumentError("sources", label, f"holds {run.replications} replications, "
-                                f"{labels[0]} {n}: pairs need the same replications (use "
-                                "unpaired=True for Welch intervals)")
+            raise FolderError(label, f"holds {run.replications} replications, {labels[0]} "
+                              f"{n}: pairs need the same replications; Welch intervals compare "
+                              "them unpaired", ("unpaired",))

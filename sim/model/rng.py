@@ -152,7 +152,7 @@ class KeyedUniforms:
     the distribution in force when the step happens (its inverse CDF), so a policy that
     changes a distribution changes the variate, not which uniform it uses: common random
     numbers that survive reordering. A column is mapped a block at a time and kept as a
-    flat list, so taking a variate is a list look-up. `take()` numbers the source's
+    flat typed array, so taking a variate is one index. `take()` numbers the source's
     entities 0, 1, 2, ... as they appear.
     """
 
@@ -179,16 +179,20 @@ class KeyedUniforms:
         self.count = k + 1
         return k
 
-    def row(self, k: int) -> np.ndarray:
-        """Entity k's uniforms, one per step (a read-only array of `width` floats)."""
-        b, i = divmod(k, self.block)
+    def _block(self, b: int) -> np.ndarray:
+        """Block b, made (with every block before it) on first use: (width, block)."""
         while len(self._arrays) <= b:
             # stored by step (a step's column is contiguous); the stream's numbers fill
             # the block row by row, so row k is the same whatever its layout in memory
             blk = np.ascontiguousarray(self._rng.random((self.block, self.width)).T)
             blk.flags.writeable = False
             self._arrays.append(blk)
-        return self._arrays[b][:, i]
+        return self._arrays[b]
+
+    def row(self, k: int) -> np.ndarray:
+        """Entity k's uniforms, one per step (a read-only array of `width` floats)."""
+        b, i = divmod(k, self.block)
+        return self._block(b)[:, i]
 
     def u(self, k: int, step: int) -> float:
         """Entity k's uniform for step `step` (a column)."""
@@ -221,8 +225,7 @@ class KeyedUniforms:
         if k < 0:
             raise IndexError(f"entity {k} is not a key")
         while len(done) <= k:
-            self.row(len(done))  # makes the block
-            col = self._arrays[len(done) // self.block][step]
+            col = self._block(len(done) // self.block)[step]
             if dist is not None:
                 with np.errstate(over="ignore"):  # a huge mean maps to inf, as drawn
                     col = np.ascontiguousarray(dist.ppf(col), dtype=np.float64)

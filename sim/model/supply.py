@@ -29,6 +29,17 @@ if TYPE_CHECKING:
     from .licensing import Licensing
 
 
+def keyed_shipment(keys: Keys, firm: Firm, material: str, kg: float, origin: str,
+                   state: int, source: str, key: int | None) -> Shipment:
+    """A new shipment from `origin` to `firm`, its random steps row `key` of the keyed
+    table `source` (for key None, that table's next row), added to the firm's ledger."""
+    draws = keys(source, SHIPMENT_STEPS)
+    sh = Shipment(firm, material, kg, origin, state, draws,
+                  draws.take() if key is None else key, source)
+    firm.add_shipment(sh)
+    return sh
+
+
 class Supplier:
     """Common part: production, customs hold, transit, delivery to the firm.
 
@@ -69,11 +80,7 @@ class Supplier:
         source = f"{self.name}.{firm.name}.{material}.{part}"
         if key is None:
             source += ".redirect"
-        draws = self.keys(source, SHIPMENT_STEPS)
-        sh = Shipment(firm, material, kg, self.name, state, draws,
-                      draws.take() if key is None else key, source)
-        firm.add_shipment(sh)
-        return sh
+        return keyed_shipment(self.keys, firm, material, kg, self.name, state, source, key)
 
     def _ship(self, sh: Shipment, go: float) -> None:
         """Dispatch at calendar day `go`, then transit to the firm. Licensed shipments may
@@ -198,10 +205,8 @@ class Stockpile:
             return 0.0
         self.stock[material] -= kg
         self.released_kg += kg
-        source = f"stockpile.{firm.name}.{material}"
-        sh = Shipment(firm, material, kg, "stockpile", TRANSIT,
-                      self.keys(source, SHIPMENT_STEPS), key, source)
-        firm.add_shipment(sh)
+        sh = keyed_shipment(self.keys, firm, material, kg, "stockpile", TRANSIT,
+                            f"stockpile.{firm.name}.{material}", key)
         firm.deliver(sh, self.env._now + sh.draws.variate(sh.key, TRANSIT_DAYS,
                                                             self.release_days))
         return kg

@@ -73,7 +73,7 @@ def _one(args: tuple[list[str], int, int]) -> tuple[dict[str, float], dict[str, 
 def table(reps: int, seeds: int, workers: int) -> dict:
     root = _config([]).runs.seed
     firms = _config([]).firms
-    runs = {"baseline": []} | {v: o for v, o in VARIANTS.items()} | {TARGET: [
+    runs = {"baseline": []} | VARIANTS | {TARGET: [
         f"firms.{f}.ordering.target_cover_days={c.ordering.target_cover_days + 10}"
         for f, c in firms.items()]}
     jobs = [(name, i) for name in runs if name != TARGET for i in range(reps)]

@@ -4,6 +4,7 @@ tables and plots. Everything here calls the layers below; nothing below imports 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,8 @@ from .run.progress import Progress
 from .run.store import ResultsDir
 
 __all__ = ["Calibration", "Comparison", "Config", "Replication", "Results", "SweepResults",
-           "calibrate", "compare", "load_config", "open_results", "run_batch", "run_sweep",
-           "simulate"]
+           "calibrate", "compare", "load_config", "open_results", "report", "run_batch",
+           "run_sweep", "simulate"]
 
 
 class Results(StoredRun):
@@ -34,6 +35,10 @@ class Results(StoredRun):
         from .report.run_plots import plot_run
 
         return _plots(self, plot_run, out)
+
+    def report(self) -> Path:
+        """Write the folder's self-contained HTML report (`report.html`); its path."""
+        return report(self.path)
 
     def text(self) -> str:
         """The sector and authority tables, as `rareshock summary` prints them."""
@@ -51,6 +56,10 @@ class SweepResults(StoredSweep):
         from .report.sweep_plots import plot_sweep
 
         return _plots(self, plot_sweep, out)
+
+    def report(self) -> Path:
+        """Write the folder's self-contained HTML report (`report.html`); its path."""
+        return report(self.path)
 
     def text(self) -> str:
         """The points, the sensitivity ranking and the discovered box, as `rareshock
@@ -70,6 +79,14 @@ def _plots(res: StoredRun, draw: Any, out: str | Path | None) -> list[Path]:
         for p in paths:
             res.store.record_output(str(p.relative_to(res.path)))
     return paths
+
+
+def report(path: str | Path) -> Path:
+    """Write `report.html`, one self-contained HTML page, into the results folder of a
+    run, sweep, comparison or calibration at `path`; returns its path."""
+    from .report.pages import write_report
+
+    return write_report(Path(path))
 
 
 def open_results(path: str | Path) -> Results | SweepResults:
@@ -321,6 +338,8 @@ def calibrate(cfg: Config, out: str | Path | None = None, *, workers: int | None
                                   generations=len(fit.generations), commit=commit)
     finally:
         ex.close(abort=aborted)
+    if plots:
+        report(path)
     return Calibration(path, fit)
 
 
@@ -352,6 +371,7 @@ def compare(*sources: str | Path | Config, out: str | Path | None = None,
     unless `unpaired` (Welch intervals)."""
     from .analysis.compare import compare_runs
     from .report.compare import compare_markdown, plot_differences
+    from .report.pages import COMPARE_INFO
     from .run.store import atomic_write_bytes
 
     if len(sources) < 2:
@@ -399,6 +419,13 @@ def compare(*sources: str | Path | Config, out: str | Path | None = None,
     md = compare_markdown(table, labels, [str(r.path) for r in runs], not unpaired,
                           runs[0].replications, runs[0].manifest.get("seed"), drawn)
     atomic_write_bytes(path / "compare.md", md.encode())
+    info = {"labels": labels, "runs": [os.path.relpath(r.path.absolute(), path.absolute())
+                                       for r in runs],
+            "paired": not unpaired, "replications": runs[0].replications,
+            "seed": runs[0].manifest.get("seed")}
+    atomic_write_bytes(path / COMPARE_INFO, json.dumps(info, indent=1).encode())
+    if plots:
+        report(path)
     return Comparison(path, table, labels, runs, not unpaired)
 
 

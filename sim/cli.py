@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--resume", action="store_true", help="continue an interrupted run "
                         "(or start it, if the folder is empty)")
         sp.add_argument("--overwrite", action="store_true", help="replace an existing folder")
-        sp.add_argument("--no-plots", action="store_true", help="skip the plots")
+        sp.add_argument("--no-plots", action="store_true",
+                        help="skip the plots and the HTML report")
         sp.add_argument("--quiet", "-q", action="store_true", help="print only errors")
 
     run = sub.add_parser("run", help="run a Monte Carlo batch and store its results",
@@ -154,6 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="draw the plots of a results folder")
     plot.add_argument("results", metavar="DIR")
 
+    rep = sub.add_parser("report", help="write DIR/report.html: one self-contained HTML page "
+                         "of a run, sweep, comparison or calibration folder",
+                         description="Write DIR/report.html, one self-contained HTML page "
+                         "(inline CSS and SVG figures, nothing fetched) for a run, sweep, "
+                         "comparison or calibration folder.")
+    rep.add_argument("results", metavar="DIR")
+
     sub.add_parser("schema", help="print the JSON Schema of the config (for editors)")
 
     bt = sub.add_parser("backtest", help="run a scenario and compare it with what was "
@@ -191,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--export", metavar="FILE.toml", help="also write the posterior config "
                      "there, its sample beside it as FILE.parquet (to commit a calibrated "
                      "scenario; paths rewritten relative to it)")
-    cal.add_argument("--no-plots", action="store_true", help="skip the plots")
+    cal.add_argument("--no-plots", action="store_true",
+                     help="skip the plots and the HTML report")
     cal.add_argument("--quiet", "-q", action="store_true", help="print only errors")
 
     cmp = sub.add_parser("compare", help="compare scenarios on shared seeds: paired "
@@ -220,7 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "share seeds or replications (Welch intervals)")
     cmp.add_argument("--overwrite", action="store_true", help="replace an existing "
                      "comparison (and rerun its configs)")
-    cmp.add_argument("--no-plots", action="store_true", help="skip the plot")
+    cmp.add_argument("--no-plots", action="store_true",
+                     help="skip the plot and the HTML report")
     cmp.add_argument("--quiet", "-q", action="store_true", help="print only errors")
 
     vm = sub.add_parser("validate-model", help="regenerate the validation report "
@@ -321,6 +331,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     if not args.no_plots:
         res.plot()
+        res.report()
     if not args.quiet:
         info = res.info
         rate = info.replications / info.wall_seconds if info.wall_seconds > 0 else float("nan")
@@ -373,6 +384,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     )
     if not args.no_plots:
         res.plot()
+        res.report()
     if not args.quiet:
         info = res.info
         runs = info.points * info.replications
@@ -457,6 +469,14 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     res = open_results(args.results)
     paths = res.plot()
     print(f"{len(paths)} plots in {res.path / 'plots'}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .api import report
+
+    path = report(args.results)
+    print(f"report written to {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 
@@ -575,8 +595,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": _cmd_run, "sweep": _cmd_sweep, "validate": _cmd_validate,
-            "summary": _cmd_summary, "plot": _cmd_plot, "verify": _cmd_verify,
-            "schema": _cmd_schema, "backtest": _cmd_backtest,
+            "summary": _cmd_summary, "plot": _cmd_plot, "report": _cmd_report,
+            "verify": _cmd_verify, "schema": _cmd_schema, "backtest": _cmd_backtest,
             "calibrate": _cmd_calibrate, "validate-model": _cmd_validate_model,
             "compare": _cmd_compare}
 

@@ -57,6 +57,9 @@ def test_installed_commands_run_from_an_empty_folder(installed: Path, tmp_path: 
     r = _run(installed, tmp_path, "run", base, "-n", "2", "-j", "1", "--no-plots", "-q",
              "-o", "run")
     assert (tmp_path / "run" / "summary.csv").is_file() and r.stderr == ""
+    # the report's templates are package data, installed with the wheel
+    r = _run(installed, tmp_path, "report", "run")
+    assert "<table" in (tmp_path / "run" / "report.html").read_text()
     _run(installed, tmp_path, "sweep", str(CONFIGS / "sweeps" / "reviewers.toml"), "-n", "1",
          "-j", "1", "--no-plots", "-q", "--set", "sweep.parameters.0.values=[1200, 1600]",
          "-o", "sweep")

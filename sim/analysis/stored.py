@@ -21,6 +21,10 @@ if TYPE_CHECKING:  # pandas is imported when a table is asked for: `summary_rows
     from ..calibration.backtest import Backtest
 
 
+UNCERTAINTY = "uncertainty.csv"
+UNCERTAINTY_MARK = "uncertainty"  # manifest: uncertainty.csv's sha256 and replications
+
+
 class StoredRun:
     """The results folder of a batch run (`rareshock run`, `sim.run_batch`).
 
@@ -106,12 +110,34 @@ class StoredRun:
 
     def explained(self) -> pd.DataFrame | None:
         """Which uncertain parameters explain the spread of each sector's shortfall, from
-        this sample (`sim.analysis.uncertainty.explain`); None without any, or no firms."""
+        this sample (`sim.analysis.uncertainty.explain`); None without any, or no firms.
+        The table `write_summary` stored is read back when its checksum and replication
+        count in the manifest say it is this sample's; otherwise it is computed."""
+        if "_explained" not in self.__dict__:
+            stored = self._stored_explained()
+            self.__dict__["_explained"] = stored if stored is not None else self._explain()
+        return self.__dict__["_explained"]
+
+    def _explain(self) -> pd.DataFrame | None:
         from .uncertainty import explain
 
         if self.parameters is None or self.firms.empty:
             return None
         return explain(self.parameters, self.sectors(), seed=self.config.runs.seed)
+
+    def _stored_explained(self) -> pd.DataFrame | None:
+        import io
+
+        import pandas as pd
+
+        from ..run.store import digest
+
+        mark = self.manifest.get(UNCERTAINTY_MARK) or {}
+        f = self.path / UNCERTAINTY
+        if mark.get("replications") != self.replications or not f.is_file():
+            return None
+        data = f.read_bytes()
+        return pd.read_csv(io.BytesIO(data)) if digest(data) == mark.get("sha256") else None
 
     @cached_property
     def summary_rows(self) -> list[dict[str, Any]]:
@@ -135,9 +161,15 @@ class StoredRun:
         with self.store.locked():
             path = self.store.write_output(
                 "summary.csv", csv_text(self.summary_rows, self.summary_columns).encode())
-            exp = self.explained()
+            exp = self._explain()
             if exp is not None:
-                self.store.write_output("uncertainty.csv", exp.to_csv(index=False).encode())
+                from ..run.store import digest
+
+                data = exp.to_csv(index=False).encode()
+                self.store.write_output(UNCERTAINTY, data)
+                self.store.update_manifest(**{UNCERTAINTY_MARK: {
+                    "sha256": digest(data), "replications": self.replications}})
+                self.__dict__["_explained"] = exp
             return path
 
     def backtest(self) -> Backtest:

@@ -128,3 +128,23 @@ def export(folder: Path, target: Path) -> list[Path]:
     atomic_write_bytes(sample, (folder / SAMPLE).read_bytes())
     atomic_write_bytes(target, ("\n".join(header) + "\n\n" + tomli_w.dumps(data)).encode())
     return [target, sample]
+
+
+def stored_fit(path: Path, cfg: Config) -> Fit:
+    """The Fit a calibration folder holds (`cfg`: its config.toml): the posterior sample,
+    the generations and the run's counts from the manifest, the targets from the config."""
+    import json
+
+    import pandas as pd
+
+    from .abc import CalibrationConfig
+    from .targets import fit_targets
+
+    man = json.loads((path / "manifest.json").read_text())
+    post = pd.read_parquet(path / SAMPLE)
+    by_name = {u.name: u for u in cfg.uncertain}
+    params = [by_name[c] for c in post.columns if c != "weight"]
+    return Fit(params, post, pd.read_csv(path / "generations.csv"),
+               fit_targets(cfg, str(path / "config.toml")), int(man.get("simulations", 0)),
+               float(man.get("fit_seconds", "nan")), path / "abc.db",
+               cfg.calibration or CalibrationConfig())

@@ -62,18 +62,15 @@ def compare_text(table: pd.DataFrame, labels: list[str]) -> str:
     return "\n".join(lines)
 
 
-def compare_markdown(table: pd.DataFrame, labels: list[str], sources: list[str],
-                     paired: bool, replications: int, seed: object, plots: list[str]) -> str:
-    """compare.md: what was compared and how, then the table."""
-    import pandas as pd
-
+def compare_intro(table: pd.DataFrame, labels: list[str], sources: list[str], paired: bool,
+                  replications: int, seed: object) -> list[str]:
+    """The paragraphs that say what was compared and how to read the table."""
     k = len(labels)
     conf = table["confidence"].iloc[0] if len(table) else 0.95
     how = (f"paired by replication (seed {seed}, {replications} replications each: "
            "replication i of every scenario drew from the same seed)" if paired else
            "unpaired (Welch intervals): the runs do not share their seeds or replications")
-    lines = [f"# Comparison: {', '.join(labels[1:])} against {labels[0]}", "",
-             "Sources: " + ", ".join(f"`{s}`" for s in sources) + ".", "",
+    paras = ["Sources: " + ", ".join(f"`{s}`" for s in sources) + ".",
              f"Differences are alternative minus reference, {how}. Intervals: "
              f"{conf:.2%} each" + (f" (Bonferroni over {k - 1} alternatives: 95% jointly)"
                                    if k > 2 else " (95%)") + ". \"Better in\": the share of "
@@ -82,17 +79,28 @@ def compare_markdown(table: pd.DataFrame, labels: list[str], sources: list[str],
              "TTS and TTR exist only where a sector's firms stocked out: "
              "a scenario in which none did has no row for them."]
     if k > 2:
-        lines += ["", "\"vs best\": multiple comparisons with the best (the best mean per "
-                  "metric; Bonferroni over the others): an alternative whose interval of "
-                  "difference from the best holds 0 cannot be told apart from it."]
+        paras.append("\"vs best\": multiple comparisons with the best (the best mean per "
+                     "metric; Bonferroni over the others): an alternative whose interval of "
+                     "difference from the best holds 0 cannot be told apart from it.")
         ref = table.drop_duplicates(["level", "name", "metric"])
-        lines += ["", "The reference against the best: " + "; ".join(
+        paras.append("The reference against the best: " + "; ".join(
             f"{r['name']} {r['metric']}: best {r['best']}, {labels[0]} "
-            f"{r['reference_vs_best']}" for _, r in ref.iterrows() if r["best"]) + "."]
+            f"{r['reference_vs_best']}" for _, r in ref.iterrows() if r["best"]) + ".")
+    return paras
+
+
+def compare_markdown(table: pd.DataFrame, labels: list[str], sources: list[str],
+                     paired: bool, replications: int, seed: object, plots: list[str]) -> str:
+    """compare.md: what was compared and how, then the table."""
+    import pandas as pd
+
+    lines = [f"# Comparison: {', '.join(labels[1:])} against {labels[0]}", ""]
+    for p in compare_intro(table, labels, sources, paired, replications, seed):
+        lines += [p, ""]
     head = ["metric", "alternative", f"{labels[0]} mean", "alternative mean",
             "difference [CI]", "better in", "vs best"]
     df = pd.DataFrame(compare_rows(table), columns=head)
-    lines += ["", markdown_table(df), ""]
+    lines += [markdown_table(df), ""]
     lines += [f"![{p}]({p})" for p in plots]
     return "\n".join(lines) + "\n"
 

@@ -4,6 +4,7 @@ is left open in pyplot's registry."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,11 +23,39 @@ def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | N
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
-def save(fig: Figure, path: Path, dpi: int = 110) -> Path:
-    """Write `fig` as a PNG at `path` (whole, or not at all: through a temporary file)."""
+@dataclass
+class Album:
+    """A folder kept in memory. A plot function handed an Album where it takes its output
+    folder (`save(fig, album / name)`) leaves its figures here instead of writing PNG
+    files, so the HTML report shows the very figures the PNGs show, drawn as SVG."""
+
+    figures: dict[str, Figure] = field(default_factory=dict)
+
+    def mkdir(self, parents: bool = False, exist_ok: bool = False) -> None:
+        """Nothing to create (plot functions make their folder first)."""
+
+    def __truediv__(self, name: str) -> Slot:
+        return Slot(self, name)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A figure's place in an Album (what `album / name` gives)."""
+
+    album: Album
+    name: str
+
+
+def save(fig: Figure, path: Path | Slot, dpi: int = 110) -> Path | Slot:
+    """Write `fig` as a PNG at `path` (whole, or not at all: through a temporary file), or
+    keep it in an Album."""
     import io
 
     from ..run.store import atomic_write_bytes
+
+    if isinstance(path, Slot):
+        path.album.figures[path.name] = fig
+        return path
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")

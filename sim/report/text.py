@@ -39,40 +39,22 @@ def run_text(res: StoredRun) -> str:
         lines.append(f"{r['name']:<10} {r['metric']:<15} {fmt(r['mean']):>10} {ci:>24} "
                      f"{band:>26} {r['p_positive']:>6.2f} {fmt(r['cvar95']):>10}")
     if s:
-        spread = (f"arrivals and reviews, and the {k} uncertain parameters (what we do not "
-                  "know about the world)" if k else "arrivals and reviews only (this config "
-                  "draws no uncertain parameters: the spread leaves out what we do not know)")
-        lines += textwrap.wrap("95% CI of the mean: Monte Carlo error (more replications "
-                               f"narrow it). P5-P95: where 90% of replications fall, from "
-                               f"{spread}.", 100)
+        lines += textwrap.wrap(intervals_note(k), 100)
     exp = res.explained() if k and s else None
-    floor = {p: floor_of(res.parameters, p) for p in res.parameters.columns
-             if p not in ("replication", "point")} if exp is not None else {}
     if exp is not None:
         lines += ["", "what explains the spread of sector shortfall (delta, 95% interval; "
                   "Spearman's rho):"]
-        for sector, g in exp[exp["metric"] == "shortfall_frac"].groupby("sector"):
-            top = {f: float(r["delta"] + r["delta_conf"]) for f in FLOORS
-                   for _, r in g[g["parameter"] == f].iterrows()}
-            g = g[~g["parameter"].isin(FLOORS)]
-            if g["delta"].isna().all():
-                why = (f"delta needs at least {MIN_DELTA} replications" if
-                       int(g["n"].max()) < MIN_DELTA else "no spread to explain")
-                lines.append(f"  {sector:<8} {why}")
+        top, note = top_explainers(exp, res.parameters)
+        for sector, g in top.items():
+            if isinstance(g, str):
+                lines.append(f"  {sector:<8} {g}")
                 continue
-            # only what stands above its floor's delta, intervals apart
-            keep = [p not in floor or d - c > top.get(floor[p], -np.inf)
-                    for p, d, c in zip(g["parameter"], g["delta"], g["delta_conf"],
-                                       strict=True)]
-            g = g[keep].sort_values("delta", ascending=False, na_position="last").head(3)
-            if g.empty:
-                lines.append(f"  {sector:<8} none stands above the noise floor")
             for k_, (_, r) in enumerate(g.iterrows()):
                 lines.append(f"  {sector if k_ == 0 else '':<8} {r['parameter'][:40]:<40} "
                              f"delta {r['delta']:.2f} ± {r['delta_conf']:.2f}, "
                              f"rho {r['spearman']:+.2f}")
-        if exp.loc[exp["parameter"] == NOISE_FLOOR, "delta"].notna().any():
-            lines += textwrap.wrap(_floor_note(exp, res.parameters, floor), 100)
+        if note:
+            lines += textwrap.wrap(note, 100)
     auth = [r for r in rows if r["level"] == "authority"]
     if auth:
         lines.append("")
@@ -82,6 +64,41 @@ def run_text(res: StoredRun) -> str:
             lines.append(f"{r['metric']:<26} {r['mean']:>12.4g} {ci:>27} "
                          f"{r['p50']:>12.4g} {r['p95']:>12.4g}")
     return "\n".join(lines)
+
+
+def intervals_note(k: int) -> str:
+    """What the two kinds of interval of a run's sector table are (`k`: the number of
+    uncertain parameters each replication drew)."""
+    spread = (f"arrivals and reviews, and the {k} uncertain parameters (what we do not "
+              "know about the world)" if k else "arrivals and reviews only (this config "
+              "draws no uncertain parameters: the spread leaves out what we do not know)")
+    return ("95% CI of the mean: Monte Carlo error (more replications narrow it). P5-P95: "
+            f"where 90% of replications fall, from {spread}.")
+
+
+def top_explainers(exp: pd.DataFrame, params: pd.DataFrame | None,
+                   n: int = 3) -> tuple[dict[str, pd.DataFrame | str], str]:
+    """Per sector, the `n` uncertain parameters that explain most of the spread of
+    shortfall and stand above their noise floor (or why none is listed), and a note on
+    the floors ('' without them)."""
+    floor = {p: floor_of(params, p) for p in params.columns
+             if p not in ("replication", "point")} if params is not None else {}
+    out: dict[str, pd.DataFrame | str] = {}
+    for sector, g in exp[exp["metric"] == "shortfall_frac"].groupby("sector"):
+        top = {f: float(r["delta"] + r["delta_conf"]) for f in FLOORS
+               for _, r in g[g["parameter"] == f].iterrows()}
+        g = g[~g["parameter"].isin(FLOORS)]
+        if g["delta"].isna().all():
+            out[sector] = (f"delta needs at least {MIN_DELTA} replications" if
+                           int(g["n"].max()) < MIN_DELTA else "no spread to explain")
+            continue
+        # only what stands above its floor's delta, intervals apart
+        keep = [p not in floor or d - c > top.get(floor[p], -np.inf)
+                for p, d, c in zip(g["parameter"], g["delta"], g["delta_conf"], strict=True)]
+        g = g[keep].sort_values("delta", ascending=False, na_position="last").head(n)
+        out[sector] = g if len(g) else "none stands above the noise floor"
+    has_floor = exp.loc[exp["parameter"] == NOISE_FLOOR, "delta"].notna().any()
+    return out, _floor_note(exp, params, floor) if has_floor and params is not None else ""
 
 
 def _floor_note(exp: pd.DataFrame, params: pd.DataFrame, floor: dict[str, str]) -> str:

@@ -206,6 +206,41 @@ def small_worlds(draw) -> tuple[dict[str, Any], int]:  # noqa: ANN001
                                     "fraction": draw(st.floats(0.0, 1.0).map(_r))}
         firms[name] = firm
 
+    # Supply tiers (half the worlds): a maker of parts that some firms buy, and sometimes
+    # a maker of sub-parts that the first buys, each with its allocation rule.
+    parts: list[str] = []
+    if draw(st.booleans()):
+        makers = ["mk", "mk2"][:draw(st.integers(1, 2))]
+        outputs = {"mk": "part", "mk2": "sub"}
+        for k, name in enumerate(makers):
+            parts.append(outputs[name])
+            firms[name] = {
+                "sector": draw(st.sampled_from(SECTORS)), "destination": DESTINATIONS[0],
+                "units_per_day": draw(st.floats(1.0, 300.0).map(_r)),
+                "bom": {MATERIALS[0]: draw(st.floats(0.01, 2.0).map(_r))},
+                "initial_cover_days": draw(st.floats(0.0, 40.0).map(_r)),
+                "output": outputs[name],
+                "ordering": {"review_period_days": draw(st.floats(1.0, 14.0).map(_r)),
+                             "target_cover_days": draw(st.floats(0.0, 60.0).map(_r)),
+                             "suppliers": {"cn": 0.5, "row": 0.5}},
+                "shipping": {
+                    "allocation": draw(st.sampled_from(["proportional", "fifo", "priority"])),
+                    "priority": draw(st.lists(st.sampled_from([*SECTORS, *firm_names]),
+                                              min_size=1, max_size=2, unique=True)),
+                    "transit_days": draw(_nonneg(8.0)),
+                    "dispatch_every_days": draw(st.sampled_from([0.5, 1.0, 3.0])),
+                    "initial_cover_days": draw(st.floats(0.0, 10.0).map(_r)),
+                },
+            }
+            if k == 1:  # mk buys sub-parts from mk2: three tiers
+                firms["mk"]["bom"]["sub"] = draw(st.floats(0.5, 3.0).map(_r))
+                firms["mk"]["ordering"]["suppliers"]["mk2"] = 1.0
+        for name in firm_names:
+            if draw(st.booleans()) or name == firm_names[0]:
+                firms[name]["bom"]["part"] = draw(st.floats(0.5, 4.0).map(_r))
+                firms[name]["ordering"]["suppliers"]["mk"] = 1.0
+                firms[name]["ordering"]["cut_inflation"] = draw(st.sampled_from([1.0, 1.5]))
+
     stockpile = None
     if draw(st.booleans()):
         stockpile = {
@@ -268,7 +303,7 @@ def small_worlds(draw) -> tuple[dict[str, Any], int]:  # noqa: ANN001
         "output": {"sample_every_days": draw(st.sampled_from([1.0, 3.5, 7.0]))},
         # Mostly controlled from the start, so most examples have licence applications.
         "materials": {m: {"controlled_at_start": draw(st.sampled_from([True, True, False]))}
-                      for m in MATERIALS},
+                      for m in MATERIALS} | {p: {"unit": "pieces"} for p in parts},
         "destinations": {d: {"priority": i} for i, d in enumerate(DESTINATIONS)},
         "authority": authority,
         "suppliers": suppliers,
@@ -337,6 +372,18 @@ def check_invariants(cfg, rep: Replication) -> None:  # noqa: ANN001
     # General-licence files are always approved (or still being processed at the end).
     assert (apps[apps.general_licence].outcome != "refused").all()
     assert (rep.exports.kg >= 0.0).all()
+    # Arcs: every order is delivered, on its way, back-ordered or cancelled.
+    arcs = rep.arcs
+    held = arcs.delivered + arcs.in_transit + arcs.backordered + arcs.cancelled
+    assert np.allclose(arcs.ordered, held, rtol=1e-9, atol=1e-6)
+    assert (arcs[["delivered", "in_transit", "backordered", "cancelled"]] >= -1e-9).all().all()
+    tiers = cfg.tiers()
+    assert dict(zip(firms.index, firms.tier, strict=True)) == tiers
+    for maker in {s for s in arcs.supplier if s in cfg.firms}:
+        out = arcs[arcs.supplier == maker]
+        assert 0.0 <= firms.loc[maker, "fill_rate"] <= 1.0 + 1e-9
+        assert firms.loc[maker, "fill_rate"] == pytest.approx(
+            (out.delivered + out.in_transit).sum() / out.ordered.sum(), rel=1e-9)
 
 
 @settings(max_examples=40, deadline=None,

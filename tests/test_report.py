@@ -116,7 +116,7 @@ def test_run_writes_one_self_contained_report(baseline_run: Path) -> None:
                     "Plots", "Firms", "The licensing authority", "Back-test",
                     "The configuration that ran", "Manifest", "Reproduce it"):
         assert heading in text, heading
-    assert text.count('role="img"') + text.count("<img ") == 7  # six plots and the back-test
+    assert text.count('role="img"') + text.count("<img ") == 8  # seven plots, the back-test
     assert "rareshock run B/config.toml --out B-again" in text  # as the run was named
 
 
@@ -271,7 +271,7 @@ def test_run_report_in_the_browser(browser: Any, baseline_run: Path, tmp_path: P
     assert found["outside"] == []
     assert found["errors"] == []
     assert all(w > 0 for _, _, w in found["images"])
-    assert len(found["svgs"]) + len(found["images"]) == 7
+    assert len(found["svgs"]) + len(found["images"]) == 8
     assert all(w > 100 and h > 100 for _, w, h in found["svgs"]), found["svgs"]
     assert found["tables_without_headers"] == 0
     rows = summary(baseline_run)

@@ -80,11 +80,12 @@ def _group_sums(groups: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
     return np.asarray([math.fsum(p) for p in parts], dtype=float)
 
 
-def sector_columns(firms: Columns) -> dict[str, np.ndarray]:
+def sector_columns(firms: Columns, by: str = "sector") -> dict[str, np.ndarray]:
     """Per replication and sector (sorted by both): value_lost, planned_value and
-    shortfall_frac = Σ value_lost / Σ planned_value (0 where nothing was planned)."""
+    shortfall_frac = Σ value_lost / Σ planned_value (0 where nothing was planned). With
+    `by="tier"`, the same per tier (its name, in the `sector` column, the tier number)."""
     rep = np.asarray(firms["replication"], dtype=np.int64)
-    sectors, s_code = np.unique(np.asarray(firms["sector"], dtype=object).astype(str),
+    sectors, s_code = np.unique(np.asarray(firms[by], dtype=object).astype(str),
                                 return_inverse=True)
     key = rep * max(1, len(sectors)) + s_code
     keys, group = np.unique(key, return_inverse=True)
@@ -134,6 +135,14 @@ def summary_rows(firms: Columns, authority: Columns) -> list[dict[str, Any]]:
             for m in SECTOR_METRICS:
                 rows.append({"level": "sector", "name": sector, "metric": m}
                             | describe(sec[m][mask]))
+    tier = firms.get("tier")
+    if tier is not None and len(firm) and np.any(np.asarray(tier) > 0):
+        by = sector_columns(firms, "tier")  # a network: each tier too, makers first
+        for t in sorted(set(by["sector"].tolist()), key=int, reverse=True):
+            mask = by["sector"] == t
+            for m in SECTOR_METRICS:
+                rows.append({"level": "tier", "name": t, "metric": m}
+                            | describe(by[m][mask]))
     for col, metric in AUTHORITY_METRICS.items():
         if col in authority:
             rows.append({"level": "authority", "name": "authority", "metric": metric}

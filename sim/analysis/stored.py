@@ -87,6 +87,17 @@ class StoredRun:
         return self.table("timeseries")
 
     @cached_property
+    def arcs(self) -> pd.DataFrame:
+        """One row per replication and arc (supplier or firm -> customer firm, material):
+        ordered, delivered, in transit, back-ordered, cancelled, fill rate, bullwhip and
+        ripple lag. Empty for a folder stored before supply tiers."""
+        import pandas as pd
+
+        if not any("arcs" in ch.parts for ch in self.chunks.values()):
+            return pd.DataFrame()
+        return self.table("arcs")
+
+    @cached_property
     def policy(self) -> pd.DataFrame:
         # A config without policy events stores an empty table whose columns parquet
         # reads back as untyped (object); give them their types so filters work.
@@ -142,8 +153,18 @@ class StoredRun:
     @cached_property
     def summary_rows(self) -> list[dict[str, Any]]:
         """The across-replication statistics, one dict a row (`summary()` as a table)."""
-        firms = self.columns("replications", list(FIRM_COLUMNS))
+        firms = self.columns("replications", self.firm_columns())
         return summary_rows(firms, self.columns("authority"))
+
+    def firm_columns(self) -> list[str]:
+        """The replications columns a summary reads: FIRM_COLUMNS, and `tier` where the
+        folder has it (runs stored before supply tiers do not)."""
+        import pyarrow.dataset as ds
+
+        parts = [self.path / p.file for ch in self.chunks.values()
+                 for name, p in ch.parts.items() if name == "replications"]
+        names = ds.dataset(parts[:1], format="parquet").schema.names if parts else []
+        return [*FIRM_COLUMNS, *(["tier"] if "tier" in names else [])]
 
     @property
     def summary_columns(self) -> list[str]:
@@ -250,7 +271,7 @@ class StoredSweep(StoredRun):
     @cached_property
     def summary_rows(self) -> list[dict[str, Any]]:
         """The run summary of every point, with `point` in front and `crn` at the end."""
-        firms = self.columns("replications", ["point", *FIRM_COLUMNS])
+        firms = self.columns("replications", ["point", *self.firm_columns()])
         auth = self.columns("authority")
         rows = []
         for p in np.unique(auth["point"]).tolist():  # a row per replication

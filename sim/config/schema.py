@@ -115,9 +115,14 @@ class OutputConfig(Strict):
 
 
 class MaterialConfig(Strict):
-    """A rare-earth product traded in kg."""
+    """A product traded between suppliers and firms: a rare-earth material (kg), or a part
+    a firm makes for other firms (a motor, an actuator: pieces)."""
 
     description: str = ""
+    unit: Literal["kg", "pieces"] = Field(
+        default="kg", description="What quantities of it count: kg, or pieces (a firm's "
+        "output)."
+    )
     controlled_at_start: bool = Field(
         default=False, description="Licences already required at t = 0."
     )
@@ -364,6 +369,51 @@ class Substitution(Strict):
     fraction: Probability = Field(description="Share of planned output made meanwhile.")
 
 
+Allocation = Literal["proportional", "fifo", "priority"]
+
+
+class ShippingConfig(Strict):
+    """How a firm that makes an `output` for other firms serves their orders: from its
+    finished goods, at every dispatch, sharing what it has by `allocation` when it cannot
+    fill every open order."""
+
+    transit_days: Distribution = Field(
+        default={"dist": "constant", "value": 2.0},  # type: ignore[assignment]
+        description="Calendar days from dispatch to the customer (every arc).",
+    )
+    transit_days_to: dict[str, Distribution] = Field(
+        default={}, description="Per customer firm: its arc's transit days instead."
+    )
+    dispatch_every_days: PosFloat = Field(
+        default=1.0, description="Days between dispatches while orders are open."
+    )
+    allocation: Allocation = Field(
+        default="proportional", description="When finished goods fall short of the open "
+        "orders: `proportional` (each gets the same share of what it asked), `fifo` (oldest "
+        "order first) or `priority` (by `priority`, proportional within a level)."
+    )
+    priority: list[str] = Field(
+        default=[], description="`priority` allocation: sectors or firm names, served first "
+        "to last; customers named nowhere come last."
+    )
+    initial_cover_days: NonNegFloat = Field(
+        default=0.0, description="Finished goods at t = 0, in days of planned output."
+    )
+
+    @field_validator("transit_days")
+    @classmethod
+    def _nonneg(cls, d: Distribution) -> Distribution:
+        return _check_nonnegative(d, "transit_days")  # type: ignore[return-value]
+
+    @model_validator(mode="after")
+    def _priority(self) -> ShippingConfig:
+        if self.allocation == "priority" and not self.priority:
+            raise ValueError("allocation = \"priority\" needs a priority list")
+        for k, d in self.transit_days_to.items():
+            _check_nonnegative(d, f"transit_days_to.{k}")
+        return self
+
+
 class OrderingConfig(Strict):
     """Periodic review, order up to a target cover of inventory position."""
 
@@ -371,7 +421,15 @@ class OrderingConfig(Strict):
     target_cover_days: NonNegFloat = Field(
         description="Order up to this many days of planned use, counting on hand and on order."
     )
-    suppliers: dict[str, Probability] = Field(description="Share of each order by supplier.")
+    suppliers: dict[str, Probability] = Field(
+        description="Share of each order by supplier: suppliers, or firms whose `output` is "
+        "in the bill of materials (their shares sum to 1 per material)."
+    )
+    cut_inflation: float = Field(
+        default=1.0, ge=1.0, le=10.0, allow_inf_nan=False,
+        description="Shortage gaming: after a firm supplier cut one of its orders, the next "
+        "order to it is this many times what is needed (1: no inflation).",
+    )
     in_transit_days: NonNegFloat = Field(
         default=0.0,
         description="Steady state at t = 0: this many days of use already ordered and on "
@@ -404,6 +462,14 @@ class FirmConfig(Strict):
     )
     substitution: Substitution | None = Field(
         default=None, description="Alternative design used after a long stoppage."
+    )
+    output: str | None = Field(
+        default=None, description="The material (part) it makes for other firms, which "
+        "name it in their bill of materials and order it from this firm."
+    )
+    shipping: ShippingConfig = Field(
+        default=ShippingConfig(), description="How it serves its customer firms (with "
+        "`output`)."
     )
 
 
@@ -865,22 +931,33 @@ class Config(Strict):
         if self.stockpile is not None:
             for m in self.stockpile.stock_kg:
                 need("material", mats, m, f"stockpile.stock_kg.{m}")
+        both = set(self.suppliers) & set(self.firms)
+        if both:
+            name = sorted(both)[0]
+            raise PathError(f"firms.{name}", f"{name!r} names a supplier too: a name is a "
+                            "supplier's or a firm's")
         for f_name, f in self.firms.items():
             p = f"firms.{f_name}"
             need("destination", dests, f.destination, f"{p}.destination")
             for m in f.bom:
                 need("material", mats, m, f"{p}.bom.{m}")
+            if f.output is not None:
+                need("material", mats, f.output, f"{p}.output")
+                if f.output in f.bom:
+                    raise PathError(f"{p}.output", f"{f.output!r} is in its own bill of "
+                                    "materials")
+            for k in f.shipping.transit_days_to:
+                need("firm", set(self.firms), k, f"{p}.shipping.transit_days_to.{k}")
+            makers = sorted(n for n, g in self.firms.items() if g.output is not None)
             for s_name in f.ordering.suppliers:
-                need("supplier", set(self.suppliers), s_name, f"{p}.ordering.suppliers.{s_name}")
-            _check_sum(f.ordering.suppliers, f"{p}.ordering.suppliers")
-            for s_name in f.ordering.suppliers:
-                sup = self.suppliers[s_name]
-                for m in f.bom:
-                    if m not in sup.materials and f.ordering.suppliers[s_name] > 0:
-                        raise PathError(
-                            f"{p}.ordering.suppliers.{s_name}",
-                            f"supplier {s_name!r} does not supply {m!r} (in the bill of materials)",
-                        )
+                if s_name not in self.suppliers and s_name not in self.firms:
+                    known = ", ".join(sorted(self.suppliers)) or "none"
+                    if makers:
+                        known += f"; firms that make parts: {', '.join(makers)}"
+                    raise PathError(f"{p}.ordering.suppliers.{s_name}",
+                                    f"unknown supplier {s_name!r} (known: {known})")
+            self._check_sources(f_name, f)
+        self._check_tiers()
         for i, ev in enumerate(self.policy):
             p = f"policy.{i}"
             if not ev.outside_window:
@@ -916,6 +993,88 @@ class Config(Strict):
                                 f"uncertain.{names[u.name]}")
             names[u.name] = i
         return self
+
+    def sources(self, firm: FirmConfig) -> dict[str, dict[str, float]]:
+        """Per material of `firm`'s bill of materials, the suppliers (or firms) it orders it
+        from and their shares: a material some named firm makes comes from those firms,
+        every other material from the named suppliers."""
+        shares = firm.ordering.suppliers
+        firms = {n: s for n, s in shares.items() if n in self.firms}
+        out = {}
+        for m in firm.bom:
+            makers = {n: s for n, s in firms.items() if self.firms[n].output == m}
+            out[m] = makers or {n: s for n, s in shares.items() if n not in self.firms}
+        return out
+
+    def _check_sources(self, name: str, f: FirmConfig) -> None:
+        p = f"firms.{name}.ordering.suppliers"
+        for s_name in f.ordering.suppliers:
+            maker = self.firms.get(s_name)
+            if maker is not None and maker.output not in f.bom:
+                what = (f"makes {maker.output!r}, which is not in the bill of materials"
+                        if maker.output else "makes nothing for other firms (no output)")
+                raise PathError(f"{p}.{s_name}", f"firm {s_name!r} {what}")
+        groups = self.sources(f)
+        if all(g.keys() <= set(self.suppliers) for g in groups.values()):
+            _check_sum(f.ordering.suppliers, p)  # no firm suppliers: one set of shares
+        for m, g in groups.items():
+            if not g:
+                raise PathError(p, f"nothing named here supplies {m!r} (in the bill of "
+                                "materials)")
+            if g.keys() <= set(self.firms):
+                total = sum(g.values())
+                if abs(total - 1.0) > 1e-6:
+                    listed = ", ".join(f"{k} {v:g}" for k, v in g.items())
+                    raise PathError(p, f"the firms making {m!r} must have shares summing "
+                                    f"to 1 (they sum to {total:g}: {listed})")
+                continue
+            for s_name, share in g.items():
+                if m not in self.suppliers[s_name].materials and share > 0:
+                    raise PathError(
+                        f"{p}.{s_name}",
+                        f"supplier {s_name!r} does not supply {m!r} (in the bill of materials)",
+                    )
+        suppliers_only = {n: s for n, s in f.ordering.suppliers.items() if n in self.suppliers}
+        if suppliers_only and len(suppliers_only) < len(f.ordering.suppliers):
+            _check_sum(suppliers_only, p)
+
+    def _check_tiers(self) -> None:
+        """No firm buys, through any chain of firms, from itself; the loop is named."""
+        buys = {n: [s for s in f.ordering.suppliers if s in self.firms]
+                for n, f in self.firms.items()}
+        state: dict[str, int] = {}
+
+        def visit(n: str, path: list[str]) -> None:
+            state[n] = 1
+            for s in buys[n]:
+                if state.get(s) == 1:
+                    loop = " -> ".join([*path[path.index(s):], s])
+                    raise PathError(f"firms.{n}.ordering.suppliers.{s}",
+                                    f"firms buy from each other in a loop: {loop}")
+                if s not in state:
+                    visit(s, [*path, s])
+            state[n] = 2
+
+        for n in self.firms:
+            if n not in state:
+                visit(n, [n])
+
+    def tiers(self) -> dict[str, int]:
+        """Each firm's tier: 0 for a firm no firm buys from (it makes the end product), and
+        one more than its nearest customer's for a firm that supplies firms."""
+        customers: dict[str, list[str]] = {n: [] for n in self.firms}
+        for n, f in self.firms.items():
+            for s in f.ordering.suppliers:
+                if s in customers:
+                    customers[s].append(n)
+        tier: dict[str, int] = {}
+
+        def of(n: str) -> int:
+            if n not in tier:
+                tier[n] = 1 + min(of(c) for c in customers[n]) if customers[n] else 0
+            return tier[n]
+
+        return {n: of(n) for n in self.firms}
 
     def _check_window(self, when: date, path: str) -> None:
         """A policy date before the start would silently apply at t = 0: refused. (One at or

@@ -35,7 +35,8 @@ class Firm:
 
     def __init__(self, env: simpy.Environment, name: str, cfg: FirmConfig, horizon: float,
                  recovery_window: float, suppliers: Mapping[str, Supplier],
-                 stockpile: Stockpile | None = None) -> None:
+                 stockpile: Stockpile | None = None,
+                 sources: Mapping[str, Mapping[str, float]] | None = None) -> None:
         self.env = env
         self.name = name
         self.cfg = cfg
@@ -72,6 +73,23 @@ class Firm:
         self._restart_version = 0
         self._restart_pending = False
         self._short_since = math.nan
+        # Where each material comes from (supplier or firm -> share; Config.sources).
+        self.sources = ({m: dict(v) for m, v in sources.items()} if sources is not None
+                        else dict.fromkeys(self.bom, dict(cfg.ordering.suppliers)))
+        # As a supplier of other firms (a FirmSupplier sets `making`): finished goods
+        # (units) and the units its customers ordered.
+        self.making = False
+        self.fg = 0.0
+        self.initial_fg = 0.0
+        self.demand_in = 0.0
+        # As a customer: firm suppliers that cut an order since its last order to them
+        # (shortage gaming), and per review the orders placed per (source, material) and
+        # the demand seen per material (for the bullwhip ratio).
+        self.cut: dict[str, bool] = {}
+        self.placed: dict[tuple[str, str], list[float]] = {
+            (n, m): [] for m, g in self.sources.items() for n in g}
+        self.seen: dict[str, list[float]] = {m: [] for m in self.bom}
+        self._seen_at = (0.0, dict.fromkeys(self.bom, 0.0))
 
     # ------------------------------------------------------------------ ledger
 
@@ -86,6 +104,15 @@ class Firm:
         col[sh.state] -= sh.kg
         col[state] += sh.kg
         sh.state = state
+
+    def split(self, sh: Shipment, kg: float) -> Shipment:
+        """Part of an order a firm supplier dispatches: `kg` of `sh` becomes a shipment of
+        its own (the same order: nothing more is ordered)."""
+        part = Shipment(self, sh.material, kg, sh.supplier, sh.state, sh.draws, sh.key,
+                        sh.source)
+        sh.kg -= kg
+        self.shipments.append(part)
+        return part
 
     def outstanding(self, material: str) -> float:
         col = self.by_state[material]
@@ -103,6 +130,8 @@ class Firm:
         if self.rate < self.plan:
             self.downtime += dt
         self.produced += self.rate * dt
+        if self.making:
+            self.fg += self.rate * dt
         if self.mode == RUN:
             self.produced_std += self.rate * dt
             for m, u in self.use.items():
@@ -211,6 +240,7 @@ class Firm:
         o = self.cfg.ordering
         stockpile = self.stockpile
         suppliers = self.suppliers
+        self._see()
         for m, u in self.use.items():
             target = o.target_cover_days * u
             position = self.stock[m] + self.outstanding(m)
@@ -220,11 +250,30 @@ class Firm:
                     need = target - self.stock[m] - self.by_state[m][TRANSIT]
                     position += stockpile.release(self, m, need, key) if need > 0 else 0.0
             q = target - position
+            placed = self.placed
             if q <= EPS_KG * target:
+                for s_name in self.sources[m]:
+                    placed[s_name, m].append(0.0)
                 continue
-            for s_name, share in o.suppliers.items():
+            for s_name, share in self.sources[m].items():
+                kg = q * share
+                if self.cut.get(s_name):  # cut last time: ask for more (shortage gaming)
+                    kg *= o.cut_inflation
+                    self.cut[s_name] = False
+                placed[s_name, m].append(kg if share > 0.0 else 0.0)
                 if share > 0.0:
-                    suppliers[s_name].order(self, m, q * share, key)
+                    suppliers[s_name].order(self, m, kg, key)
+
+    def _see(self) -> None:
+        """The demand for each material since the last review: what the firm's customers
+        ordered (through its bill of materials) if it makes for firms, else what it
+        used."""
+        then, used = self._seen_at
+        now = {m: (self.demand_in * k if self.making else self.consumed[m])
+               for m, k in self.bom.items()}
+        for m in self.bom:
+            self.seen[m].append(now[m] - used[m])
+        self._seen_at = (self.env._now, now)
 
     def cancel(self, sh: Shipment) -> None:
         """Refused for good: the shipment is dropped."""
@@ -236,7 +285,7 @@ class Firm:
         self.move(sh, CANCELLED)
         suppliers = self.suppliers
         others = [
-            (suppliers[n], s) for n, s in self.cfg.ordering.suppliers.items()
+            (suppliers[n], s) for n, s in self.sources[sh.material].items()
             if s > 0 and not suppliers[n].controlled
         ]
         total = sum(s for _, s in others)

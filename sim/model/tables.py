@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from .world import World
 
-TABLES = ("firms", "applications", "exports", "timeseries", "authority", "policy")
+TABLES = ("firms", "applications", "exports", "timeseries", "authority", "policy", "arcs")
 
 
 class Coded:
@@ -139,8 +139,9 @@ class Replication:
                  applications: pd.DataFrame | None = None,
                  exports: pd.DataFrame | None = None, timeseries: pd.DataFrame | None = None,
                  authority: pd.DataFrame | None = None, policy: pd.DataFrame | None = None,
-                 events: int = 0, seed: tuple[int, ...] = ()) -> None:
-        given = (firms, applications, exports, timeseries, authority, policy)
+                 events: int = 0, seed: tuple[int, ...] = (),
+                 arcs: pd.DataFrame | None = None) -> None:
+        given = (firms, applications, exports, timeseries, authority, policy, arcs)
         self._frames: dict[str, pd.DataFrame] = {
             k: v for k, v in zip(TABLES, given, strict=True) if v is not None}
         self._tables: dict[str, pa.Table] = {}
@@ -210,6 +211,10 @@ class Replication:
     def policy(self) -> pd.DataFrame:
         return self.frame("policy")
 
+    @property
+    def arcs(self) -> pd.DataFrame:
+        return self.frame("arcs")
+
     def __repr__(self) -> str:
         return f"Replication(seed={self.seed}, events={self.events})"
 
@@ -228,9 +233,14 @@ def _firms_columns(w: World) -> dict[str, Any]:
     shortfall = np.array([p - q if p - q > 1e-9 * p else 0.0
                           for p, q in zip(planned, produced, strict=True)], dtype=float)
     first = np.array([f.first_stockout for f in firms], dtype=float)
+    makers = w.makers
+    fill = np.array([makers[f.name].shipped / makers[f.name].ordered
+                     if f.name in makers and makers[f.name].ordered > 0 else math.nan
+                     for f in firms], dtype=float)
     return {
         "firm": [f.name for f in firms],
         "sector": [f.sector for f in firms],
+        "tier": np.array([w.tiers[f.name] for f in firms], dtype=np.int64),
         "planned_units": planned,
         "produced_units": produced,
         "shortfall_units": shortfall,
@@ -241,6 +251,73 @@ def _firms_columns(w: World) -> dict[str, Any]:
         "ttr_days": np.array([f.recovered_at for f in firms], dtype=float) - first,
         "downtime_days": np.array([f.downtime for f in firms], dtype=float),
         "stockouts": np.array([f.stockouts for f in firms], dtype=np.int64),
+        "fill_rate": fill,
+    }
+
+
+# --------------------------------------------------------------------------- arcs
+
+
+def _bullwhip(placed: list[float], seen: list[float]) -> float:
+    """Variance of the orders placed per review over the variance of the demand seen per
+    review (NaN with fewer than three reviews or no variation in demand): the customer's
+    for the arc's material, whichever sources it split them between."""
+    if len(placed) < 3 or len(seen) != len(placed):
+        return math.nan
+    v = float(np.var(seen, ddof=1))
+    return float(np.var(placed, ddof=1)) / v if v > 0 else math.nan
+
+
+def _placed(firm: Any, material: str) -> list[float]:
+    """What `firm` ordered of `material` at each review, over all its sources (the orders
+    placed, whoever they went to: an arc's own series is that times its share)."""
+    series = [v for (_, m), v in firm.placed.items() if m == material]
+    return [float(x) for x in np.sum(series, axis=0)] if series else []
+
+
+def _arcs_columns(w: World) -> dict[str, Any]:
+    """One row per arc that carried an order: supplier (a supplier, a firm, or the
+    stockpile), customer firm, material; quantities by state at the end (kg or pieces),
+    fill rate, bullwhip ratio, and for firm suppliers the ripple lag (days from the
+    supplier's first stock-out to the customer's)."""
+    from .records import AWAITING, CANCELLED, RECEIVED, TRANSIT
+
+    units = {m: c.unit for m, c in w.cfg.materials.items()}
+    by_name = {f.name: f for f in w.firms}
+    rows: dict[tuple[str, str, str], list[float]] = {}
+    for f in w.firms:
+        for sh in f.shipments:
+            if sh.supplier == "initial":  # the pipeline at t = 0 was never ordered
+                continue
+            col = rows.setdefault((sh.supplier, f.name, sh.material), [0.0] * 4)
+            col[sh.state] += sh.kg
+    keys = list(rows)
+    col = np.array([rows[k] for k in keys], dtype=float).reshape(len(keys), 4)
+    ordered = col.sum(axis=1)
+    kinds = []
+    bullwhip, lag = [], []
+    for s, c, m in keys:
+        kinds.append("firm" if s in by_name else "stockpile" if s == "stockpile"
+                     else w.cfg.suppliers[s].kind)
+        cust = by_name[c]
+        bullwhip.append(_bullwhip(_placed(cust, m), cust.seen[m]))
+        lag.append(cust.first_stockout - by_name[s].first_stockout if s in by_name
+                   else math.nan)
+    return {
+        "supplier": [k[0] for k in keys],
+        "supplier_kind": kinds,
+        "customer": [k[1] for k in keys],
+        "material": [k[2] for k in keys],
+        "unit": [units[k[2]] for k in keys],
+        "ordered": ordered,
+        "delivered": col[:, RECEIVED],
+        "in_transit": col[:, TRANSIT],
+        "backordered": col[:, AWAITING],
+        "cancelled": col[:, CANCELLED],
+        "fill_rate": np.divide(col[:, RECEIVED], ordered, out=np.full(len(keys), np.nan),
+                               where=ordered > 0),
+        "bullwhip": np.array(bullwhip, dtype=float),
+        "ripple_lag_days": np.array(lag, dtype=float),
     }
 
 
@@ -441,5 +518,6 @@ def build_tables(w: World) -> Replication:
         "timeseries": _timeseries_columns(w),
         "authority": _authority_columns(w, apps),
         "policy": _policy_columns(w.policy.log),
+        "arcs": _arcs_columns(w),
     }
     return Replication.from_columns(raw, int(w.events_processed), tuple(w.seed.spawn_key))

@@ -21,6 +21,7 @@ from .calendar import WorkingCalendar
 from .clock import events_processed, post_call
 from .firm import Firm
 from .licensing import Licensing
+from .maker import FirmSupplier
 from .policy import Policy
 from .records import ExportLog
 from .rng import Streams
@@ -56,8 +57,18 @@ class World:
         self.licensing.suppliers = self.suppliers
         self.stockpile = (Stockpile(env, cfg.stockpile, self.streams)
                           if cfg.stockpile is not None else None)
+        # Firms order from suppliers and from firms that make their parts (FirmSupplier):
+        # one mapping of sources by name, filled with the makers once the firms exist.
+        self.sources: dict[str, Supplier | FirmSupplier] = dict(self.suppliers)
         self.firms = [Firm(env, n, f, self.horizon, cfg.output.recovery_window_days,
-                           self.suppliers, self.stockpile) for n, f in cfg.firms.items()]
+                           self.sources, self.stockpile, cfg.sources(f))
+                      for n, f in cfg.firms.items()]
+        by_name = {f.name: f for f in self.firms}
+        bought = {s for f in cfg.firms.values() for s in f.ordering.suppliers if s in by_name}
+        self.makers = {n: FirmSupplier(env, by_name[n], cfg.firms[n].shipping,
+                                       self.streams.keys) for n in cfg.firms if n in bought}
+        self.sources.update(self.makers)
+        self.tiers = cfg.tiers()
         self.policy = Policy(env, cfg.policy, self.calendar, self.horizon, self.streams,
                              self.authority, self.licensing, self.suppliers, self.stockpile)
         self.series: tuple[list[float], list[str], list[str], list[str], list[float]] = (
@@ -140,6 +151,7 @@ class World:
         for f in self.firms:
             f.finish()
         problems = [p for f in self.firms for p in f.check_conservation()]
+        problems += [p for m in self.makers.values() for p in m.check_conservation()]
         if problems:
             raise ConservationError("; ".join(problems))
         self.events_processed = events_processed(env) - ticks[0]

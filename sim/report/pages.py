@@ -56,6 +56,12 @@ CAPTIONS: dict[str, tuple[str, str]] = {
         "each panel is one firm's stock of one material in days of planned use: the line "
         "is the median replication, the dark band holds the middle half of replications "
         "and the light band 90%; dotted lines mark the numbered policy events."),
+    "network.png": (
+        "The supply network by tier, with fill rates and each firm's shortfall",
+        "material flows left to right, from the raw-material suppliers through the tiers to "
+        "the firms that make end products; an arrow's width is its mean deliveries and its "
+        "label its mean fill rate, and each firm shows its mean shortfall and median time "
+        "to survive."),
     "backlog_fan.png": (
         "Fan chart of open licence applications over time",
         "the number of applications waiting at the authority: median replication as a "
@@ -233,11 +239,13 @@ def _sector_headline(rows: list[dict[str, Any]], k_uncertain: int) -> Table:
     mean (Monte Carlo error), P5-P95 of replications, P(>0) and CVaR95."""
     out = []
     for r in rows:
-        if r["level"] != "sector" or r["metric"] not in ("shortfall_frac", "value_lost"):
+        if r["level"] not in ("sector", "tier") or r["metric"] not in ("shortfall_frac",
+                                                                        "value_lost"):
             continue
         fmt = fmt_frac if r["metric"] == "shortfall_frac" else fmt_money
-        key = f"{r['name']}/{r['metric']}"
-        out.append([Cell(r["name"]), Cell("shortfall" if r["metric"] == "shortfall_frac"
+        name = r["name"] if r["level"] == "sector" else f"tier {r['name']}"
+        key = f"{name}/{r['metric']}"
+        out.append([Cell(name), Cell("shortfall" if r["metric"] == "shortfall_frac"
                                           else "value lost"),
                     cell(r["mean"], fmt, f"{key}/mean"),
                     cell(r["ci_low"], fmt, f"{key}/ci_low"),
@@ -331,9 +339,9 @@ def _firms_section(res: StoredRun, rows: list[dict[str, Any]]) -> Section:
     by = {(r["name"], r["metric"]): r for r in rows if r["level"] == "firm"}
     cfg = res.config
     out = []
-    order = sorted(cfg.firms, key=lambda f: (getattr(cfg.firms[f], "tier", 0) or 0,
-                                             cfg.firms[f].sector, f))
-    tiers = any(getattr(cfg.firms[f], "tier", None) is not None for f in order)
+    tier = cfg.tiers()
+    order = sorted(cfg.firms, key=lambda f: (-tier[f], cfg.firms[f].sector, f))
+    tiers = any(tier.values())
     for f in order:
         firm = cfg.firms[f]
         s = by.get((f, "shortfall_frac"), {})
@@ -341,7 +349,7 @@ def _firms_section(res: StoredRun, rows: list[dict[str, Any]]) -> Section:
         down = by.get((f, "downtime_days"), {})
         row = [Cell(f), Cell(firm.sector)]
         if tiers:
-            row.append(Cell(str(getattr(firm, "tier", ""))))
+            row.append(Cell(str(tier[f])))
         row += [cell(s.get("mean", math.nan), fmt_frac),
                 Cell(f"[{fmt_frac(s.get('ci_low', math.nan))}, "
                      f"{fmt_frac(s.get('ci_high', math.nan))}]"),

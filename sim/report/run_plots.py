@@ -295,8 +295,66 @@ def lead_times(res: StoredRun, out: Path, bins: int = 60) -> Path:
     return save(fig, out / "lead_times.png")
 
 
-PLOTS = (shortfall_by_sector, tts_ttr, inventory_fan, backlog_fan, exports_monthly,
-         lead_times)
+# --------------------------------------------------------------------------- the network
+
+
+def network(res: StoredRun, out: Path) -> Path:
+    """The supply network drawn by tier: raw-material suppliers on the left, then firms
+    from the deepest tier to the end products; arcs as wide as their mean deliveries (per
+    unit, kg or pieces) and labelled with their mean fill rate; each firm with its mean
+    shortfall and median time to survive."""
+    cfg = res.config
+    arcs = res.arcs
+    tiers = cfg.tiers()
+    deepest = max(tiers.values(), default=0)
+    col = {n: deepest - t + 1 for n, t in tiers.items()}
+    names = sorted({*arcs["supplier"]} - set(cfg.firms)) if len(arcs) else []
+    col |= dict.fromkeys(names, 0)
+    per_col: dict[int, list[str]] = {}
+    for n in [*names, *cfg.firms]:
+        per_col.setdefault(col[n], []).append(n)
+    pos = {n: (c, -(i - (len(ns) - 1) / 2)) for c, ns in per_col.items()
+           for i, n in enumerate(ns)}
+    height = max(len(ns) for ns in per_col.values())
+    fig, ax = subplots(figsize=(3.2 * (deepest + 2) + 1, 1.1 * height + 1.8))
+    f = res.firms
+    if len(arcs):
+        mean = arcs.groupby(["supplier", "customer", "material", "unit"], sort=False)[
+            ["delivered", "ordered", "fill_rate"]].mean().reset_index()
+        top = mean.groupby("unit")["delivered"].transform("max").replace(0, 1)
+        for r, w in zip(mean.itertuples(), mean["delivered"] / top, strict=True):
+            (x0, y0), (x1, y1) = pos[r.supplier], pos[r.customer]
+            ax.annotate("", (x1 - 0.28, y1), (x0 + 0.28, y0), arrowprops={
+                "arrowstyle": "-|>", "lw": 0.6 + 5 * float(w), "color": "0.55",
+                "alpha": 0.7, "shrinkA": 0, "shrinkB": 0})
+            ax.text(x0 + 0.28 + 0.35 * (x1 - x0 - 0.56), y0 + 0.35 * (y1 - y0) + 0.06,
+                    f"{100 * r.fill_rate:.0f}%", fontsize=7, color="0.3", ha="center")
+    for n, (x, y) in pos.items():
+        if n in cfg.firms:
+            g = f[f["firm"] == n]
+            colour = SECTOR_COLOURS.get(cfg.firms[n].sector, "tab:gray")
+            tts = g["tts_days"].median()
+            ts = "–" if tts != tts else f"{tts:.0f} d"
+            text = f"{n}\nshortfall {100 * g['shortfall_frac'].mean():.1f}%\nTTS {ts}"
+        else:
+            kind = cfg.suppliers[n].kind if n in cfg.suppliers else "reserve"
+            colour, text = "0.35", f"{n}\n({kind})"
+        ax.text(x, y, text, ha="center", va="center", fontsize=7.5, color="white",
+                bbox={"boxstyle": "round,pad=0.4", "fc": colour, "ec": "none"})
+    ax.set_xlim(-0.6, deepest + 1.6)
+    ax.set_ylim(-height / 2 - 0.2, height / 2 + 0.2)
+    ax.set_xticks(range(deepest + 2), ["suppliers", *[f"tier {deepest - c + 1}"
+                                                      for c in range(1, deepest + 2)]])
+    ax.set_yticks([])
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(_title(res, "Supply network (arc labels: mean fill rate; width: mean "
+                        "delivered)"), fontsize=10)
+    return save(fig, out / "network.png")
+
+
+PLOTS = (shortfall_by_sector, tts_ttr, network, inventory_fan, backlog_fan,
+         exports_monthly, lead_times)
 
 
 def plot_run(res: StoredRun, out: Path) -> list[Path]:
@@ -304,7 +362,7 @@ def plot_run(res: StoredRun, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for fn in PLOTS:
-        if fn in (inventory_fan, shortfall_by_sector, tts_ttr) and res.firms.empty:
+        if fn in (inventory_fan, shortfall_by_sector, tts_ttr, network) and res.firms.empty:
             continue  # a queue-only run has no firms
         paths.append(fn(res, out))
     return paths

@@ -22,7 +22,8 @@ def run_text(res: StoredRun) -> str:
     no pandas), with the two kinds of interval told apart, and what explains the spread
     when the run drew uncertain parameters."""
     rows = res.summary_rows
-    s = [r for r in rows if r["level"] == "sector"]
+    s = [r | {"name": f"tier {r['name']}"} if r["level"] == "tier" else r
+         for r in rows if r["level"] in ("sector", "tier")]
     name = res.manifest.get("name") or res.path.name
     k = len(res.uncertain)
     drew = f", {k} uncertain parameter{'s' if k != 1 else ''} drawn in each" if k else ""

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 # The stored datasets and the Replication table each is made from.
 DATASETS = {"replications": "firms", "applications": "applications", "exports": "exports",
-            "timeseries": "timeseries", "authority": "authority", "policy": "policy"}
+            "timeseries": "timeseries", "authority": "authority", "policy": "policy",
+            "arcs": "arcs"}
 TABLES = tuple(DATASETS)
 PARAMETERS = "parameters"
 """The dataset of the uncertain parameters' values, one row per replication (configs with

@@ -1,0 +1,86 @@
+"""An order book: the open orders a supplier with finite supply serves, and the dispatches
+that share what it has between them by its allocation rule.
+
+Free suppliers (capacity in kg/day) and firms that make parts for other firms (finished
+goods) both keep one. While orders are open the book dispatches every
+`dispatch_every_days`: every order in full when there is enough, otherwise each gets its
+share (`sim.model.allocation`) and the rest stays on back-order. A customer whose order was
+cut is told (`Firm.cut`), for shortage gaming (`ordering.cut_inflation`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import simpy
+
+from .allocation import allocate, levels_of
+from .clock import post_call
+
+if TYPE_CHECKING:
+    from .records import Shipment
+
+EPS = 1e-9
+
+
+class OrderBook:
+    """The open orders of one supplier, oldest first, and its dispatch cycle. A subclass
+    says what it has to give (`available`), takes what it gave (`taken`) and sends a
+    shipment on its way (`send`)."""
+
+    def __init__(self, env: simpy.Environment, allocation: str, priority: list[str],
+                 every: float) -> None:
+        self.env = env
+        self.allocation = allocation
+        self.priority = list(priority)
+        self.every = every
+        self.book: list[Shipment] = []
+        self._scheduled = False
+
+    def available(self) -> float:
+        raise NotImplementedError
+
+    def taken(self, amount: float) -> None:
+        raise NotImplementedError
+
+    def send(self, sh: Shipment, now: float) -> None:
+        raise NotImplementedError
+
+    def idle(self) -> None:
+        """Called when the last open order was filled."""
+
+    def open_order(self, sh: Shipment) -> None:
+        """Put `sh` (in its firm's ledger, awaiting) on the book; dispatch now if idle."""
+        self.book.append(sh)
+        if not self._scheduled:
+            self._scheduled = True
+            post_call(self.env, 0.0, self._dispatch, None)
+
+    def _dispatch(self, _arg: object) -> None:
+        book = self.book
+        have = self.available()
+        levels = (levels_of(self.priority, [sh.firm.name for sh in book],
+                            [sh.firm.sector for sh in book])
+                  if self.allocation == "priority" else None)
+        give = allocate(have, [sh.kg for sh in book], self.allocation, levels)
+        now = self.env._now
+        still = []
+        total = 0.0
+        for sh, x in zip(book, give, strict=True):
+            if x < sh.kg - EPS * max(1.0, sh.kg):
+                sh.firm.cut[self.name] = True
+                if x > EPS * max(1.0, sh.kg):
+                    self.send(sh.firm.split(sh, x), now)
+                    total += x
+                still.append(sh)
+            else:
+                self.send(sh, now)
+                total += sh.kg
+        self.taken(min(total, have))
+        self.book = still
+        if still:
+            post_call(self.env, self.every, self._dispatch, None)
+        else:
+            self._scheduled = False
+            self.idle()
+
+    name: str

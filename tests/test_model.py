@@ -175,6 +175,10 @@ def small_worlds(draw) -> tuple[dict[str, Any], int]:  # noqa: ANN001
             "ramp": [{"start": START + timedelta(days=d), "kg_per_day": k} for d, k in ramp],
             "production_days": draw(_nonneg(10.0)),
             "transit_days": draw(_nonneg(30.0)),
+            "allocation": draw(st.sampled_from(["proportional", "fifo", "priority"])),
+            "priority": draw(st.lists(st.sampled_from(SECTORS), min_size=1, unique=True)),
+            "dispatch_every_days": draw(st.sampled_from([0.5, 1.0, 5.0])),
+            "china_content_share": draw(st.sampled_from([0.0, 0.3, 1.0])),
         },
     }
     if draw(st.booleans()):
@@ -255,7 +259,7 @@ def small_worlds(draw) -> tuple[dict[str, Any], int]:  # noqa: ANN001
     # reviewer pool changes including to 0).
     kinds = ["controls_start", "controls_start", "controls_lift", "suspend_approvals",
              "resume_approvals", "reviewers", "reviewers", "decision", "review_time",
-             "general_licence", "general_licence", "capacity"] + (
+             "general_licence", "general_licence", "capacity", "foreign_content"] + (
                  ["stockpile_release"] if stockpile else [])
     policy = []
     for kind in draw(st.lists(st.sampled_from(kinds), max_size=6)):
@@ -291,6 +295,9 @@ def small_worlds(draw) -> tuple[dict[str, Any], int]:  # noqa: ANN001
             ev["materials"] = _subset(draw, MATERIALS)
             ev["valid_days"] = draw(st.floats(1.0, 200.0).map(_r))
             ev["processing_days"] = draw(_nonneg(5.0))
+        elif kind == "foreign_content":
+            ev["materials"] = _subset(draw, MATERIALS, allow_none=False)
+            ev["lift"] = draw(st.sampled_from([False, False, True]))
         elif kind == "capacity":
             ev["supplier"] = "row"
             ev["add_kg_per_day"] = draw(st.floats(-300.0, 500.0).map(_r))

@@ -165,3 +165,32 @@ def test_conservation_and_ripple_in_the_example() -> None:
                 shipped / out["ordered"].sum(), rel=1e-9)
         lags += a["ripple_lag_days"].dropna().tolist()
     assert len(lags) > 40 and np.median(lags) > 0
+
+
+# --------------------------------------------------------------------------- foreign content
+
+
+def test_foreign_content_rule_sends_that_share_to_the_licence_queue() -> None:
+    """A free supplier whose shipments carry Chinese-origin content in a share s: before
+    the rule none of its orders files a licence, after it each does with probability s
+    (every one for s = 1), at the same authority as everyone else."""
+    def files(share: float) -> tuple[int, int, int]:
+        d = _two_customers()
+        d["suppliers"]["row"]["china_content_share"] = share
+        d["policy"] = [{"type": "foreign_content", "date": "2025-03-01", "materials": ["m"]}]
+        cfg = config_from_dict(d)
+        rep = sim.simulate(cfg, 3)
+        apps = rep.applications
+        mine = apps[apps["firm"] == "maker"]
+        rule = (np.datetime64("2025-03-01") - np.datetime64("2025-01-01")).astype(int)
+        a = rep.arcs
+        orders = int(a.loc[a["supplier"] == "row", "ordered"].count())
+        assert (mine["submitted_day"] >= rule).all()
+        after = (400 - rule) / 7  # the maker's weekly reviews under the rule
+        return len(mine), int(after), orders
+
+    assert files(0.0)[0] == 0
+    n, after, _ = files(1.0)
+    assert abs(n - after) <= 2  # every order under the rule (less any review with none)
+    n, after, _ = files(0.5)
+    assert 0.3 * after < n < 0.7 * after

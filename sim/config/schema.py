@@ -109,6 +109,14 @@ class OutputConfig(Strict):
         description="Production must stay at plan this long after a stock-out to count as "
         "recovered (time to recover).",
     )
+    measure_from: Date | None = Field(
+        default=None, description="Planned and produced units (and so shortfall and value "
+        "lost) count from this date (default: the start)."
+    )
+    measure_until: Date | None = Field(
+        default=None, description="... and until this date, exclusive (default: the end of "
+        "the horizon)."
+    )
 
 
 # --------------------------------------------------------------------------- world
@@ -286,6 +294,9 @@ class CustomsHold(Strict):
         return _check_nonnegative(d, "days")  # type: ignore[return-value]
 
 
+Allocation = Literal["proportional", "fifo", "priority"]
+
+
 class CapacityStep(Strict):
     """From `start` on, the supplier can produce `kg_per_day`."""
 
@@ -318,6 +329,23 @@ class SupplierConfig(Strict):
         default=None, description="Free suppliers: kg/day at t = 0 over all materials."
     )
     ramp: list[CapacityStep] = Field(default=[], description="Free suppliers: later capacity.")
+    allocation: Allocation = Field(
+        default="proportional", description="Free suppliers: how capacity is shared when "
+        "the open orders ask for more (`proportional`, `fifo` or `priority`)."
+    )
+    priority: list[str] = Field(
+        default=[], description="Free suppliers, `priority` allocation: sectors or firm "
+        "names, served first to last."
+    )
+    dispatch_every_days: PosFloat = Field(
+        default=1.0, description="Free suppliers: days between allocations of capacity "
+        "while orders are open."
+    )
+    china_content_share: Probability = Field(
+        default=0.0, description="Free suppliers: share of shipments containing "
+        "Chinese-origin rare earths above the threshold of a `foreign_content` rule "
+        "(Japanese magnets with Chinese Dy/Tb); under the rule they need a licence."
+    )
 
     @field_validator("production_days", "transit_days")
     @classmethod
@@ -330,6 +358,13 @@ class SupplierConfig(Strict):
             raise ValueError("capacity_kg_per_day is required for a free supplier")
         if self.kind == "controlled" and (self.capacity_kg_per_day is not None or self.ramp):
             raise ValueError("a controlled supplier has no capacity_kg_per_day or ramp")
+        if self.kind == "controlled" and (self.allocation != "proportional" or self.priority
+                                          or self.china_content_share > 0):
+            raise ValueError("a controlled supplier has no capacity to allocate and needs "
+                             "licences anyway: allocation, priority and china_content_share "
+                             "are for free suppliers")
+        if self.allocation == "priority" and not self.priority:
+            raise ValueError("allocation = \"priority\" needs a priority list")
         starts = [s.start for s in self.ramp]
         if starts != sorted(starts):
             raise ValueError("ramp steps must be in date order")
@@ -369,9 +404,6 @@ class Substitution(Strict):
     fraction: Probability = Field(description="Share of planned output made meanwhile.")
 
 
-Allocation = Literal["proportional", "fifo", "priority"]
-
-
 class ShippingConfig(Strict):
     """How a firm that makes an `output` for other firms serves their orders: from its
     finished goods, at every dispatch, sharing what it has by `allocation` when it cannot
@@ -398,6 +430,11 @@ class ShippingConfig(Strict):
     )
     initial_cover_days: NonNegFloat = Field(
         default=0.0, description="Finished goods at t = 0, in days of planned output."
+    )
+    max_finished_days: PosFloat | None = Field(
+        default=None, description="Finished goods above this many days of planned output "
+        "go to customers outside the model (a firm that also sells elsewhere); none: all "
+        "it makes waits for its modelled customers."
     )
 
     @field_validator("transit_days")
@@ -488,6 +525,10 @@ class PolicyEventBase(Strict):
         default=1.0, description="Chance the event happens at all (per replication)."
     )
     label: str = Field(default="", description="Shown on plots.")
+    branch: str | None = Field(
+        default=None, description="Happens only in this branch of the future (the "
+        "config's `branch`); none: in every branch."
+    )
     outside_window: bool = Field(
         default=False, description="The nominal `date` may lie outside the simulated window "
         "[calendar.start, calendar.start + horizon_days). An event dated before the start is "
@@ -547,6 +588,10 @@ class SetDecision(PolicyEventBase):
         default=None, description="Restrict approve_factor to these destinations."
     )
     pending_approval_rate_per_day: NonNegFloat | None = None
+    end_use: EndUse | None = Field(
+        default=None, description="`approve_factor` applies only to files with this end "
+        "use (and, with `destinations`, to those)."
+    )
     rules: list[DecisionRule] | None = Field(default=None, description="Replace the rules.")
 
 
@@ -599,6 +644,19 @@ class AddCapacity(PolicyEventBase):
     )
 
 
+class ForeignContent(PolicyEventBase):
+    """Extraterritorial control (the 0.1%-of-value rule announced 9 October 2025): from
+    now on, the shipments of free suppliers that contain Chinese-origin rare earths above
+    the threshold (their `china_content_share`) need a licence from the same authority."""
+
+    type: Literal["foreign_content"]
+    materials: list[str] = Field(min_length=1, description="Materials the rule covers.")
+    suppliers: list[str] | None = Field(
+        default=None, description="Only these free suppliers (or every free one)."
+    )
+    lift: bool = Field(default=False, description="End the rule instead.")
+
+
 PolicyEvent = Annotated[
     ControlsStart
     | ControlsLift
@@ -609,7 +667,8 @@ PolicyEvent = Annotated[
     | SetReviewTime
     | GeneralLicence
     | StockpileRelease
-    | AddCapacity,
+    | AddCapacity
+    | ForeignContent,
     Field(discriminator="type"),
 ]
 
@@ -879,6 +938,11 @@ class Config(Strict):
     name: str = Field(default="", description="Shown in titles and the manifest.")
     description: str = ""
     horizon_days: PosFloat = Field(description="Calendar days simulated.")
+    branch: str = Field(
+        default="", description="Which branch of the future this scenario follows: policy "
+        "events with another `branch` do not happen (a `choice` uncertain parameter on "
+        "`branch` draws it per replication)."
+    )
     calendar: CalendarConfig
     runs: RunsConfig = RunsConfig()
     output: OutputConfig = OutputConfig()
@@ -968,6 +1032,12 @@ class Config(Strict):
                 need("destination", dests, d, f"{p}.destinations")
             for fn in getattr(ev, "firms", None) or []:
                 need("firm", set(self.firms), fn, f"{p}.firms")
+            if isinstance(ev, ForeignContent):
+                for n in ev.suppliers or []:
+                    need("supplier", set(self.suppliers), n, f"{p}.suppliers")
+                    if self.suppliers[n].kind != "free":
+                        raise PathError(f"{p}.suppliers", f"{n!r} is controlled: the rule "
+                                        "is about free suppliers' Chinese-origin content")
             if isinstance(ev, AddCapacity):
                 need("supplier", set(self.suppliers), ev.supplier, f"{p}.supplier")
                 if self.suppliers[ev.supplier].kind != "free":
@@ -986,6 +1056,17 @@ class Config(Strict):
                 raise PathError(f"{p}.delay_days", "must have a finite mean")
         if self.observed is not None:
             self._check_observed(self.observed, need)
+        o = self.output
+        for f in ("measure_from", "measure_until"):
+            if getattr(o, f) is not None:
+                self._check_window(getattr(o, f), f"output.{f}")
+        if o.measure_from and o.measure_until and o.measure_until <= o.measure_from:
+            raise PathError("output.measure_until", f"{o.measure_until} is not after "
+                            f"measure_from {o.measure_from}")
+        branches = sorted({ev.branch for ev in self.policy if ev.branch is not None})
+        if self.branch and self.branch not in branches:
+            raise PathError("branch", f"no policy event has branch {self.branch!r} "
+                            f"(branches: {', '.join(branches) or 'none'})")
         names: dict[str, int] = {}
         for i, u in enumerate(self.uncertain):
             if u.name in names:

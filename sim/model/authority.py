@@ -109,7 +109,8 @@ class Authority:
         self.default_approve = cfg.decision.approve
         self.default_refuse = cfg.decision.refuse
         self.rules: list[DecisionRule] = list(cfg.decision.rules)
-        self.approve_factor: dict[str | None, float] = {}
+        # factors on approval by (destination, end use); None matches any
+        self.approve_factor: dict[tuple[str | None, str | None], float] = {}
         self._decision_cache: dict[tuple[str, str, str, str], tuple[float, float]] = {}
         self._uniform_decision: tuple[float, float] | None = None
         self._refresh_decision()
@@ -388,7 +389,9 @@ class Authority:
             ):
                 approve, refuse = r.approve, r.refuse
                 break
-        factor = self.approve_factor.get(destination, self.approve_factor.get(None, 1.0))
+        f = self.approve_factor
+        factor = f.get((destination, end_use), f.get((destination, None), f.get(
+            (None, end_use), f.get((None, None), 1.0))))
         approve = min(approve * factor, 1.0 - refuse)
         self._decision_cache[key] = (approve, refuse)
         return approve, refuse
@@ -398,8 +401,8 @@ class Authority:
         probabilities: keep them, so deciding needs no look-up."""
         self._decision_cache.clear()
         self._uniform_decision = None
-        if not self.rules and set(self.approve_factor) <= {None}:
-            factor = self.approve_factor.get(None, 1.0)
+        if not self.rules and set(self.approve_factor) <= {(None, None)}:
+            factor = self.approve_factor.get((None, None), 1.0)
             self._uniform_decision = (min(self.default_approve * factor,
                                           1.0 - self.default_refuse), self.default_refuse)
 
@@ -479,12 +482,12 @@ class Authority:
         self._arm_shelf()
 
     def set_decision(self, approve_factor: float | None, destinations: list[str] | None,
-                     rules: list[DecisionRule] | None) -> None:
+                     rules: list[DecisionRule] | None, end_use: str | None = None) -> None:
         if rules is not None:
             self.rules = list(rules)
         if approve_factor is not None:
             for d in destinations if destinations is not None else [None]:
-                self.approve_factor[d] = approve_factor
+                self.approve_factor[d, end_use] = approve_factor
         self._refresh_decision()
 
     def set_review_time(self, dist: Distribution | None, rfi_probability: float | None) -> None:

@@ -64,6 +64,7 @@ class Firm:
         self.last = 0.0
         self.produced = 0.0
         self.produced_std = 0.0  # units made with the standard bill of materials
+        self.measured = [0.0, math.nan]  # output at the start and end of the measured window
         self.downtime = 0.0
         self.stockouts = 0
         self.first_stockout = math.nan

@@ -45,6 +45,8 @@ class Licensing:
         self.suppliers: dict[str, Supplier] = {}  # set by the World once they exist
         # The transition when controls begin: material -> (start, end, exempt share)
         self.transition: dict[str, tuple[float, float, float]] = {}
+        # (free supplier, material) whose Chinese-origin content needs a licence now
+        self.foreign: set[tuple[str, str]] = set()
         authority.on_decision = self.on_decision
 
     def control(self, materials: list[str], exempt_share: float = 0.0,
@@ -72,6 +74,17 @@ class Licensing:
         if now >= end:
             return True
         return u >= share * (end - now) / (end - start)
+
+    def foreign_rule(self, suppliers: list[str], materials: list[str], on: bool) -> None:
+        """From now on, the Chinese-origin share of these free suppliers' shipments of
+        these materials needs a licence (`on`), or no longer does."""
+        pairs = {(s, m) for s in suppliers for m in materials}
+        self.foreign = self.foreign | pairs if on else self.foreign - pairs
+        if on and math.isnan(self.shock_onset):
+            self.shock_onset = self.env._now
+
+    def foreign_needs(self, supplier: str, material: str) -> bool:
+        return (supplier, material) in self.foreign
 
     def lift(self, materials: list[str]) -> None:
         """Licences are no longer required: files still open are released as approved."""
@@ -112,7 +125,7 @@ class Licensing:
 
     def _resubmit(self, arg: tuple[Shipment, int]) -> None:
         sh, attempt = arg
-        if self.controlled[sh.material]:
+        if self.controlled[sh.material] or self.foreign_needs(sh.supplier, sh.material):
             self.apply(sh, attempt)
         else:
             self.suppliers[sh.supplier].licensed(sh)

@@ -15,34 +15,33 @@ from typing import TYPE_CHECKING
 import simpy
 
 from ..config.schema import ShippingConfig
-from .allocation import allocate, levels_of
-from .clock import post_call
+from .orders import OrderBook
 from .records import AWAITING, SHIPMENT_STEPS, TRANSIT, TRANSIT_DAYS, Shipment
 from .rng import Keys
 
 if TYPE_CHECKING:
     from .firm import Firm
 
-EPS_UNITS = 1e-9
 
-
-class FirmSupplier:
+class FirmSupplier(OrderBook):
     """The supplier side of `maker`: what its customer firms order reaches it through
-    `order`, as a controlled or free supplier's would."""
+    `order`, as a controlled or free supplier's would, and is served from its finished
+    goods."""
 
     controlled = False
 
     def __init__(self, env: simpy.Environment, maker: Firm, cfg: ShippingConfig,
                  keys: Keys) -> None:
-        self.env = env
+        super().__init__(env, cfg.allocation, cfg.priority, cfg.dispatch_every_days)
         self.maker = maker
         self.name = maker.name
         self.cfg = cfg
         self.keys = keys
-        self.book: list[Shipment] = []  # open orders, oldest first
         self.shipped = 0.0  # units dispatched
         self.ordered = 0.0  # units ordered by customers
-        self._scheduled = False
+        self.sold = 0.0  # units sold outside the model (above max_finished_days)
+        cap = cfg.max_finished_days
+        self.cap = cap * maker.plan if cap is not None else float("inf")
         maker.fg = cfg.initial_cover_days * maker.plan
         maker.initial_fg = maker.fg
         maker.making = True
@@ -51,43 +50,23 @@ class FirmSupplier:
         """A customer firm orders `kg` (units of the maker's output) at its review `key`."""
         sh = Shipment(firm, material, kg, self.name, AWAITING)  # its draws: at dispatch
         firm.add_shipment(sh)
-        self.book.append(sh)
         self.ordered += kg
         self.maker.demand_in += kg
-        if not self._scheduled:
-            self._scheduled = True
-            post_call(self.env, 0.0, self._dispatch, None)
+        self.open_order(sh)
 
-    def _dispatch(self, _arg: object) -> None:
-        maker = self.maker
-        maker.advance()
-        book = self.book
-        asks = [sh.kg for sh in book]
-        levels = (levels_of(self.cfg.priority, [sh.firm.name for sh in book],
-                            [sh.firm.sector for sh in book])
-                  if self.cfg.allocation == "priority" else None)
-        give = allocate(maker.fg, asks, self.cfg.allocation, levels)
-        now = self.env._now
-        still = []
-        for sh, x in zip(book, give, strict=True):
-            if x < sh.kg - EPS_UNITS * max(1.0, sh.kg):
-                sh.firm.cut[self.name] = True
-                if x > EPS_UNITS:
-                    self._send(sh.firm.split(sh, x), now)
-                still.append(sh)
-            else:
-                self._send(sh, now)
-            maker.fg -= x
-            self.shipped += x
-        if maker.fg < 0.0:  # rounding of a full dispatch
-            maker.fg = 0.0
-        self.book = still
-        if still:
-            post_call(self.env, self.cfg.dispatch_every_days, self._dispatch, None)
-        else:
-            self._scheduled = False
+    def available(self) -> float:
+        m = self.maker
+        m.advance()
+        if m.fg > self.cap:
+            self.sold += m.fg - self.cap
+            m.fg = self.cap
+        return m.fg
 
-    def _send(self, sh: Shipment, now: float) -> None:
+    def taken(self, amount: float) -> None:
+        self.maker.fg = max(0.0, self.maker.fg - amount)
+        self.shipped += amount
+
+    def send(self, sh: Shipment, now: float) -> None:
         """Dispatch `sh` to its customer: in transit for the arc's transit days."""
         firm = sh.firm
         firm.move(sh, TRANSIT)
@@ -96,10 +75,11 @@ class FirmSupplier:
         firm.deliver(sh, now + arc.variate(arc.take(), TRANSIT_DAYS, dist))
 
     def check_conservation(self) -> list[str]:
-        """Finished goods: initial + made = shipped + on hand (units)."""
+        """Finished goods: initial + made = shipped + sold outside + on hand (units)."""
         m = self.maker
+        self.available()  # up to the end, sales outside the model included
         tol = 1e-6 * max(1.0, m.produced, m.initial_fg)
-        balance = m.initial_fg + m.produced - self.shipped - m.fg
+        balance = m.initial_fg + m.produced - self.shipped - self.sold - m.fg
         if abs(balance) > tol:
             return [f"{self.name}: initial + made - shipped - on hand = {balance:.6g} units, "
                     "not 0"]

@@ -12,6 +12,7 @@ from ..config.schema import (
     AddCapacity,
     ControlsLift,
     ControlsStart,
+    ForeignContent,
     GeneralLicence,
     PolicyEvent,
     ResumeApprovals,
@@ -39,8 +40,10 @@ class Policy:
     def __init__(self, env: simpy.Environment, events: Sequence[PolicyEvent],
                  calendar: WorkingCalendar, horizon: float, streams: Streams,
                  authority: Authority, licensing: Licensing,
-                 suppliers: Mapping[str, Supplier], stockpile: Stockpile | None) -> None:
+                 suppliers: Mapping[str, Supplier], stockpile: Stockpile | None,
+                 branch: str = "") -> None:
         self.env = env
+        self.branch = branch
         self.events = events
         self.calendar = calendar
         self.horizon = horizon
@@ -59,6 +62,10 @@ class Policy:
         adding, removing or moving another event leaves its draws alone (#9)."""
         seen: dict[str, int] = {}
         for i, ev in enumerate(self.events):
+            if ev.branch is not None and ev.branch != self.branch:
+                self.log.append({"index": i, "type": ev.type, "label": ev.label or ev.type,
+                                 "day": float("nan"), "happened": False})
+                continue  # another branch's event: never happens here, draws nothing
             name = ev.label or ev.type
             n = seen[name] = seen.get(name, -1) + 1
             draws = self.keys(f"policy.{name}.{n}", 2, block=1)
@@ -88,7 +95,7 @@ class Policy:
         elif isinstance(ev, SetReviewers):
             a.set_reviewers(ev.count)
         elif isinstance(ev, SetDecision):
-            a.set_decision(ev.approve_factor, ev.destinations, ev.rules)
+            a.set_decision(ev.approve_factor, ev.destinations, ev.rules, ev.end_use)
             if ev.pending_approval_rate_per_day is not None:
                 a.set_pending_rate(ev.pending_approval_rate_per_day)
         elif isinstance(ev, SetReviewTime):
@@ -98,6 +105,10 @@ class Policy:
         elif isinstance(ev, StockpileRelease):
             if self.stockpile is not None:
                 self.stockpile.active = True
+        elif isinstance(ev, ForeignContent):
+            free = ev.suppliers if ev.suppliers is not None else [
+                n for n, s in self.suppliers.items() if not s.controlled]
+            self.licensing.foreign_rule(free, ev.materials, not ev.lift)
         elif isinstance(ev, AddCapacity):
             self.suppliers[ev.supplier].add_capacity(self.env._now, ev.add_kg_per_day)
         else:  # pragma: no cover - the schema admits no other type

@@ -10,6 +10,7 @@ import simpy
 
 from ..config.schema import StockpileConfig, SupplierConfig
 from .calendar import WorkingCalendar
+from .orders import OrderBook
 from .records import (
     AWAITING,
     EXEMPT,
@@ -126,14 +127,20 @@ class ControlledExporter(Supplier):
         self._ship(sh, max(self.env._now, sh.ready_day))
 
 
-class FreeSupplier(Supplier):
-    """No licence; orders are produced first come, first served at a capacity in kg/day
-    that follows a ramp-up schedule (dates on `calendar`) and may be raised by policy
-    events."""
+class FreeSupplier(Supplier, OrderBook):
+    """No licence (unless a `foreign_content` rule covers the Chinese-origin share of its
+    shipments); a capacity in kg/day that follows a ramp-up schedule (dates on
+    `calendar`) and may be raised by policy events. It makes to order: while orders are
+    open, the capacity made since the last dispatch is shared between them by its
+    `allocation` rule every `dispatch_every_days`; capacity with no order waiting is lost."""
 
     def __init__(self, env: simpy.Environment, name: str, cfg: SupplierConfig,
-                 streams: Streams, calendar: WorkingCalendar) -> None:
-        super().__init__(env, name, cfg, streams)
+                 streams: Streams, calendar: WorkingCalendar,
+                 licensing: Licensing | None = None) -> None:
+        Supplier.__init__(self, env, name, cfg, streams)
+        OrderBook.__init__(self, env, cfg.allocation, cfg.priority, cfg.dispatch_every_days)
+        self.licensing = licensing
+        self.china_share = cfg.china_content_share
         cal = calendar
         self._t = [0.0]
         self._rate = [float(cfg.capacity_kg_per_day or 0.0)]
@@ -144,10 +151,12 @@ class FreeSupplier(Supplier):
             else:
                 self._t.append(t)
                 self._rate.append(step.kg_per_day)
-        self._free_at = 0.0  # when the capacity already promised is used up
+        self._pool = 0.0  # made since the last dispatch and not yet given
+        self._last = 0.0
+        self._idle = True
 
     def add_capacity(self, now: float, delta: float) -> None:
-        """Add `delta` kg/day from `now` on (orders already promised keep their dates)."""
+        """Add `delta` kg/day from `now` on."""
         i = bisect.bisect_right(self._t, now) - 1
         if self._t[i] != now:
             self._t.insert(i + 1, now)
@@ -156,30 +165,46 @@ class FreeSupplier(Supplier):
         for j in range(i, len(self._rate)):
             self._rate[j] = max(0.0, self._rate[j] + delta)
 
-    def finish_time(self, start: float, kg: float) -> float:
-        """Day when `kg` more has been produced from `start` on (inf if never)."""
+    def made(self, start: float, end: float) -> float:
+        """kg the capacity makes from `start` to `end`."""
         i = bisect.bisect_right(self._t, start) - 1
-        t = start
-        left = kg
-        while True:
-            rate = self._rate[i]
-            end = self._t[i + 1] if i + 1 < len(self._t) else math.inf
-            if rate > 0.0:
-                can = rate * (end - t)
-                if can >= left:
-                    return t + left / rate
-                left -= can
-            if end == math.inf:
-                return math.inf
-            t = end
+        t, kg = start, 0.0
+        while t < end:
+            stop = min(end, self._t[i + 1] if i + 1 < len(self._t) else math.inf)
+            kg += self._rate[i] * (stop - t)
+            t = stop
             i += 1
+        return kg
 
     def order(self, firm: Firm, material: str, kg: float, key: int | None) -> None:
-        sh = self._shipment(firm, material, kg, TRANSIT, key)
-        done = self.finish_time(max(self.env._now, self._free_at), kg)
-        self._free_at = done
-        if done < math.inf:  # otherwise ordered but never produced: stays in transit
-            self._ship(sh, done + sh.draws.variate(sh.key, PRODUCTION, self.production))
+        sh = self._shipment(firm, material, kg, AWAITING, key)
+        lic = self.licensing
+        if (self.china_share > 0.0 and lic is not None and lic.foreign_needs(self.name, material)
+                and sh.draws.u(sh.key, EXEMPT) < self.china_share):
+            lic.apply(sh, attempt=1)  # Chinese-origin content: a licence first
+        else:
+            self.open_order(sh)
+
+    def licensed(self, sh: Shipment) -> None:
+        """Its licence came through: the order joins the others."""
+        self.open_order(sh)
+
+    def available(self) -> float:
+        now = self.env._now
+        if self._idle:
+            self._last, self._idle = now, False
+        self._pool += self.made(self._last, now)
+        self._last = now
+        return self._pool
+
+    def taken(self, amount: float) -> None:
+        self._pool = max(0.0, self._pool - amount)
+
+    def idle(self) -> None:
+        self._pool, self._idle = 0.0, True  # making to order: no order, nothing kept
+
+    def send(self, sh: Shipment, now: float) -> None:
+        self._ship(sh, now + sh.draws.variate(sh.key, PRODUCTION, self.production))
 
 
 class Stockpile:

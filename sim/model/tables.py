@@ -223,10 +223,11 @@ class Replication:
 
 
 def _firms_columns(w: World) -> dict[str, Any]:
-    horizon = w.horizon
     firms = w.firms
-    planned = np.array([f.plan * horizon for f in firms], dtype=float)
-    produced = np.array([f.produced for f in firms], dtype=float)
+    start, end = w.window  # the measured window (the whole horizon by default)
+    planned = np.array([f.plan * (end - start) for f in firms], dtype=float)
+    produced = np.array([(f.produced if f.measured[1] != f.measured[1] else f.measured[1])
+                         - f.measured[0] for f in firms], dtype=float)
     value = np.array([f.cfg.unit_value for f in firms], dtype=float)
     # production is summed run by run in floating point: a gap within 1e-9 of the plan is
     # rounding, not a shortfall (it would count in P(shortfall > 0))

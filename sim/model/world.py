@@ -53,7 +53,8 @@ class World:
                 self.suppliers[n] = ControlledExporter(env, n, s, self.streams, self.licensing,
                                                        self.exports)
             else:
-                self.suppliers[n] = FreeSupplier(env, n, s, self.streams, self.calendar)
+                self.suppliers[n] = FreeSupplier(env, n, s, self.streams, self.calendar,
+                                                 self.licensing)
         self.licensing.suppliers = self.suppliers
         self.stockpile = (Stockpile(env, cfg.stockpile, self.streams)
                           if cfg.stockpile is not None else None)
@@ -70,7 +71,8 @@ class World:
         self.sources.update(self.makers)
         self.tiers = cfg.tiers()
         self.policy = Policy(env, cfg.policy, self.calendar, self.horizon, self.streams,
-                             self.authority, self.licensing, self.suppliers, self.stockpile)
+                             self.authority, self.licensing, self.suppliers, self.stockpile,
+                             cfg.branch)
         self.series: tuple[list[float], list[str], list[str], list[str], list[float]] = (
             [], [], [], [], []
         )
@@ -133,6 +135,13 @@ class World:
         for f in self.firms:
             f.start()
         env.process(self._sampler())
+        o = self.cfg.output
+        self.window = (self.calendar.day_of(o.measure_from) if o.measure_from else 0.0,
+                       min(self.horizon, self.calendar.day_of(o.measure_until))
+                       if o.measure_until else self.horizon)
+        for k, day in enumerate(self.window):
+            if 0.0 < day < self.horizon:
+                post_call(env, day, self._measure, k)
         warm = self.cfg.runs.warmup_days
         self.warm_areas = (0.0, 0.0, 0.0, 0.0)
         if warm > 0:
@@ -155,6 +164,13 @@ class World:
         if problems:
             raise ConservationError("; ".join(problems))
         self.events_processed = events_processed(env) - ticks[0]
+
+    def _measure(self, k: int) -> None:
+        """The start (k = 0) or end (k = 1) of the measured window: each firm's output so
+        far."""
+        for f in self.firms:
+            f.advance()
+            f.measured[k] = f.produced
 
     def _end_warmup(self, _arg: object) -> None:
         self.warm_areas = self.authority.areas()

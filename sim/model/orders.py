@@ -34,6 +34,7 @@ class OrderBook:
         self.priority = list(priority)
         self.every = every
         self.book: list[Shipment] = []
+        self._open: dict[tuple[int, str], Shipment] = {}  # each customer's open order
         self._scheduled = False
 
     def available(self) -> float:
@@ -49,7 +50,17 @@ class OrderBook:
         """Called when the last open order was filled."""
 
     def open_order(self, sh: Shipment) -> None:
-        """Put `sh` (in its firm's ledger, awaiting) on the book; dispatch now if idle."""
+        """Put `sh` (in its firm's ledger, awaiting) on the book; dispatch now if idle. A
+        customer with an order of the material still open has this one added to it (its
+        back-order keeps its place in the queue), so the book holds at most one order per
+        customer and material."""
+        key = (id(sh.firm), sh.material)
+        open_ = self._open.get(key)
+        if open_ is not None:
+            open_.kg += sh.kg  # both awaiting: the firm's ledger is unchanged
+            sh.kg = 0.0
+            return
+        self._open[key] = sh
         self.book.append(sh)
         if not self._scheduled:
             self._scheduled = True
@@ -65,18 +76,31 @@ class OrderBook:
         now = self.env._now
         still = []
         total = 0.0
+        # One shipment per customer, material and dispatch, however many orders it fills
+        # (each order's share moves into it: the firm's ledger is unchanged until it
+        # leaves), so a long back-order does not become a shipment per order per day.
+        pieces: dict[tuple[int, str], Shipment] = {}
         for sh, x in zip(book, give, strict=True):
-            if x < sh.kg - EPS * max(1.0, sh.kg):
+            full = x >= sh.kg - EPS * max(1.0, sh.kg)
+            if not full:
                 sh.firm.cut[self.name] = True
-                if x > EPS * max(1.0, sh.kg):
-                    self.send(sh.firm.split(sh, x), now)
-                    total += x
                 still.append(sh)
+                if x <= EPS * max(1.0, sh.kg):
+                    continue
+            x = sh.kg if full else x
+            total += x
+            key = (id(sh.firm), sh.material)
+            piece = pieces.get(key)
+            if piece is None:
+                pieces[key] = sh if full else sh.firm.split(sh, x)
             else:
-                self.send(sh, now)
-                total += sh.kg
+                piece.kg += x
+                sh.kg -= x
+        for piece in pieces.values():
+            self.send(piece, now)
         self.taken(min(total, have))
         self.book = still
+        self._open = {(id(sh.firm), sh.material): sh for sh in still}
         if still:
             post_call(self.env, self.every, self._dispatch, None)
         else:

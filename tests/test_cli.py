@@ -29,7 +29,7 @@ from sim.run.store import ResultsDir
 
 ROOT = Path(__file__).resolve().parents[1]
 MMC = ROOT / "configs" / "mmc.toml"
-SMALL = ROOT / "tests" / "data" / "small.toml"  # baseline world, 240 days, 7 firms
+SMALL = ROOT / "tests" / "data" / "small.toml"  # baseline world, 240 days, 10 firms
 DATASETS = ("replications", "applications", "exports", "timeseries")
 ALL_TABLES = (*DATASETS, "authority", "policy")
 
@@ -262,7 +262,7 @@ def test_validate_and_schema(tmp_path: Path) -> None:
     r = ok("validate", MMC, cwd=tmp_path)
     assert r.stdout.startswith(f"{MMC}: ok")
     r = ok("validate", SMALL, "--set", "authority.reviewers=6", cwd=tmp_path)
-    assert ": ok" in r.stdout and "6 reviewers" in r.stdout and "7 firms" in r.stdout
+    assert ": ok" in r.stdout and "6 reviewers" in r.stdout and "10 firms" in r.stdout
     schema = json.loads(ok("schema", cwd=tmp_path).stdout)
     assert "authority" in schema["properties"]
     assert not any(tmp_path.iterdir())  # neither writes anything
@@ -309,12 +309,16 @@ def test_summary_prints_sector_table(small_run: Path) -> None:
     lines = r.stdout.splitlines()
     assert lines[0] == "small: 4 replications"
     assert lines[1].split()[:3] == ["sector", "metric", "mean"]
-    sector_lines = lines[2:8]  # 3 sectors x 2 metrics, then what the intervals mean
-    rows = {(ln.split()[0], ln.split()[1]) for ln in sector_lines}
-    assert lines[8].startswith("95% CI of the mean: Monte Carlo error")
-    assert "this config draws no uncertain parameters" in " ".join(lines[8:lines.index("")])
+    sector_lines = lines[2:8]  # 3 sectors x 2 metrics, 2 tiers x 2 metrics, then what
+    rows = {(ln.split()[0], ln.split()[1]) for ln in sector_lines}  # the intervals mean
+    tier_lines = lines[8:12]
+    assert lines[12].startswith("95% CI of the mean: Monte Carlo error")
+    assert "this config draws no uncertain parameters" in " ".join(lines[12:lines.index("")])
     assert rows == {(s, m) for s in ("auto", "defence", "tech")
                     for m in ("shortfall_frac", "value_lost")}
+    assert [ln.split()[:3] for ln in tier_lines] == [
+        ["tier", "1", "shortfall_frac"], ["tier", "1", "value_lost"],
+        ["tier", "0", "shortfall_frac"], ["tier", "0", "value_lost"]]
     # then the authority table
     authority = lines[lines.index("") + 1:]
     assert authority[0].split()[:2] == ["authority", "mean"]
@@ -341,7 +345,7 @@ def test_run_prints_table_and_overwrites(small_run: Path, tmp_path: Path) -> Non
            "--no-plots", cwd=tmp_path)
     assert r.stdout.splitlines()[0] == "small: 2 replications"
     assert "2 replications in" in r.stdout and "-> S" in r.stdout
-    assert len(sim.Results(tmp_path / "S").firms) == 2 * 7
+    assert len(sim.Results(tmp_path / "S").firms) == 2 * 10
     assert len(list((tmp_path / "S" / "replications").glob("*.parquet"))) == 2
 
 
@@ -370,7 +374,7 @@ def test_same_tables_for_any_workers_and_chunk_size(repro: Path) -> None:
     assert_same_tables(repro / "w1", repro / "w2c4")
     man = json.loads((repro / "w2c4" / "manifest.json").read_text())
     assert done_chunks(repro / "w2c4") == [0, 1] and man["workers"] == 2
-    assert len(sim.Results(repro / "w1").firms) == int(REPRO_N) * 7
+    assert len(sim.Results(repro / "w1").firms) == int(REPRO_N) * 10
 
 
 def test_parts_byte_identical_for_workers_1_and_2(repro: Path) -> None:
@@ -457,7 +461,7 @@ def test_precision_met(tmp_path: Path) -> None:
     n = man["replications"]
     assert n > 3  # three were too few: the run grew
     res = sim.Results(tmp_path / "P")
-    assert res.replications == n and len(res.firms) == 7 * n
+    assert res.replications == n and len(res.firms) == 10 * n
     assert sorted(res.firms["replication"].unique()) == list(range(n))  # none skipped
     hw = sector_halfwidths(res.firms)
     if man["precision"]["met"]:
@@ -475,4 +479,4 @@ def test_precision_cap_reached(tmp_path: Path) -> None:
     assert man["precision"]["target_halfwidth"] == 1e-6 and not man["precision"]["met"]
     assert man["replications"] == 5
     assert "precision 1e-06: NOT met (cap reached) after 5 replications" in r.stdout
-    assert len(sim.Results(tmp_path / "P").firms) == 5 * 7
+    assert len(sim.Results(tmp_path / "P").firms) == 5 * 10

@@ -93,7 +93,7 @@ def assert_truthful(folder: Path, refs: dict[int, dict[str, pd.DataFrame]]) -> s
     # the summary printed is that of those replications, and of nothing else
     firms = ref["replications"][ref["replications"]["replication"].isin(reps)]
     auth = ref["authority"][ref["authority"]["replication"].isin(reps)]
-    rows = summary_rows({c: firms[c].to_numpy() for c in FIRM_COLUMNS},
+    rows = summary_rows({c: firms[c].to_numpy() for c in [*FIRM_COLUMNS, "tier"]},
                         {c: auth[c].to_numpy() for c in auth.columns})
     assert r.stdout == csv_text(rows, sim.Results(folder).summary_columns)
     return "read"

@@ -169,7 +169,8 @@ def test_cli_messages_blame_the_right_thing(tmp_path: Path) -> None:
         "suppliers = { china = 0.94, nosuch = 0.06 }\n")
     assert bad(tmp_path, "validate", "ext.toml") == (
         "ext.toml: firms.us_auto_ev.ordering.suppliers.nosuch: unknown supplier 'nosuch' "
-        "(known: china, row)")
+        "(known: china, row; firms that make parts: eu_motor_supplier, jp_tier1, "
+        "us_defence_subtier, us_tier1)")
     assert bad(tmp_path, "validate", BASELINE, "--set", "authority.reviewers=abc") == \
         "--set: authority.reviewers: should be a whole number (got 'abc')"
     # a cross-reference that only the override breaks
@@ -188,8 +189,8 @@ def test_cli_messages_blame_the_right_thing(tmp_path: Path) -> None:
 def test_estimate_of_the_baseline(baseline: sim.Config) -> None:
     est = estimate_work(baseline)
     # 546 days, a sample every 7 -> 79 samples; per sample: backlog, queue and, per firm,
-    # its materials + cumulative units: 6 firms x 2 + the defence prime x 3 = 15 -> 17
-    assert est.rows == 79 * 17
+    # its materials + cumulative units: 9 firms x 2 + the defence sub-tier x 3 = 21 -> 23
+    assert est.rows == 79 * 23
     assert est.days == 546 + 3 * 366
     bg = next(t for t in est.terms if t.what == "background applications")
     assert bg.count == pytest.approx(25.8 * 546)  # rate x horizon

@@ -132,10 +132,14 @@ def test_headline_numbers_are_the_summary_csv(baseline_run: Path) -> None:
     cells = parse(baseline_run / "report.html").cells
     rows = summary(baseline_run)
     headline = {k: v for k, v in cells.items() if k.count("/") == 2}
-    assert len(headline) == 3 * 2 * 7  # sectors x (shortfall, value lost) x statistics
+    tiers = {r[1] for r in rows if r[0] == "tier"}
+    # (sectors and tiers) x (shortfall, value lost) x statistics
+    assert len(headline) == (3 + len(tiers)) * 2 * 7 and len(tiers) == 2
     for key, (value, text) in headline.items():
-        sector, metric, stat = key.split("/")
-        assert value == float(rows[("sector", sector, metric)][stat]), key
+        name, metric, stat = key.split("/")
+        row = rows[("tier", name[5:], metric) if name.startswith("tier ") else
+                   ("sector", name, metric)]
+        assert value == float(row[stat]), key
         if metric == "shortfall_frac" and stat != "p_positive":
             assert text == f"{100 * value:.2f}%"
 
@@ -276,10 +280,12 @@ def test_run_report_in_the_browser(browser: Any, baseline_run: Path, tmp_path: P
     assert found["tables_without_headers"] == 0
     rows = summary(baseline_run)
     headline = [(k, v, t) for k, v, t in found["cells"] if k.count("/") == 2]
-    assert len(headline) == 42
+    assert len(headline) == (3 + 2) * 2 * 7  # sectors and tiers 0-1
     for key, value, _ in headline:
-        sector, metric, stat = key.split("/")
-        assert value == float(rows[("sector", sector, metric)][stat]), key
+        name, metric, stat = key.split("/")
+        row = rows[("tier", name[5:], metric) if name.startswith("tier ") else
+                   ("sector", name, metric)]
+        assert value == float(row[stat]), key
     assert shot.stat().st_size > 50_000  # a real page, for a person to look at
     assert found["pdf_bytes"] > 50_000   # and it prints (A4)
 

@@ -23,7 +23,7 @@ from sim.run.work import ReplicationError
 
 ROOT = Path(__file__).resolve().parents[1]
 MMC = ROOT / "configs" / "mmc.toml"
-SMALL = ROOT / "tests" / "data" / "small.toml"  # baseline world, 240 days, 7 firms
+SMALL = ROOT / "tests" / "data" / "small.toml"  # baseline world, 240 days, 10 firms
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def batch(cfg: sim.Config, tmp_path_factory: pytest.TempPathFactory) -> sim.Resu
 def test_run_batch_returns_results(batch: sim.Results, cfg: sim.Config) -> None:
     assert isinstance(batch, sim.Results)
     assert batch.replications == 3
-    assert len(cfg.firms) == 7
+    assert len(cfg.firms) == 10
     assert len(batch.firms) == 3 * len(cfg.firms)
     assert set(batch.firms["firm"]) == set(cfg.firms)
     assert list(batch.firms["replication"]) == [i for i in range(3) for _ in cfg.firms]

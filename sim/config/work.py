@@ -169,11 +169,18 @@ def estimate_work(cfg: Config) -> WorkEstimate:
                               f"{p}.in_transit_days" if o.in_transit_days > h
                               else f"{p}.review_period_days"))
         first_cover = max(0.0, o.target_cover_days - f.initial_cover_days - o.in_transit_days)
-        for per_unit in f.bom.values():
+        for m, per_unit in f.bom.items():
             use = f.units_per_day * per_unit  # kg/day
-            for s_name, share in o.suppliers.items():
+            for s_name, share in cfg.sources(f)[m].items():
                 sup = cfg.suppliers.get(s_name)
-                if share <= 0.0 or sup is None:
+                if share <= 0.0:
+                    continue
+                if sup is None:  # a firm that makes the part: a dispatch a day at most
+                    ship = cfg.firms[s_name].shipping
+                    n = min(reviews, h / ship.dispatch_every_days + 1.0)
+                    terms.append(WorkTerm("shipments from firms that make parts", n,
+                                          3.0 * n, f"firms.{s_name}.shipping."
+                                          "dispatch_every_days"))
                     continue
                 if sup.kind == "free":
                     terms.append(WorkTerm("shipments from free suppliers", reviews,
@@ -390,7 +397,7 @@ def queue_stability(cfg: Config) -> QueueLoad | None:
             for m, per_unit in f.bom.items():
                 if m not in controlled:
                     continue
-                for s_name, share in o.suppliers.items():
+                for s_name, share in cfg.sources(f)[m].items():
                     sup = cfg.suppliers.get(s_name)
                     if share > 0.0 and sup is not None and sup.kind == "controlled":
                         kg = f.units_per_day * per_unit * o.review_period_days * share

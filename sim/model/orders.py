@@ -27,6 +27,8 @@ class OrderBook:
     says what it has to give (`available`), takes what it gave (`taken`) and sends a
     shipment on its way (`send`)."""
 
+    name: str  # the supplier's, for its customers' `cut` flags
+
     def __init__(self, env: simpy.Environment, allocation: str, priority: list[str],
                  every: float) -> None:
         self.env = env
@@ -106,5 +108,3 @@ class OrderBook:
         else:
             self._scheduled = False
             self.idle()
-
-    name: str

@@ -32,7 +32,7 @@ bench: $(BENCH_STAMP)
 
 ## calibration: fit the 2025 priors (configs/calibration/2025.toml) to the fit window and
 ## write the posterior the baseline draws from (configs/posterior/2025.toml + .parquet),
-## then the rolling-origin calibration (fitted to June only); ~12 min on 2 cores.
+## then the rolling-origin calibration (fitted to June only); ~30 min each on 2 cores.
 ## Run it again whenever the model's numbers change, then `make validation`.
 CAL := results/calibration-2025
 calibration: $(STAMP)

@@ -281,3 +281,23 @@ def test_posterior_rows_get_their_own_floor() -> None:
     assert len(set(floors[NOISE_FLOOR])) == 120
     # a per-row random column scores more than an independent one: rows repeat
     assert exp.loc[ROW_FLOOR, "delta"] > exp.loc[NOISE_FLOOR, "delta"]
+
+
+def test_explain_survives_an_almost_constant_outcome() -> None:
+    """A sector that loses nothing in all but three of 200 replications (a scenario without
+    controls): SALib's density estimate is singular there, so those deltas are left out
+    (NaN) rather than failing the run's summary; a parameter that does drive the outcome
+    elsewhere is still scored."""
+    rng = np.random.default_rng(5)
+    n = 200
+    a, b = rng.random(n), rng.random(n)
+    params = pd.DataFrame({"replication": range(n), "a": a, "b": b})
+    flat = np.zeros(n)
+    flat[:3] = [0.01, 0.02, 0.01]
+    sectors = pd.DataFrame({"replication": np.tile(range(n), 2),
+                            "sector": ["defence"] * n + ["auto"] * n,
+                            "shortfall_frac": np.concatenate([flat, a + 0.1 * b])})
+    out = explain(params, sectors, seed=1)
+    auto = out[(out["sector"] == "auto") & (out["parameter"] == "a")]
+    assert float(auto["delta"].iloc[0]) > 0.3
+    assert len(out[out["sector"] == "defence"]) == 3  # a, b and the noise floor, kept as rows

@@ -12,6 +12,7 @@ confounded with one another: a random column taking one value per distinct row
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import TYPE_CHECKING
 
@@ -92,9 +93,22 @@ def floor_columns(joined: pd.DataFrame, names: list[str], seed: int) -> dict[str
 
 
 def _delta(xs: dict[str, np.ndarray], y: np.ndarray, seed: int) -> dict[str, dict]:
+    """SALib's delta for every column at once; where its density estimate fails (an
+    outcome almost constant, e.g. zero in all but a few replications), column by column,
+    leaving out those it cannot estimate."""
+    try:
+        return _delta_all(xs, y, seed)
+    except (ValueError, np.linalg.LinAlgError):
+        out = {}
+        for name, x in xs.items():
+            with contextlib.suppress(ValueError, np.linalg.LinAlgError):
+                out |= _delta_all({name: x}, y, seed)
+        return out
+
+
+def _delta_all(xs: dict[str, np.ndarray], y: np.ndarray, seed: int) -> dict[str, dict]:
     if not xs:
         return {}
-    import contextlib
     import io
     import warnings
 

@@ -86,7 +86,7 @@ CAPTIONS: dict[str, tuple[str, str]] = {
     "response.png": (
         "Response of mean sector shortfall and queue wait to the swept parameter",
         "each line is a sector's mean shortfall at each swept value, its band the 95% "
-        "interval of the mean; the lower panel is the mean queue wait."),
+        "interval of the mean; the right-hand panel is the mean queue wait."),
     "heatmap.png": (
         "Heat maps of mean sector shortfall over the two swept parameters",
         "each cell is one point of the grid, coloured and labelled by the sector's mean "

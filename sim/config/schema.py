@@ -297,6 +297,31 @@ class CustomsHold(Strict):
 Allocation = Literal["proportional", "fifo", "priority"]
 
 
+class OrderBookConfig(Strict):
+    """How a supplier with finite supply (a free supplier's capacity, a maker's finished
+    goods) serves its open orders: a dispatch every `dispatch_every_days`, sharing what it
+    has by `allocation` when it cannot fill them all."""
+
+    dispatch_every_days: PosFloat = Field(
+        default=1.0, description="Days between dispatches while orders are open."
+    )
+    allocation: Allocation = Field(
+        default="proportional", description="When supply falls short of the open orders: "
+        "`proportional` (each gets the same share of what it asked), `fifo` (oldest order "
+        "first) or `priority` (by `priority`, proportional within a level)."
+    )
+    priority: list[str] = Field(
+        default=[], description="`priority` allocation: sectors or firm names, served first "
+        "to last; customers named nowhere come last."
+    )
+
+    @model_validator(mode="after")
+    def _priority_list(self) -> OrderBookConfig:
+        if self.allocation == "priority" and not self.priority:
+            raise ValueError("allocation = \"priority\" needs a priority list")
+        return self
+
+
 class CapacityStep(Strict):
     """From `start` on, the supplier can produce `kg_per_day`."""
 
@@ -304,7 +329,7 @@ class CapacityStep(Strict):
     kg_per_day: NonNegFloat
 
 
-class SupplierConfig(Strict):
+class SupplierConfig(OrderBookConfig):
     """A source of material.
 
     `controlled` suppliers need an approved export licence per shipment while a material
@@ -329,18 +354,6 @@ class SupplierConfig(Strict):
         default=None, description="Free suppliers: kg/day at t = 0 over all materials."
     )
     ramp: list[CapacityStep] = Field(default=[], description="Free suppliers: later capacity.")
-    allocation: Allocation = Field(
-        default="proportional", description="Free suppliers: how capacity is shared when "
-        "the open orders ask for more (`proportional`, `fifo` or `priority`)."
-    )
-    priority: list[str] = Field(
-        default=[], description="Free suppliers, `priority` allocation: sectors or firm "
-        "names, served first to last."
-    )
-    dispatch_every_days: PosFloat = Field(
-        default=1.0, description="Free suppliers: days between allocations of capacity "
-        "while orders are open."
-    )
     china_content_share: Probability = Field(
         default=0.0, description="Free suppliers: share of shipments containing "
         "Chinese-origin rare earths above the threshold of a `foreign_content` rule "
@@ -363,8 +376,6 @@ class SupplierConfig(Strict):
             raise ValueError("a controlled supplier has no capacity to allocate and needs "
                              "licences anyway: allocation, priority and china_content_share "
                              "are for free suppliers")
-        if self.allocation == "priority" and not self.priority:
-            raise ValueError("allocation = \"priority\" needs a priority list")
         starts = [s.start for s in self.ramp]
         if starts != sorted(starts):
             raise ValueError("ramp steps must be in date order")
@@ -404,7 +415,7 @@ class Substitution(Strict):
     fraction: Probability = Field(description="Share of planned output made meanwhile.")
 
 
-class ShippingConfig(Strict):
+class ShippingConfig(OrderBookConfig):
     """How a firm that makes an `output` for other firms serves their orders: from its
     finished goods, at every dispatch, sharing what it has by `allocation` when it cannot
     fill every open order."""
@@ -415,18 +426,6 @@ class ShippingConfig(Strict):
     )
     transit_days_to: dict[str, Distribution] = Field(
         default={}, description="Per customer firm: its arc's transit days instead."
-    )
-    dispatch_every_days: PosFloat = Field(
-        default=1.0, description="Days between dispatches while orders are open."
-    )
-    allocation: Allocation = Field(
-        default="proportional", description="When finished goods fall short of the open "
-        "orders: `proportional` (each gets the same share of what it asked), `fifo` (oldest "
-        "order first) or `priority` (by `priority`, proportional within a level)."
-    )
-    priority: list[str] = Field(
-        default=[], description="`priority` allocation: sectors or firm names, served first "
-        "to last; customers named nowhere come last."
     )
     initial_cover_days: NonNegFloat = Field(
         default=0.0, description="Finished goods at t = 0, in days of planned output."
@@ -443,9 +442,7 @@ class ShippingConfig(Strict):
         return _check_nonnegative(d, "transit_days")  # type: ignore[return-value]
 
     @model_validator(mode="after")
-    def _priority(self) -> ShippingConfig:
-        if self.allocation == "priority" and not self.priority:
-            raise ValueError("allocation = \"priority\" needs a priority list")
+    def _arcs(self) -> ShippingConfig:
         for k, d in self.transit_days_to.items():
             _check_nonnegative(d, f"transit_days_to.{k}")
         return self

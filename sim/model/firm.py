@@ -298,6 +298,8 @@ class Firm:
     def finish(self) -> None:
         """Close the books at the end of the horizon."""
         self.advance()
+        if math.isnan(self.measured[1]):  # the measured window runs to the end
+            self.measured[1] = self.produced
         horizon = self.env._now
         if (self.stockouts > 0 and math.isnan(self.recovered_at) and self.mode == RUN
                 and horizon - self.run_since >= self.recovery_window):

@@ -32,7 +32,7 @@ class FirmSupplier(OrderBook):
 
     def __init__(self, env: simpy.Environment, maker: Firm, cfg: ShippingConfig,
                  keys: Keys) -> None:
-        super().__init__(env, cfg.allocation, cfg.priority, cfg.dispatch_every_days)
+        super().__init__(env, cfg)
         self.maker = maker
         self.name = maker.name
         self.cfg = cfg

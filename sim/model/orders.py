@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import simpy
 
+from ..config.schema import OrderBookConfig
 from .allocation import allocate, levels_of
 from .clock import post_call
 
@@ -29,12 +30,11 @@ class OrderBook:
 
     name: str  # the supplier's, for its customers' `cut` flags
 
-    def __init__(self, env: simpy.Environment, allocation: str, priority: list[str],
-                 every: float) -> None:
+    def __init__(self, env: simpy.Environment, cfg: OrderBookConfig) -> None:
         self.env = env
-        self.allocation = allocation
-        self.priority = list(priority)
-        self.every = every
+        self.allocation = cfg.allocation
+        self.priority = list(cfg.priority)
+        self.every = cfg.dispatch_every_days
         self.book: list[Shipment] = []
         self._open: dict[tuple[int, str], Shipment] = {}  # each customer's open order
         self._scheduled = False

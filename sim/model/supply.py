@@ -138,7 +138,7 @@ class FreeSupplier(Supplier, OrderBook):
                  streams: Streams, calendar: WorkingCalendar,
                  licensing: Licensing | None = None) -> None:
         Supplier.__init__(self, env, name, cfg, streams)
-        OrderBook.__init__(self, env, cfg.allocation, cfg.priority, cfg.dispatch_every_days)
+        OrderBook.__init__(self, env, cfg)
         self.licensing = licensing
         self.china_share = cfg.china_content_share
         cal = calendar

@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .records import APPROVED, OUTCOME_NAMES, REFUSED, UNDECIDED
+from .records import (
+    APPROVED,
+    AWAITING,
+    CANCELLED,
+    OUTCOME_NAMES,
+    RECEIVED,
+    REFUSED,
+    TRANSIT,
+    UNDECIDED,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -226,8 +235,7 @@ def _firms_columns(w: World) -> dict[str, Any]:
     firms = w.firms
     start, end = w.window  # the measured window (the whole horizon by default)
     planned = np.array([f.plan * (end - start) for f in firms], dtype=float)
-    produced = np.array([(f.produced if f.measured[1] != f.measured[1] else f.measured[1])
-                         - f.measured[0] for f in firms], dtype=float)
+    produced = np.array([f.measured[1] - f.measured[0] for f in firms], dtype=float)
     value = np.array([f.cfg.unit_value for f in firms], dtype=float)
     # production is summed run by run in floating point: a gap within 1e-9 of the plan is
     # rounding, not a shortfall (it would count in P(shortfall > 0))
@@ -281,8 +289,6 @@ def _arcs_columns(w: World) -> dict[str, Any]:
     stockpile), customer firm, material; quantities by state at the end (kg or pieces),
     fill rate, bullwhip ratio, and for firm suppliers the ripple lag (days from the
     supplier's first stock-out to the customer's)."""
-    from .records import AWAITING, CANCELLED, RECEIVED, TRANSIT
-
     units = {m: c.unit for m, c in w.cfg.materials.items()}
     by_name = {f.name: f for f in w.firms}
     rows: dict[tuple[str, str, str], list[float]] = {}

@@ -50,7 +50,9 @@ def describe_error(err: BadInput, accepted: Iterable[str] | None = None) -> str:
     if isinstance(err, ConfigError):
         where = f"{err.source}: {err.path}" if err.path else err.source
         flags = " or ".join(_flag(r) for r in remedies)
-        return f"{where}: {err.message}" + (f" (use {flags} to run it anyway)" if flags else "")
+        return "\n".join([f"{where}: {err.message}" + (f" (use {flags} to run it anyway)"
+                                                       if flags else ""),
+                          *(describe_error(e) for e in err.more)])
     return str(err)
 
 

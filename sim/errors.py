@@ -18,21 +18,24 @@ class ConfigError(BadInput):
     """A config file, a field in it, or a ``path=value`` override is wrong.
 
     ``str(err)`` is ``SOURCE: PATH: what is wrong`` (SOURCE a file name, or ``--set``).
-    `remedies` are the keyword arguments that would run it anyway (``("force",)`` for a
-    config beyond the work limits); the CLI shows them as flags.
+    `more` holds the other errors found at the same time (a line each in ``str(err)``,
+    after this one's). `remedies` are the keyword arguments that would run it anyway
+    (``("force",)`` for a config beyond the work limits); the CLI shows them as flags.
     """
 
     def __init__(self, source: str, path: str, message: str,
-                 remedies: tuple[str, ...] = ()) -> None:
+                 remedies: tuple[str, ...] = (), more: tuple[ConfigError, ...] = ()) -> None:
         self.source = _one_line(source)
         self.path = _one_line(path)
         self.message = _one_line(message)
         self.remedies = remedies
+        self.more = tuple(more)
         where = f"{self.source}: {self.path}" if path else self.source
         hint = ""
         if remedies:
             hint = " (pass " + " or ".join(f"{r}=True" for r in remedies) + " to run it anyway)"
-        super().__init__(f"{where}: {self.message}{hint}")
+        super().__init__("\n".join([f"{where}: {self.message}{hint}",
+                                    *(str(e) for e in self.more)]))
 
 
 def _one_line(s: str) -> str:

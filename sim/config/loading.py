@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import math
 import os
 import re
 import tomllib
+import types
+import typing
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ..errors import ArgumentError, ConfigError
 from .base import PathError
 from .paths import set_path
-from .schema import Config
+from .schema import Config, PathErrors
 
 __all__ = ["config_dict", "config_from_dict", "load_config", "parse_override", "read_toml_tree"]
 
@@ -56,13 +59,27 @@ def _read_toml(path: Path, source: str) -> dict[str, Any]:
         raise ConfigError(source, "", TOO_DEEP) from None
 
 
-def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep-merge `over` into a copy of `base`: tables merge key by key, anything else
-    (values, arrays, arrays of tables) is replaced whole."""
+REPLACED_WHOLE = frozenset({"observed"})
+"""Top-level tables a child config replaces whole instead of merging key by key: data read
+from a file (a child naming its own `observed` file must not keep its parent's series).
+Tables with a `dist` key (distributions, priors) and tables naming a `file` are replaced
+whole wherever they are."""
+
+
+def _whole(key: str, value: Mapping[str, Any], depth: int) -> bool:
+    """Whether a child's table `value` at `key` replaces the parent's whole."""
+    return (depth == 0 and key in REPLACED_WHOLE) or "dist" in value or "file" in value
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any], _depth: int = 0) -> dict[str, Any]:
+    """Deep-merge `over` into a copy of `base`: tables merge key by key (except those
+    `_whole` says are replaced whole), anything else (values, arrays, arrays of tables) is
+    replaced whole."""
     out = dict(base)
     for k, v in over.items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) and "dist" not in v:
-            out[k] = _merge(dict(out[k]), v)
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) and \
+                not _whole(k, v, _depth):
+            out[k] = _merge(dict(out[k]), v, _depth + 1)
         else:
             out[k] = v
     return out
@@ -369,18 +386,98 @@ def _message(err: Mapping[str, Any], errors: list[Mapping[str, Any]], path: str)
     return path, msg
 
 
-def _first_error(exc: ValidationError, source: str, overridden: Iterable[str] = ()) -> ConfigError:
+def _all_errors(exc: ValidationError, source: str, overridden: Iterable[str] = ()
+                ) -> ConfigError:
+    """Every error of a failed validation, one per path: the first is the error raised, the
+    others its `more`. An unknown key comes first where a required field is missing beside
+    it (the typo explains the missing field)."""
     errors = exc.errors(include_url=False)
-    err = errors[0]
-    cause = (err.get("ctx") or {}).get("error")
-    if isinstance(cause, PathError):
-        path, msg = cause.path, cause.message
-    else:
-        path, msg = _message(err, errors, _loc_path(err["loc"]))
-    others = {_loc_path(e["loc"]) for e in errors[1:]} - {_loc_path(err["loc"])}
-    if others:
-        msg += f" (and {len(others)} more error{'s' if len(others) > 1 else ''})"
-    return ConfigError(_source_of(path, source, overridden), path, msg)
+    found: dict[str, tuple[str, str]] = {}  # path -> (path, message), first per path
+    unreported = 0
+    for err in errors:
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, PathErrors):
+            pairs = [(e.path, e.message) for e in cause.errors]
+            unreported += cause.unreported
+        elif isinstance(cause, PathError):
+            pairs = [(cause.path, cause.message)]
+        else:
+            pairs = [_message(err, errors, _loc_path(err["loc"]))]
+            if err["type"] == "extra_forbidden":
+                pairs = [(pairs[0][0], pairs[0][1] + _did_you_mean(err["loc"]))]
+        for path, msg in pairs:
+            found.setdefault(path, (path, msg))
+    missing = [tuple(e["loc"]) for e in errors if e["type"] == "missing"]
+    first = [_loc_path(e["loc"]) for e in errors if e["type"] == "extra_forbidden"
+             and any(m[:len(e["loc"]) - 1] == tuple(e["loc"][:-1]) for m in missing)]
+    order = list(dict.fromkeys([*first, *found]))
+    made = [ConfigError(_source_of(p, source, overridden), p, m)
+            for p, m in (found[k] for k in order)]
+    if unreported:
+        made.append(ConfigError(source, "", f"and {unreported} more unknown names"))
+    head = made[0]
+    return ConfigError(head.source, head.path, head.message, more=tuple(made[1:]))
+
+
+def _did_you_mean(loc: Iterable[Any]) -> str:
+    """' (did you mean KEY?)' for an unknown key at `loc`, naming the nearest key the table
+    takes; '' if none is near."""
+    *parent, key = list(loc)
+    fields = _fields_at(parent)
+    close = difflib.get_close_matches(str(key), fields, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _fields_at(loc: Iterable[Any]) -> list[str]:
+    """The keys of the model at pydantic location `loc` below the root Config (union members
+    found by their tag), or [] where it cannot be followed."""
+    tp: Any = Config
+    for item in loc:
+        tp = _model_part(tp, item)
+        if tp is None:
+            return []
+    tp = _strip(tp)
+    return list(tp.model_fields) if isinstance(tp, type) and issubclass(tp, BaseModel) else []
+
+
+def _strip(tp: Any) -> Any:
+    """`tp` without Annotated and without None in a union."""
+    while True:
+        origin = typing.get_origin(tp)
+        args = typing.get_args(tp)
+        if origin is typing.Annotated:
+            tp = args[0]
+        elif origin in (typing.Union, types.UnionType) and type(None) in args:
+            rest = [a for a in args if a is not type(None)]
+            tp = rest[0] if len(rest) == 1 else typing.Union[tuple(rest)]  # noqa: UP007
+        else:
+            return tp
+
+
+def _model_part(tp: Any, item: Any) -> Any:
+    """The type found at `item` (a field, list index, table key or union tag) of `tp`."""
+    tp = _strip(tp)
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        f = tp.model_fields.get(str(item))
+        return None if f is None else f.annotation
+    if origin in (list, tuple):
+        return args[0]
+    if origin is dict:
+        return args[1]
+    if origin in (typing.Union, types.UnionType):
+        for member in args:
+            m = _strip(member)
+            if not (isinstance(m, type) and issubclass(m, BaseModel)):
+                continue
+            for tag in ("type", "dist"):
+                f = m.model_fields.get(tag)
+                if f is not None and item in (typing.get_args(f.annotation) or (f.default,)):
+                    return m
+            if m.__name__ == item:
+                return m
+    return None
 
 
 def _source_of(path: str, source: str, overridden: Iterable[str]) -> str:
@@ -415,7 +512,7 @@ def _validate(data: Mapping[str, Any], source: str, overridden: Iterable[str] = 
         cfg = Config.model_validate(dict(data))
         loc = _coerced_bool(data, cfg.model_dump(warnings=False))
     except ValidationError as exc:
-        raise _first_error(exc, source, overridden) from None
+        raise _all_errors(exc, source, overridden) from None
     except RecursionError:
         raise ConfigError(SET if overridden else source, "", TOO_DEEP) from None
     if loc is not None:
@@ -478,14 +575,11 @@ def load_config(path: str | Path, overrides: Iterable[str] | None = ()) -> Confi
         raise
 
 
-_MORE = re.compile(r" \(and \d+ more errors?\)$")
-
-
 def _same_error(data: dict[str, Any], source: str, exc: ConfigError) -> bool:
     """Whether the file without its overrides fails the same way (else the overrides made
     the error, e.g. a cross-reference or a sibling field they no longer agree with)."""
     try:
         _validate(data, source)
     except ConfigError as own:
-        return (own.path, _MORE.sub("", own.message)) == (exc.path, _MORE.sub("", exc.message))
+        return (own.path, own.message) == (exc.path, exc.message)
     return False

@@ -6,12 +6,14 @@ production in units per calendar day. Every model refuses unknown keys.
 
 from __future__ import annotations
 
+import difflib
 import math
-from collections.abc import Callable
+import typing
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from .base import (
     Date,
@@ -27,6 +29,21 @@ from .base import (
 from .distributions import Distribution, nonnegative
 from .observed import Month, ObservedData
 from .priors import Prior
+
+MIN_PERIOD_DAYS = 1.0 / 1440.0
+"""Shortest period of a repeating process (a dispatch, an order review, a sample): one minute.
+Shorter ones are not a schedule but a loop that barely advances the clock."""
+
+
+def _period(v: float) -> float:
+    if not v >= MIN_PERIOD_DAYS:
+        raise ValueError(f"must be at least {MIN_PERIOD_DAYS:.3g} days (one minute): a "
+                         f"shorter period repeats without end (got {v:g})")
+    return v
+
+
+Period = Annotated[float, Field(gt=0, allow_inf_nan=False), AfterValidator(_period)]
+"""Days between the repetitions of a periodic process, at least `MIN_PERIOD_DAYS`."""
 
 
 def _check_nonnegative(d: Distribution | None, what: str) -> Distribution | None:
@@ -103,7 +120,7 @@ class RunsConfig(Strict):
 class OutputConfig(Strict):
     """What a replication records besides its tables of firms and applications."""
 
-    sample_every_days: PosFloat = Field(default=7.0, description="Time-series sampling interval.")
+    sample_every_days: Period = Field(default=7.0, description="Time-series sampling interval.")
     recovery_window_days: NonNegFloat = Field(
         default=28.0,
         description="Production must stay at plan this long after a stock-out to count as "
@@ -230,25 +247,36 @@ class RefusalConfig(Strict):
 
 
 class BackgroundConfig(Strict):
-    """Applications from destinations and buyers not modelled as firms (Poisson stream)."""
+    """Applications from destinations and buyers not modelled as firms (Poisson stream).
+    Without this table (or with rate 0) there are none; with a rate above 0 the other
+    fields are required."""
 
-    rate_per_day: NonNegFloat = Field(description="Poisson arrivals per calendar day.")
-    quantity_kg: Distribution = Field(description="kg per shipment.")
-    materials: dict[str, Probability] = Field(description="Share of shipments by material.")
+    rate_per_day: NonNegFloat = Field(
+        default=0.0, description="Poisson arrivals per calendar day (0: no background).")
+    quantity_kg: Distribution | None = Field(
+        default=None, description="kg per shipment (required when rate_per_day > 0).")
+    materials: dict[str, Probability] = Field(
+        default={}, description="Share of shipments by material (required when "
+        "rate_per_day > 0).")
     destinations: dict[str, Probability] = Field(
-        description="Share of shipments by destination."
+        default={}, description="Share of shipments by destination (required when "
+        "rate_per_day > 0)."
     )
     military_share: Probability = Field(default=0.0, description="Share with military end use.")
 
     @field_validator("quantity_kg")
     @classmethod
-    def _q(cls, d: Distribution) -> Distribution:
-        return _check_nonnegative(d, "quantity_kg")  # type: ignore[return-value]
+    def _q(cls, d: Distribution | None) -> Distribution | None:
+        return _check_nonnegative(d, "quantity_kg")
 
-    @field_validator("materials", "destinations")
-    @classmethod
-    def _shares(cls, v: dict[str, float], info) -> dict[str, float]:  # noqa: ANN001
-        return _check_shares(v, info.field_name)
+    @model_validator(mode="after")
+    def _needed(self) -> BackgroundConfig:
+        if self.rate_per_day > 0:
+            for f in ("quantity_kg", "materials", "destinations"):
+                if not getattr(self, f):
+                    raise PathError(f"authority.background.{f}", "is required when "
+                                    f"rate_per_day > 0 (got {self.rate_per_day:g})")
+        return self
 
 
 class AuthorityConfig(Strict):
@@ -266,7 +294,9 @@ class AuthorityConfig(Strict):
     information_requests: InformationRequests = InformationRequests()
     decision: DecisionConfig = DecisionConfig()
     refusal: RefusalConfig = RefusalConfig()
-    background: BackgroundConfig
+    background: BackgroundConfig = Field(
+        default=BackgroundConfig(), description="Other buyers' applications (default: none)."
+    )
 
     @field_validator("review_time", "pre_acceptance")
     @classmethod
@@ -302,8 +332,9 @@ class OrderBookConfig(Strict):
     goods) serves its open orders: a dispatch every `dispatch_every_days`, sharing what it
     has by `allocation` when it cannot fill them all."""
 
-    dispatch_every_days: PosFloat = Field(
-        default=1.0, description="Days between dispatches while orders are open."
+    dispatch_every_days: Period = Field(
+        default=1.0, description="Days between dispatches while orders are open (at least "
+        "a minute)."
     )
     allocation: Allocation = Field(
         default="proportional", description="When supply falls short of the open orders: "
@@ -448,10 +479,14 @@ class ShippingConfig(OrderBookConfig):
         return self
 
 
+_DEFAULT_SHIPPING = ShippingConfig()
+
+
 class OrderingConfig(Strict):
     """Periodic review, order up to a target cover of inventory position."""
 
-    review_period_days: PosFloat = 7.0
+    review_period_days: Period = Field(
+        default=7.0, description="Days between order reviews (at least a minute).")
     target_cover_days: NonNegFloat = Field(
         description="Order up to this many days of planned use, counting on hand and on order."
     )
@@ -968,109 +1003,87 @@ class Config(Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Config:
-        """Every name used somewhere is defined; raised with the path of the use."""
-        mats, dests = set(self.materials), set(self.destinations)
+        """Every name used somewhere is defined (every miss reported at once, each with the
+        path of the use and the nearest known name), then what the names make fits
+        together (shares, tiers, windows). Set and dict lookups only: linear in the size
+        of the config."""
+        refs = _References(self)
+        refs.check()
+        if refs.errors:
+            raise PathErrors(refs.errors, refs.unreported)
+        self._check_structure()
+        return self
+
+    def _check_structure(self) -> None:
         a = self.authority
-
-        def need(kind: str, names: set[str], name: str | None, path: str) -> None:
-            if name is not None and name not in names:
-                known = ", ".join(sorted(names)) or "none"
-                raise PathError(path, f"unknown {kind} {name!r} (known: {known})")
-
-        for m in a.background.materials:
-            need("material", mats, m, f"authority.background.materials.{m}")
-        _check_sum(a.background.materials, "authority.background.materials")
-        for d in a.background.destinations:
-            need("destination", dests, d, f"authority.background.destinations.{d}")
-        _check_sum(a.background.destinations, "authority.background.destinations")
-        for i, r in enumerate(a.decision.rules):
-            need("destination", dests, r.destination, f"authority.decision.rules.{i}.destination")
-            need("material", mats, r.material, f"authority.decision.rules.{i}.material")
-        for s_name, s in self.suppliers.items():
-            for m in s.materials:
-                need("material", mats, m, f"suppliers.{s_name}.materials")
-        if self.stockpile is not None:
-            for m in self.stockpile.stock_kg:
-                need("material", mats, m, f"stockpile.stock_kg.{m}")
-        both = set(self.suppliers) & set(self.firms)
-        if both:
-            name = sorted(both)[0]
-            raise PathError(f"firms.{name}", f"{name!r} names a supplier too: a name is a "
-                            "supplier's or a firm's")
+        if a.background.materials:
+            _check_sum(a.background.materials, "authority.background.materials")
+        if a.background.destinations:
+            _check_sum(a.background.destinations, "authority.background.destinations")
+        for name in self.firms:
+            if name in self.suppliers:
+                raise PathError(f"firms.{name}", f"{name!r} names a supplier too: a name is a "
+                                "supplier's or a firm's")
         for f_name, f in self.firms.items():
-            p = f"firms.{f_name}"
-            need("destination", dests, f.destination, f"{p}.destination")
-            for m in f.bom:
-                need("material", mats, m, f"{p}.bom.{m}")
-            if f.output is not None:
-                need("material", mats, f.output, f"{p}.output")
-                if f.output in f.bom:
-                    raise PathError(f"{p}.output", f"{f.output!r} is in its own bill of "
-                                    "materials")
-            for k in f.shipping.transit_days_to:
-                need("firm", set(self.firms), k, f"{p}.shipping.transit_days_to.{k}")
-            makers = sorted(n for n, g in self.firms.items() if g.output is not None)
-            for s_name in f.ordering.suppliers:
-                if s_name not in self.suppliers and s_name not in self.firms:
-                    known = ", ".join(sorted(self.suppliers)) or "none"
-                    if makers:
-                        known += f"; firms that make parts: {', '.join(makers)}"
-                    raise PathError(f"{p}.ordering.suppliers.{s_name}",
-                                    f"unknown supplier {s_name!r} (known: {known})")
+            if f.output is not None and f.output in f.bom:
+                raise PathError(f"firms.{f_name}.output", f"{f.output!r} is in its own bill "
+                                "of materials")
             self._check_sources(f_name, f)
         self._check_tiers()
         for i, ev in enumerate(self.policy):
-            p = f"policy.{i}"
-            if not ev.outside_window:
-                self._check_window(ev.date, f"{p}.date")
-            for m in getattr(ev, "materials", None) or []:
-                need("material", mats, m, f"{p}.materials")
-            for d in getattr(ev, "destinations", None) or []:
-                need("destination", dests, d, f"{p}.destinations")
-            for fn in getattr(ev, "firms", None) or []:
-                need("firm", set(self.firms), fn, f"{p}.firms")
-            if isinstance(ev, ForeignContent):
-                for n in ev.suppliers or []:
-                    need("supplier", set(self.suppliers), n, f"{p}.suppliers")
-                    if self.suppliers[n].kind != "free":
-                        raise PathError(f"{p}.suppliers", f"{n!r} is controlled: the rule "
-                                        "is about free suppliers' Chinese-origin content")
-            if isinstance(ev, AddCapacity):
-                need("supplier", set(self.suppliers), ev.supplier, f"{p}.supplier")
-                if self.suppliers[ev.supplier].kind != "free":
-                    raise PathError(f"{p}.supplier", "capacity is added to free suppliers only")
-            if isinstance(ev, SetDecision) and ev.rules:
-                for j, r in enumerate(ev.rules):
-                    need("destination", dests, r.destination, f"{p}.rules.{j}.destination")
-                    need("material", mats, r.material, f"{p}.rules.{j}.material")
-            if (isinstance(ev, SetReviewTime) and (ev.information_request_probability or 0) > 0
-                    and a.information_requests.response_days is None):
-                raise PathError(f"{p}.information_request_probability",
-                                "needs authority.information_requests.response_days")
-            if isinstance(ev, StockpileRelease) and self.stockpile is None:
-                raise PathError(f"{p}.type", "stockpile_release needs a [stockpile] table")
-            if ev.delay_days is not None and not math.isfinite(ev.delay_days.expected):
-                raise PathError(f"{p}.delay_days", "must have a finite mean")
-        if self.observed is not None:
-            self._check_observed(self.observed, need)
-        o = self.output
-        for f in ("measure_from", "measure_until"):
-            if getattr(o, f) is not None:
-                self._check_window(getattr(o, f), f"output.{f}")
-        if o.measure_from and o.measure_until and o.measure_until <= o.measure_from:
-            raise PathError("output.measure_until", f"{o.measure_until} is not after "
-                            f"measure_from {o.measure_from}")
-        branches = sorted({ev.branch for ev in self.policy if ev.branch is not None})
-        if self.branch and self.branch not in branches:
-            raise PathError("branch", f"no policy event has branch {self.branch!r} "
-                            f"(branches: {', '.join(branches) or 'none'})")
+            self._check_event(i, ev)
+        self._check_measured()
         names: dict[str, int] = {}
         for i, u in enumerate(self.uncertain):
             if u.name in names:
                 raise PathError(f"uncertain.{i}.name", f"{u.name!r} is already "
                                 f"uncertain.{names[u.name]}")
             names[u.name] = i
-        return self
+
+    def _check_event(self, i: int, ev: PolicyEventBase) -> None:
+        p = f"policy.{i}"
+        a = self.authority
+        if not ev.outside_window:
+            self._check_window(ev.date, f"{p}.date")
+        if isinstance(ev, ForeignContent):
+            for k, n in enumerate(ev.suppliers or []):
+                if self.suppliers[n].kind != "free":
+                    raise PathError(f"{p}.suppliers.{k}", f"{n!r} is controlled: the rule "
+                                    "is about free suppliers' Chinese-origin content")
+        if isinstance(ev, AddCapacity) and self.suppliers[ev.supplier].kind != "free":
+            raise PathError(f"{p}.supplier", "capacity is added to free suppliers only")
+        if (isinstance(ev, SetReviewTime) and (ev.information_request_probability or 0) > 0
+                and a.information_requests.response_days is None):
+            raise PathError(f"{p}.information_request_probability",
+                            "needs authority.information_requests.response_days")
+        if isinstance(ev, StockpileRelease) and self.stockpile is None:
+            raise PathError(f"{p}.type", "stockpile_release needs a [stockpile] table")
+        if ev.delay_days is not None and not math.isfinite(ev.delay_days.expected):
+            raise PathError(f"{p}.delay_days", "must have a finite mean")
+
+    def _check_measured(self) -> None:
+        """The measured window (`output.measure_from` to `measure_until`) and the warm-up
+        leave something inside the simulated window to measure."""
+        o, start, h = self.output, self.calendar.start, self.horizon_days
+        window = f"the simulated window is {start} to {_last_day(start, h)} (horizon_days = {h:g})"
+        lo = (o.measure_from - start).days if o.measure_from else 0
+        hi = (o.measure_until - start).days if o.measure_until else math.inf
+        if o.measure_from and o.measure_until and hi <= lo:
+            raise PathError("output.measure_until", f"{o.measure_until} is not after "
+                            f"measure_from {o.measure_from}: nothing would be measured")
+        if o.measure_from and lo < 0:
+            raise PathError("output.measure_from", f"{o.measure_from} is before the start; "
+                            f"{window}")
+        if o.measure_from and lo >= h:
+            raise PathError("output.measure_from", f"{o.measure_from} is not before the end: "
+                            f"nothing would be measured; {window}")
+        if o.measure_until and hi <= 0:
+            raise PathError("output.measure_until", f"{o.measure_until} is not after the "
+                            f"start: nothing would be measured; {window}")
+        if self.runs.warmup_days >= h:
+            raise PathError("runs.warmup_days", f"{self.runs.warmup_days:g} days is not below "
+                            f"horizon_days = {h:g}: every application would be left out of the "
+                            "statistics")
 
     def sources(self, firm: FirmConfig) -> dict[str, dict[str, float]]:
         """Per material of `firm`'s bill of materials, the suppliers (or firms) it orders it
@@ -1164,13 +1177,216 @@ class Config(Strict):
         raise PathError(path, f"{when} is before the simulated window ({window}): it would "
                         "apply at t = 0; set outside_window = true if that is meant")
 
-    def _check_observed(self, obs: ObservedData, need: Callable[..., None]) -> None:
+
+MAX_REPORTED = 20
+"""Most unknown names reported at once (the rest are counted)."""
+
+SECTORS: tuple[str, ...] = typing.get_args(Sector)
+
+
+def unknown_name(kind: str, name: str, known: Iterable[str], suggest: Iterable[str] | None = None
+                 ) -> str:
+    """'unknown KIND NAME; did you mean X? (known: ...)': the nearest of `suggest` (default
+    `known`), and the known names (the first dozen of many)."""
+    names = sorted(known)
+    close = difflib.get_close_matches(str(name), sorted(suggest) if suggest is not None
+                                      else names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    shown = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
+    return f"unknown {kind} {name!r}{hint} (known: {shown or 'none'})"
+
+
+class PathErrors(PathError):
+    """Several cross-reference errors found at once; the first is this error's own."""
+
+    def __init__(self, errors: list[PathError], unreported: int = 0) -> None:
+        super().__init__(errors[0].path, errors[0].message)
+        self.errors = errors
+        self.unreported = unreported
+
+
+class _References:
+    """Checks every name a config uses against those it defines, collecting the misses."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.errors: list[PathError] = []
+        self.unreported = 0
+        self.customers: dict[str, set[str]] = {}  # supplier or maker -> firms ordering there
+        for n, f in cfg.firms.items():
+            for s in f.ordering.suppliers:
+                self.customers.setdefault(s, set()).add(n)
+
+    def fail(self, path: str, message: str) -> None:
+        if len(self.errors) < MAX_REPORTED:
+            self.errors.append(PathError(path, message))
+        else:
+            self.unreported += 1
+
+    def need(self, kind: str, known: Mapping[str, object] | set[str] | frozenset[str],
+             name: str | None, path: str) -> bool:
+        """Whether `name` (None: not given) is in `known`; records the miss if not."""
+        if name is None or name in known:
+            return True
+        if len(self.errors) < MAX_REPORTED:
+            self.fail(path, unknown_name(kind, name, known))
+        else:
+            self.unreported += 1
+        return False
+
+    def unique(self, names: Iterable[str], path: str, what: str = "") -> None:
+        """Each of `names` (at `path`.k) appears once."""
+        seen: dict[str, int] = {}
+        for k, n in enumerate(names):
+            if n in seen:
+                self.fail(f"{path}.{k}", f"{n!r} is listed twice{what} (also {path}.{seen[n]})")
+            seen.setdefault(n, k)
+
+    def check(self) -> None:
+        cfg = self.cfg
+        mats, dests = cfg.materials, cfg.destinations
+        a = cfg.authority
+        for m in a.background.materials:
+            self.need("material", mats, m, f"authority.background.materials.{m}")
+        for d in a.background.destinations:
+            self.need("destination", dests, d, f"authority.background.destinations.{d}")
+        self.rules(a.decision.rules, "authority.decision.rules")
+        for s_name, s in cfg.suppliers.items():
+            for k, m in enumerate(s.materials):
+                self.need("material", mats, m, f"suppliers.{s_name}.materials.{k}")
+            self.priority(s.priority, f"suppliers.{s_name}.priority", s_name)
+        if cfg.stockpile is not None:
+            for m in cfg.stockpile.stock_kg:
+                self.need("material", mats, m, f"stockpile.stock_kg.{m}")
+        for f_name, f in cfg.firms.items():
+            self.firm(f_name, f)
+        for i, ev in enumerate(cfg.policy):
+            self.event(i, ev)
+        self.branch()
+        self.calendar()
+        if cfg.observed is not None:
+            self.observed(cfg.observed)
+        self.calibration()
+
+    def rules(self, rules: Iterable[DecisionRule], path: str) -> None:
+        mats, dests = self.cfg.materials, self.cfg.destinations
+        for j, r in enumerate(rules):
+            self.need("destination", dests, r.destination, f"{path}.{j}.destination")
+            self.need("material", mats, r.material, f"{path}.{j}.material")
+
+    def priority(self, prio: list[str], path: str, who: str) -> None:
+        """A priority list names sectors, or firms that order from `who`."""
+        self.unique(prio, path)
+        firms = self.cfg.firms
+        mine = self.customers.get(who, set())
+        for k, p in enumerate(prio):
+            if p in SECTORS:
+                continue
+            if p not in firms:
+                self.fail(f"{path}.{k}", unknown_name("sector or firm", p, [*SECTORS, *mine],
+                                                      [*SECTORS, *firms]))
+            elif p not in mine:
+                self.fail(f"{path}.{k}", f"firm {p!r} does not order from {who!r}, so "
+                          f"ranking it changes nothing (its customers: "
+                          f"{', '.join(sorted(mine)) or 'none'})")
+
+    def firm(self, f_name: str, f: FirmConfig) -> None:
+        cfg = self.cfg
+        p = f"firms.{f_name}"
+        self.need("destination", cfg.destinations, f.destination, f"{p}.destination")
+        for m in f.bom:
+            self.need("material", cfg.materials, m, f"{p}.bom.{m}")
+        self.need("material", cfg.materials, f.output, f"{p}.output")
+        for s_name in f.ordering.suppliers:
+            if s_name not in cfg.suppliers and s_name not in cfg.firms:
+                makers = [n for n, g in cfg.firms.items() if g.output is not None]
+                self.fail(f"{p}.ordering.suppliers.{s_name}", unknown_name(
+                    "supplier", s_name, [*cfg.suppliers, *makers]))
+        mine = self.customers.get(f_name, set())
+        if f.output is None and f.shipping != _DEFAULT_SHIPPING:
+            self.fail(f"{p}.shipping", "is for a firm that makes an `output` for other firms; "
+                      "this one has none, so its shipping settings would do nothing")
+        for k in f.shipping.transit_days_to:
+            if self.need("firm", cfg.firms, k, f"{p}.shipping.transit_days_to.{k}") and \
+                    k not in mine:
+                self.fail(f"{p}.shipping.transit_days_to.{k}", f"firm {k!r} does not order "
+                          f"from {f_name!r} (its customers: {', '.join(sorted(mine)) or 'none'})")
+        self.priority(f.shipping.priority, f"{p}.shipping.priority", f_name)
+
+    def event(self, i: int, ev: PolicyEventBase) -> None:
+        cfg = self.cfg
+        p = f"policy.{i}"
+        for k, m in enumerate(getattr(ev, "materials", None) or []):
+            self.need("material", cfg.materials, m, f"{p}.materials.{k}")
+        for k, d in enumerate(getattr(ev, "destinations", None) or []):
+            self.need("destination", cfg.destinations, d, f"{p}.destinations.{k}")
+        for k, fn in enumerate(getattr(ev, "firms", None) or []):
+            self.need("firm", cfg.firms, fn, f"{p}.firms.{k}")
+        if isinstance(ev, ForeignContent):
+            for k, n in enumerate(ev.suppliers or []):
+                self.need("supplier", cfg.suppliers, n, f"{p}.suppliers.{k}")
+        if isinstance(ev, AddCapacity):
+            self.need("supplier", cfg.suppliers, ev.supplier, f"{p}.supplier")
+        if isinstance(ev, SetDecision) and ev.rules:
+            self.rules(ev.rules, f"{p}.rules")
+
+    def branch(self) -> None:
+        cfg = self.cfg
+        branches = {ev.branch for ev in cfg.policy if ev.branch is not None}
+        if cfg.branch and cfg.branch not in branches:
+            self.fail("branch", unknown_name("branch", cfg.branch, branches).replace(
+                "unknown branch", "no policy event has branch", 1).replace("known:",
+                                                                           "branches:"))
+
+    def calendar(self) -> None:
+        """An extra working day is a day that would otherwise not be worked."""
+        c = self.cfg.calendar
+        for k, d in enumerate(c.extra_working_days):
+            weekend = c.working_days == "mon-fri" and d.weekday() >= 5
+            if not weekend and not any(h.start <= d <= h.end for h in c.holidays):
+                self.fail(f"calendar.extra_working_days.{k}", f"{d} is a working day anyway "
+                          "(extra working days are weekend days or holidays that are worked)")
+
+    def observed(self, obs: ObservedData) -> None:
+        cfg = self.cfg
+        firms: dict[str, int] = {}
         for i, st in enumerate(obs.stoppages):
-            need("firm", set(self.firms), st.firm, f"observed.stoppages.{i}.firm")
+            self.need("firm", cfg.firms, st.firm, f"observed.stoppages.{i}.firm")
+            if st.firm in firms:
+                self.fail(f"observed.stoppages.{i}.firm", f"{st.firm!r} already has a "
+                          f"stoppage (observed.stoppages.{firms[st.firm]}): a firm's first "
+                          "stoppage is one date")
+            firms.setdefault(st.firm, i)
         for i, ap in enumerate(obs.approvals):
-            need("destination", set(self.destinations), ap.destination,
-                 f"observed.approvals.{i}.destination")
-        for i, se in enumerate(obs.exports.series if obs.exports else []):
-            for d in se.destinations or []:
-                need("destination", set(self.destinations), d,
-                     f"observed.exports.series.{i}.destinations")
+            self.need("destination", cfg.destinations, ap.destination,
+                      f"observed.approvals.{i}.destination")
+        series = obs.exports.series if obs.exports else []
+        names: dict[str, int] = {}
+        for i, se in enumerate(series):
+            for k, d in enumerate(se.destinations or []):
+                self.need("destination", cfg.destinations, d,
+                          f"observed.exports.series.{i}.destinations.{k}")
+            if se.name in names:
+                self.fail(f"observed.exports.series.{i}.name", f"{se.name!r} is already "
+                          f"observed.exports.series.{names[se.name]}: each series needs "
+                          "its own name")
+            names.setdefault(se.name, i)
+
+    def calibration(self) -> None:
+        cal, obs = self.cfg.calibration, self.cfg.observed
+        if cal is None:
+            return
+        uncertain = {u.name for u in self.cfg.uncertain}
+        # (A config without uncertain parameters -- a replication's, with its draws applied
+        # -- keeps the table; `calibrate` refuses it for having nothing to fit.)
+        for k, n in enumerate(cal.parameters or [] if uncertain else []):
+            self.need("uncertain parameter", uncertain, n, f"calibration.parameters.{k}")
+        self.unique(cal.parameters or [], "calibration.parameters")
+        if obs is not None and cal.fit_months:
+            months = set(obs.months)
+            for se in obs.exports.series if obs.exports else []:
+                months.update(se.months)
+            for k, m in enumerate(cal.fit_months):
+                if m not in months:
+                    self.fail(f"calibration.fit_months.{k}", f"no observation in {m} (observed "
+                              f"months: {', '.join(sorted(months)) or 'none'})")

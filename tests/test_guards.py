@@ -58,8 +58,9 @@ PROBES = [
     (EXP_1E308, "authority.review_time", "a mean of 1e+308 days"),
     ("suppliers.china.max_shipment_kg=1e-300", "suppliers.china.max_shipment_kg",
      "licence applications per replication; the limit is 5e+07 events"),
-    ("output.sample_every_days=1e-9", "output.sample_every_days",
-     "time-series samples per replication; the limit is 5e+07 events"),
+    ("output.sample_every_days=0.001", "output.sample_every_days",
+     "time-series rows per replication (a sample every 0.001 days over 546 days); the limit "
+     "is 5e+06 rows"),
 ]
 
 
@@ -112,8 +113,8 @@ def test_cli_validate_refuses_and_sweep_names_the_point(tmp_path: Path) -> None:
     for cmd in ("validate", "sweep"):
         msg = bad(tmp_path, cmd, "s.toml", "-j", "1", "-o", "out") if cmd == "sweep" else \
             bad(tmp_path, cmd, "s.toml")
-        assert msg.startswith("s.toml: output.sample_every_days: point 1: about 2e+12 "
-                              "time-series samples"), msg  # 2000 days / 1e-9
+        assert msg.startswith("s.toml: sweep.parameters.0 (output.sample_every_days): point "
+                              "1, value 1e-09: must be at least 0.000694 days (one minute)"), msg
 
 
 def test_cli_validate_prints_the_estimate_and_force_runs_anyway(tmp_path: Path) -> None:

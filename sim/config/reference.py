@@ -23,6 +23,9 @@ _DIST_NAMES = {c.__name__ for c in (
     distributions.Empirical)}
 
 
+_DISTRIBUTION = "[distribution](#distributions)"
+
+
 def _type_name(tp: Any) -> str:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
@@ -30,8 +33,8 @@ def _type_name(tp: Any) -> str:
         return _type_name(args[0])
     if origin in (typing.Union, types.UnionType):
         names = [_type_name(a) for a in args if a is not type(None)]
-        if set(names) <= _DIST_NAMES | {"distribution"}:
-            base = "distribution"
+        if set(names) <= _DIST_NAMES | {_DISTRIBUTION}:
+            base = _DISTRIBUTION
         else:
             base = " \\| ".join(dict.fromkeys(names))
         return base + (" (optional)" if type(None) in args else "")
@@ -44,7 +47,7 @@ def _type_name(tp: Any) -> str:
     if origin is tuple:
         return f"list of {_type_name(args[0])}"
     if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return "distribution" if tp.__name__ in _DIST_NAMES else f"[{tp.__name__}](#{_anchor(tp)})"
+        return _DISTRIBUTION if tp.__name__ in _DIST_NAMES else f"[{tp.__name__}](#{_anchor(tp)})"
     return getattr(tp, "__name__", str(tp))
 
 
@@ -92,49 +95,86 @@ def _table(model: type[BaseModel], path: str) -> list[str]:
     return lines + [""]
 
 
-SECTIONS: list[tuple[type[BaseModel], str]] = [
-    (schema.Config, "(top level)"),
-    (schema.CalendarConfig, "calendar"),
-    (schema.Holiday, "calendar.holidays[]"),
-    (schema.RunsConfig, "runs"),
-    (schema.OutputConfig, "output"),
-    (schema.MaterialConfig, "materials.NAME"),
-    (schema.DestinationConfig, "destinations.NAME"),
-    (schema.AuthorityConfig, "authority"),
-    (schema.InformationRequests, "authority.information_requests"),
-    (schema.DecisionConfig, "authority.decision"),
-    (schema.DecisionRule, "authority.decision.rules[]"),
-    (schema.RefusalConfig, "authority.refusal"),
-    (schema.BackgroundConfig, "authority.background"),
-    (schema.SupplierConfig, "suppliers.NAME"),
-    (schema.CustomsHold, "suppliers.NAME.customs_hold"),
-    (schema.CapacityStep, "suppliers.NAME.ramp[]"),
-    (schema.StockpileConfig, "stockpile"),
-    (schema.FirmConfig, "firms.NAME"),
-    (schema.OrderingConfig, "firms.NAME.ordering"),
-    (schema.Substitution, "firms.NAME.substitution"),
-    (schema.PolicyEventBase, "policy[] (every event)"),
-    (schema.ControlsStart, 'policy[] type = "controls_start"'),
-    (schema.ControlsLift, 'policy[] type = "controls_lift"'),
-    (schema.SuspendApprovals, 'policy[] type = "suspend_approvals"'),
-    (schema.ResumeApprovals, 'policy[] type = "resume_approvals"'),
-    (schema.SetReviewers, 'policy[] type = "reviewers"'),
-    (schema.SetDecision, 'policy[] type = "decision"'),
-    (schema.SetReviewTime, 'policy[] type = "review_time"'),
-    (schema.GeneralLicence, 'policy[] type = "general_licence"'),
-    (schema.StockpileRelease, 'policy[] type = "stockpile_release"'),
-    (schema.AddCapacity, 'policy[] type = "capacity"'),
-    (schema.SweepConfig, "sweep"),
-    (schema.SweepParameter, "sweep.parameters[]"),
-    (schema.SweepDiscovery, "sweep.discovery"),
-    (schema.UncertainParameter, "uncertain[]"),
-    (schema.CalibrationConfig, "calibration"),
-    (observed.ObservedData, "observed (a file, e.g. configs/observed/2025.toml)"),
-    (observed.ObservedExports, "observed.exports"),
-    (observed.ObservedSeries, "observed.exports.series[]"),
-    (observed.ObservedStoppage, "observed.stoppages[]"),
-    (observed.ObservedApproval, "observed.approvals[]"),
-]
+TOP = "(top level)"
+
+TITLES: dict[type[BaseModel], str] = {
+    observed.ObservedData: "observed (a file, e.g. configs/observed/2025.toml)",
+}
+"""Section titles other than the path where the walk first meets the model."""
+
+
+def _strip(tp: Any) -> Any:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp
+
+
+def _tag(model: type[BaseModel]) -> str | None:
+    """`type = "x"` or `dist = "x"`: the tag that picks `model` out of its union."""
+    for key in ("type", "dist"):
+        f = model.model_fields.get(key)
+        if f is not None:
+            args = typing.get_args(f.annotation)
+            return f'{key} = "{args[0] if args else f.default}"'
+    return None
+
+
+def _models_in(tp: Any, path: str) -> list[tuple[type[BaseModel], str]]:
+    """The models a field of type `tp` at `path` holds, each with its section path."""
+    tp = _strip(tp)
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in args if a is not type(None)]
+        out = []
+        for a in members:
+            a = _strip(a)
+            if isinstance(a, type) and issubclass(a, BaseModel) and len(members) > 1:
+                tag = _tag(a)
+                where = "(distribution)" if a.__name__ in _DIST_NAMES else path
+                out.append((a, f"{where} {tag}" if tag else where))
+            else:
+                out += _models_in(a, path)
+        return out
+    if origin in (list, tuple):
+        return _models_in(args[0], f"{path}[]")
+    if origin is dict:
+        return _models_in(args[1], f"{path}.NAME")
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [(tp, path)]
+    return []
+
+
+def _shared_base(model: type[BaseModel]) -> type[BaseModel] | None:
+    """The documented base whose fields every event shares (`PolicyEventBase`)."""
+    for base in model.__mro__[1:]:
+        if base is schema.PolicyEventBase:
+            return base
+    return None
+
+
+def sections() -> list[tuple[type[BaseModel], str]]:
+    """Every model of the schema, walked from the root `Config` in field order, each with
+    the path of its section (union members with their tag; distributions once)."""
+    out: dict[type[BaseModel], str] = {}
+
+    def visit(model: type[BaseModel], path: str) -> None:
+        base = _shared_base(model)
+        if base is not None and base not in out:
+            out[base] = f"{path.split(' ')[0]} (every event)"
+            for name, f in base.model_fields.items():
+                for m, sub in _models_in(f.annotation, f"{path.split(' ')[0]}.{name}"):
+                    if m not in out:
+                        visit(m, sub)
+        out[model] = TITLES.get(model, path)
+        for name, f in model.model_fields.items():
+            where = name if path == TOP else f"{path.split(' ')[0]}.{name}"
+            for m, sub in _models_in(f.annotation, where):
+                if m not in out:
+                    visit(m, sub)
+
+    visit(schema.Config, TOP)
+    return list(out.items())
+
 
 DISTRIBUTIONS = """\
 ## Distributions
@@ -204,8 +244,17 @@ beyond these limits, unless `--force` is given (`force=True` from Python):
 The estimate counts background applications (`rate_per_day` x horizon), each firm's
 order reviews (horizon / `review_period_days`) and licence applications (an order of about
 `units_per_day` x `bom` x `review_period_days` kg split at the controlled supplier's
-`max_shipment_kg`), information-request rounds, resubmissions and the time-series sampler;
-it is an order of magnitude (the baseline: ~59,000 estimated, ~39,000 counted).
+`max_shipment_kg`), the dispatch cycle of every free supplier and firm that makes parts
+(horizon / `dispatch_every_days`), information-request rounds, resubmissions and the
+time-series sampler; it is an order of magnitude (the baseline: ~67,000 estimated, ~39,000
+counted). A period (`dispatch_every_days`, `review_period_days`, `sample_every_days`) is at
+least {schema.MIN_PERIOD_DAYS:.3g} days (one minute).
+
+With `[[uncertain]]` parameters the limits hold for every replication: each parameter that
+feeds the estimate is set to the end of its prior that makes the most work -- the bounds of
+a bounded prior, the {1 - work.HIGH_QUANTILE:g} or {work.HIGH_QUANTILE:g} quantile of a
+normal or lognormal one -- all at once, and a config past a limit there is refused, naming
+the parameter.
 
 They also warn (one line each; `-q` silences warnings) when a policy event is dated at or
 after the end of the window (it never happens; `outside_window = true` says that is meant),
@@ -213,7 +262,9 @@ and when the licence queue is unstable for as long as controls are on: applicati
 arriving faster than reviewers / mean review time (in calendar days, information-request
 rounds included) clear them in every period between `reviewers` and `review_time` events.
 
-A chain of `extends` may be at most {MAX_EXTENDS} configs long.
+A chain of `extends` may be at most {MAX_EXTENDS} configs long. A child config's tables
+merge with its parent's key by key, except `observed` (data read from a file) and any table
+with a `dist` or `file` key (distributions, priors), which the child replaces whole.
 """
 
 
@@ -222,7 +273,9 @@ def render() -> str:
              "Generated from the schema by `python -m sim.config.reference`; do not edit by hand.",
              "Times are calendar days unless a field says working days; quantities are kg;",
              "production is units per calendar day. Unknown keys are refused.", ""]
-    for model, path in SECTIONS:
+    secs = sections()
+    dists = [(m, p) for m, p in secs if m.__name__ in _DIST_NAMES]
+    for model, path in [sec for sec in secs if sec not in dists]:
         fields = dict(model.model_fields)
         if model is not schema.PolicyEventBase and issubclass(model, schema.PolicyEventBase):
             base = set(schema.PolicyEventBase.model_fields)
@@ -234,6 +287,8 @@ def render() -> str:
         else:
             lines += _table(model, path)
     lines.append(DISTRIBUTIONS)
+    for model, path in dists:
+        lines += _table(model, path)
     lines.append(LIMITS)
     return "\n".join(lines)
 

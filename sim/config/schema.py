@@ -1062,8 +1062,8 @@ class Config(Strict):
             raise PathError(f"{p}.delay_days", "must have a finite mean")
 
     def _check_measured(self) -> None:
-        """The measured window (`output.measure_from` to `measure_until`) and the warm-up
-        leave something inside the simulated window to measure."""
+        """The measured window (`output.measure_from` to `measure_until`) holds some of the
+        simulated window."""
         o, start, h = self.output, self.calendar.start, self.horizon_days
         window = f"the simulated window is {start} to {_last_day(start, h)} (horizon_days = {h:g})"
         lo = (o.measure_from - start).days if o.measure_from else 0
@@ -1080,10 +1080,6 @@ class Config(Strict):
         if o.measure_until and hi <= 0:
             raise PathError("output.measure_until", f"{o.measure_until} is not after the "
                             f"start: nothing would be measured; {window}")
-        if self.runs.warmup_days >= h:
-            raise PathError("runs.warmup_days", f"{self.runs.warmup_days:g} days is not below "
-                            f"horizon_days = {h:g}: every application would be left out of the "
-                            "statistics")
 
     def sources(self, firm: FirmConfig) -> dict[str, dict[str, float]]:
         """Per material of `firm`'s bill of materials, the suppliers (or firms) it orders it
@@ -1184,16 +1180,16 @@ MAX_REPORTED = 20
 SECTORS: tuple[str, ...] = typing.get_args(Sector)
 
 
-def unknown_name(kind: str, name: str, known: Iterable[str], suggest: Iterable[str] | None = None
-                 ) -> str:
+def unknown_name(kind: str, name: str, known: Iterable[str], suggest: Iterable[str] | None = None,
+                 also: str = "") -> str:
     """'unknown KIND NAME; did you mean X? (known: ...)': the nearest of `suggest` (default
-    `known`), and the known names (the first dozen of many)."""
+    `known`), and the known names (the first dozen of many), then `also`."""
     names = sorted(known)
     close = difflib.get_close_matches(str(name), sorted(suggest) if suggest is not None
                                       else names, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     shown = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
-    return f"unknown {kind} {name!r}{hint} (known: {shown or 'none'})"
+    return f"unknown {kind} {name!r}{hint} (known: {shown or 'none'}{also})"
 
 
 class PathErrors(PathError):
@@ -1299,9 +1295,10 @@ class _References:
         self.need("material", cfg.materials, f.output, f"{p}.output")
         for s_name in f.ordering.suppliers:
             if s_name not in cfg.suppliers and s_name not in cfg.firms:
-                makers = [n for n, g in cfg.firms.items() if g.output is not None]
+                makers = sorted(n for n, g in cfg.firms.items() if g.output is not None)
+                also = f"; firms that make parts: {', '.join(makers)}" if makers else ""
                 self.fail(f"{p}.ordering.suppliers.{s_name}", unknown_name(
-                    "supplier", s_name, [*cfg.suppliers, *makers]))
+                    "supplier", s_name, cfg.suppliers, [*cfg.suppliers, *makers], also))
         mine = self.customers.get(f_name, set())
         if f.output is None and f.shipping != _DEFAULT_SHIPPING:
             self.fail(f"{p}.shipping", "is for a firm that makes an `output` for other firms; "

@@ -3,20 +3,23 @@ the work one replication does, limits on it, and a warning for a licence queue t
 keeps up.
 
 `estimate_work(cfg)` counts, per replication, the SimPy events (background applications,
-the firms' order reviews, shipments and licence applications, information-request rounds,
-resubmissions, the time-series sampler), the time-series rows and the calendar days of the
-working-day table. It is rough -- within a small factor of what a run counts (the baseline:
-about 59,000 estimated, 39,000 counted) -- and meant only to tell a run of minutes from one
-that would never end. `check_work(cfg, source)` refuses a config beyond the limits below
-with a ConfigError naming the field that dominates the offending count, and logs a warning
-for policy events dated after the simulated window and for a licence queue that is unstable
-for as long as controls are on (`check_warnings`).
+the firms' order reviews, shipments and licence applications, the dispatch cycles of the
+order books, information-request rounds, resubmissions, the time-series sampler), the
+time-series rows and the calendar days of the working-day table. It is rough -- within a
+small factor of what a run counts (the baseline: about 67,000 estimated, 39,000 counted) --
+and meant only to tell a run of minutes from one that would never end.
+`check_work(cfg, source)` refuses a config beyond the limits below (with uncertain
+parameters: at the ends of their priors) with a ConfigError naming the field that dominates
+the offending count, and logs a warning for policy events dated after the simulated window
+and for a licence queue that is unstable for as long as controls are on (`check_warnings`).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -26,6 +29,8 @@ from pydantic import BaseModel
 
 from ..errors import ConfigError
 from .distributions import Constant, Empirical, Exponential, Gamma, Lognormal, Triangular, Uniform
+from .paths import get_path
+from .priors import ChoicePrior, LognormalPrior, NormalPrior
 from .schema import (
     Config,
     ControlsLift,
@@ -37,10 +42,10 @@ from .schema import (
     SuspendApprovals,
 )
 
-__all__ = ["MAX_EVENTS", "MAX_HORIZON_DAYS", "MAX_MEAN_DAYS", "MAX_ROWS", "QueueLoad",
-           "WorkEstimate", "WorkTerm", "about", "calendar_days_per_working_day",
+__all__ = ["HIGH_QUANTILE", "MAX_EVENTS", "MAX_HORIZON_DAYS", "MAX_MEAN_DAYS", "MAX_ROWS",
+           "QueueLoad", "WorkEstimate", "WorkTerm", "about", "calendar_days_per_working_day",
            "check_stability", "check_warnings", "check_work", "estimate_work",
-           "late_policy_events", "queue_stability"]
+           "late_policy_events", "prior_range", "queue_stability"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +67,7 @@ CALENDAR_MARGIN_DAYS = 3 * 366
 """Days the model's working-day table covers beyond the horizon (sim.model.calendar)."""
 
 _QUANTITIES = frozenset({"quantity_kg"})  # distributions that are not durations
+_NOT_SIMULATED = frozenset({"uncertain", "sweep", "calibration", "observed"})  # no durations
 _DISTRIBUTIONS = (Exponential, Lognormal, Triangular, Uniform, Gamma, Constant, Empirical)
 _YEAR = 366.0
 _PRE, _APP, _BG = 1.0, 3.0, 2.0  # events: pre-acceptance; per firm application; per background one
@@ -158,6 +164,7 @@ def estimate_work(cfg: Config) -> WorkEstimate:
     terms.append(WorkTerm("background applications", bg, bg * (_BG + pre),
                           "authority.background.rate_per_day"))
     firm_apps = 0.0
+    terms += _dispatch_cycles(cfg)
     for name, f in cfg.firms.items():
         o = f.ordering
         p = f"firms.{name}.ordering"
@@ -175,12 +182,11 @@ def estimate_work(cfg: Config) -> WorkEstimate:
                 sup = cfg.suppliers.get(s_name)
                 if share <= 0.0:
                     continue
-                if sup is None:  # a firm that makes the part: a dispatch a day at most
+                if sup is None:  # a firm that makes the part: a shipment per dispatch at most
                     ship = cfg.firms[s_name].shipping
                     n = min(reviews, h / ship.dispatch_every_days + 1.0)
                     terms.append(WorkTerm("shipments from firms that make parts", n,
-                                          3.0 * n, f"firms.{s_name}.shipping."
-                                          "dispatch_every_days"))
+                                          2.0 * n, f"{p}.review_period_days"))
                     continue
                 if sup.kind == "free":
                     terms.append(WorkTerm("shipments from free suppliers", reviews,
@@ -224,6 +230,30 @@ def estimate_work(cfg: Config) -> WorkEstimate:
                         days=h + CALENDAR_MARGIN_DAYS, terms=tuple(terms))
 
 
+def _dispatch_cycles(cfg: Config) -> list[WorkTerm]:
+    """The dispatch cycle of every order book with customers (free suppliers, firms that make
+    parts): while orders are open, an event every `dispatch_every_days` -- counted as open
+    for the whole horizon, since a book short of supply keeps back-orders open."""
+    h = cfg.horizon_days
+    books: dict[str, tuple[float, str]] = {}
+    for f in cfg.firms.values():
+        for s_name, share in f.ordering.suppliers.items():
+            if share <= 0.0 or s_name in books:
+                continue
+            sup = cfg.suppliers.get(s_name)
+            if sup is not None and sup.kind == "free":
+                books[s_name] = (sup.dispatch_every_days,
+                                 f"suppliers.{s_name}.dispatch_every_days")
+            elif s_name in cfg.firms:
+                books[s_name] = (cfg.firms[s_name].shipping.dispatch_every_days,
+                                 f"firms.{s_name}.shipping.dispatch_every_days")
+    out = []
+    for every, path in books.values():
+        n = h / every + 1.0
+        out.append(WorkTerm("dispatches", n, n, path))
+    return out
+
+
 def _durations(obj: Any, path: str) -> Iterator[tuple[str, Any]]:
     """(dotted path, distribution) of every duration distribution in a config."""
     if isinstance(obj, _DISTRIBUTIONS):
@@ -231,6 +261,8 @@ def _durations(obj: Any, path: str) -> Iterator[tuple[str, Any]]:
             yield path, obj
     elif isinstance(obj, BaseModel):
         for name in type(obj).model_fields:
+            if not path and name in _NOT_SIMULATED:
+                continue
             yield from _durations(getattr(obj, name), f"{path}.{name}" if path else name)
     elif isinstance(obj, dict):
         for k, v in obj.items():
@@ -243,10 +275,133 @@ def _durations(obj: Any, path: str) -> Iterator[tuple[str, Any]]:
 def check_work(cfg: Config, source: str = "<config>", *, warn: bool = True) -> WorkEstimate:
     """Refuse a config whose replications could not finish: a horizon over
     `MAX_HORIZON_DAYS`, a duration distribution with a mean over `MAX_MEAN_DAYS`, more than
-    `MAX_EVENTS` SimPy events or `MAX_ROWS` time-series rows per replication. The
-    ConfigError names the field that dominates (`remedies=("force",)`: the caller may run
-    it anyway). With `warn`, also logs the warnings of `check_warnings`. Returns the
-    estimate."""
+    `MAX_EVENTS` SimPy events or `MAX_ROWS` time-series rows per replication. The limits
+    hold for every replication: with uncertain parameters they are checked with each at the
+    end of its prior that makes the most work (`prior_range`), all at once. The ConfigError
+    names the field that dominates, or the uncertain parameter that takes it past the limit
+    (`remedies=("force",)`: the caller may run it anyway). With `warn`, also logs the
+    warnings of `check_warnings`. Returns the estimate of the config as written."""
+    est = _check_limits(cfg, source)
+    if cfg.uncertain:
+        _check_priors(cfg, source)
+    if warn:
+        check_warnings(cfg, source)
+    return est
+
+
+HIGH_QUANTILE = 0.999
+"""An unbounded prior (normal, lognormal) is checked against the work limits at its
+1 - HIGH_QUANTILE and HIGH_QUANTILE quantiles; a bounded one at its bounds."""
+
+
+def prior_range(prior: Any) -> tuple[float, float]:
+    """The lowest and highest values of a numeric prior the work limits are checked at: its
+    bounds where finite, else its 0.001 and 0.999 quantiles."""
+    lo, hi = prior.support
+    if isinstance(prior, LognormalPrior):
+        return float(prior.ppf(1.0 - HIGH_QUANTILE)), float(prior.ppf(HIGH_QUANTILE))
+    if isinstance(prior, NormalPrior):
+        if prior.low is None:
+            lo = float(prior.ppf(1.0 - HIGH_QUANTILE))
+        if prior.high is None:
+            hi = float(prior.ppf(HIGH_QUANTILE))
+    return float(lo), float(hi)
+
+
+def _check_priors(cfg: Config, source: str) -> None:
+    """The limits with every uncertain parameter at the end of its prior that makes the
+    most work (all at once); the error names the parameter whose end makes the most."""
+    from .uncertain import prepare  # it builds configs with the loader
+
+    unc = prepare(cfg, source)
+    if unc is None:
+        return
+    worst: dict[str, Any] = {}
+    top: tuple[float, int, Any] | None = None  # (events, entry, value)
+    for i, u in enumerate(cfg.uncertain):
+        if not any(_feeds(q, unc.base) for q in u.paths):
+            continue
+        if isinstance(u.prior, ChoicePrior):
+            candidates = list(u.prior.values)
+        else:
+            candidates = list(prior_range(u.prior))
+        best: tuple[float, Any] | None = None
+        for v in candidates:
+            if u.integer and isinstance(v, float):
+                v = int(round(v))
+            events = _events_at(unc, {u.name: v}, source)
+            if best is None or events > best[0]:
+                best = (events, v)
+        assert best is not None
+        worst[u.name] = best[1]
+        if top is None or best[0] > top[0]:
+            top = (best[0], i, best[1])
+    if top is None:
+        return
+    try:
+        at = _apply(unc, worst, source)
+    except ConfigError:
+        return  # the ends do not combine into a valid config; each alone was checked
+    try:
+        _check_limits(at, source)
+    except ConfigError as exc:
+        _, i, v = top
+        u = cfg.uncertain[i]
+        raise _limit(source, f"uncertain.{i}.prior ({u.name})", f"at its end {v!r} (with "
+                     "every uncertain parameter at the end of its prior that makes the most "
+                     f"work) a replication goes past a work limit: {exc.path}: "
+                     f"{exc.message}") from None
+
+
+_FEEDS = re.compile(
+    r"horizon_days|calendar(\..*)?|materials(\..*)?|output\.sample_every_days"
+    r"|authority(\.(pre_acceptance|background|information_requests|decision|refusal)(\..*)?)?"
+    r"|firms(\.[^.]+(\.(units_per_day|bom|initial_cover_days|ordering|shipping|output)"
+    r"(\..*)?)?)?"
+    r"|suppliers(\..*)?"
+    r"|policy(\.\d+(\.(type|date|materials|rules|information_request_probability)(\..*)?)?)?")
+"""Paths the estimate reads (besides duration distributions, whose means are limited)."""
+
+
+def _feeds(path: str, data: dict[str, Any]) -> bool:
+    """Whether a value at `path` (of raw config `data`) feeds the work estimate or limits."""
+    if _FEEDS.fullmatch(path):
+        return True
+    keys = path.split(".")
+    for k in (keys, keys[:-1]):
+        try:
+            v = get_path(data, k)
+        except (KeyError, IndexError, ValueError, TypeError):
+            continue
+        if isinstance(v, dict) and "dist" in v:
+            return True
+    return False
+
+
+def _apply(unc: Any, values: dict[str, Any], source: str) -> Config:
+    """The config with the uncertain parameters in `values` set (the others as written)."""
+    from .levers import apply_levers
+
+    def error(lever: Any, value: Any, message: str) -> ConfigError:
+        return ConfigError(source, lever.where, f"value {value!r}: {message}")
+
+    levers = [lv for lv in unc.levers if lv.label in values]
+    return apply_levers(unc.cfg, copy.deepcopy(unc.base), levers, values, source, error)
+
+
+def _events_at(unc: Any, values: dict[str, Any], source: str) -> float:
+    """Estimated events of the config with `values` applied (inf where some limit fails)."""
+    try:
+        c = _apply(unc, values, source)
+        _check_limits(c, source)
+    except ConfigError:
+        return math.inf
+    est = estimate_work(c)
+    return max(est.events, est.rows)
+
+
+def _check_limits(cfg: Config, source: str) -> WorkEstimate:
+    """`check_work` for the config as written (no priors, no warnings)."""
     h = cfg.horizon_days
     if h > MAX_HORIZON_DAYS:
         raise _limit(source, "horizon_days", f"{h:g} days (~{about(h / 365.25)} years); the "
@@ -274,8 +429,6 @@ def check_work(cfg: Config, source: str = "<config>", *, warn: bool = True) -> W
                      f"(a sample every {cfg.output.sample_every_days:g} days over {h:g} days); "
                      f"the limit is {MAX_ROWS:.0e} rows per replication: it would run out of "
                      "memory")
-    if warn:
-        check_warnings(cfg, source)
     return est
 
 

@@ -1102,13 +1102,13 @@ class Config(Strict):
                         if maker.output else "makes nothing for other firms (no output)")
                 raise PathError(f"{p}.{s_name}", f"firm {s_name!r} {what}")
         groups = self.sources(f)
-        if all(g.keys() <= set(self.suppliers) for g in groups.values()):
+        if all(g.keys() <= self.suppliers.keys() for g in groups.values()):
             _check_sum(f.ordering.suppliers, p)  # no firm suppliers: one set of shares
         for m, g in groups.items():
             if not g:
                 raise PathError(p, f"nothing named here supplies {m!r} (in the bill of "
                                 "materials)")
-            if g.keys() <= set(self.firms):
+            if g.keys() <= self.firms.keys():
                 total = sum(g.values())
                 if abs(total - 1.0) > 1e-6:
                     listed = ", ".join(f"{k} {v:g}" for k, v in g.items())

@@ -171,10 +171,10 @@ def test_observed_names_are_checked(tmp_path: Path) -> None:
 def test_calibration_names_are_checked(tmp_path: Path) -> None:
     text = ('[[uncertain]]\nname = "bg"\npath = "authority.background.rate_per_day"\n'
             'prior = {dist = "uniform", low = 0.5, high = 1.5}\n'
-            '[calibration]\nparameters = ["gb"]\n')
+            '[calibration]\nparameters = ["bgr"]\n')
     err = refused(child(tmp_path, text))
     assert err.path == "calibration.parameters.0"
-    assert "unknown uncertain parameter 'gb'" in err.message
+    assert "no uncertain parameter named 'bgr'; did you mean 'bg'?" in err.message
 
 
 def test_every_unknown_name_is_reported_at_once(tmp_path: Path) -> None:

@@ -1370,20 +1370,16 @@ class _References:
             names.setdefault(se.name, i)
 
     def calibration(self) -> None:
-        cal, obs = self.cfg.calibration, self.cfg.observed
-        if cal is None:
-            return
+        """The parameters calibration fits are uncertain parameters. (A config without any
+        -- a replication's, with its draws applied -- keeps the table; `calibrate` refuses
+        it for having nothing to fit, and checks the fit months against the observations.)"""
+        cal = self.cfg.calibration
         uncertain = {u.name for u in self.cfg.uncertain}
-        # (A config without uncertain parameters -- a replication's, with its draws applied
-        # -- keeps the table; `calibrate` refuses it for having nothing to fit.)
-        for k, n in enumerate(cal.parameters or [] if uncertain else []):
-            self.need("uncertain parameter", uncertain, n, f"calibration.parameters.{k}")
+        if cal is None or not uncertain:
+            return
+        for k, n in enumerate(cal.parameters or []):
+            if n not in uncertain:
+                self.fail(f"calibration.parameters.{k}", unknown_name(
+                    "uncertain parameter", n, uncertain).replace(
+                    "unknown uncertain parameter", "no uncertain parameter named", 1))
         self.unique(cal.parameters or [], "calibration.parameters")
-        if obs is not None and cal.fit_months:
-            months = set(obs.months)
-            for se in obs.exports.series if obs.exports else []:
-                months.update(se.months)
-            for k, m in enumerate(cal.fit_months):
-                if m not in months:
-                    self.fail(f"calibration.fit_months.{k}", f"no observation in {m} (observed "
-                              f"months: {', '.join(sorted(months)) or 'none'})")

@@ -84,9 +84,6 @@ def refused_by_cli(tmp_path: Path, *args: str | Path) -> list[str]:
      "suppliers.row.priority.0", "unknown sector or firm 'defense'; did you mean 'defence'?"),
     ('[suppliers.row]\nallocation = "priority"\npriority = ["auto", "us_auto_evv"]\n',
      "suppliers.row.priority.1", "did you mean 'us_auto_ev'?"),
-    # a firm that does not buy from the supplier: ranking it changes nothing
-    ('[suppliers.row]\nallocation = "priority"\npriority = ["us_defence_prime"]\n',
-     "suppliers.row.priority.0", "firm 'us_defence_prime' does not order from 'row'"),
     ('[suppliers.row]\nallocation = "priority"\npriority = ["auto", "auto"]\n',
      "suppliers.row.priority.1", "'auto' is listed twice"),
     ('[firms.us_tier1.shipping]\nallocation = "priority"\npriority = ["us_auto_ice", "tehc"]\n',

@@ -1271,20 +1271,17 @@ class _References:
             self.need("material", mats, r.material, f"{path}.{j}.material")
 
     def priority(self, prio: list[str], path: str, who: str) -> None:
-        """A priority list names sectors, or firms that order from `who`."""
+        """A priority list names sectors or firms, each once. (A firm that does not order
+        from `who` is allowed: a list may be shared by configs whose firms differ.)"""
         self.unique(prio, path)
         firms = self.cfg.firms
-        mine = self.customers.get(who, set())
         for k, p in enumerate(prio):
-            if p in SECTORS:
-                continue
-            if p not in firms:
-                self.fail(f"{path}.{k}", unknown_name("sector or firm", p, [*SECTORS, *mine],
-                                                      [*SECTORS, *firms]))
-            elif p not in mine:
-                self.fail(f"{path}.{k}", f"firm {p!r} does not order from {who!r}, so "
-                          f"ranking it changes nothing (its customers: "
-                          f"{', '.join(sorted(mine)) or 'none'})")
+            if p not in SECTORS and p not in firms:
+                mine = sorted(self.customers.get(who, set()))
+                shown = ", ".join(mine[:12]) + (", ..." if len(mine) > 12 else "")
+                msg = unknown_name("sector or firm", p, SECTORS, [*SECTORS, *firms],
+                                   also=f"; firms that order from {who}: {shown or 'none'}")
+                self.fail(f"{path}.{k}", msg.replace("(known: ", "(sectors: ", 1))
 
     def firm(self, f_name: str, f: FirmConfig) -> None:
         cfg = self.cfg

@@ -571,7 +571,7 @@ def load_config(path: str | Path, overrides: Iterable[str] | None = ()) -> Confi
         return _validate(data, str(path), overridden)
     except ConfigError as exc:
         if exc.source != SET and overridden and not _same_error(own, str(path), exc):
-            raise ConfigError(SET, exc.path, exc.message) from None
+            raise ConfigError(SET, exc.path, exc.message, more=exc.more) from None
         raise
 
 

@@ -496,3 +496,25 @@ def test_cli_prints_every_error_a_line_each(tmp_path: Path) -> None:
         "c.toml: horizon_days: should be greater than 0 (got -3)",
         "c.toml: authority.reviewers: required field is missing",
     ]
+
+
+@pytest.mark.parametrize(("override", "path", "words"), [
+    ('uncertain=[{name="r", path="firms.us_auto_ew.units_per_day", '
+     'prior={dist="uniform", low=1, high=3}}]', "uncertain.0.path",
+     "no 'us_auto_ew' in firms; did you mean 'us_auto_ev'?"),
+    ('uncertain=[{name="r", path="authority.reviewrs", prior={dist="uniform", low=1, '
+     'high=3}}]', "uncertain.0.path", "authority has no key 'reviewrs'; did you mean "
+     "'reviewers'?"),
+    ('sweep={method="grid", parameters=[{path="suppliers.roww.capacity_kg_per_day", '
+     'values=[1.0, 2.0]}]}', "sweep.parameters.0.path", "did you mean 'row'?"),
+])
+def test_lever_paths_suggest_the_nearest(override: str, path: str, words: str) -> None:
+    from sim.sweep.plan import plan_sweep
+
+    if override.startswith("sweep"):
+        with pytest.raises(ConfigError) as info:
+            plan_sweep(load_config(SMALL, [override]), "--set")
+        err = info.value
+    else:
+        err = refused(SMALL, [override])
+    assert err.path == path and words in err.message, str(err)

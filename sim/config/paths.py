@@ -6,6 +6,7 @@ Used by `--set` overrides, sweep parameters and uncertain parameters alike.
 
 from __future__ import annotations
 
+import difflib
 import types
 import typing
 from datetime import date
@@ -96,6 +97,12 @@ def value_kind(ann: Any) -> str:
     return "value"
 
 
+def _near(key: str, names: Any) -> str:
+    """'; did you mean NAME?' for the nearest of `names`, or ''."""
+    close = difflib.get_close_matches(key, [str(n) for n in names], n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def resolve(cfg: BaseModel, path: str) -> tuple[Any, Any]:
     """(value, annotation) at `path` in the validated config `cfg`; ValueError saying what
     is wrong when the path does not lead to a value."""
@@ -109,13 +116,15 @@ def resolve(cfg: BaseModel, path: str) -> tuple[Any, Any]:
             fields = type(node).model_fields
             if key not in fields:
                 known = ", ".join(fields)
-                raise ValueError(f"{path!r}: {where} has no key {key!r} (known: {known})")
+                raise ValueError(f"{path!r}: {where} has no key {key!r}{_near(key, fields)} "
+                                 f"(known: {known})")
             ann = fields[key].annotation
             node = getattr(node, key)
         elif isinstance(node, dict):
             if key not in node:
                 known = ", ".join(map(str, node)) or "none"
-                raise ValueError(f"{path!r}: no {key!r} in {where} (known: {known})")
+                raise ValueError(f"{path!r}: no {key!r} in {where}{_near(key, node)} "
+                                 f"(known: {known})")
             ann = typing.get_args(core)[1] if typing.get_args(core) else Any
             node = node[key]
         elif isinstance(node, list | tuple):

@@ -518,3 +518,15 @@ def test_lever_paths_suggest_the_nearest(override: str, path: str, words: str) -
     else:
         err = refused(SMALL, [override])
     assert err.path == path and words in err.message, str(err)
+
+
+@pytest.mark.parametrize(("override", "words"), [
+    ("firms.us_auto_ev.sector=defense", "(got 'defense'; did you mean 'defence'?)"),
+    ('authority.review_time={dist="lognormall", median=1, sigma=1}',
+     "unknown dist 'lognormall'; did you mean 'lognormal'?"),
+    ("policy.0.type=controls_strat", "unknown type 'controls_strat'; did you mean "
+     "'controls_start'?"),
+])
+def test_misspelt_choices_suggest_the_nearest(override: str, words: str) -> None:
+    err = refused(SMALL, [override])
+    assert words in err.message, str(err)

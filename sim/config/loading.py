@@ -346,10 +346,9 @@ def _message(err: Mapping[str, Any], errors: list[Mapping[str, Any]], path: str)
         path = f"{path}.{field}" if path else field
         if kind == "union_tag_not_found":
             return path, "required field is missing"
-        known = ", ".join(
-            t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")
-        )
-        return path, f"unknown {field} {ctx.get('tag')!r} (expected one of: {known})"
+        tags = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
+        return path, (f"unknown {field} {ctx.get('tag')!r}{_nearest(ctx.get('tag'), tags)} "
+                      f"(expected one of: {', '.join(tags)})")
     if list(err["loc"])[-1:] == ["[key]"]:
         if kind == "string_pattern_mismatch" and ctx.get("pattern") == _NAME_PATTERN:
             return path, f"invalid name {value!r} (use letters, digits, _ . -)"
@@ -362,7 +361,8 @@ def _message(err: Mapping[str, Any], errors: list[Mapping[str, Any]], path: str)
             if e["type"] == "literal_error" and _loc_path(e["loc"]) == _loc_path(err["loc"])
         ]
         options = ", ".join(x.replace(" or ", ", ") for x in expected if x)
-        return path, f"should be one of {options} (got {_show(value)})"
+        hint = _nearest(value, [o.strip().strip("'") for o in options.split(",")])
+        return path, f"should be one of {options} (got {_show(value)}{hint})"
     if kind == "too_short" and ctx.get("min_length") == 1:
         return path, "must not be empty"
     msg = _MESSAGES.get(kind)
@@ -417,6 +417,14 @@ def _all_errors(exc: ValidationError, source: str, overridden: Iterable[str] = (
         made.append(ConfigError(source, "", f"and {unreported} more unknown names"))
     head = made[0]
     return ConfigError(head.source, head.path, head.message, more=tuple(made[1:]))
+
+
+def _nearest(value: Any, options: list[str]) -> str:
+    """'; did you mean X?' for the option nearest a misspelt string `value`, or ''."""
+    if not isinstance(value, str):
+        return ""
+    close = difflib.get_close_matches(value, options, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _did_you_mean(loc: Iterable[Any]) -> str:

@@ -12,7 +12,7 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.model.clock import events_processed, post, post_call
+from sim.model.clock import events_processed, now, post, post_call
 
 # A schedule: at t = 0, create events with these delays; when event k fires, it creates
 # children[k] more (delays relative to then). Delays come from a small set so ties abound.
@@ -36,7 +36,7 @@ def _firing_order(first: list[float], children: list[list[float]], posted: list[
         label = next(counter)
 
         def fire(_arg: object) -> None:
-            assert env._now == env.now  # the clock attribute the model reads
+            assert env._now == env.now == now(env)  # the clock the model reads
             fired.append((env.now, label))
             if label < len(children):
                 for d in children[label]:

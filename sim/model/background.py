@@ -11,7 +11,7 @@ import simpy
 
 from ..config.schema import BackgroundConfig
 from .authority import Authority
-from .clock import NORMAL, Due, post
+from .clock import NORMAL, Due, now, post
 from .licensing import Licensing
 from .records import ExportLog
 from .rng import Sampler, Streams, UniformSampler
@@ -83,12 +83,12 @@ def start_background(env: simpy.Environment, bg: BackgroundConfig, streams: Stre
     def arrive(_e: object) -> None:
         m, d, q = material(), dest(), qty()
         end_use = "military" if mil > 0.0 and u_mil() < mil else "civil"
-        now = env._now
+        t = now(env)
         k = next_key()
         if licensing.needs(m, u_exempt()):
-            receive(add(m, d, q, priority[d], now, files, k, end_use))
+            receive(add(m, d, q, priority[d], t, files, k, end_use))
         else:
-            record(now, d, m, q)
+            record(t, d, m, q)
         # post(env, gap(), arrive), inlined: exponential gaps are never negative
         schedule(Due(arrive, None), NORMAL, gap())  # type: ignore[arg-type]
 

@@ -15,7 +15,7 @@ import simpy
 from simpy.events import Timeout
 
 from ..config.schema import FirmConfig
-from .clock import post_call
+from .clock import now, post_call
 from .records import AWAITING, CANCELLED, RECEIVED, TRANSIT, Shipment
 
 if TYPE_CHECKING:
@@ -123,11 +123,11 @@ class Firm:
 
     def advance(self) -> None:
         """Bring production and stocks up to now."""
-        now = self.env._now
-        dt = now - self.last
+        t = now(self.env)
+        dt = t - self.last
         if dt <= 0.0:
             return
-        self.last = now
+        self.last = t
         if self.rate < self.plan:
             self.downtime += dt
         self.produced += self.rate * dt
@@ -151,12 +151,12 @@ class Firm:
         if version != self._version or self.mode != RUN:
             return
         self.advance()
-        now = self.env._now
+        t = now(self.env)
         # Fix rounding: the material that ran out is exactly zero.
         short = min(self.stock, key=lambda m: self.stock[m] / self.use[m])
         self.consumed[short] += self.stock[short]
         self.stock[short] = 0.0
-        if now - self.run_since >= self.recovery_window and (
+        if t - self.run_since >= self.recovery_window and (
             self.stockouts > 0 and math.isnan(self.recovered_at)
         ):
             self.recovered_at = self.run_since
@@ -164,8 +164,8 @@ class Firm:
         self.rate = 0.0
         self.stockouts += 1
         if math.isnan(self.first_stockout):
-            self.first_stockout = now
-        self._short_since = now
+            self.first_stockout = t
+        self._short_since = t
         sub = self.cfg.substitution
         if sub is not None:
             post_call(self.env, sub.after_days, self._substitute, self._restart_version)
@@ -181,7 +181,7 @@ class Firm:
         """The shipment reaches the firm on `day`; usable after its pipeline days."""
         day += self.cfg.pipeline_days
         if day < self.horizon:
-            post_call(self.env, day - self.env._now, self.receive, sh)
+            post_call(self.env, day - now(self.env), self.receive, sh)
 
     def receive(self, sh: Shipment) -> None:
         """A shipment arrives and becomes usable stock."""
@@ -204,7 +204,7 @@ class Firm:
             self._restart_version += 1  # cancels a pending switch to substitution
             self.mode = RUN
             self.rate = self.plan
-            self.run_since = self.env._now
+            self.run_since = now(self.env)
             self._predict_stockout()
 
     # ------------------------------------------------------------------ ordering
@@ -270,11 +270,11 @@ class Firm:
         ordered (through its bill of materials) if it makes for firms, else what it
         used."""
         then, used = self._seen_at
-        now = {m: (self.demand_in * k if self.making else self.consumed[m])
+        seen = {m: (self.demand_in * k if self.making else self.consumed[m])
                for m, k in self.bom.items()}
         for m in self.bom:
-            self.seen[m].append(now[m] - used[m])
-        self._seen_at = (self.env._now, now)
+            self.seen[m].append(seen[m] - used[m])
+        self._seen_at = (now(self.env), seen)
 
     def cancel(self, sh: Shipment) -> None:
         """Refused for good: the shipment is dropped."""
@@ -300,7 +300,7 @@ class Firm:
         self.advance()
         if math.isnan(self.measured[1]):  # the measured window runs to the end
             self.measured[1] = self.produced
-        horizon = self.env._now
+        horizon = now(self.env)
         if (self.stockouts > 0 and math.isnan(self.recovered_at) and self.mode == RUN
                 and horizon - self.run_since >= self.recovery_window):
             self.recovered_at = self.run_since

@@ -12,7 +12,7 @@ import simpy
 
 from ..config.schema import Config
 from .authority import Authority
-from .clock import post_call
+from .clock import now, post_call
 from .records import APPROVED, REFUSED, RESUBMIT, Shipment
 from .rng import Keys, Streams
 
@@ -53,13 +53,13 @@ class Licensing:
                 transition_days: float = 0.0) -> None:
         """Licences are required from now on for `materials` -- but for a share of
         shipments falling linearly from `exempt_share` to 0 over `transition_days`."""
-        now = self.env._now
+        t = now(self.env)
         for m in materials:
             self.controlled[m] = True
             if exempt_share > 0.0 and transition_days > 0.0:
-                self.transition[m] = (now, now + transition_days, exempt_share)
+                self.transition[m] = (t, t + transition_days, exempt_share)
         if math.isnan(self.shock_onset):
-            self.shock_onset = now
+            self.shock_onset = t
 
     def needs(self, material: str, u: float) -> bool:
         """Whether a shipment of `material` leaving now needs a licence; `u` is the
@@ -70,10 +70,10 @@ class Licensing:
         if tr is None:
             return True
         start, end, share = tr
-        now = self.env._now
-        if now >= end:
+        t = now(self.env)
+        if t >= end:
             return True
-        return u >= share * (end - now) / (end - start)
+        return u >= share * (end - t) / (end - start)
 
     def foreign_rule(self, suppliers: list[str], materials: list[str], on: bool) -> None:
         """From now on, the Chinese-origin share of these free suppliers' shipments of
@@ -81,7 +81,7 @@ class Licensing:
         pairs = {(s, m) for s in suppliers for m in materials}
         self.foreign = self.foreign | pairs if on else self.foreign - pairs
         if on and math.isnan(self.shock_onset):
-            self.shock_onset = self.env._now
+            self.shock_onset = now(self.env)
 
     def foreign_needs(self, supplier: str, material: str) -> bool:
         return (supplier, material) in self.foreign
@@ -98,7 +98,7 @@ class Licensing:
         t = self.authority.apps
         draws = self.keys(f"file.{sh.source}.{attempt}", self.authority.steps)
         i = t.add(sh.material, f.destination, sh.kg, self.priority[f.destination],
-                  self.env._now, draws, sh.key, f.end_use)
+                  now(self.env), draws, sh.key, f.end_use)
         t.firm[i] = f
         t.sector[i] = f.sector
         t.attempt[i] = attempt

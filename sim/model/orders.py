@@ -15,7 +15,7 @@ import simpy
 
 from ..config.schema import OrderBookConfig
 from .allocation import allocate, levels_of
-from .clock import post_call
+from .clock import now, post_call
 
 if TYPE_CHECKING:
     from .records import Shipment
@@ -75,7 +75,7 @@ class OrderBook:
                             [sh.firm.sector for sh in book])
                   if self.allocation == "priority" else None)
         give = allocate(have, [sh.kg for sh in book], self.allocation, levels)
-        now = self.env._now
+        t = now(self.env)
         still = []
         total = 0.0
         # One shipment per customer, material and dispatch, however many orders it fills
@@ -99,7 +99,7 @@ class OrderBook:
                 piece.kg += x
                 sh.kg -= x
         for piece in pieces.values():
-            self.send(piece, now)
+            self.send(piece, t)
         self.taken(min(total, have))
         self.book = still
         self._open = {(id(sh.firm), sh.material): sh for sh in still}

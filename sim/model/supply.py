@@ -10,6 +10,7 @@ import simpy
 
 from ..config.schema import StockpileConfig, SupplierConfig
 from .calendar import WorkingCalendar
+from .clock import now
 from .orders import OrderBook
 from .records import (
     AWAITING,
@@ -115,8 +116,8 @@ class ControlledExporter(Supplier):
         licensing = self.licensing
         for part in range(parts):
             sh = self._shipment(firm, material, kg / parts, AWAITING, key, part)
-            now = self.env._now
-            sh.ready_day = now + sh.draws.variate(sh.key, PRODUCTION, self.production)
+            t = now(self.env)
+            sh.ready_day = t + sh.draws.variate(sh.key, PRODUCTION, self.production)
             if licensing.needs(material, sh.draws.u(sh.key, EXEMPT)):
                 licensing.apply(sh, attempt=1)
             else:
@@ -124,7 +125,7 @@ class ControlledExporter(Supplier):
 
     def licensed(self, sh: Shipment) -> None:
         """The licence came through: dispatch when production is ready."""
-        self._ship(sh, max(self.env._now, sh.ready_day))
+        self._ship(sh, max(now(self.env), sh.ready_day))
 
 
 class FreeSupplier(Supplier, OrderBook):
@@ -190,11 +191,11 @@ class FreeSupplier(Supplier, OrderBook):
         self.open_order(sh)
 
     def available(self) -> float:
-        now = self.env._now
+        t = now(self.env)
         if self._idle:
-            self._last, self._idle = now, False
-        self._pool += self.made(self._last, now)
-        self._last = now
+            self._last, self._idle = t, False
+        self._pool += self.made(self._last, t)
+        self._last = t
         return self._pool
 
     def taken(self, amount: float) -> None:
@@ -232,7 +233,7 @@ class Stockpile:
         self.released_kg += kg
         sh = keyed_shipment(self.keys, firm, material, kg, "stockpile", TRANSIT,
                             f"stockpile.{firm.name}.{material}", key)
-        firm.deliver(sh, self.env._now + sh.draws.variate(sh.key, TRANSIT_DAYS,
+        firm.deliver(sh, now(self.env) + sh.draws.variate(sh.key, TRANSIT_DAYS,
                                                             self.release_days))
         return kg
 

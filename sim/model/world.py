@@ -18,7 +18,7 @@ from ..errors import ConservationError
 from .authority import Authority
 from .background import start_background
 from .calendar import WorkingCalendar
-from .clock import events_processed, post_call
+from .clock import events_processed, now, post_call
 from .firm import Firm
 from .licensing import Licensing
 from .maker import FirmSupplier
@@ -94,8 +94,8 @@ class World:
             t = k * every
             if t > self.horizon:
                 return
-            if t > self.env._now:
-                yield Timeout(self.env, t - self.env._now)
+            if t > now(self.env):
+                yield Timeout(self.env, t - now(self.env))
             for name, v in (("backlog", a.open), ("queue", a.queued)):
                 day.append(t)
                 series.append(name)

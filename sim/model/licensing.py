@@ -6,7 +6,7 @@ attempt after a refusal, or, after the last refusal, the quantity redirected or 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import simpy
 
@@ -16,16 +16,25 @@ from .clock import now, post_call
 from .records import APPROVED, REFUSED, RESUBMIT, Shipment
 from .rng import Keys, Streams
 
-if TYPE_CHECKING:
-    from .supply import Supplier
+
+class LicenceHolder(Protocol):
+    """A supplier whose shipments need licences: it files them (`Licensing.apply`), is
+    the applicant told of each decision, and dispatches a shipment once licensed."""
+
+    def decided(self, i: int) -> None:
+        """Application row `i` of one of its shipments was decided now."""
+
+    def licensed(self, sh: Shipment) -> None:
+        """The licence of `sh` came through (or is no longer needed)."""
 
 
 class Licensing:
     """The licence requirement and the shipments' side of the authority's decisions.
 
     `controlled[m]` says whether material `m` needs a licence now; `shock_onset` is the
-    first time any material did (NaN if none ever does). Decisions on a shipment's file
-    come back through `on_decision` (the authority's callback). A shipment's attempt `a`
+    first time any material did (NaN if none ever does). The supplier that files a
+    shipment's application is its applicant: the authority tells it of the decision,
+    and it hands the row to `decided`. A shipment's attempt `a`
     is row `shipment.key` of the keyed table `file.<shipment source>.<a>`, so its random
     steps follow the shipment, not the order in which files reach the authority.
     """
@@ -42,12 +51,10 @@ class Licensing:
         self.redirect_refused = refusal.then == "redirect"
         self.resubmit_after = refusal.resubmit_after_days
         self.keys: Keys = streams.keys
-        self.suppliers: dict[str, Supplier] = {}  # set by the World once they exist
         # The transition when controls begin: material -> (start, end, exempt share)
         self.transition: dict[str, tuple[float, float, float]] = {}
         # (free supplier, material) whose Chinese-origin content needs a licence now
         self.foreign: set[tuple[str, str]] = set()
-        authority.on_decision = self.on_decision
 
     def control(self, materials: list[str], exempt_share: float = 0.0,
                 transition_days: float = 0.0) -> None:
@@ -92,8 +99,9 @@ class Licensing:
             self.controlled[m] = False
             self.authority.release_material(m)
 
-    def apply(self, sh: Shipment, attempt: int) -> None:
-        """File the licence application of a modelled firm's shipment now."""
+    def apply(self, sh: Shipment, attempt: int, holder: LicenceHolder) -> None:
+        """File the licence application of a modelled firm's shipment now, `holder` (its
+        supplier) the applicant."""
         f = sh.firm
         t = self.authority.apps
         draws = self.keys(f"file.{sh.source}.{attempt}", self.authority.steps)
@@ -103,29 +111,29 @@ class Licensing:
         t.sector[i] = f.sector
         t.attempt[i] = attempt
         t.shipment[i] = sh
+        t.applicant[i] = holder
         sh.application = i
         self.authority.receive(i)
 
-    def on_decision(self, i: int) -> None:
-        """Application row `i` of a modelled firm's shipment was decided now."""
+    def decided(self, i: int, holder: LicenceHolder) -> None:
+        """Application row `i` of a shipment of `holder` was decided now."""
         t = self.authority.apps
         sh: Shipment = t.shipment[i]
         outcome, attempt = t.outcome[i], t.attempt[i]
-        supplier = self.suppliers[sh.supplier]
         if outcome == APPROVED:
-            supplier.licensed(sh)
+            holder.licensed(sh)
         elif outcome == REFUSED:
             if attempt < self.max_attempts:
                 days = t.draws[i].variate(t.key[i], RESUBMIT, self.resubmit_after)
-                post_call(self.env, days, self._resubmit, (sh, attempt + 1))
+                post_call(self.env, days, self._resubmit, (sh, attempt + 1, holder))
             elif self.redirect_refused:
                 sh.firm.redirect(sh)
             else:
                 sh.firm.cancel(sh)
 
-    def _resubmit(self, arg: tuple[Shipment, int]) -> None:
-        sh, attempt = arg
+    def _resubmit(self, arg: tuple[Shipment, int, LicenceHolder]) -> None:
+        sh, attempt, holder = arg
         if self.controlled[sh.material] or self.foreign_needs(sh.supplier, sh.material):
-            self.apply(sh, attempt)
+            self.apply(sh, attempt, holder)
         else:
-            self.suppliers[sh.supplier].licensed(sh)
+            holder.licensed(sh)

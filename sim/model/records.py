@@ -119,6 +119,7 @@ class ApplicationTable:
         "attempt": 1,
         "submitted": NAN,
         "shipment": None,      # Shipment, or None for background files
+        "applicant": None,     # told of the decision (a DecisionListener), or None
         "accepted": NAN,
         "review_start": NAN,   # start of the first review
         "decided": NAN,

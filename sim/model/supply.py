@@ -119,9 +119,13 @@ class ControlledExporter(Supplier):
             t = now(self.env)
             sh.ready_day = t + sh.draws.variate(sh.key, PRODUCTION, self.production)
             if licensing.needs(material, sh.draws.u(sh.key, EXEMPT)):
-                licensing.apply(sh, attempt=1)
+                licensing.apply(sh, 1, self)
             else:
                 self._ship(sh, sh.ready_day)
+
+    def decided(self, i: int) -> None:
+        """The authority decided application row `i` of one of its shipments."""
+        self.licensing.decided(i, self)
 
     def licensed(self, sh: Shipment) -> None:
         """The licence came through: dispatch when production is ready."""
@@ -182,9 +186,13 @@ class FreeSupplier(Supplier, OrderBook):
         lic = self.licensing
         if (self.china_share > 0.0 and lic is not None and lic.foreign_needs(self.name, material)
                 and sh.draws.u(sh.key, EXEMPT) < self.china_share):
-            lic.apply(sh, attempt=1)  # Chinese-origin content: a licence first
+            lic.apply(sh, 1, self)  # Chinese-origin content: a licence first
         else:
             self.open_order(sh)
+
+    def decided(self, i: int) -> None:
+        """The authority decided application row `i` of one of its shipments."""
+        self.licensing.decided(i, self)  # type: ignore[union-attr] - it applied
 
     def licensed(self, sh: Shipment) -> None:
         """Its licence came through: the order joins the others."""

@@ -55,7 +55,6 @@ class World:
             else:
                 self.suppliers[n] = FreeSupplier(env, n, s, self.streams, self.calendar,
                                                  self.licensing)
-        self.licensing.suppliers = self.suppliers
         self.stockpile = (Stockpile(env, cfg.stockpile, self.streams)
                           if cfg.stockpile is not None else None)
         # Firms order from suppliers and from firms that make their parts (FirmSupplier):

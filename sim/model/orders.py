@@ -5,7 +5,7 @@ Free suppliers (capacity in kg/day) and firms that make parts for other firms (f
 goods) both keep one. While orders are open the book dispatches every
 `dispatch_every_days`: every order in full when there is enough, otherwise each gets its
 share (`sim.model.allocation`) and the rest stays on back-order. A customer whose order was
-cut is told (`Firm.cut`), for shortage gaming (`ordering.cut_inflation`)."""
+cut is told (`records.Customer.cut`), for shortage gaming (`ordering.cut_inflation`)."""
 
 from __future__ import annotations
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import TYPE_CHECKING
 
 import simpy
 
 from ..config.schema import StockpileConfig, SupplierConfig
 from .calendar import WorkingCalendar
 from .clock import now
+from .licensing import Licensing
 from .orders import OrderBook
 from .records import (
     AWAITING,
@@ -21,17 +21,14 @@ from .records import (
     SHIPMENT_STEPS,
     TRANSIT,
     TRANSIT_DAYS,
+    Customer,
     ExportLog,
     Shipment,
 )
 from .rng import Keys, Streams
 
-if TYPE_CHECKING:
-    from .firm import Firm
-    from .licensing import Licensing
 
-
-def keyed_shipment(keys: Keys, firm: Firm, material: str, kg: float, origin: str,
+def keyed_shipment(keys: Keys, firm: Customer, material: str, kg: float, origin: str,
                    state: int, source: str, key: int | None) -> Shipment:
     """A new shipment from `origin` to `firm`, its random steps row `key` of the keyed
     table `source` (for key None, that table's next row), added to the firm's ledger."""
@@ -63,7 +60,7 @@ class Supplier:
         self.hold_p = cfg.customs_hold.probability
         self.hold_days = cfg.customs_hold.days
 
-    def order(self, firm: Firm, material: str, kg: float, key: int | None) -> None:
+    def order(self, firm: Customer, material: str, kg: float, key: int | None) -> None:
         """Order `kg` of `material` for `firm`; `key` is the firm's order review that placed
         it (None: a redirected refusal, keyed by its own count)."""
         raise NotImplementedError
@@ -75,7 +72,7 @@ class Supplier:
     def add_capacity(self, now: float, delta: float) -> None:
         raise NotImplementedError(f"supplier {self.name!r} has no capacity to change")
 
-    def _shipment(self, firm: Firm, material: str, kg: float, state: int, key: int | None,
+    def _shipment(self, firm: Customer, material: str, kg: float, state: int, key: int | None,
                   part: int = 0) -> Shipment:
         """A new shipment of this supplier's: part `part` of the order the firm's review
         `key` placed for `material` (or, for key None, its next redirected order)."""
@@ -110,7 +107,7 @@ class ControlledExporter(Supplier):
         self.licensing = licensing
         self.exports = exports
 
-    def order(self, firm: Firm, material: str, kg: float, key: int | None) -> None:
+    def order(self, firm: Customer, material: str, kg: float, key: int | None) -> None:
         cap = self.cfg.max_shipment_kg
         parts = 1 if cap is None else max(1, math.ceil(kg / cap - 1e-9))
         licensing = self.licensing
@@ -181,7 +178,7 @@ class FreeSupplier(Supplier, OrderBook):
             i += 1
         return kg
 
-    def order(self, firm: Firm, material: str, kg: float, key: int | None) -> None:
+    def order(self, firm: Customer, material: str, kg: float, key: int | None) -> None:
         sh = self._shipment(firm, material, kg, AWAITING, key)
         lic = self.licensing
         if (self.china_share > 0.0 and lic is not None and lic.foreign_needs(self.name, material)
@@ -229,10 +226,10 @@ class Stockpile:
         self.release_days = cfg.release_days
         self.keys: Keys = streams.keys
 
-    def serves(self, firm: Firm) -> bool:
+    def serves(self, firm: Customer) -> bool:
         return self.active and firm.sector in self.cfg.sectors
 
-    def release(self, firm: Firm, material: str, kg: float, key: int) -> float:
+    def release(self, firm: Customer, material: str, kg: float, key: int) -> float:
         """Release up to `kg` at the firm's order review `key`; returns what was released."""
         kg = min(kg, self.stock.get(material, 0.0))
         if kg <= 0.0:

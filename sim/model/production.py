@@ -30,6 +30,37 @@ class FinishedGoods:
         self.ordered = 0.0
 
 
+class Outages:
+    """A line's stock-outs: how many, the first, the days below plan, and recovery -- the
+    start of the first run of `window` days back at plan after a stock-out."""
+
+    __slots__ = ("window", "downtime", "stockouts", "first_stockout", "recovered_at",
+                 "run_since")
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self.downtime = 0.0
+        self.stockouts = 0
+        self.first_stockout = math.nan
+        self.recovered_at = math.nan
+        self.run_since = 0.0  # start of the current run at plan
+
+    def stopped(self, t: float) -> None:
+        """A stock-out at `t` (the run before it may have been the recovery)."""
+        self.recovered_if_run(t)
+        self.stockouts += 1
+        if math.isnan(self.first_stockout):
+            self.first_stockout = t
+
+    def recovered_if_run(self, t: float) -> None:
+        """If the run at plan since `run_since` lasted the window by `t`, after a stock-out
+        and before any earlier recovery, it was the recovery."""
+        if t - self.run_since >= self.window and (
+            self.stockouts > 0 and math.isnan(self.recovered_at)
+        ):
+            self.recovered_at = self.run_since
+
+
 class Production:
     """One product line's inputs (kg), output (units) and production state; rates in units
     per calendar day. What it makes goes into `goods` if it makes for other firms.
@@ -39,7 +70,6 @@ class Production:
                  goods: FinishedGoods | None = None) -> None:
         self.env = env
         self.cfg = cfg
-        self.recovery_window = recovery_window
         self.goods = goods
         self.plan = cfg.units_per_day
         self.bom = dict(cfg.bom)
@@ -53,12 +83,7 @@ class Production:
         self.produced = 0.0
         self.produced_std = 0.0  # units made with the standard bill of materials
         self.measured = [0.0, math.nan]  # output at the start and end of the measured window
-        # Stock-outs and recovery.
-        self.downtime = 0.0
-        self.stockouts = 0
-        self.first_stockout = math.nan
-        self.recovered_at = math.nan
-        self.run_since = 0.0
+        self.outages = Outages(recovery_window)
         self._version = 0  # invalidates stale stock-out predictions
         self._restart_version = 0
         self._restart_pending = False
@@ -71,7 +96,7 @@ class Production:
             return
         self.last = t
         if self.rate < self.plan:
-            self.downtime += dt
+            self.outages.downtime += dt
         self.produced += self.rate * dt
         if self.goods is not None:
             self.goods.on_hand += self.rate * dt
@@ -102,15 +127,9 @@ class Production:
         short = min(self.stock, key=lambda m: self.stock[m] / self.use[m])
         self.consumed[short] += self.stock[short]
         self.stock[short] = 0.0
-        if t - self.run_since >= self.recovery_window and (
-            self.stockouts > 0 and math.isnan(self.recovered_at)
-        ):
-            self.recovered_at = self.run_since
         self.mode = DOWN
         self.rate = 0.0
-        self.stockouts += 1
-        if math.isnan(self.first_stockout):
-            self.first_stockout = t
+        self.outages.stopped(t)
         sub = self.cfg.substitution
         if sub is not None:
             post_call(self.env, sub.after_days, self._substitute, self._restart_version)
@@ -143,7 +162,7 @@ class Production:
             self._restart_version += 1  # cancels a pending switch to substitution
             self.mode = RUN
             self.rate = self.plan
-            self.run_since = now(self.env)
+            self.outages.run_since = now(self.env)
             self._predict_stockout()
 
     def finish(self) -> None:
@@ -151,10 +170,8 @@ class Production:
         self.advance()
         if math.isnan(self.measured[1]):  # the measured window runs to the end
             self.measured[1] = self.produced
-        horizon = now(self.env)
-        if (self.stockouts > 0 and math.isnan(self.recovered_at) and self.mode == RUN
-                and horizon - self.run_since >= self.recovery_window):
-            self.recovered_at = self.run_since
+        if self.mode == RUN:  # the run under way at the end may be the recovery
+            self.outages.recovered_if_run(now(self.env))
 
     def check(self, name: str, received: dict[str, float], tol: dict[str, float]) -> list[str]:
         """Violations of, per material (kg): consumed = made with the standard bill of

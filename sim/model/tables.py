@@ -235,6 +235,7 @@ def _firms_columns(w: World) -> dict[str, Any]:
     firms = w.firms
     start, end = w.window  # the measured window (the whole horizon by default)
     prod = [f.production for f in firms]
+    out = [p.outages for p in prod]
     planned = np.array([p.plan * (end - start) for p in prod], dtype=float)
     produced = np.array([p.measured[1] - p.measured[0] for p in prod], dtype=float)
     value = np.array([f.cfg.unit_value for f in firms], dtype=float)
@@ -242,7 +243,7 @@ def _firms_columns(w: World) -> dict[str, Any]:
     # rounding, not a shortfall (it would count in P(shortfall > 0))
     shortfall = np.array([p - q if p - q > 1e-9 * p else 0.0
                           for p, q in zip(planned, produced, strict=True)], dtype=float)
-    first = np.array([p.first_stockout for p in prod], dtype=float)
+    first = np.array([o.first_stockout for o in out], dtype=float)
     makers = w.makers
     fill = np.array([makers[f.name].shipped / makers[f.name].goods.ordered
                      if f.name in makers and makers[f.name].goods.ordered > 0 else math.nan
@@ -258,9 +259,9 @@ def _firms_columns(w: World) -> dict[str, Any]:
         "planned_value": planned * value,
         "value_lost": shortfall * value,
         "tts_days": first - w.shock_onset,
-        "ttr_days": np.array([p.recovered_at for p in prod], dtype=float) - first,
-        "downtime_days": np.array([p.downtime for p in prod], dtype=float),
-        "stockouts": np.array([p.stockouts for p in prod], dtype=np.int64),
+        "ttr_days": np.array([o.recovered_at for o in out], dtype=float) - first,
+        "downtime_days": np.array([o.downtime for o in out], dtype=float),
+        "stockouts": np.array([o.stockouts for o in out], dtype=np.int64),
         "fill_rate": fill,
     }
 
@@ -309,7 +310,8 @@ def _arcs_columns(w: World) -> dict[str, Any]:
                      else w.cfg.suppliers[s].kind)
         cust = by_name[c]
         bullwhip.append(_bullwhip(_placed(cust, m), cust.ordering.seen[m]))
-        lag.append(cust.production.first_stockout - by_name[s].production.first_stockout
+        lag.append(cust.production.outages.first_stockout
+                   - by_name[s].production.outages.first_stockout
                    if s in by_name else math.nan)
     return {
         "supplier": [k[0] for k in keys],

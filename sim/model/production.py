@@ -165,6 +165,11 @@ class Production:
             self.outages.run_since = now(self.env)
             self._predict_stockout()
 
+    def measure(self, k: int) -> None:
+        """The start (k = 0) or end (k = 1) of the measured window: the output so far."""
+        self.advance()
+        self.measured[k] = self.produced
+
     def finish(self) -> None:
         """Close the books at the end of the horizon."""
         self.advance()

@@ -1,8 +1,9 @@
 """One replication: the world that ties authority, suppliers, firms and policy together.
 
-The World builds the parts, each given only what it uses (the event environment, the
-calendar, its named random streams and its collaborators), starts them, runs to the
-horizon, checks conservation and keeps the records that `tables` turns into output.
+The World builds the parts in dependency order, each given in its constructor only what
+it uses (the event environment, the calendar, its named random streams and its
+collaborators, which exist before it: nothing is wired in afterwards), starts them, runs
+to the horizon, checks conservation and keeps the records that `tables` turns into output.
 """
 
 from __future__ import annotations
@@ -175,9 +176,7 @@ class World:
         """The start (k = 0) or end (k = 1) of the measured window: each firm's output so
         far."""
         for f in self.firms:
-            p = f.production
-            p.advance()
-            p.measured[k] = p.produced
+            f.production.measure(k)
 
     def _end_warmup(self, _arg: object) -> None:
         self.warm_areas = self.authority.areas()

@@ -68,16 +68,16 @@ class Licensing:
         if math.isnan(self.shock_onset):
             self.shock_onset = t
 
-    def needs(self, material: str, u: float) -> bool:
-        """Whether a shipment of `material` leaving now needs a licence; `u` is the
-        shipment's own uniform, which decides whether it is exempt during a transition."""
+    def needs(self, material: str, u: float, t: float) -> bool:
+        """Whether a shipment of `material` leaving now (`t`, the caller's reading of the
+        clock) needs a licence; `u` is the shipment's own uniform, which decides whether it
+        is exempt during a transition."""
         if not self.controlled[material]:
             return False
         tr = self.transition.get(material)
         if tr is None:
             return True
         start, end, share = tr
-        t = now(self.env)
         if t >= end:
             return True
         return u >= share * (end - t) / (end - start)

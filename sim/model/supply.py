@@ -115,7 +115,7 @@ class ControlledExporter(Supplier):
             sh = self._shipment(firm, material, kg / parts, AWAITING, key, part)
             t = now(self.env)
             sh.ready_day = t + sh.draws.variate(sh.key, PRODUCTION, self.production)
-            if licensing.needs(material, sh.draws.u(sh.key, EXEMPT)):
+            if licensing.needs(material, sh.draws.u(sh.key, EXEMPT), t):
                 licensing.apply(sh, 1, self)
             else:
                 self._ship(sh, sh.ready_day)

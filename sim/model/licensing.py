@@ -33,10 +33,10 @@ class Licensing:
 
     `controlled[m]` says whether material `m` needs a licence now; `shock_onset` is the
     first time any material did (NaN if none ever does). The supplier that files a
-    shipment's application is its applicant: the authority tells it of the decision,
-    and it hands the row to `decided`. A shipment's attempt `a`
-    is row `shipment.key` of the keyed table `file.<shipment source>.<a>`, so its random
-    steps follow the shipment, not the order in which files reach the authority.
+    shipment's application is its applicant: the authority tells it of the decision, and
+    it hands the row back to `decided`. A shipment's attempt `a` is row `shipment.key` of
+    the keyed table `file.<shipment source>.<a>`, so its random steps follow the
+    shipment, not the order in which files reach the authority.
     """
 
     def __init__(self, env: simpy.Environment, cfg: Config, authority: Authority,

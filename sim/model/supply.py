@@ -48,6 +48,7 @@ class Supplier:
 
     controlled = False
     exports: ExportLog | None = None  # where dispatches are recorded (the controlled exporter)
+    licensing: Licensing | None = None  # where its shipments' licences are filed, if any
 
     def __init__(self, env: simpy.Environment, name: str, cfg: SupplierConfig,
                  streams: Streams) -> None:
@@ -68,6 +69,11 @@ class Supplier:
     def licensed(self, sh: Shipment) -> None:
         """Dispatch a shipment whose licence came through (or was not needed after all)."""
         raise NotImplementedError
+
+    def decided(self, i: int) -> None:
+        """The authority decided application row `i` of a shipment this supplier filed
+        (as the applicant): its licensing says what follows."""
+        self.licensing.decided(i, self)  # type: ignore[union-attr] - it filed, so it has one
 
     def add_capacity(self, now: float, delta: float) -> None:
         raise NotImplementedError(f"supplier {self.name!r} has no capacity to change")
@@ -119,10 +125,6 @@ class ControlledExporter(Supplier):
                 licensing.apply(sh, 1, self)
             else:
                 self._ship(sh, sh.ready_day)
-
-    def decided(self, i: int) -> None:
-        """The authority decided application row `i` of one of its shipments."""
-        self.licensing.decided(i, self)
 
     def licensed(self, sh: Shipment) -> None:
         """The licence came through: dispatch when production is ready."""
@@ -186,10 +188,6 @@ class FreeSupplier(Supplier, OrderBook):
             lic.apply(sh, 1, self)  # Chinese-origin content: a licence first
         else:
             self.open_order(sh)
-
-    def decided(self, i: int) -> None:
-        """The authority decided application row `i` of one of its shipments."""
-        self.licensing.decided(i, self)  # type: ignore[union-attr] - it applied
 
     def licensed(self, sh: Shipment) -> None:
         """Its licence came through: the order joins the others."""

@@ -7,6 +7,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
+from sim import load_config
+from sim.model.world import World
+
 MODEL = Path(__file__).resolve().parents[1] / "sim" / "model"
 NOW_ALLOWED = {"clock.py", "authority.py"}  # the contract, and the measured hot path
 
@@ -113,3 +118,62 @@ def test_clock_attribute_read_only_by_the_clock_and_the_authority() -> None:
     counts = {n: now_reads(t) for n, t in _trees().items()}
     assert counts["clock.py"] >= 1 and counts["authority.py"] >= 1  # the reader works
     assert {n: c for n, c in counts.items() if c and n not in NOW_ALLOWED} == {}
+
+
+@pytest.fixture(scope="module")
+def finished_world() -> World:
+    """A baseline replication run to its horizon (it has makers: firms buy from firms)."""
+    w = World(load_config(Path(__file__).resolve().parents[1] / "configs" / "baseline.toml"), 3)
+    w.run()
+    return w
+
+
+def test_parts_balance_after_a_run(finished_world: World) -> None:
+    w = finished_world
+    assert w.makers  # the check covers finished goods too
+    assert [p for f in w.firms for p in f.check_conservation()] == []
+    assert [p for m in w.makers.values() for p in m.check_conservation()] == []
+
+
+@pytest.mark.parametrize("tamper, message", [
+    (lambda f, m: f.production.stock.__setitem__(m, f.production.stock[m] + 1.0),
+     "initial + received - consumed - on hand"),
+    (lambda f, m: f.production.consumed.__setitem__(m, f.production.consumed[m] + 1.0),
+     "consumed"),
+    (lambda f, m: f.ledger.ordered.__setitem__(m, f.ledger.ordered[m] + 1.0), "ordered"),
+    (lambda f, m: f.ledger.by_state[m].__setitem__(0, f.ledger.by_state[m][0] + 1.0),
+     "ledger"),
+    (lambda f, m: f.ledger.shipments[0].__setattr__("kg", -1e9), "negative quantity"),
+])
+def test_each_part_catches_a_broken_balance(finished_world: World, tamper, message: str
+                                            ) -> None:  # noqa: ANN001
+    """Each identity, broken by 1 kg in one part, is reported with the firm and material
+    (the tolerance is 1e-6 of the larger of 1 kg, the kg ordered and the initial stock)."""
+    f = finished_world.firms[0]
+    m = f.ledger.shipments[0].material
+    assert 1e-6 * max(1.0, f.ledger.ordered[m], f.production.initial_stock[m]) < 0.5
+    saved = (dict(f.production.stock), dict(f.production.consumed), dict(f.ledger.ordered),
+             list(f.ledger.by_state[m]), f.ledger.shipments[0].kg)
+    try:
+        tamper(f, m)
+        problems = f.check_conservation()
+        assert any(p.startswith(f"{f.name}/{m}: ") and message in p for p in problems), problems
+    finally:
+        f.production.stock.update(saved[0])
+        f.production.consumed.update(saved[1])
+        f.ledger.ordered.update(saved[2])
+        f.ledger.by_state[m][:] = saved[3]
+        f.ledger.shipments[0].kg = saved[4]
+    assert f.check_conservation() == []
+
+
+def test_finished_goods_balance_is_checked(finished_world: World) -> None:
+    maker = next(iter(finished_world.makers.values()))
+    assert maker.check_conservation() == []
+    extra = 1e-4 * max(1.0, maker.production.produced, maker.goods.initial)  # 100 x tolerance
+    shipped = maker.shipped
+    maker.shipped += extra  # units shipped that were never made
+    try:
+        assert any("initial + made - shipped - on hand" in p for p in maker.check_conservation())
+    finally:
+        maker.shipped = shipped

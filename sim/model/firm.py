@@ -17,7 +17,7 @@ from simpy.events import Timeout
 
 from ..config.schema import FirmConfig, OrderingConfig, StockpileConfig
 from .clock import now, post_call
-from .production import FinishedGoods, Production
+from .production import Production
 from .records import AWAITING, CANCELLED, RECEIVED, TRANSIT, Customer, Shipment
 
 EPS_KG = 1e-9
@@ -79,11 +79,12 @@ class Ledger:
         col = self.by_state[material]
         return col[AWAITING] + col[TRANSIT]
 
-    def check(self, name: str, tol: dict[str, float]) -> list[str]:
+    def check(self, name: str, states: dict[str, list[float]],
+              tol: dict[str, float]) -> list[str]:
         """Violations of: ordered = received + in transit + awaiting + cancelled, and the
-        running columns = the shipments' (per material, kg)."""
+        running columns = the shipments' `states` (per material, kg)."""
         problems = []
-        for m, cols in self.states().items():
+        for m, cols in states.items():
             ordered = sum(cols)
             if abs(ordered - self.ordered[m]) > tol[m]:
                 problems.append(f"{name}/{m}: ordered {self.ordered[m]:.6g} kg but "
@@ -247,11 +248,6 @@ class Firm:
         self.split = ledger.split
         self.cut = self.ordering.cut
 
-    @property
-    def goods(self) -> FinishedGoods | None:
-        """Its finished goods if it makes for other firms."""
-        return self.production.goods
-
     def start(self) -> None:
         """Seed the pipeline (orders already in flight) and start production and reviews."""
         self.ordering.seed_pipeline()
@@ -290,4 +286,5 @@ class Firm:
         prod = self.production
         tol = {m: 1e-6 * max(1.0, sum(states[m]), prod.initial_stock[m]) for m in prod.bom}
         received = {m: states[m][RECEIVED] for m in prod.bom}
-        return self.ledger.check(self.name, tol) + prod.check(self.name, received, tol)
+        return (self.ledger.check(self.name, states, tol)
+                + prod.check(self.name, received, tol))

@@ -12,7 +12,7 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.model.clock import events_processed, post, post_call
+from sim.model.clock import events_processed, now, post, post_call
 
 # A schedule: at t = 0, create events with these delays; when event k fires, it creates
 # children[k] more (delays relative to then). Delays come from a small set so ties abound.
@@ -36,7 +36,7 @@ def _firing_order(first: list[float], children: list[list[float]], posted: list[
         label = next(counter)
 
         def fire(_arg: object) -> None:
-            assert env._now == env.now  # the clock attribute the model reads
+            assert env._now == env.now == now(env)  # the clock the model reads
             fired.append((env.now, label))
             if label < len(children):
                 for d in children[label]:
@@ -106,3 +106,25 @@ def test_a_posted_call_that_raises_stops_the_run() -> None:
 def test_time_never_runs_backwards(delay: float) -> None:
     with pytest.raises(ValueError, match="delay must be >= 0"):
         post(simpy.Environment(), delay, lambda due: None)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(0.0, 50.0, allow_nan=False), min_size=1, max_size=40))
+def test_a_call_fires_at_the_sum_of_now_and_its_delay(gaps: list[float]) -> None:
+    """A chain of posted calls, each carrying the time `t + gap` it was posted for (as the
+    background arrivals do), fires exactly then: SimPy adds the delay to its clock the same
+    way, so the carried time and the clock agree to the last bit."""
+    env = simpy.Environment()
+    seen: list[tuple[float, float]] = []
+    todo = iter(gaps[1:])
+
+    def fire(due) -> None:  # noqa: ANN001 - a clock.Due
+        seen.append((due._value, now(env)))
+        g = next(todo, None)
+        if g is not None:
+            post(env, g, fire, due._value + g)
+
+    post(env, gaps[0], fire, now(env) + gaps[0])
+    env.run()
+    assert len(seen) == len(gaps)
+    assert all(carried == clock for carried, clock in seen)

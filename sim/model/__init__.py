@@ -2,10 +2,15 @@
 
 `simulate(cfg, seed)` runs a World and returns its tables. The parts: `calendar` (working
 days), `rng` (named streams, block samplers, uniforms keyed to entities), `clock`
-(scheduled calls, the contract with SimPy), `records` (shipments, the applications table,
-the export log), `authority`,
-`licensing`, `supply`, `firm`, `background` (other buyers), `policy` (the timeline),
-`world` (ties them together) and `tables` (the output of a finished replication).
+(scheduled calls and the time: the contract with SimPy), `records` (shipments, the
+applications table, the export log), `authority`, `licensing`, `supply`, `orders` and
+`allocation` (order books sharing short supply), `production` (a firm's line and finished
+goods), `maker` (a firm as a supplier of firms), `firm` (a firm's parts: production,
+ledger, ordering), `background` (other buyers), `policy` (the timeline), `world` (builds
+the parts in dependency order and runs them) and `tables` (the output of a finished
+replication). No module imports one that imports it back: where two parts talk both ways,
+one names the other through a small Protocol (records.Customer, firm.Source,
+licensing.LicenceHolder, authority.DecisionListener).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ import math
 from bisect import insort
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import simpy
 
@@ -73,8 +73,10 @@ class _Grant:
         return True
 
 
-def _no_shipment(i: int) -> None:
-    raise RuntimeError(f"application {i} has a shipment but the authority has no on_decision")
+class DecisionListener(Protocol):
+    """Who filed an application and is told of its decision (its row's `applicant`)."""
+
+    def decided(self, i: int) -> None: ...
 
 
 class Authority:
@@ -86,12 +88,12 @@ class Authority:
     the distribution in force when the step happens: a file's numbers do not depend on
     which files came before it, so levers that reorder the queue keep them (#9).
 
-    `on_decision(row)` is called when the file of a modelled shipment (a row whose
-    `shipment` is set) is approved or refused; other buyers' files need nothing more.
+    When a file is approved or refused, the row's `applicant` (a DecisionListener, set
+    by whoever filed it) is told; other buyers' files have none and need nothing more.
     """
 
     def __init__(self, env: simpy.Environment, calendar: WorkingCalendar, cfg: AuthorityConfig,
-                 streams: Streams, on_decision: Callable[[int], None] = _no_shipment) -> None:
+                 streams: Streams) -> None:
         self.env = env
         self.cal = calendar
         self._all_days = calendar.identity
@@ -141,7 +143,6 @@ class Authority:
         self.area_queue = 0.0
         self.area_busy = 0.0
         self.area_capacity = 0.0
-        self.on_decision = on_decision
         # One bound method each, not one per file.
         self._schedule = env.schedule
         self._on_review_done = self._review_done
@@ -356,8 +357,9 @@ class Authority:
             t.outcome[i] = APPROVED
             t.decided[i] = self.env._now
             self.open -= 1
-            if t.shipment[i] is not None:
-                self.on_decision(i)
+            applicant = t.applicant[i]
+            if applicant is not None:
+                applicant.decided(i)
         elif d < approve + refuse:
             self._decide(i, REFUSED)
         else:
@@ -412,10 +414,11 @@ class Authority:
         t.outcome[i] = outcome
         t.decided[i] = self.env._now
         self.open -= 1
-        # Background files (no shipment) need nothing more: their exports are read from
+        # Background files (no applicant) need nothing more: their exports are read from
         # the table at the end.
-        if t.shipment[i] is not None:
-            self.on_decision(i)
+        applicant = t.applicant[i]
+        if applicant is not None:
+            applicant.decided(i)
 
     def release_material(self, material: str) -> None:
         """Controls lifted: every open file for `material` is approved now."""

@@ -11,7 +11,7 @@ import simpy
 
 from ..config.schema import BackgroundConfig
 from .authority import Authority
-from .clock import NORMAL, Due, post
+from .clock import NORMAL, Due, now, post
 from .licensing import Licensing
 from .records import ExportLog
 from .rng import Sampler, Streams, UniformSampler
@@ -61,6 +61,10 @@ def start_background(env: simpy.Environment, bg: BackgroundConfig, streams: Stre
     whose callback files the application (or exports at once if no licence is needed) and
     schedules the next arrival.
 
+    Each arrival's call carries its own time, `t + gap` from the one before: SimPy schedules
+    a call at the clock's now plus its delay, the same sum, so it is the clock's now when
+    the call runs (tests/test_clock.py checks this), and no arrival reads the clock.
+
     Arrivals do not depend on anything the model does, so the k-th arrival takes the k-th
     draw of each of its streams (gap, quantity, material, destination, end use, transition
     exemption) in every variant; its licence file's steps are row k of the keyed table
@@ -80,16 +84,18 @@ def start_background(env: simpy.Environment, bg: BackgroundConfig, streams: Stre
     record = exports.record
     schedule = env.schedule
 
-    def arrive(_e: object) -> None:
+    def arrive(due: Due) -> None:
+        t: float = due._value  # the arrival's time, which is the clock's now
         m, d, q = material(), dest(), qty()
         end_use = "military" if mil > 0.0 and u_mil() < mil else "civil"
-        now = env._now
         k = next_key()
-        if licensing.needs(m, u_exempt()):
-            receive(add(m, d, q, priority[d], now, files, k, end_use))
+        if licensing.needs(m, u_exempt(), t):
+            receive(add(m, d, q, priority[d], t, files, k, end_use))
         else:
-            record(now, d, m, q)
-        # post(env, gap(), arrive), inlined: exponential gaps are never negative
-        schedule(Due(arrive, None), NORMAL, gap())  # type: ignore[arg-type]
+            record(t, d, m, q)
+        # post(env, g, arrive, t + g), inlined: exponential gaps are never negative
+        g = gap()
+        schedule(Due(arrive, t + g), NORMAL, g)  # type: ignore[arg-type]
 
-    post(env, gap(), arrive)
+    g = gap()
+    post(env, g, arrive, now(env) + g)

@@ -1,100 +1,60 @@
-"""A manufacturer: event-driven production, inventory, ordering, stock-outs and recovery.
+"""A manufacturer, composed of parts with their own state: its `Production` (inputs, output,
+stock-outs; sim.model.production), its `Ledger` of shipments, and its `Ordering` (order
+reviews as a customer). A firm that makes parts for other firms also has finished goods,
+sold through a `FirmSupplier` (sim.model.maker).
 
-Consumption is a flow at the current production rate. Stock levels are brought up to date
-only when something happens (a receipt, an order review, a predicted stock-out, a restart),
-and the next stock-out is predicted and scheduled rather than polled for.
+Suppliers see a firm as a `records.Customer`: who it is, its ledger and delivery.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import simpy
 from simpy.events import Timeout
 
-from ..config.schema import FirmConfig
-from .clock import post_call
-from .records import AWAITING, CANCELLED, RECEIVED, TRANSIT, Shipment
+from ..config.schema import FirmConfig, OrderingConfig, StockpileConfig
+from .clock import now, post_call
+from .production import Production
+from .records import AWAITING, CANCELLED, RECEIVED, TRANSIT, Customer, Shipment
 
-if TYPE_CHECKING:
-    from .supply import Stockpile, Supplier
-
-RUN, DOWN, SUB = 0, 1, 2
 EPS_KG = 1e-9
 
 
-class Firm:
-    """One product line. Quantities in kg, rates in units per calendar day.
+class Source(Protocol):
+    """Where a firm orders a material: a supplier, or a firm that makes it."""
 
-    It orders from `suppliers` (by name, as its ordering shares name them) and may draw
-    on the `stockpile`; shipments reach it through `deliver`, and only before `horizon`.
-    Production counts as recovered after `recovery_window` days back at plan.
-    """
+    @property
+    def controlled(self) -> bool:
+        """Whether its shipments may need an export licence."""
 
-    def __init__(self, env: simpy.Environment, name: str, cfg: FirmConfig, horizon: float,
-                 recovery_window: float, suppliers: Mapping[str, Supplier],
-                 stockpile: Stockpile | None = None,
-                 sources: Mapping[str, Mapping[str, float]] | None = None) -> None:
-        self.env = env
-        self.name = name
-        self.cfg = cfg
-        self.horizon = horizon
-        self.recovery_window = recovery_window
-        self.suppliers = suppliers
-        self.stockpile = stockpile
-        self.sector = cfg.sector
-        self.destination = cfg.destination
-        self.end_use = cfg.end_use
-        self.plan = cfg.units_per_day
-        self.bom = dict(cfg.bom)
-        self.use = {m: self.plan * k for m, k in self.bom.items()}  # kg/day at plan
-        self.stock = {m: cfg.initial_cover_days * u for m, u in self.use.items()}
-        self.initial_stock = dict(self.stock)
-        # Ledger per material (kg): shipments by state, receipts, consumption.
+    def order(self, firm: Customer, material: str, kg: float, key: int | None) -> None:
+        """Order `kg` of `material` for `firm` at its review `key` (None: redirected)."""
+
+
+class Reserve(Protocol):
+    """A stockpile that may release material to a firm whose cover is low."""
+
+    @property
+    def cfg(self) -> StockpileConfig: ...
+
+    def serves(self, firm: Customer) -> bool: ...
+
+    def release(self, firm: Customer, material: str, kg: float, key: int) -> float: ...
+
+
+class Ledger:
+    """A firm's shipments and, per material, the kg ordered and the kg in each shipment
+    state (records.AWAITING ... CANCELLED)."""
+
+    def __init__(self, materials: Mapping[str, float]) -> None:
         self.shipments: list[Shipment] = []
-        self.ordered = dict.fromkeys(self.bom, 0.0)
-        self.by_state = {m: [0.0, 0.0, 0.0, 0.0] for m in self.bom}
-        self.consumed = dict.fromkeys(self.bom, 0.0)
-        # Production state.
-        self.reviews = 0  # order reviews so far
-        self.mode = RUN
-        self.rate = self.plan
-        self.last = 0.0
-        self.produced = 0.0
-        self.produced_std = 0.0  # units made with the standard bill of materials
-        self.measured = [0.0, math.nan]  # output at the start and end of the measured window
-        self.downtime = 0.0
-        self.stockouts = 0
-        self.first_stockout = math.nan
-        self.recovered_at = math.nan
-        self.run_since = 0.0
-        self._version = 0  # invalidates stale stock-out predictions
-        self._restart_version = 0
-        self._restart_pending = False
-        self._short_since = math.nan
-        # Where each material comes from (supplier or firm -> share; Config.sources).
-        self.sources = ({m: dict(v) for m, v in sources.items()} if sources is not None
-                        else dict.fromkeys(self.bom, dict(cfg.ordering.suppliers)))
-        # As a supplier of other firms (a FirmSupplier sets `making`): finished goods
-        # (units) and the units its customers ordered.
-        self.making = False
-        self.fg = 0.0
-        self.initial_fg = 0.0
-        self.demand_in = 0.0
-        # As a customer: firm suppliers that cut an order since its last order to them
-        # (shortage gaming), and per review the orders placed per (source, material) and
-        # the demand seen per material (for the bullwhip ratio).
-        self.cut: dict[str, bool] = {}
-        self.placed: dict[tuple[str, str], list[float]] = {
-            (n, m): [] for m, g in self.sources.items() for n in g}
-        self.seen: dict[str, list[float]] = {m: [] for m in self.bom}
-        self._seen_at = (0.0, dict.fromkeys(self.bom, 0.0))
+        self.ordered = dict.fromkeys(materials, 0.0)
+        self.by_state = {m: [0.0, 0.0, 0.0, 0.0] for m in materials}
 
-    # ------------------------------------------------------------------ ledger
-
-    def add_shipment(self, sh: Shipment) -> None:
+    def add(self, sh: Shipment) -> None:
         self.shipments.append(sh)
         self.ordered[sh.material] += sh.kg
         self.by_state[sh.material][sh.state] += sh.kg
@@ -109,7 +69,7 @@ class Firm:
     def split(self, sh: Shipment, kg: float) -> Shipment:
         """Part of an order a firm supplier dispatches: `kg` of `sh` becomes a shipment of
         its own (the same order: nothing more is ordered)."""
-        part = Shipment(self, sh.material, kg, sh.supplier, sh.state, sh.draws, sh.key,
+        part = Shipment(sh.firm, sh.material, kg, sh.supplier, sh.state, sh.draws, sh.key,
                         sh.source)
         sh.kg -= kg
         self.shipments.append(part)
@@ -119,216 +79,212 @@ class Firm:
         col = self.by_state[material]
         return col[AWAITING] + col[TRANSIT]
 
-    # ------------------------------------------------------------------ flow
+    def check(self, name: str, states: dict[str, list[float]],
+              tol: dict[str, float]) -> list[str]:
+        """Violations of: ordered = received + in transit + awaiting + cancelled, and the
+        running columns = the shipments' `states` (per material, kg)."""
+        problems = []
+        for m, cols in states.items():
+            ordered = sum(cols)
+            if abs(ordered - self.ordered[m]) > tol[m]:
+                problems.append(f"{name}/{m}: ordered {self.ordered[m]:.6g} kg but "
+                                f"shipments hold {ordered:.6g} kg")
+            if any(abs(a - b) > tol[m] for a, b in zip(cols, self.by_state[m], strict=True)):
+                problems.append(f"{name}/{m}: ledger {self.by_state[m]} != shipments {cols}")
+            if min(cols) < -tol[m]:
+                problems.append(f"{name}/{m}: negative quantity")
+        return problems
 
-    def advance(self) -> None:
-        """Bring production and stocks up to now."""
-        now = self.env._now
-        dt = now - self.last
-        if dt <= 0.0:
-            return
-        self.last = now
-        if self.rate < self.plan:
-            self.downtime += dt
-        self.produced += self.rate * dt
-        if self.making:
-            self.fg += self.rate * dt
-        if self.mode == RUN:
-            self.produced_std += self.rate * dt
-            for m, u in self.use.items():
-                used = min(u * dt, self.stock[m])
-                self.stock[m] -= used
-                self.consumed[m] += used
+    def states(self) -> dict[str, list[float]]:
+        """Per material, the kg in each state summed over the shipments."""
+        out = {m: [0.0, 0.0, 0.0, 0.0] for m in self.by_state}
+        for sh in self.shipments:
+            out[sh.material][sh.state] += sh.kg
+        return out
 
-    def _predict_stockout(self) -> None:
-        self._version += 1
-        if self.mode != RUN:
-            return
-        horizon = min(s / u for m, s in self.stock.items() if (u := self.use[m]) > 0)
-        post_call(self.env, horizon, self._stockout, self._version)
 
-    def _stockout(self, version: int) -> None:
-        if version != self._version or self.mode != RUN:
-            return
-        self.advance()
-        now = self.env._now
-        # Fix rounding: the material that ran out is exactly zero.
-        short = min(self.stock, key=lambda m: self.stock[m] / self.use[m])
-        self.consumed[short] += self.stock[short]
-        self.stock[short] = 0.0
-        if now - self.run_since >= self.recovery_window and (
-            self.stockouts > 0 and math.isnan(self.recovered_at)
-        ):
-            self.recovered_at = self.run_since
-        self.mode = DOWN
-        self.rate = 0.0
-        self.stockouts += 1
-        if math.isnan(self.first_stockout):
-            self.first_stockout = now
-        self._short_since = now
-        sub = self.cfg.substitution
-        if sub is not None:
-            post_call(self.env, sub.after_days, self._substitute, self._restart_version)
+class Ordering:
+    """A firm as a customer: every review period it orders each material up to the target
+    cover of its inventory position, split across its sources by their shares, and may
+    draw on the stockpile. It keeps, per review, the orders placed per (source, material)
+    and the demand seen per material (for the bullwhip ratio), and the sources that cut
+    its last order (shortage gaming)."""
 
-    def _substitute(self, version: int) -> None:
-        if version != self._restart_version or self.mode != DOWN:
-            return
-        self.advance()
-        self.mode = SUB
-        self.rate = self.plan * self.cfg.substitution.fraction  # type: ignore[union-attr]
+    def __init__(self, env: simpy.Environment, customer: Customer, cfg: OrderingConfig,
+                 production: Production, ledger: Ledger, sources: Mapping[str, Source],
+                 shares: Mapping[str, Mapping[str, float]],
+                 stockpile: Reserve | None = None) -> None:
+        self.env = env
+        self.customer = customer
+        self.cfg = cfg
+        self.production = production
+        self.ledger = ledger
+        self.suppliers = sources
+        self.shares = {m: dict(v) for m, v in shares.items()}
+        self.stockpile = stockpile
+        self.reviews = 0  # order reviews so far
+        self.cut: dict[str, bool] = {}
+        self.placed: dict[tuple[str, str], list[float]] = {
+            (n, m): [] for m, g in self.shares.items() for n in g}
+        bom = production.bom
+        self.seen: dict[str, list[float]] = {m: [] for m in bom}
+        self._seen_at = (0.0, dict.fromkeys(bom, 0.0))
 
-    def deliver(self, sh: Shipment, day: float) -> None:
-        """The shipment reaches the firm on `day`; usable after its pipeline days."""
-        day += self.cfg.pipeline_days
-        if day < self.horizon:
-            post_call(self.env, day - self.env._now, self.receive, sh)
-
-    def receive(self, sh: Shipment) -> None:
-        """A shipment arrives and becomes usable stock."""
-        self.advance()
-        self.move(sh, RECEIVED)
-        self.stock[sh.material] += sh.kg
-        if self.mode == RUN:
-            self._predict_stockout()
-        elif not self._restart_pending and all(s > 0.0 for s in self.stock.values()):
-            self._restart_pending = True
-            self._restart_version += 1
-            post_call(self.env, self.cfg.restart_delay_days, self._restart, self._restart_version)
-
-    def _restart(self, version: int) -> None:
-        if version != self._restart_version:
-            return
-        self._restart_pending = False
-        self.advance()
-        if all(s > 0.0 for s in self.stock.values()):
-            self._restart_version += 1  # cancels a pending switch to substitution
-            self.mode = RUN
-            self.rate = self.plan
-            self.run_since = self.env._now
-            self._predict_stockout()
-
-    # ------------------------------------------------------------------ ordering
-
-    def start(self) -> None:
-        """Seed the pipeline (orders already in flight) and start reviewing orders."""
-        o = self.cfg.ordering
+    def seed_pipeline(self) -> None:
+        """The orders already in flight at the start, arriving one review period apart."""
+        o = self.cfg
         if o.in_transit_days > 0:
             period = o.review_period_days
             n = max(1, math.ceil(o.in_transit_days / period))
-            for m, u in self.use.items():
+            for m, u in self.production.use.items():
                 for k in range(n):
                     span = min(period, o.in_transit_days - k * period)
-                    sh = Shipment(self, m, u * span, "initial", TRANSIT)
-                    self.add_shipment(sh)
-                    post_call(self.env, k * period + span, self.receive, sh)
-        self._predict_stockout()
+                    sh = Shipment(self.customer, m, u * span, "initial", TRANSIT)
+                    self.ledger.add(sh)
+                    post_call(self.env, k * period + span, self.customer.receive, sh)
+
+    def start(self) -> None:
+        """Start reviewing orders."""
         self.env.process(self._review_loop())
 
     def _review_loop(self):  # noqa: ANN202 - a SimPy process
-        period = self.cfg.ordering.review_period_days
+        period = self.cfg.review_period_days
         while True:
-            self.review_orders()
+            self.review()
             yield Timeout(self.env, period)
 
-    def review_orders(self) -> None:
-        """Order up to the target cover of inventory position, split across suppliers.
+    def review(self) -> None:
+        """Order up to the target cover of inventory position, split across sources.
 
-        The review's number keys the random steps of what it orders (#9): a variant in
-        which this review orders nothing, or more, leaves later reviews' draws alone."""
-        self.advance()
+        The review's number keys the random steps of what it orders: a variant in which
+        this review orders nothing, or more, leaves later reviews' draws alone."""
+        prod = self.production
+        prod.advance()
         key = self.reviews
         self.reviews = key + 1
-        o = self.cfg.ordering
+        o = self.cfg
+        stock = prod.stock
+        by_state = self.ledger.by_state
+        outstanding = self.ledger.outstanding
+        customer = self.customer
         stockpile = self.stockpile
         suppliers = self.suppliers
+        placed = self.placed
         self._see()
-        for m, u in self.use.items():
+        for m, u in prod.use.items():
             target = o.target_cover_days * u
-            position = self.stock[m] + self.outstanding(m)
-            if stockpile is not None and stockpile.serves(self):
-                cover = self.stock[m] / u
+            position = stock[m] + outstanding(m)
+            if stockpile is not None and stockpile.serves(customer):
+                cover = stock[m] / u
                 if cover < stockpile.cfg.trigger_cover_days:
-                    need = target - self.stock[m] - self.by_state[m][TRANSIT]
-                    position += stockpile.release(self, m, need, key) if need > 0 else 0.0
+                    need = target - stock[m] - by_state[m][TRANSIT]
+                    position += stockpile.release(customer, m, need, key) if need > 0 else 0.0
             q = target - position
-            placed = self.placed
             if q <= EPS_KG * target:
-                for s_name in self.sources[m]:
+                for s_name in self.shares[m]:
                     placed[s_name, m].append(0.0)
                 continue
-            for s_name, share in self.sources[m].items():
+            for s_name, share in self.shares[m].items():
                 kg = q * share
                 if self.cut.get(s_name):  # cut last time: ask for more (shortage gaming)
                     kg *= o.cut_inflation
                     self.cut[s_name] = False
                 placed[s_name, m].append(kg if share > 0.0 else 0.0)
                 if share > 0.0:
-                    suppliers[s_name].order(self, m, kg, key)
+                    suppliers[s_name].order(customer, m, kg, key)
 
     def _see(self) -> None:
         """The demand for each material since the last review: what the firm's customers
         ordered (through its bill of materials) if it makes for firms, else what it
         used."""
         then, used = self._seen_at
-        now = {m: (self.demand_in * k if self.making else self.consumed[m])
-               for m, k in self.bom.items()}
-        for m in self.bom:
-            self.seen[m].append(now[m] - used[m])
-        self._seen_at = (self.env._now, now)
+        prod = self.production
+        goods = prod.goods
+        seen = {m: (goods.ordered * k if goods is not None else prod.consumed[m])
+                for m, k in prod.bom.items()}
+        for m in prod.bom:
+            self.seen[m].append(seen[m] - used[m])
+        self._seen_at = (now(self.env), seen)
 
-    def cancel(self, sh: Shipment) -> None:
-        """Refused for good: the shipment is dropped."""
-        self.move(sh, CANCELLED)
-
-    def redirect(self, sh: Shipment) -> None:
-        """Refused for good: cancel the shipment and order the quantity from the firm's
-        unlicensed suppliers by their relative shares."""
-        self.move(sh, CANCELLED)
+    def reorder(self, sh: Shipment) -> None:
+        """Order the quantity of a shipment refused for good from the unlicensed sources of
+        its material, by their relative shares."""
         suppliers = self.suppliers
         others = [
-            (suppliers[n], s) for n, s in self.sources[sh.material].items()
+            (suppliers[n], s) for n, s in self.shares[sh.material].items()
             if s > 0 and not suppliers[n].controlled
         ]
         total = sum(s for _, s in others)
         for sup, s in others:
-            sup.order(self, sh.material, sh.kg * s / total, None)
+            sup.order(self.customer, sh.material, sh.kg * s / total, None)
 
-    # ------------------------------------------------------------------ end of run
+
+class Firm:
+    """One product line: its production, its ledger of shipments and its ordering.
+
+    It orders from `sources` (by name, as its shares name them) and may draw on the
+    `stockpile`; shipments reach it through `deliver`, and only before `horizon`."""
+
+    def __init__(self, env: simpy.Environment, name: str, cfg: FirmConfig, horizon: float,
+                 production: Production, sources: Mapping[str, Source],
+                 stockpile: Reserve | None = None,
+                 shares: Mapping[str, Mapping[str, float]] | None = None) -> None:
+        self.env = env
+        self.name = name
+        self.cfg = cfg
+        self.horizon = horizon
+        self.sector = cfg.sector
+        self.destination = cfg.destination
+        self.end_use = cfg.end_use
+        self.production = production
+        self.ledger = ledger = Ledger(production.bom)
+        self.ordering = Ordering(
+            env, self, cfg.ordering, production, ledger, sources,
+            shares if shares is not None
+            else dict.fromkeys(production.bom, cfg.ordering.suppliers), stockpile)
+        # What its suppliers use (records.Customer), bound once.
+        self.add_shipment = ledger.add
+        self.move = ledger.move
+        self.split = ledger.split
+        self.cut = self.ordering.cut
+
+    def start(self) -> None:
+        """Seed the pipeline (orders already in flight) and start production and reviews."""
+        self.ordering.seed_pipeline()
+        self.production.start()
+        self.ordering.start()
+
+    def deliver(self, sh: Shipment, day: float) -> None:
+        """The shipment reaches the firm on `day`; usable after its pipeline days."""
+        day += self.cfg.pipeline_days
+        if day < self.horizon:
+            post_call(self.env, day - now(self.env), self.receive, sh)
+
+    def receive(self, sh: Shipment) -> None:
+        """A shipment arrives and becomes usable stock."""
+        self.ledger.move(sh, RECEIVED)
+        self.production.receive(sh.material, sh.kg)
+
+    def cancel(self, sh: Shipment) -> None:
+        """Refused for good: the shipment is dropped."""
+        self.ledger.move(sh, CANCELLED)
+
+    def redirect(self, sh: Shipment) -> None:
+        """Refused for good: cancel the shipment and order the quantity from the firm's
+        unlicensed sources by their relative shares."""
+        self.ledger.move(sh, CANCELLED)
+        self.ordering.reorder(sh)
 
     def finish(self) -> None:
         """Close the books at the end of the horizon."""
-        self.advance()
-        if math.isnan(self.measured[1]):  # the measured window runs to the end
-            self.measured[1] = self.produced
-        horizon = self.env._now
-        if (self.stockouts > 0 and math.isnan(self.recovered_at) and self.mode == RUN
-                and horizon - self.run_since >= self.recovery_window):
-            self.recovered_at = self.run_since
+        self.production.finish()
 
     def check_conservation(self) -> list[str]:
         """Return violations of: ordered = received + in transit + awaiting + cancelled, and
         initial + received = consumed + on hand (per material, kg)."""
-        problems = []
-        for m in self.bom:
-            col = [0.0, 0.0, 0.0, 0.0]
-            for sh in self.shipments:
-                if sh.material == m:
-                    col[sh.state] += sh.kg
-            ordered = sum(col)
-            tol = 1e-6 * max(1.0, ordered, self.initial_stock[m])
-            if abs(ordered - self.ordered[m]) > tol:
-                problems.append(f"{self.name}/{m}: ordered {self.ordered[m]:.6g} kg but "
-                                f"shipments hold {ordered:.6g} kg")
-            if any(abs(a - b) > tol for a, b in zip(col, self.by_state[m], strict=True)):
-                problems.append(f"{self.name}/{m}: ledger {self.by_state[m]} != shipments {col}")
-            if min(col) < -tol or self.stock[m] < 0:
-                problems.append(f"{self.name}/{m}: negative quantity")
-            if abs(self.consumed[m] - self.produced_std * self.bom[m]) > tol:
-                problems.append(f"{self.name}/{m}: consumed {self.consumed[m]:.6g} kg but made "
-                                f"{self.produced_std:.6g} units needing "
-                                f"{self.produced_std * self.bom[m]:.6g} kg")
-            balance = self.initial_stock[m] + col[RECEIVED] - self.consumed[m] - self.stock[m]
-            if abs(balance) > tol:
-                problems.append(f"{self.name}/{m}: initial + received - consumed - on hand = "
-                                f"{balance:.6g} kg, not 0")
-        return problems
+        states = self.ledger.states()
+        prod = self.production
+        tol = {m: 1e-6 * max(1.0, sum(states[m]), prod.initial_stock[m]) for m in prod.bom}
+        received = {m: states[m][RECEIVED] for m in prod.bom}
+        return (self.ledger.check(self.name, states, tol)
+                + prod.check(self.name, received, tol))

@@ -6,28 +6,37 @@ attempt after a refusal, or, after the last refusal, the quantity redirected or 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import simpy
 
 from ..config.schema import Config
 from .authority import Authority
-from .clock import post_call
+from .clock import now, post_call
 from .records import APPROVED, REFUSED, RESUBMIT, Shipment
 from .rng import Keys, Streams
 
-if TYPE_CHECKING:
-    from .supply import Supplier
+
+class LicenceHolder(Protocol):
+    """A supplier whose shipments need licences: it files them (`Licensing.apply`), is
+    the applicant told of each decision, and dispatches a shipment once licensed."""
+
+    def decided(self, i: int) -> None:
+        """Application row `i` of one of its shipments was decided now."""
+
+    def licensed(self, sh: Shipment) -> None:
+        """The licence of `sh` came through (or is no longer needed)."""
 
 
 class Licensing:
     """The licence requirement and the shipments' side of the authority's decisions.
 
     `controlled[m]` says whether material `m` needs a licence now; `shock_onset` is the
-    first time any material did (NaN if none ever does). Decisions on a shipment's file
-    come back through `on_decision` (the authority's callback). A shipment's attempt `a`
-    is row `shipment.key` of the keyed table `file.<shipment source>.<a>`, so its random
-    steps follow the shipment, not the order in which files reach the authority.
+    first time any material did (NaN if none ever does). The supplier that files a
+    shipment's application is its applicant: the authority tells it of the decision, and
+    it hands the row back to `decided`. A shipment's attempt `a` is row `shipment.key` of
+    the keyed table `file.<shipment source>.<a>`, so its random steps follow the
+    shipment, not the order in which files reach the authority.
     """
 
     def __init__(self, env: simpy.Environment, cfg: Config, authority: Authority,
@@ -42,38 +51,36 @@ class Licensing:
         self.redirect_refused = refusal.then == "redirect"
         self.resubmit_after = refusal.resubmit_after_days
         self.keys: Keys = streams.keys
-        self.suppliers: dict[str, Supplier] = {}  # set by the World once they exist
         # The transition when controls begin: material -> (start, end, exempt share)
         self.transition: dict[str, tuple[float, float, float]] = {}
         # (free supplier, material) whose Chinese-origin content needs a licence now
         self.foreign: set[tuple[str, str]] = set()
-        authority.on_decision = self.on_decision
 
     def control(self, materials: list[str], exempt_share: float = 0.0,
                 transition_days: float = 0.0) -> None:
         """Licences are required from now on for `materials` -- but for a share of
         shipments falling linearly from `exempt_share` to 0 over `transition_days`."""
-        now = self.env._now
+        t = now(self.env)
         for m in materials:
             self.controlled[m] = True
             if exempt_share > 0.0 and transition_days > 0.0:
-                self.transition[m] = (now, now + transition_days, exempt_share)
+                self.transition[m] = (t, t + transition_days, exempt_share)
         if math.isnan(self.shock_onset):
-            self.shock_onset = now
+            self.shock_onset = t
 
-    def needs(self, material: str, u: float) -> bool:
-        """Whether a shipment of `material` leaving now needs a licence; `u` is the
-        shipment's own uniform, which decides whether it is exempt during a transition."""
+    def needs(self, material: str, u: float, t: float) -> bool:
+        """Whether a shipment of `material` leaving now (`t`, the caller's reading of the
+        clock) needs a licence; `u` is the shipment's own uniform, which decides whether it
+        is exempt during a transition."""
         if not self.controlled[material]:
             return False
         tr = self.transition.get(material)
         if tr is None:
             return True
         start, end, share = tr
-        now = self.env._now
-        if now >= end:
+        if t >= end:
             return True
-        return u >= share * (end - now) / (end - start)
+        return u >= share * (end - t) / (end - start)
 
     def foreign_rule(self, suppliers: list[str], materials: list[str], on: bool) -> None:
         """From now on, the Chinese-origin share of these free suppliers' shipments of
@@ -81,7 +88,7 @@ class Licensing:
         pairs = {(s, m) for s in suppliers for m in materials}
         self.foreign = self.foreign | pairs if on else self.foreign - pairs
         if on and math.isnan(self.shock_onset):
-            self.shock_onset = self.env._now
+            self.shock_onset = now(self.env)
 
     def foreign_needs(self, supplier: str, material: str) -> bool:
         return (supplier, material) in self.foreign
@@ -92,40 +99,41 @@ class Licensing:
             self.controlled[m] = False
             self.authority.release_material(m)
 
-    def apply(self, sh: Shipment, attempt: int) -> None:
-        """File the licence application of a modelled firm's shipment now."""
+    def apply(self, sh: Shipment, attempt: int, holder: LicenceHolder) -> None:
+        """File the licence application of a modelled firm's shipment now, `holder` (its
+        supplier) the applicant."""
         f = sh.firm
         t = self.authority.apps
         draws = self.keys(f"file.{sh.source}.{attempt}", self.authority.steps)
         i = t.add(sh.material, f.destination, sh.kg, self.priority[f.destination],
-                  self.env._now, draws, sh.key, f.end_use)
+                  now(self.env), draws, sh.key, f.end_use)
         t.firm[i] = f
         t.sector[i] = f.sector
         t.attempt[i] = attempt
         t.shipment[i] = sh
+        t.applicant[i] = holder
         sh.application = i
         self.authority.receive(i)
 
-    def on_decision(self, i: int) -> None:
-        """Application row `i` of a modelled firm's shipment was decided now."""
+    def decided(self, i: int, holder: LicenceHolder) -> None:
+        """Application row `i` of a shipment of `holder` was decided now."""
         t = self.authority.apps
         sh: Shipment = t.shipment[i]
         outcome, attempt = t.outcome[i], t.attempt[i]
-        supplier = self.suppliers[sh.supplier]
         if outcome == APPROVED:
-            supplier.licensed(sh)
+            holder.licensed(sh)
         elif outcome == REFUSED:
             if attempt < self.max_attempts:
                 days = t.draws[i].variate(t.key[i], RESUBMIT, self.resubmit_after)
-                post_call(self.env, days, self._resubmit, (sh, attempt + 1))
+                post_call(self.env, days, self._resubmit, (sh, attempt + 1, holder))
             elif self.redirect_refused:
                 sh.firm.redirect(sh)
             else:
                 sh.firm.cancel(sh)
 
-    def _resubmit(self, arg: tuple[Shipment, int]) -> None:
-        sh, attempt = arg
+    def _resubmit(self, arg: tuple[Shipment, int, LicenceHolder]) -> None:
+        sh, attempt, holder = arg
         if self.controlled[sh.material] or self.foreign_needs(sh.supplier, sh.material):
-            self.apply(sh, attempt)
+            self.apply(sh, attempt, holder)
         else:
-            self.suppliers[sh.supplier].licensed(sh)
+            holder.licensed(sh)

@@ -10,60 +10,57 @@ draw keyed by the arc's dispatch count (#9)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import simpy
 
 from ..config.schema import ShippingConfig
 from .orders import OrderBook
-from .records import AWAITING, SHIPMENT_STEPS, TRANSIT, TRANSIT_DAYS, Shipment
+from .production import FinishedGoods, Production
+from .records import AWAITING, SHIPMENT_STEPS, TRANSIT, TRANSIT_DAYS, Customer, Shipment
 from .rng import Keys
 
-if TYPE_CHECKING:
-    from .firm import Firm
+
+def finished_goods(cfg: ShippingConfig, plan: float) -> FinishedGoods:
+    """The finished goods a maker starts with: `initial_cover_days` of its plan."""
+    return FinishedGoods(cfg.initial_cover_days * plan)
 
 
 class FirmSupplier(OrderBook):
-    """The supplier side of `maker`: what its customer firms order reaches it through
-    `order`, as a controlled or free supplier's would, and is served from its finished
-    goods."""
+    """The supplier side of a firm that makes parts for others (its `production`, which
+    makes into `goods`): what its customer firms order reaches it through `order`, as a
+    controlled or free supplier's would, and is served from its finished goods."""
 
     controlled = False
 
-    def __init__(self, env: simpy.Environment, maker: Firm, cfg: ShippingConfig,
-                 keys: Keys) -> None:
+    def __init__(self, env: simpy.Environment, name: str, production: Production,
+                 goods: FinishedGoods, cfg: ShippingConfig, keys: Keys) -> None:
         super().__init__(env, cfg)
-        self.maker = maker
-        self.name = maker.name
+        self.name = name
+        self.production = production
+        self.goods = goods
         self.cfg = cfg
         self.keys = keys
         self.shipped = 0.0  # units dispatched
-        self.ordered = 0.0  # units ordered by customers
         self.sold = 0.0  # units sold outside the model (above max_finished_days)
         cap = cfg.max_finished_days
-        self.cap = cap * maker.plan if cap is not None else float("inf")
-        maker.fg = cfg.initial_cover_days * maker.plan
-        maker.initial_fg = maker.fg
-        maker.making = True
+        self.cap = cap * production.plan if cap is not None else float("inf")
 
-    def order(self, firm: Firm, material: str, kg: float, key: int | None) -> None:
+    def order(self, firm: Customer, material: str, kg: float, key: int | None) -> None:
         """A customer firm orders `kg` (units of the maker's output) at its review `key`."""
         sh = Shipment(firm, material, kg, self.name, AWAITING)  # its draws: at dispatch
         firm.add_shipment(sh)
-        self.ordered += kg
-        self.maker.demand_in += kg
+        self.goods.ordered += kg
         self.open_order(sh)
 
     def available(self) -> float:
-        m = self.maker
-        m.advance()
-        if m.fg > self.cap:
-            self.sold += m.fg - self.cap
-            m.fg = self.cap
-        return m.fg
+        self.production.advance()
+        g = self.goods
+        if g.on_hand > self.cap:
+            self.sold += g.on_hand - self.cap
+            g.on_hand = self.cap
+        return g.on_hand
 
     def taken(self, amount: float) -> None:
-        self.maker.fg = max(0.0, self.maker.fg - amount)
+        self.goods.on_hand = max(0.0, self.goods.on_hand - amount)
         self.shipped += amount
 
     def send(self, sh: Shipment, now: float) -> None:
@@ -76,10 +73,11 @@ class FirmSupplier(OrderBook):
 
     def check_conservation(self) -> list[str]:
         """Finished goods: initial + made = shipped + sold outside + on hand (units)."""
-        m = self.maker
+        g = self.goods
         self.available()  # up to the end, sales outside the model included
-        tol = 1e-6 * max(1.0, m.produced, m.initial_fg)
-        balance = m.initial_fg + m.produced - self.shipped - self.sold - m.fg
+        made = self.production.produced
+        tol = 1e-6 * max(1.0, made, g.initial)
+        balance = g.initial + made - self.shipped - self.sold - g.on_hand
         if abs(balance) > tol:
             return [f"{self.name}: initial + made - shipped - on hand = {balance:.6g} units, "
                     "not 0"]

@@ -5,7 +5,7 @@ Free suppliers (capacity in kg/day) and firms that make parts for other firms (f
 goods) both keep one. While orders are open the book dispatches every
 `dispatch_every_days`: every order in full when there is enough, otherwise each gets its
 share (`sim.model.allocation`) and the rest stays on back-order. A customer whose order was
-cut is told (`Firm.cut`), for shortage gaming (`ordering.cut_inflation`)."""
+cut is told (`records.Customer.cut`), for shortage gaming (`ordering.cut_inflation`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import simpy
 
 from ..config.schema import OrderBookConfig
 from .allocation import allocate, levels_of
-from .clock import post_call
+from .clock import now, post_call
 
 if TYPE_CHECKING:
     from .records import Shipment
@@ -75,7 +75,7 @@ class OrderBook:
                             [sh.firm.sector for sh in book])
                   if self.allocation == "priority" else None)
         give = allocate(have, [sh.kg for sh in book], self.allocation, levels)
-        now = self.env._now
+        t = now(self.env)
         still = []
         total = 0.0
         # One shipment per customer, material and dispatch, however many orders it fills
@@ -99,7 +99,7 @@ class OrderBook:
                 piece.kg += x
                 sh.kg -= x
         for piece in pieces.values():
-            self.send(piece, now)
+            self.send(piece, t)
         self.taken(min(total, have))
         self.book = still
         self._open = {(id(sh.firm), sh.material): sh for sh in still}

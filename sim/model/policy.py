@@ -24,7 +24,7 @@ from ..config.schema import (
 )
 from .authority import Authority
 from .calendar import WorkingCalendar
-from .clock import post_call
+from .clock import now, post_call
 from .licensing import Licensing
 from .rng import Streams
 from .supply import Stockpile, Supplier
@@ -110,6 +110,6 @@ class Policy:
                 n for n, s in self.suppliers.items() if not s.controlled]
             self.licensing.foreign_rule(free, ev.materials, not ev.lift)
         elif isinstance(ev, AddCapacity):
-            self.suppliers[ev.supplier].add_capacity(self.env._now, ev.add_kg_per_day)
+            self.suppliers[ev.supplier].add_capacity(now(self.env), ev.add_kg_per_day)
         else:  # pragma: no cover - the schema admits no other type
             raise TypeError(f"unknown policy event {ev!r}")

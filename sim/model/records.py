@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from array import array
 from itertools import repeat
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .firm import Firm
     from .rng import KeyedUniforms
 
 # Application states (where the file is now).
@@ -53,13 +52,45 @@ def attempt_steps(max_rounds: int) -> int:
 NAN = float("nan")
 
 
+class Customer(Protocol):
+    """A firm as its suppliers see it: who it is (for licences and allocation), its ledger
+    of shipments, delivery, and the suppliers that cut its last order."""
+
+    name: str
+    sector: str
+    destination: str
+    end_use: str
+    cut: dict[str, bool]
+
+    def add_shipment(self, sh: Shipment) -> None:
+        """A new shipment of its order."""
+
+    def move(self, sh: Shipment, state: int) -> None:
+        """Its shipment `sh` changes state."""
+
+    def split(self, sh: Shipment, kg: float) -> Shipment:
+        """`kg` of its shipment `sh` become a shipment of their own."""
+
+    def deliver(self, sh: Shipment, day: float) -> None:
+        """`sh` reaches the firm on `day`."""
+
+    def receive(self, sh: Shipment) -> None:
+        """`sh` arrives now."""
+
+    def cancel(self, sh: Shipment) -> None:
+        """`sh` was refused for good and is dropped."""
+
+    def redirect(self, sh: Shipment) -> None:
+        """`sh` was refused for good and is ordered elsewhere."""
+
+
 class Shipment:
     """A quantity of one material on its way to one firm (kg)."""
 
     __slots__ = ("firm", "material", "kg", "supplier", "state", "ready_day", "application",
                  "draws", "key", "source")
 
-    def __init__(self, firm: Firm, material: str, kg: float, supplier: str, state: int,
+    def __init__(self, firm: Customer, material: str, kg: float, supplier: str, state: int,
                  draws: KeyedUniforms | None = None, key: int = -1, source: str = "") -> None:
         self.firm = firm
         # Its random numbers: row `key` of `draws`, the keyed table of `source` (the
@@ -109,7 +140,7 @@ class ApplicationTable:
     # column: default value of a new row (None: the row number, for `id`).
     COLUMNS: dict[str, Any] = {
         "id": None,
-        "firm": None,          # Firm, or None for other buyers (background)
+        "firm": None,          # Customer (a firm), or None for other buyers (background)
         "sector": "none",
         "end_use": "civil",
         "material": "",
@@ -119,6 +150,7 @@ class ApplicationTable:
         "attempt": 1,
         "submitted": NAN,
         "shipment": None,      # Shipment, or None for background files
+        "applicant": None,     # told of the decision (a DecisionListener), or None
         "accepted": NAN,
         "review_start": NAN,   # start of the first review
         "decided": NAN,
@@ -212,7 +244,7 @@ class Application:
     def __init__(
         self,
         app_id: int,
-        firm: Firm | None,
+        firm: Customer | None,
         sector: str,
         end_use: str,
         material: str,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import TYPE_CHECKING
 
 import simpy
 
 from ..config.schema import StockpileConfig, SupplierConfig
 from .calendar import WorkingCalendar
+from .clock import now
+from .licensing import Licensing
 from .orders import OrderBook
 from .records import (
     AWAITING,
@@ -20,17 +21,14 @@ from .records import (
     SHIPMENT_STEPS,
     TRANSIT,
     TRANSIT_DAYS,
+    Customer,
     ExportLog,
     Shipment,
 )
 from .rng import Keys, Streams
 
-if TYPE_CHECKING:
-    from .firm import Firm
-    from .licensing import Licensing
 
-
-def keyed_shipment(keys: Keys, firm: Firm, material: str, kg: float, origin: str,
+def keyed_shipment(keys: Keys, firm: Customer, material: str, kg: float, origin: str,
                    state: int, source: str, key: int | None) -> Shipment:
     """A new shipment from `origin` to `firm`, its random steps row `key` of the keyed
     table `source` (for key None, that table's next row), added to the firm's ledger."""
@@ -50,6 +48,7 @@ class Supplier:
 
     controlled = False
     exports: ExportLog | None = None  # where dispatches are recorded (the controlled exporter)
+    licensing: Licensing | None = None  # where its shipments' licences are filed, if any
 
     def __init__(self, env: simpy.Environment, name: str, cfg: SupplierConfig,
                  streams: Streams) -> None:
@@ -62,7 +61,7 @@ class Supplier:
         self.hold_p = cfg.customs_hold.probability
         self.hold_days = cfg.customs_hold.days
 
-    def order(self, firm: Firm, material: str, kg: float, key: int | None) -> None:
+    def order(self, firm: Customer, material: str, kg: float, key: int | None) -> None:
         """Order `kg` of `material` for `firm`; `key` is the firm's order review that placed
         it (None: a redirected refusal, keyed by its own count)."""
         raise NotImplementedError
@@ -71,10 +70,15 @@ class Supplier:
         """Dispatch a shipment whose licence came through (or was not needed after all)."""
         raise NotImplementedError
 
+    def decided(self, i: int) -> None:
+        """The authority decided application row `i` of a shipment this supplier filed
+        (as the applicant): its licensing says what follows."""
+        self.licensing.decided(i, self)  # type: ignore[union-attr] - it filed, so it has one
+
     def add_capacity(self, now: float, delta: float) -> None:
         raise NotImplementedError(f"supplier {self.name!r} has no capacity to change")
 
-    def _shipment(self, firm: Firm, material: str, kg: float, state: int, key: int | None,
+    def _shipment(self, firm: Customer, material: str, kg: float, state: int, key: int | None,
                   part: int = 0) -> Shipment:
         """A new shipment of this supplier's: part `part` of the order the firm's review
         `key` placed for `material` (or, for key None, its next redirected order)."""
@@ -109,22 +113,22 @@ class ControlledExporter(Supplier):
         self.licensing = licensing
         self.exports = exports
 
-    def order(self, firm: Firm, material: str, kg: float, key: int | None) -> None:
+    def order(self, firm: Customer, material: str, kg: float, key: int | None) -> None:
         cap = self.cfg.max_shipment_kg
         parts = 1 if cap is None else max(1, math.ceil(kg / cap - 1e-9))
         licensing = self.licensing
         for part in range(parts):
             sh = self._shipment(firm, material, kg / parts, AWAITING, key, part)
-            now = self.env._now
-            sh.ready_day = now + sh.draws.variate(sh.key, PRODUCTION, self.production)
-            if licensing.needs(material, sh.draws.u(sh.key, EXEMPT)):
-                licensing.apply(sh, attempt=1)
+            t = now(self.env)
+            sh.ready_day = t + sh.draws.variate(sh.key, PRODUCTION, self.production)
+            if licensing.needs(material, sh.draws.u(sh.key, EXEMPT), t):
+                licensing.apply(sh, 1, self)
             else:
                 self._ship(sh, sh.ready_day)
 
     def licensed(self, sh: Shipment) -> None:
         """The licence came through: dispatch when production is ready."""
-        self._ship(sh, max(self.env._now, sh.ready_day))
+        self._ship(sh, max(now(self.env), sh.ready_day))
 
 
 class FreeSupplier(Supplier, OrderBook):
@@ -176,12 +180,12 @@ class FreeSupplier(Supplier, OrderBook):
             i += 1
         return kg
 
-    def order(self, firm: Firm, material: str, kg: float, key: int | None) -> None:
+    def order(self, firm: Customer, material: str, kg: float, key: int | None) -> None:
         sh = self._shipment(firm, material, kg, AWAITING, key)
         lic = self.licensing
         if (self.china_share > 0.0 and lic is not None and lic.foreign_needs(self.name, material)
                 and sh.draws.u(sh.key, EXEMPT) < self.china_share):
-            lic.apply(sh, attempt=1)  # Chinese-origin content: a licence first
+            lic.apply(sh, 1, self)  # Chinese-origin content: a licence first
         else:
             self.open_order(sh)
 
@@ -190,11 +194,11 @@ class FreeSupplier(Supplier, OrderBook):
         self.open_order(sh)
 
     def available(self) -> float:
-        now = self.env._now
+        t = now(self.env)
         if self._idle:
-            self._last, self._idle = now, False
-        self._pool += self.made(self._last, now)
-        self._last = now
+            self._last, self._idle = t, False
+        self._pool += self.made(self._last, t)
+        self._last = t
         return self._pool
 
     def taken(self, amount: float) -> None:
@@ -220,10 +224,10 @@ class Stockpile:
         self.release_days = cfg.release_days
         self.keys: Keys = streams.keys
 
-    def serves(self, firm: Firm) -> bool:
+    def serves(self, firm: Customer) -> bool:
         return self.active and firm.sector in self.cfg.sectors
 
-    def release(self, firm: Firm, material: str, kg: float, key: int) -> float:
+    def release(self, firm: Customer, material: str, kg: float, key: int) -> float:
         """Release up to `kg` at the firm's order review `key`; returns what was released."""
         kg = min(kg, self.stock.get(material, 0.0))
         if kg <= 0.0:
@@ -232,7 +236,7 @@ class Stockpile:
         self.released_kg += kg
         sh = keyed_shipment(self.keys, firm, material, kg, "stockpile", TRANSIT,
                             f"stockpile.{firm.name}.{material}", key)
-        firm.deliver(sh, self.env._now + sh.draws.variate(sh.key, TRANSIT_DAYS,
+        firm.deliver(sh, now(self.env) + sh.draws.variate(sh.key, TRANSIT_DAYS,
                                                             self.release_days))
         return kg
 

@@ -234,17 +234,19 @@ class Replication:
 def _firms_columns(w: World) -> dict[str, Any]:
     firms = w.firms
     start, end = w.window  # the measured window (the whole horizon by default)
-    planned = np.array([f.plan * (end - start) for f in firms], dtype=float)
-    produced = np.array([f.measured[1] - f.measured[0] for f in firms], dtype=float)
+    prod = [f.production for f in firms]
+    out = [p.outages for p in prod]
+    planned = np.array([p.plan * (end - start) for p in prod], dtype=float)
+    produced = np.array([p.measured[1] - p.measured[0] for p in prod], dtype=float)
     value = np.array([f.cfg.unit_value for f in firms], dtype=float)
     # production is summed run by run in floating point: a gap within 1e-9 of the plan is
     # rounding, not a shortfall (it would count in P(shortfall > 0))
     shortfall = np.array([p - q if p - q > 1e-9 * p else 0.0
                           for p, q in zip(planned, produced, strict=True)], dtype=float)
-    first = np.array([f.first_stockout for f in firms], dtype=float)
+    first = np.array([o.first_stockout for o in out], dtype=float)
     makers = w.makers
-    fill = np.array([makers[f.name].shipped / makers[f.name].ordered
-                     if f.name in makers and makers[f.name].ordered > 0 else math.nan
+    fill = np.array([makers[f.name].shipped / makers[f.name].goods.ordered
+                     if f.name in makers and makers[f.name].goods.ordered > 0 else math.nan
                      for f in firms], dtype=float)
     return {
         "firm": [f.name for f in firms],
@@ -257,9 +259,9 @@ def _firms_columns(w: World) -> dict[str, Any]:
         "planned_value": planned * value,
         "value_lost": shortfall * value,
         "tts_days": first - w.shock_onset,
-        "ttr_days": np.array([f.recovered_at for f in firms], dtype=float) - first,
-        "downtime_days": np.array([f.downtime for f in firms], dtype=float),
-        "stockouts": np.array([f.stockouts for f in firms], dtype=np.int64),
+        "ttr_days": np.array([o.recovered_at for o in out], dtype=float) - first,
+        "downtime_days": np.array([o.downtime for o in out], dtype=float),
+        "stockouts": np.array([o.stockouts for o in out], dtype=np.int64),
         "fill_rate": fill,
     }
 
@@ -280,7 +282,7 @@ def _bullwhip(placed: list[float], seen: list[float]) -> float:
 def _placed(firm: Any, material: str) -> list[float]:
     """What `firm` ordered of `material` at each review, over all its sources (the orders
     placed, whoever they went to: an arc's own series is that times its share)."""
-    series = [v for (_, m), v in firm.placed.items() if m == material]
+    series = [v for (_, m), v in firm.ordering.placed.items() if m == material]
     return [float(x) for x in np.sum(series, axis=0)] if series else []
 
 
@@ -293,7 +295,7 @@ def _arcs_columns(w: World) -> dict[str, Any]:
     by_name = {f.name: f for f in w.firms}
     rows: dict[tuple[str, str, str], list[float]] = {}
     for f in w.firms:
-        for sh in f.shipments:
+        for sh in f.ledger.shipments:
             if sh.supplier == "initial":  # the pipeline at t = 0 was never ordered
                 continue
             col = rows.setdefault((sh.supplier, f.name, sh.material), [0.0] * 4)
@@ -307,9 +309,10 @@ def _arcs_columns(w: World) -> dict[str, Any]:
         kinds.append("firm" if s in by_name else "stockpile" if s == "stockpile"
                      else w.cfg.suppliers[s].kind)
         cust = by_name[c]
-        bullwhip.append(_bullwhip(_placed(cust, m), cust.seen[m]))
-        lag.append(cust.first_stockout - by_name[s].first_stockout if s in by_name
-                   else math.nan)
+        bullwhip.append(_bullwhip(_placed(cust, m), cust.ordering.seen[m]))
+        lag.append(cust.production.outages.first_stockout
+                   - by_name[s].production.outages.first_stockout
+                   if s in by_name else math.nan)
     return {
         "supplier": [k[0] for k in keys],
         "supplier_kind": kinds,

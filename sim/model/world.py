@@ -1,8 +1,9 @@
 """One replication: the world that ties authority, suppliers, firms and policy together.
 
-The World builds the parts, each given only what it uses (the event environment, the
-calendar, its named random streams and its collaborators), starts them, runs to the
-horizon, checks conservation and keeps the records that `tables` turns into output.
+The World builds the parts in dependency order, each given in its constructor only what
+it uses (the event environment, the calendar, its named random streams and its
+collaborators, which exist before it: nothing is wired in afterwards), starts them, runs
+to the horizon, checks conservation and keeps the records that `tables` turns into output.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from ..errors import ConservationError
 from .authority import Authority
 from .background import start_background
 from .calendar import WorkingCalendar
-from .clock import events_processed, post_call
+from .clock import events_processed, now, post_call
 from .firm import Firm
 from .licensing import Licensing
-from .maker import FirmSupplier
+from .maker import FirmSupplier, finished_goods
 from .policy import Policy
+from .production import Production
 from .records import ExportLog
 from .rng import Streams
 from .supply import ControlledExporter, FreeSupplier, Stockpile, Supplier
@@ -55,20 +57,24 @@ class World:
             else:
                 self.suppliers[n] = FreeSupplier(env, n, s, self.streams, self.calendar,
                                                  self.licensing)
-        self.licensing.suppliers = self.suppliers
         self.stockpile = (Stockpile(env, cfg.stockpile, self.streams)
                           if cfg.stockpile is not None else None)
-        # Firms order from suppliers and from firms that make their parts (FirmSupplier):
-        # one mapping of sources by name, filled with the makers once the firms exist.
-        self.sources: dict[str, Supplier | FirmSupplier] = dict(self.suppliers)
-        self.firms = [Firm(env, n, f, self.horizon, cfg.output.recovery_window_days,
-                           self.sources, self.stockpile, cfg.sources(f))
+        # Firms order from suppliers and from firms that make their parts: each firm's
+        # production first (into finished goods if other firms buy from it), then the
+        # supplier side of the makers, then the firms that order from all of them.
+        bought = {s for f in cfg.firms.values() for s in f.ordering.suppliers
+                  if s in cfg.firms}
+        production = {
+            n: Production(env, f, cfg.output.recovery_window_days,
+                          finished_goods(f.shipping, f.units_per_day) if n in bought else None)
+            for n, f in cfg.firms.items()}
+        self.makers = {n: FirmSupplier(env, n, p, p.goods, cfg.firms[n].shipping,
+                                       self.streams.keys)
+                       for n, p in production.items() if p.goods is not None}
+        self.sources: dict[str, Supplier | FirmSupplier] = {**self.suppliers, **self.makers}
+        self.firms = [Firm(env, n, f, self.horizon, production[n], self.sources,
+                           self.stockpile, cfg.sources(f))
                       for n, f in cfg.firms.items()]
-        by_name = {f.name: f for f in self.firms}
-        bought = {s for f in cfg.firms.values() for s in f.ordering.suppliers if s in by_name}
-        self.makers = {n: FirmSupplier(env, by_name[n], cfg.firms[n].shipping,
-                                       self.streams.keys) for n in cfg.firms if n in bought}
-        self.sources.update(self.makers)
         self.tiers = cfg.tiers()
         self.policy = Policy(env, cfg.policy, self.calendar, self.horizon, self.streams,
                              self.authority, self.licensing, self.suppliers, self.stockpile,
@@ -94,8 +100,8 @@ class World:
             t = k * every
             if t > self.horizon:
                 return
-            if t > self.env._now:
-                yield Timeout(self.env, t - self.env._now)
+            if t > now(self.env):
+                yield Timeout(self.env, t - now(self.env))
             for name, v in (("backlog", a.open), ("queue", a.queued)):
                 day.append(t)
                 series.append(name)
@@ -103,8 +109,9 @@ class World:
                 material.append("")
                 value.append(float(v))
             for f in self.firms:
-                f.advance()
-                for m, s in f.stock.items():
+                p = f.production
+                p.advance()
+                for m, s in p.stock.items():
                     day.append(t)
                     series.append("inventory_kg")
                     firm.append(f.name)
@@ -114,7 +121,7 @@ class World:
                 series.append("cumulative_units")
                 firm.append(f.name)
                 material.append("")
-                value.append(f.produced)
+                value.append(p.produced)
             k += 1
 
     # ------------------------------------------------------------------ run
@@ -169,8 +176,7 @@ class World:
         """The start (k = 0) or end (k = 1) of the measured window: each firm's output so
         far."""
         for f in self.firms:
-            f.advance()
-            f.measured[k] = f.produced
+            f.production.measure(k)
 
     def _end_warmup(self, _arg: object) -> None:
         self.warm_areas = self.authority.areas()

@@ -132,19 +132,56 @@ def export(folder: Path, target: Path) -> list[Path]:
 
 def stored_fit(path: Path, cfg: Config) -> Fit:
     """The Fit a calibration folder holds (`cfg`: its config.toml): the posterior sample,
-    the generations and the run's counts from the manifest, the targets from the config."""
+    the generations and the run's counts from the manifest, the targets from the config.
+    FolderError (one line) for a calibration that did not finish, or a file it needs that
+    is missing or damaged."""
     import json
 
     import pandas as pd
 
+    from ..errors import FolderError
     from .abc import CalibrationConfig
     from .targets import fit_targets
 
-    man = json.loads((path / "manifest.json").read_text())
-    post = pd.read_parquet(path / SAMPLE)
+    def bad(message: str) -> FolderError:
+        return FolderError(str(path), f"{message}; run the calibration again with "
+                           "--overwrite")
+
+    try:
+        man = json.loads((path / "manifest.json").read_text())
+    except (OSError, ValueError):
+        raise bad("manifest.json is missing or damaged") from None
+    state = man.get("state") if isinstance(man, dict) else None
+    if state != "complete":
+        why = f": {man['error']}" if isinstance(man, dict) and man.get("error") else (
+            ": it was stopped before it ended, or is still under way" if state == "running"
+            else "")
+        raise bad(f"the calibration did not finish (its manifest says {state!r}{why})")
+    missing = [f for f in (SAMPLE, "generations.csv", "predictive/manifest.json")
+               if not (path / f).is_file()]
+    if missing:
+        raise bad(f"missing {', '.join(missing)}")
+    try:
+        post = pd.read_parquet(path / SAMPLE)
+    except Exception:  # noqa: BLE001 - any unreadable sample is a damaged folder
+        raise bad(f"{SAMPLE} is damaged (not a readable parquet file)") from None
+    try:
+        gens = pd.read_csv(path / "generations.csv")
+    except Exception:  # noqa: BLE001 - any unreadable table is a damaged folder
+        raise bad("generations.csv is damaged (not a readable CSV table)") from None
     by_name = {u.name: u for u in cfg.uncertain}
-    params = [by_name[c] for c in post.columns if c != "weight"]
-    return Fit(params, post, pd.read_csv(path / "generations.csv"),
+    columns = [c for c in post.columns if c != "weight"]
+    unknown = [c for c in columns if c not in by_name]
+    if "weight" not in post.columns or not columns or unknown or post.empty:
+        raise bad(f"{SAMPLE} does not hold this config's posterior (a weight column and a "
+                  "column per calibrated uncertain parameter)")
+    need = {"t", "epsilon", "particles", "simulations", "acceptance", "ess"}
+    if gens.empty or not need <= set(gens.columns):
+        raise bad(f"generations.csv is damaged (it needs a row per generation with "
+                  f"{', '.join(sorted(need))})")
+    params = [by_name[c] for c in columns]
+    return Fit(params, post, gens,
                fit_targets(cfg, str(path / "config.toml")), int(man.get("simulations", 0)),
                float(man.get("fit_seconds", "nan")), path / "abc.db",
-               cfg.calibration or CalibrationConfig())
+               cfg.calibration or CalibrationConfig(),
+               {k: list(v) for k, v in (man.get("unscaled") or {}).items()})

@@ -12,6 +12,7 @@ stream `uncertain.posterior.<file>`.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,8 @@ from .schema import Config, UncertainParameter
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["Uncertainty", "check_overlaps", "check_uncertain", "prepare"]
+__all__ = ["Uncertainty", "check_overlaps", "check_samples", "check_uncertain", "prepare",
+           "sample_key"]
 
 
 def _lever(cfg: Config, source: str, i: int, u: UncertainParameter) -> Lever:
@@ -78,6 +80,33 @@ def check_overlaps(cfg: Config, source: str = "<config>") -> None:
         seen += [(c, i, q) for c, q in zip(own, u.paths, strict=True)]
 
 
+def sample_key(prior: PosteriorPrior) -> str:
+    """The sample a posterior prior reads, whatever the spelling of its file name
+    (`s.parquet`, `./s.parquet`): entries with one key draw one row together."""
+    return os.path.normpath(prior.file)
+
+
+def check_samples(cfg: Config, source: str = "<config>") -> None:
+    """ConfigError if two posterior entries name one sample but hold different ones (the
+    file read relative to two folders, e.g. one given by --set from the working folder):
+    they would draw one row index of two samples."""
+    first: dict[str, int] = {}
+    for i, u in enumerate(cfg.uncertain):
+        if not isinstance(u.prior, PosteriorPrior):
+            continue
+        key = sample_key(u.prior)
+        j = first.setdefault(key, i)
+        other = cfg.uncertain[j].prior
+        assert isinstance(other, PosteriorPrior)
+        if j != i and other.weights != u.prior.weights:
+            raise ConfigError(source, f"uncertain.{i}.prior.file", f"entry {u.name!r} reads "
+                              f"{u.prior.file!r} ({len(u.prior.weights)} rows), named as "
+                              f"entry {cfg.uncertain[j].name!r} (uncertain.{j}) names its "
+                              f"sample ({len(other.weights)} rows), but the two samples "
+                              "differ: entries naming one file draw one row of it together; "
+                              "give the two samples different file names")
+
+
 def _candidates(u: UncertainParameter) -> list[Any]:
     """The values checked for an entry: every choice, or its prior's extremes."""
     if isinstance(u.prior, ChoicePrior):
@@ -93,6 +122,7 @@ def check_uncertain(cfg: Config, source: str = "<config>") -> list[Lever]:
     and together with the entries it shares a table with. ConfigError naming the
     entries."""
     check_overlaps(cfg, source)
+    check_samples(cfg, source)
     levers = []
     for i, u in enumerate(cfg.uncertain):
         lv = _lever(cfg, source, i, u)
@@ -209,10 +239,11 @@ class Uncertainty:
         for u in self.cfg.uncertain:
             prior = u.prior
             if isinstance(prior, PosteriorPrior):
-                if prior.file not in rows:
+                key = sample_key(prior)  # the stream is named as the first entry names it
+                if key not in rows:
                     uniform = float(streams(f"uncertain.posterior.{prior.file}").random())
-                    rows[prior.file] = prior.row(uniform)
-                values[u.name] = prior.values[rows[prior.file]]
+                    rows[key] = prior.row(uniform)
+                values[u.name] = prior.values[rows[key]]
             else:
                 uniform = float(streams(f"uncertain.{u.name}").random())
                 values[u.name] = prior.ppf(min(max(uniform, U_MIN), 1.0 - U_MIN))

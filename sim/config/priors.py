@@ -122,7 +122,7 @@ class NormalPrior(_Prior):
     @model_validator(mode="after")
     def _drawable(self) -> NormalPrior:
         lo, hi = self.support
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise ValueError(f"the truncation [{self.low}, {self.high}] lies too far in the "
                              "normal's tail to draw from in double precision")
         return self

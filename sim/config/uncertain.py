@@ -207,7 +207,8 @@ def _together(source: str, where: list[int], entries: list[UncertainParameter],
     """The error of entries whose values clash only together."""
     places = ", ".join(f"uncertain.{i} ({u.name})" for i, u in zip(where, entries,
                                                                   strict=True))
-    shown = ", ".join(f"{k} = {v!r}" for k, v in values.items())
+    shown = ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v:g}"
+                      if isinstance(v, float) else f"{k} = {v}" for k, v in values.items())
     return ConfigError(source, places, f"the priors together reach {shown}, which the "
                        f"config does not take: {message}; narrow the priors so that every "
                        "combination is valid")
@@ -264,7 +265,9 @@ class Uncertainty:
         except ConfigError as exc:  # name every entry of a table the values clash in
             for group in _groups(self.cfg):
                 wheres = [self.levers[i].where for i in group]
-                if exc.path in wheres:
+                tables = {_canonical(q).rpartition(".")[0] for i in group
+                          for q in self.cfg.uncertain[i].paths}
+                if exc.path in wheres or any(_overlap(exc.path, t) for t in tables):
                     entries = [self.cfg.uncertain[i] for i in group]
                     raise _together(source, [int(w.split(".")[1]) for w in wheres], entries,
                                     {u.name: values[u.name] for u in entries},

@@ -121,7 +121,7 @@ def test_a_reordered_calibration_keeps_each_value_with_its_name(tmp_path: Path) 
         assert set(drawn[name]) <= set(post[name].round() if name == "reviewers"
                                        else post[name])
     # the folder reports, and then a damaged copy does not (below)
-    assert sim.report(tmp_path / "cal").is_file()
+    assert sim.api.report(tmp_path / "cal").is_file()
     _damaged_folders_are_refused(tmp_path / "cal", tmp_path)
 
 
@@ -280,7 +280,7 @@ def test_no_generation_meeting_the_floor_ends_cleanly(tmp_path: Path) -> None:
     man = json.loads((tmp_path / "cal" / "manifest.json").read_text())
     assert man["state"] == "failed" and "min_acceptance" in man["error"]
     with pytest.raises(FolderError, match="did not finish.*'failed'"):
-        sim.report(tmp_path / "cal")
+        sim.api.report(tmp_path / "cal")
 
 
 def test_targets_without_spread_are_named_and_all_of_them_refused() -> None:
@@ -457,5 +457,5 @@ def _damaged_folders_are_refused(good: Path, tmp: Path) -> None:
         ("predictive", "rm", "missing predictive/manifest.json"),
     ]:
         with pytest.raises(FolderError, match=needle) as exc:
-            sim.report(damage(name, how))
+            sim.api.report(damage(name, how))
         assert "\n" not in str(exc.value)

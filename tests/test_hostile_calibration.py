@@ -61,12 +61,12 @@ PATHS = {"reviewers": ["authority.reviewers"], "approve": ["authority.decision.a
                    "firms.us_tier1.initial_cover_days"]}
 
 
-def _write(tmp: Path, order: list[str], *extra: str) -> Path:
+def _write(tmp: Path, order: list[str], *extra: str, month: str = "2025-04") -> Path:
     """A tiny calibration of the small config: the three entries in ENTRIES' order,
-    `calibration.parameters` in `order`."""
+    `calibration.parameters` in `order`, fitted to one month."""
     lines = [f'extends = "{os.path.relpath(SMALL, tmp)}"', 'name = "hostile"',
              "horizon_days = 365", "[calibration]", "population = 10", "generations = 2",
-             "predictive_replications = 1", 'fit_months = ["2025-04"]',
+             "predictive_replications = 1", f'fit_months = ["{month}"]',
              "parameters = [" + ", ".join(f'"{n}"' for n in order) + "]", *extra]
     for name, body in ENTRIES.items():
         lines += ["[[uncertain]]", f'name = "{name}"', body]
@@ -104,11 +104,15 @@ def test_each_parameter_receives_its_own_value(tmp_path: Path, order: tuple[str,
             assert got == (round(want) if by_name[name].integer else pytest.approx(want))
 
 
-def test_a_reordered_calibration_keeps_each_value_with_its_name(tmp_path: Path) -> None:
+def test_a_reordered_calibration_keeps_each_value_with_its_name(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """End to end, names listed against the entries' order: every posterior column lies
     in its own prior's range (disjoint ranges), and the predictive run drew each
-    parameter's own particles."""
-    path = _write(tmp_path, ["cover", "approve", "reviewers"])
+    parameter's own particles. May's targets include the first stoppage of us_auto_ev,
+    whose ~200 days of cover (the `cover` prior) outlast the simulated 181 days: that
+    target is the horizon in every simulation, has no spread, and is said to be left
+    out (in the log, calibration.md and the manifest)."""
+    path = _write(tmp_path, ["cover", "approve", "reviewers"], month="2025-05")
     cal = sim.calibrate(sim.load_config(path), tmp_path / "cal", workers=1,
                         config_path=path, plots=False)
     post = cal.posterior()
@@ -120,6 +124,14 @@ def test_a_reordered_calibration_keeps_each_value_with_its_name(tmp_path: Path) 
     for name in ENTRIES:
         assert set(drawn[name]) <= set(post[name].round() if name == "reviewers"
                                        else post[name])
+    left = cal.fit.unscaled
+    assert "stoppage us_auto_ev" in left and left["stoppage us_auto_ev"][0] == 0
+    assert "exports total 2025-05" not in left
+    assert "target 'stoppage us_auto_ev' had no spread" in caplog.text
+    md = (tmp_path / "cal" / "calibration.md").read_text()
+    assert "**Targets the fit left out:**" in md and "'stoppage us_auto_ev'" in md
+    man = json.loads((tmp_path / "cal" / "manifest.json").read_text())
+    assert man["unscaled"] == {k: list(v) for k, v in left.items()}
     # the folder reports, and then a damaged copy does not (below)
     assert sim.api.report(tmp_path / "cal").is_file()
     _damaged_folders_are_refused(tmp_path / "cal", tmp_path)

@@ -26,7 +26,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,8 @@ class Problem:
             u for u in self.cfg.uncertain if u.name in names]})
         unc = prepare(only)
         assert unc is not None  # check_calibratable refuses configs without any
-        return unc
+        where = {u.name: f"uncertain.{i}" for i, u in enumerate(self.cfg.uncertain)}
+        return replace(unc, levers=[replace(lv, where=where[lv.label]) for lv in unc.levers])
 
     @property
     def nuisance(self) -> list[UncertainParameter]:
@@ -330,9 +331,8 @@ def fit(cfg: Config, db: Path, executor: Any, source: str = "<config>",
     finally:
         np.random.set_state(saved)
     out.unscaled = dict(scales.unscaled)
-    if progress is not None:
-        for key, ts in out.unscaled.items():
-            progress(f"warning: {unscaled_note(key, ts)}")
+    for key, ts in out.unscaled.items():  # said whatever the progress setting
+        log.warning("%s: %s", source, unscaled_note(key, ts))
     return out
 
 

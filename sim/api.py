@@ -13,7 +13,7 @@ from .analysis.precision import PrecisionTarget
 from .analysis.stored import StoredRun, StoredSweep, is_sweep
 from .config import Config, load_config
 from .config.work import check_warnings, check_work
-from .errors import ArgumentError, ConfigError, FolderError
+from .errors import ArgumentError, BadInput, ConfigError, FolderError
 from .model import Replication, simulate
 from .run.batch import check_count
 from .run.batch import run_batch as _run_batch_in
@@ -235,24 +235,17 @@ def calibrate(cfg: Config, out: str | Path | None = None, *, workers: int | None
     it), `generations.csv`, `calibration.md`, plots, and pyabc's database `abc.db`.
     `progress(line)` hears one line per generation. Bad input (no observations, nothing
     to calibrate, a fit month with nothing observed, a prior beyond its path's range) is
-    refused before anything is written."""
+    refused before anything is written; what only the fit can find (no generation
+    meeting `min_acceptance`, no target varying) is refused with the folder's manifest
+    marked `failed` (`interrupted` for a stop or a crash), never left `running`."""
     import subprocess
     import time
 
     from .calibration.abc import check_calibratable
     from .calibration.abc import fit as run_fit
     from .calibration.backtest import check_backtest
-    from .calibration.posterior import SAMPLE, posterior_toml, sample_bytes
     from .calibration.targets import fit_targets
-    from .report.backtest import write_backtest
-    from .report.calibration import (
-        calibration_markdown,
-        plot_marginals,
-        plot_pairs,
-        plot_predictive,
-    )
     from .run.executors import make_executor
-    from .run.store import config_toml, digest
 
     cfg = _check_config(cfg)
     _check_options(None, workers, force)
@@ -289,58 +282,99 @@ def calibrate(cfg: Config, out: str | Path | None = None, *, workers: int | None
     ex = make_executor(executor, workers or os.cpu_count() or 1, scheduler)
     t0 = time.perf_counter()
     aborted = True
+    prepared = False
     try:
         with store.locked():
             store.prepare(cfg, {"kind": "calibration", "replications": predictive_n,
                                 "seed": cfg.runs.seed, "chunk_size": None, "crn": None,
                                 "name": cfg.name}, resume=False, overwrite=overwrite)
+            prepared = True
             for name in ("abc.db", "predictive"):  # listed before they exist
                 store.record_output(name)
             fit = run_fit(cfg, path / "abc.db", ex, source, progress)
             aborted = False
         ex.close()
         with store.locked():
-            store.write_output(SAMPLE, sample_bytes(fit))
-            store.write_output("generations.csv", fit.generations.to_csv(index=False).encode())
-            # settings of the calibration itself leave the calibrated scenario as it is
-            changed = [o for o in overrides or [] if not o.strip().startswith("calibration.")]
-            store.write_output("posterior.toml", posterior_toml(
-                cfg, fit, path, Path(config_path) if config_path else None, changed,
-                config_toml(cfg), commit))
-            pcfg = load_config(path / "posterior.toml")
-            res = run_batch(pcfg, path / "predictive", replications=predictive_n,
-                            workers=workers, executor=executor, scheduler=scheduler,
-                            overwrite=True, force=force, source=str(path / "posterior.toml"))
-            bt = res.backtest()
-            title = f"{cfg.name or source} posterior predictive, {predictive_n} replications"
-            with res.store.locked():
-                for p in write_backtest(bt, path / "predictive", title):
-                    res.store.record_output(p.name)
-            figures: list[str] = []
-            if plots:
-                drawn = [plot_marginals(cfg, fit, path / "plots"),
-                         plot_pairs(fit, path / "plots"),
-                         *plot_predictive(bt, path / "plots", title)]
-                for p in drawn:
-                    store.record_output(str(p.relative_to(path)))
-                figures = [str(p.relative_to(path)) for p in drawn]
-            md = calibration_markdown(cfg, fit, bt, title=cfg.name or source, source=source,
-                                      fit_months=fit_months, predictive=predictive_n,
-                                      commit=commit, plots=figures)
-            store.write_output("calibration.md", md.encode())
-            # the files' checksums, for `verify` (the predictive run has its own)
-            sums = {o: digest((path / o).read_bytes()) for o in store.header()["outputs"]
-                    if (path / o).is_file()}
-            store.update_manifest(state="complete", simulations=fit.simulations,
-                                  sha256=sums,
-                                  fit_seconds=round(fit.wall_seconds, 3),
-                                  wall_seconds=round(time.perf_counter() - t0, 3),
-                                  generations=len(fit.generations), commit=commit)
+            _write_calibration(cfg, fit, store, path, predictive_n, fit_months, commit,
+                               overrides, config_path, workers, executor, scheduler,
+                               force, plots, source, t0)
+    except BaseException as exc:
+        if prepared:  # the folder says it did not finish, and why
+            _unfinished(store, exc)
+        raise
     finally:
         ex.close(abort=aborted)
     if plots:
         report(path)
     return Calibration(path, fit)
+
+
+def _unfinished(store: ResultsDir, exc: BaseException) -> None:
+    """Mark a calibration folder that did not finish: `failed` (bad input found during
+    the fit, with the message) or `interrupted` (a stop or a crash)."""
+    import contextlib
+
+    state = "failed" if isinstance(exc, BadInput) else "interrupted"
+    with contextlib.suppress(BadInput, OSError), store.locked():
+        store.update_manifest(state=state, error=str(exc) or type(exc).__name__)
+
+
+def _write_calibration(cfg: Config, fit: Any, store: ResultsDir, path: Path,
+                       predictive_n: int, fit_months: list[str], commit: str,
+                       overrides: list[str] | None, config_path: str | Path | None,
+                       workers: int | None, executor: str, scheduler: str | None,
+                       force: bool, plots: bool, source: str, t0: float) -> None:
+    """Write a finished fit's files into its (locked) calibration folder, run the
+    posterior predictive check, and mark the folder complete."""
+    import time
+
+    from .calibration.posterior import SAMPLE, posterior_toml, sample_bytes
+    from .report.backtest import write_backtest
+    from .report.calibration import (
+        calibration_markdown,
+        plot_marginals,
+        plot_pairs,
+        plot_predictive,
+    )
+    from .run.store import config_toml, digest
+
+    store.write_output(SAMPLE, sample_bytes(fit))
+    store.write_output("generations.csv", fit.generations.to_csv(index=False).encode())
+    # settings of the calibration itself leave the calibrated scenario as it is
+    changed = [o for o in overrides or [] if not o.strip().startswith("calibration.")]
+    store.write_output("posterior.toml", posterior_toml(
+        cfg, fit, path, Path(config_path) if config_path else None, changed,
+        config_toml(cfg), commit))
+    pcfg = load_config(path / "posterior.toml")
+    res = run_batch(pcfg, path / "predictive", replications=predictive_n,
+                    workers=workers, executor=executor, scheduler=scheduler,
+                    overwrite=True, force=force, source=str(path / "posterior.toml"))
+    bt = res.backtest()
+    title = f"{cfg.name or source} posterior predictive, {predictive_n} replications"
+    with res.store.locked():
+        for p in write_backtest(bt, path / "predictive", title):
+            res.store.record_output(p.name)
+    figures: list[str] = []
+    if plots:
+        drawn = [plot_marginals(cfg, fit, path / "plots"),
+                 plot_pairs(fit, path / "plots"),
+                 *plot_predictive(bt, path / "plots", title)]
+        for p in drawn:
+            store.record_output(str(p.relative_to(path)))
+        figures = [str(p.relative_to(path)) for p in drawn]
+    md = calibration_markdown(cfg, fit, bt, title=cfg.name or source, source=source,
+                              fit_months=fit_months, predictive=predictive_n,
+                              commit=commit, plots=figures)
+    store.write_output("calibration.md", md.encode())
+    # the files' checksums, for `verify` (the predictive run has its own)
+    sums = {o: digest((path / o).read_bytes()) for o in store.header()["outputs"]
+            if (path / o).is_file()}
+    store.update_manifest(state="complete", simulations=fit.simulations,
+                          sha256=sums,
+                          fit_seconds=round(fit.wall_seconds, 3),
+                          wall_seconds=round(time.perf_counter() - t0, 3),
+                          generations=len(fit.generations), commit=commit,
+                          unscaled=fit.unscaled)
 
 
 class Comparison:

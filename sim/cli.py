@@ -532,6 +532,9 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         target = Path(args.export)
         if target.suffix != ".toml":
             raise ArgumentError("export", args.export, "must name a .toml file")
+        from .calibration.posterior import check_export
+
+        check_export(target, Path(args.config), args.overrides, out)
         for f in (target, target.with_suffix(".parquet")):
             if f.exists() and not args.overwrite:
                 raise ArgumentError("export", args.export, f"{f} exists (use --overwrite to "

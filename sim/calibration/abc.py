@@ -26,7 +26,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +53,7 @@ def calibrated(cfg: Config, source: str = "<config>") -> list[UncertainParameter
     names = cfg.calibration.parameters if cfg.calibration else None
     by_name = {u.name: (i, u) for i, u in enumerate(cfg.uncertain)}
     if names is not None:
-        unknown = [n for n in names if n not in by_name]
-        if unknown:
-            raise ConfigError(source, "calibration.parameters", f"no uncertain parameter "
-                              f"named {unknown[0]!r} (there are: {', '.join(by_name)})")
-        if not names:
-            raise ConfigError(source, "calibration.parameters", "is empty: name the "
-                              "uncertain parameters to calibrate")
+        _check_names(names, list(by_name), source)
     chosen = [by_name[n] for n in (names if names is not None else list(by_name))]
     for i, u in chosen:
         if isinstance(u.prior, ChoicePrior | PosteriorPrior):
@@ -68,6 +62,27 @@ def calibrated(cfg: Config, source: str = "<config>") -> list[UncertainParameter
                               "continuous values): give it a continuous prior, or leave it "
                               "out of calibration.parameters")
     return [u for _, u in chosen]
+
+
+def _check_names(names: list[str], known: list[str], source: str) -> None:
+    """ConfigError for an empty `calibration.parameters`, a name listed twice, or one that
+    is not an uncertain parameter's (with the nearest names, where some are close)."""
+    import difflib
+
+    where = "calibration.parameters"
+    if not names:
+        raise ConfigError(source, where, "is empty: name the uncertain parameters to "
+                          "calibrate")
+    for k, n in enumerate(names):
+        if n in names[:k]:
+            raise ConfigError(source, f"{where}.{k}", f"{n!r} is listed twice (also "
+                              f"{where}.{names.index(n)}): name each parameter once")
+        if n not in known:
+            close = difflib.get_close_matches(n, known, n=3)
+            hint = (f"did you mean {' or '.join(map(repr, close))}?" if close
+                    else f"there are: {', '.join(known)}")
+            raise ConfigError(source, f"{where}.{k}", f"no uncertain parameter named {n!r} "
+                              f"({hint})")
 
 
 def check_calibratable(cfg: Config, source: str) -> None:
@@ -93,7 +108,8 @@ class Problem:
             u for u in self.cfg.uncertain if u.name in names]})
         unc = prepare(only)
         assert unc is not None  # check_calibratable refuses configs without any
-        return unc
+        where = {u.name: f"uncertain.{i}" for i, u in enumerate(self.cfg.uncertain)}
+        return replace(unc, levers=[replace(lv, where=where[lv.label]) for lv in unc.levers])
 
     @property
     def nuisance(self) -> list[UncertainParameter]:
@@ -115,9 +131,10 @@ def simulate_particle(problem: Problem, params: dict[str, float]) -> dict[str, f
     targets' figures."""
     from ..model import simulate
 
+    by_name = {u.name: u for u in problem.uncertainty.cfg.uncertain}
     values = {}
-    for u, (key, name) in zip(problem.uncertainty.cfg.uncertain, problem.keys.items(),
-                              strict=True):
+    for key, name in problem.keys.items():  # each value to its own parameter, by name
+        u = by_name[name]
         v = to_value(u.prior, float(params[key]))
         values[name] = int(round(v)) if u.integer else v
     cfg = problem.uncertainty.config(values)
@@ -163,6 +180,7 @@ def make_sampler(executor: Any, root: int, batch: int,
             super().__init__()
             self.executor = executor
             self.simulations = 0
+            self.rounds: list[tuple[int, int, int]] = []  # (t, accepted, evaluated)
 
         def sample_until_n_accepted(self, n: int, simulate_one: Callable, t: int, *,
                                     max_eval: float = math.inf, all_accepted: bool = False,
@@ -194,6 +212,7 @@ def make_sampler(executor: Any, root: int, batch: int,
                 stream.close()  # tasks still under way are not waited for
             self.nr_evaluations_ = evaluated
             self.simulations += evaluated
+            self.rounds.append((t, accepted, evaluated))
             if progress is not None:
                 what = "scales of the distance" if t < 0 else f"generation {t}"
                 progress(f"{what}: {accepted} accepted of {evaluated} simulations "
@@ -217,10 +236,60 @@ class Fit:
     wall_seconds: float
     db: Path
     settings: CalibrationConfig = field(default_factory=CalibrationConfig)
+    # targets whose spread across a generation's simulations was 0 (left out of that
+    # generation's distance), with the generations
+    unscaled: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
         return [u.name for u in self.params]
+
+
+def unscaled_note(key: str, generations: list[int]) -> str:
+    """One line on a target left out of the distance of some generations."""
+    gens = ", ".join(str(t) for t in generations)
+    return (f"target {key!r} had no spread across the simulations that scale the distance "
+            f"of generation{'s' if len(generations) > 1 else ''} {gens} (more than half "
+            "gave the same value), so the fit left it out there: the posterior is not "
+            "conditioned on it in those generations")
+
+
+class Scales:
+    """pyabc's scale function (the median absolute deviation of each target across the
+    generation's simulations), noting the targets whose spread is 0: pyabc leaves those
+    out of the distance (a figure with no spread cannot be normalised). ConfigError when
+    every weighted target has none: the distance would be 0 for every particle, every
+    simulation accepted, and nothing fitted."""
+
+    def __init__(self, weights: dict[str, float], source: str, where: str) -> None:
+        self.weights = weights
+        self.source = source
+        self.where = where
+        self.unscaled: dict[str, list[int]] = {}
+        self.__name__ = "mad"  # pyabc names the scale function in its settings
+
+    def __call__(self, *, samples: Any, s0: Any, s_ids: list[str], t: int,
+                 **kwargs: Any) -> Any:
+        import numpy as np
+        from pyabc.distance import mad
+
+        scales = mad(samples=samples, s0=s0, s_ids=s_ids, t=t, **kwargs)
+        zero = np.isclose(scales, 0)
+        for key, z in zip(s_ids, zero, strict=True):
+            if z:
+                self.unscaled.setdefault(key, []).append(int(t))
+        weighted = [k for k in s_ids if self.weights.get(k, 0.0) > 0]
+        if weighted and all(self.unscaled.get(k, [None])[-1] == t for k in weighted):
+            shown = ", ".join(repr(k) for k in weighted[:3]) + (
+                f" and {len(weighted) - 3} more" if len(weighted) > 3 else "")
+            raise ConfigError(self.source, self.where, f"no target varies across the "
+                              f"{len(samples)} simulations that scale the distance of "
+                              f"generation {t} "
+                              f"({shown}: more than half of the simulations give each the "
+                              "same value), so the distance is 0 for every particle and "
+                              "nothing would be fitted; fit months whose figures the "
+                              "uncertain parameters move")
+        return scales
 
 
 def fit(cfg: Config, db: Path, executor: Any, source: str = "<config>",
@@ -248,20 +317,28 @@ def fit(cfg: Config, db: Path, executor: Any, source: str = "<config>",
     prior = pyabc.Distribution(**{k: pyabc.RV("logistic", 0.0, 1.0) for k in keys})
     counts = {g: sum(t.group == g for t in targets) for g in GROUPS}
     weights = {t.key: settings.weights.get(t.group, 1.0) / counts[t.group] for t in targets}
+    where = ("calibration.fit_months" if cfg.calibration and cfg.calibration.fit_months
+             is not None else "observed.fit_months")
+    scales = Scales(weights, source, where)
     distance = pyabc.distance.AdaptivePNormDistance(
-        p=2, fixed_weights=weights, scale_function=pyabc.distance.mad)
+        p=2, fixed_weights=weights, scale_function=scales)
     root = cfg.runs.seed
     saved = np.random.get_state()  # pyabc's global generator, given back at the end
     np.random.seed(np.random.SeedSequence(entropy=root, spawn_key=(0,)).generate_state(1)[0])
     try:
-        return _run(cfg, db, executor, progress, settings, problem, prior, distance, root)
+        out = _run(cfg, db, executor, progress, settings, problem, prior, distance, root,
+                   source)
     finally:
         np.random.set_state(saved)
+    out.unscaled = dict(scales.unscaled)
+    for key, ts in out.unscaled.items():  # said whatever the progress setting
+        log.warning("%s: %s", source, unscaled_note(key, ts))
+    return out
 
 
 def _run(cfg: Config, db: Path, executor: Any, progress: Callable[[str], None] | None,
          settings: CalibrationConfig, problem: Problem, prior: Any, distance: Any,
-         root: int) -> Fit:
+         root: int, source: str) -> Fit:
     import pandas as pd
     import pyabc
 
@@ -280,6 +357,8 @@ def _run(cfg: Config, db: Path, executor: Any, progress: Callable[[str], None] |
     history = abc.run(max_nr_populations=settings.generations,
                       min_acceptance_rate=settings.min_acceptance)
     wall = time.perf_counter() - t0
+    if history.max_t < 0 or history.get_distribution(m=0, t=history.max_t)[0].empty:
+        _no_generation(sampler.rounds, settings, source)
     df, w = history.get_distribution(m=0, t=history.max_t)
     by_name = {u.name: u for u in cfg.uncertain}
     post = pd.DataFrame({name: [to_value(by_name[name].prior, float(z)) for z in df[k]]
@@ -296,6 +375,18 @@ def _run(cfg: Config, db: Path, executor: Any, progress: Callable[[str], None] |
     })
     return Fit([by_name[n] for n in keys.values()], post, gens, targets, sampler.simulations,
                wall, db, settings)
+
+
+def _no_generation(rounds: list[tuple[int, int, int]], settings: CalibrationConfig,
+                   source: str) -> None:
+    """ConfigError for a calibration whose first generation did not meet the acceptance
+    floor (pyabc then stops with no posterior), giving the acceptance it had."""
+    first = next(((a, e) for t, a, e in rounds if t >= 0), None)
+    had = (f"generation 0 accepted {first[0]} of {first[1]} simulations "
+           f"({first[0] / max(first[1], 1):.1%})" if first else "no generation finished")
+    raise ConfigError(source, "calibration.min_acceptance", f"{had}, below the floor of "
+                      f"{settings.min_acceptance:.1%}, so no generation was kept and there "
+                      "is no posterior; lower calibration.min_acceptance")
 
 
 def _ess(history: Any, t: int) -> float:

@@ -130,21 +130,127 @@ def export(folder: Path, target: Path) -> list[Path]:
     return [target, sample]
 
 
+def read_files(config: Path, overrides: list[str] | None = None) -> dict[Path, str]:
+    """Every file loading `config` (with `overrides`) reads, resolved, with what it is to
+    the config: the file itself, the configs it `extends`, its observations and the
+    posterior samples its `[[uncertain]]` entries name (those an override names are read
+    relative to the working folder). The file must load (checked before)."""
+    import tomllib
+
+    from ..config.loading import parse_override
+
+    out: dict[Path, str] = {}
+
+    def note(path: Path, what: str) -> None:
+        out.setdefault(path.resolve(), what)
+
+    def samples(entries: Any, folder: Path, where: str) -> None:
+        for u in entries if isinstance(entries, list) else []:
+            prior = u.get("prior") if isinstance(u, dict) else None
+            if isinstance(prior, dict) and isinstance(prior.get("file"), str):
+                note(folder / prior["file"], f"a posterior sample named in {where}")
+
+    p, what = Path(config), "the config being calibrated"
+    for _ in range(64):  # the loader refuses longer chains
+        note(p, what)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError):
+            break
+        if isinstance(data.get("observed"), str):
+            note(p.parent / data["observed"], "the observations it reads")
+        samples(data.get("uncertain"), p.parent, p.name)
+        parent = data.get("extends")
+        if not isinstance(parent, str) or (p.parent / parent).resolve() in out:
+            break
+        p, what = p.parent / parent, "a config it extends"
+    for text in overrides or []:
+        keys, value = parse_override(text)
+        if keys == ["observed"] and isinstance(value, str):
+            note(Path(value), "the observations it reads")
+        elif keys and keys[0] == "uncertain":
+            if keys[-1] == "file" and isinstance(value, str):
+                note(Path(value), "a posterior sample named in --set")
+            else:
+                samples(value if isinstance(value, list) else [
+                    value if keys[-1] != "prior" else {"prior": value}], Path.cwd(),
+                    "--set")
+    return out
+
+
+def check_export(target: Path, config: Path | None, overrides: list[str] | None,
+                 out: Path) -> None:
+    """ArgumentError if exporting to `target` (and its sample beside it) would replace a
+    file the calibration reads (`read_files`) or one inside the calibration folder `out`;
+    checked before the fit."""
+    from ..errors import ArgumentError
+
+    reads = read_files(config, overrides) if config is not None else {}
+    folder = out.resolve()
+    for f in (target, target.with_suffix(".parquet")):
+        r = f.resolve()
+        name = "it" if f == target else f"its sample {f}"
+        if r in reads:
+            raise ArgumentError("export", str(target), f"{name} is {reads[r]}: exporting there "
+                                "would replace it (and the posterior config reads it); "
+                                "choose another file")
+        if r == folder or folder in r.parents:
+            raise ArgumentError("export", str(target), f"{name} is inside the calibration "
+                                f"folder {out}: export beside your configs instead")
+
+
 def stored_fit(path: Path, cfg: Config) -> Fit:
     """The Fit a calibration folder holds (`cfg`: its config.toml): the posterior sample,
-    the generations and the run's counts from the manifest, the targets from the config."""
+    the generations and the run's counts from the manifest, the targets from the config.
+    FolderError (one line) for a calibration that did not finish, or a file it needs that
+    is missing or damaged."""
     import json
 
     import pandas as pd
 
+    from ..errors import FolderError
     from .abc import CalibrationConfig
     from .targets import fit_targets
 
-    man = json.loads((path / "manifest.json").read_text())
-    post = pd.read_parquet(path / SAMPLE)
+    def bad(message: str) -> FolderError:
+        return FolderError(str(path), f"{message}; run the calibration again with "
+                           "--overwrite")
+
+    try:
+        man = json.loads((path / "manifest.json").read_text())
+    except (OSError, ValueError):
+        raise bad("manifest.json is missing or damaged") from None
+    state = man.get("state") if isinstance(man, dict) else None
+    if state != "complete":
+        why = f": {man['error']}" if isinstance(man, dict) and man.get("error") else (
+            ": it was stopped before it ended, or is still under way" if state == "running"
+            else "")
+        raise bad(f"the calibration did not finish (its manifest says {state!r}{why})")
+    missing = [f for f in (SAMPLE, "generations.csv", "predictive/manifest.json")
+               if not (path / f).is_file()]
+    if missing:
+        raise bad(f"missing {', '.join(missing)}")
+    try:
+        post = pd.read_parquet(path / SAMPLE)
+    except Exception:  # noqa: BLE001 - any unreadable sample is a damaged folder
+        raise bad(f"{SAMPLE} is damaged (not a readable parquet file)") from None
+    try:
+        gens = pd.read_csv(path / "generations.csv")
+    except Exception:  # noqa: BLE001 - any unreadable table is a damaged folder
+        raise bad("generations.csv is damaged (not a readable CSV table)") from None
     by_name = {u.name: u for u in cfg.uncertain}
-    params = [by_name[c] for c in post.columns if c != "weight"]
-    return Fit(params, post, pd.read_csv(path / "generations.csv"),
+    columns = [c for c in post.columns if c != "weight"]
+    unknown = [c for c in columns if c not in by_name]
+    if "weight" not in post.columns or not columns or unknown or post.empty:
+        raise bad(f"{SAMPLE} does not hold this config's posterior (a weight column and a "
+                  "column per calibrated uncertain parameter)")
+    need = {"t", "epsilon", "particles", "simulations", "acceptance", "ess"}
+    if gens.empty or not need <= set(gens.columns):
+        raise bad(f"generations.csv is damaged (it needs a row per generation with "
+                  f"{', '.join(sorted(need))})")
+    params = [by_name[c] for c in columns]
+    return Fit(params, post, gens,
                fit_targets(cfg, str(path / "config.toml")), int(man.get("simulations", 0)),
                float(man.get("fit_seconds", "nan")), path / "abc.db",
-               cfg.calibration or CalibrationConfig())
+               cfg.calibration or CalibrationConfig(),
+               {k: list(v) for k, v in (man.get("unscaled") or {}).items()})

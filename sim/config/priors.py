@@ -27,6 +27,12 @@ unbounded prior's draws lie between its U_MIN and 1 - U_MIN quantiles (about 7 s
 deviations either side of a normal's mean): the values checked against the config."""
 
 
+TAIL_MASS = 1e-3
+"""A truncated normal holding less of the normal's probability than this is drawn with
+scipy's truncnorm, which works in the tail (the plain inverse CDF of a difference of
+CDFs near 0 or 1 loses its digits: [8, 9] sd would draw its upper bound every time)."""
+
+
 class _Prior(Strict):
     def ppf(self, u: float) -> float | int | bool | str:
         """The value at probability `u` in [0, 1)."""
@@ -36,6 +42,25 @@ class _Prior(Strict):
     def support(self) -> tuple[float, float]:
         """Lowest and highest value a draw can take (the U_MIN quantiles where unbounded)."""
         return float(self.ppf(U_MIN)), float(self.ppf(1 - U_MIN))  # type: ignore[arg-type]
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The prior's true bounds: -inf or inf on a side where it has none (a normal's
+        tails, a lognormal's upper tail), where `support` gives the U_MIN quantiles."""
+        return self.support
+
+    def quantile(self, q: float) -> float:
+        """The value below which a share `q` in [0, 1] of draws fall: the bound itself at
+        q = 0 or 1 where the prior has one, else the U_MIN quantile (what draws reach).
+        For checks over a prior's range (e.g. the work a high value would cost)."""
+        if not 0.0 <= q <= 1.0:
+            raise ValueError(f"q must be in [0, 1], got {q!r}")
+        lo, hi = self.bounds
+        if q == 0.0 and math.isfinite(lo):
+            return lo
+        if q == 1.0 and math.isfinite(hi):
+            return hi
+        return float(self.ppf(min(max(q, U_MIN), 1.0 - U_MIN)))  # type: ignore[arg-type]
 
     @property
     def numeric(self) -> bool:
@@ -94,15 +119,43 @@ class NormalPrior(_Prior):
             raise ValueError(f"high {self.high:g} must be above low {self.low:g}")
         return self
 
-    def ppf(self, u: float) -> float:
-        from scipy.special import ndtr, ndtri
+    @model_validator(mode="after")
+    def _drawable(self) -> NormalPrior:
+        lo, hi = self.support
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ValueError(f"the truncation [{self.low}, {self.high}] lies too far in the "
+                             "normal's tail to draw from in double precision")
+        return self
+
+    @property
+    def _mass(self) -> float:
+        """The normal's probability between the truncation bounds."""
+        from scipy.special import ndtr
 
         a = ndtr((self.low - self.mean) / self.sd) if self.low is not None else 0.0
         b = ndtr((self.high - self.mean) / self.sd) if self.high is not None else 1.0
-        x = float(self.mean + self.sd * ndtri(a + u * (b - a)))
+        return float(b - a)
+
+    def ppf(self, u: float) -> float:
+        from scipy.special import ndtr, ndtri
+
         lo = self.low if self.low is not None else -math.inf
         hi = self.high if self.high is not None else math.inf
+        if self._mass < TAIL_MASS:  # deep in a tail: the CDF difference loses its digits
+            from scipy.stats import truncnorm
+
+            alpha, beta = (lo - self.mean) / self.sd, (hi - self.mean) / self.sd
+            x = float(self.mean + self.sd * truncnorm.ppf(u, alpha, beta))
+        else:
+            a = ndtr((lo - self.mean) / self.sd) if self.low is not None else 0.0
+            b = ndtr((hi - self.mean) / self.sd) if self.high is not None else 1.0
+            x = float(self.mean + self.sd * ndtri(a + u * (b - a)))
         return min(max(x, lo), hi)
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return (self.low if self.low is not None else -math.inf,
+                self.high if self.high is not None else math.inf)
 
 
 class LognormalPrior(_Prior):
@@ -114,6 +167,10 @@ class LognormalPrior(_Prior):
 
     def ppf(self, u: float) -> float:
         return float(lognormal_ppf(u, self.median, self.sigma))
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return 0.0, math.inf
 
 
 class TriangularPrior(_Prior):

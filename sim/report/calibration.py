@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..calibration.abc import Fit
+from ..calibration.abc import Fit, unscaled_note
 from ..calibration.backtest import Backtest
 from ..calibration.posterior import weighted_quantiles
 from ..config.schema import Config
@@ -27,14 +27,15 @@ def _prior_sample(prior: Any) -> np.ndarray:
 
 
 def _edge(prior: Any, p50: float) -> str:
-    """Where a posterior median sits against its prior's support: '' or a warning."""
-    lo, hi = prior.support
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return ""
-    pos = (p50 - lo) / (hi - lo)
-    if pos < 0.05:
+    """Where a posterior median sits against its prior's bounds: '' or a warning. Only a
+    finite bound counts (a normal or a lognormal's upper tail has none); the median is
+    against it within 5% of the prior's width (its far P5 or P95 on an unbounded side)."""
+    lo, hi = prior.bounds
+    if math.isfinite(lo) and p50 - lo < 0.05 * ((hi if math.isfinite(hi) else
+                                                 prior.quantile(0.95)) - lo):
         return "against the prior's lower bound"
-    if pos > 0.95:
+    if math.isfinite(hi) and hi - p50 < 0.05 * (hi - (lo if math.isfinite(lo) else
+                                                      prior.quantile(0.05))):
         return "against the prior's upper bound"
     return ""
 
@@ -150,6 +151,9 @@ def calibration_markdown(cfg: Config, fit: Fit, bt: Backtest, *, title: str,
         "too narrow or the model lacks something the parameter is standing in for.", "",
         markdown_table(params, "{:.3g}"), "",
     ]
+    if fit.unscaled:
+        lines += ["**Targets the fit left out:** " + "; ".join(
+            unscaled_note(k, ts) for k, ts in fit.unscaled.items()) + ".", ""]
     if len(flagged):
         lines += ["**Look again at:** " + "; ".join(
             f"`{r['parameter']}` ({r['note']})" for _, r in flagged.iterrows()) + ".", ""]

@@ -37,6 +37,9 @@ class ConfigError(BadInput):
         super().__init__("\n".join([f"{where}: {self.message}{hint}",
                                     *(str(e) for e in self.more)]))
 
+    def __reduce__(self) -> tuple:  # crosses process boundaries (workers) intact
+        return (type(self), (self.source, self.path, self.message, self.remedies, self.more))
+
 
 def _one_line(s: str) -> str:
     return s.replace("\r", "\\r").replace("\n", "\\n")
@@ -55,6 +58,9 @@ class ArgumentError(BadInput):
         shown = "" if value is None else f"={value!r}"
         super().__init__(f"{argument}{shown}: {message}")
 
+    def __reduce__(self) -> tuple:
+        return (type(self), (self.argument, self.value, self.message))
+
 
 class FolderError(BadInput):
     """A results folder cannot be used as asked (it exists, it holds something else, it
@@ -72,6 +78,9 @@ class FolderError(BadInput):
         if remedies:
             hint = " (pass " + " or ".join(f"{r}=True" for r in remedies) + ")"
         super().__init__(f"{folder}: {message}{hint}")
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (self.folder, self.message, self.remedies))
 
 
 class ConservationError(RuntimeError):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..config.schema import Config
+from ..errors import BadInput
 from .seeds import replication_seed
 
 if TYPE_CHECKING:
@@ -102,6 +103,8 @@ def chunk_tables(root: int, segments: Sequence[Segment], crn: bool = True,
             try:
                 rep = model.simulate(seg.cfg, seed,
                                      _progress(seg.point, i, seg.cfg.horizon_days))
+            except BadInput:  # a user's error met in a draw (priors that clash): as it is
+                raise
             except Exception as exc:  # re-raised with what is needed to reproduce it
                 where, cfg_is = f"replication {i}", "cfg"
                 if seg.point is not None:

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..config.schema import Config
-
     from .stored import StoredRun
 
 SECTOR_METRICS = ("shortfall_frac", "value_lost", "stockout_share", "tts_rmst_days",
@@ -61,15 +60,15 @@ def window_text(cfg: Config) -> str:
             f"horizon {start} + {cfg.horizon_days:g} days")
 
 
-def check_comparable(runs: list[StoredRun], labels: list[str]) -> None:
-    """Runs compared must share their measured window and horizon (FolderError naming both
-    otherwise): shortfall over other months is another quantity."""
-    ref = window_text(runs[0].config)
-    for label, run in zip(labels[1:], runs[1:], strict=True):
-        other = window_text(run.config)
+def check_comparable(configs: list[Config], names: list[str]) -> None:
+    """Scenarios compared must share their measured window and horizon (FolderError naming
+    both otherwise): shortfall over other months is another quantity."""
+    ref = window_text(configs[0])
+    for name, cfg in zip(names[1:], configs[1:], strict=True):
+        other = window_text(cfg)
         if other != ref:
-            raise FolderError(str(run.path), f"{label} has {other}, {labels[0]} has {ref}: "
-                              "runs compared must share their measured window and horizon")
+            raise FolderError(name, f"has {other}, {names[0]} has {ref}: scenarios "
+                              "compared must share their measured window and horizon")
 
 
 def per_replication(run: StoredRun) -> pd.DataFrame:
@@ -177,7 +176,7 @@ def compare_runs(runs: list[StoredRun], labels: list[str], paired: bool = True,
                 only = inside[0] if len(inside) == 1 else ""
             n, diff, lo, hi = _interval(ref, alt, paired, alpha) if not only else \
                 (0, math.nan, math.nan, math.nan)
-            if n == 0 and not only and not (counts[labels[0]] or counts[lab]):
+            if level != "sector" and not (counts[labels[0]] or counts[lab]):
                 continue  # nothing on either side (no licence lead time without controls)
             keep = ~(np.isnan(ref) | np.isnan(alt))
             better = float((sign * (alt[keep] - ref[keep]) > 0).mean()) \

@@ -6,6 +6,7 @@ picks the page by what the folder holds and writes `report.html` into it."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from datetime import date, timedelta
@@ -528,10 +529,10 @@ def _compare_inputs(path: Path) -> tuple[dict[str, Any], list[StoredRun], pd.Dat
     import pandas as pd
 
     info = compare_info(path)
-    again = "run the same compare again to finish it"
     if info.get("state") != "complete":
         raise FolderError(str(path), f"the comparison did not finish ({COMPARE_INFO} says "
-                          f"it is unfinished); {again}")
+                          "it is unfinished); run the same compare again to finish it")
+    again = "run the same compare again with --overwrite"
     keys = ("labels", "runs", "paired", "replications", "seed")
     lacking = [k for k in keys if k not in info]
     if lacking or not isinstance(info["labels"], list) or not isinstance(info["runs"], list) \
@@ -545,10 +546,21 @@ def _compare_inputs(path: Path) -> tuple[dict[str, Any], list[StoredRun], pd.Dat
         except FolderError as exc:
             raise FolderError(str(path), f"the run compared as {lab!r} cannot be read "
                               f"({exc}); {again}") from None
+    for lab, run, rid in zip(info["labels"], runs, info.get("run_ids") or [None] * len(runs),
+                             strict=False):
+        if rid is not None and run.manifest["run_id"] != rid:
+            raise FolderError(str(path), f"the run compared as {lab!r} ({run.path}) was "
+                              f"replaced since the comparison; {again}")
     try:
-        table = pd.read_csv(path / "compare.csv", keep_default_na=True)
+        data = (path / "compare.csv").read_bytes()
     except FileNotFoundError:
         raise FolderError(str(path), f"compare.csv is missing; {again}") from None
+    want = (info.get("sha256") or {}).get("compare.csv")
+    if want is not None and digest(data) != want:
+        raise FolderError(str(path), "compare.csv was changed or damaged since the "
+                          f"comparison wrote it (its sha256 differs); {again}")
+    try:
+        table = pd.read_csv(io.BytesIO(data), keep_default_na=True)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise FolderError(str(path), f"compare.csv cannot be read ({str(exc).splitlines()[0]}"
                           f"); {again}") from None

@@ -13,9 +13,10 @@ A chunk counts as done only once its line is in the log, and its line is appende
 synced) only after every part it lists is written (to a temporary name, then renamed).
 Readers read exactly the parts the log lists for the run the manifest names, check each
 part's size and sha256 checksum as they open it, refuse a log that lists a part or a
-replication twice, and ignore any other file with one warning. So a run killed at any moment, a deleted, truncated or stray part, or
-a second writer cannot make a reader return numbers other than those of the chunks
-recorded; a damaged part is an error that names it, and resuming recomputes its chunk.
+replication twice, and ignore any other file with one warning. So a run killed at any
+moment, a deleted, truncated, altered or stray part, or a second writer cannot make a
+reader return numbers other than those of the chunks recorded; a damaged part is an error
+that names it, and resuming recomputes its chunk.
 
 Replacing a run (`overwrite`) writes the new manifest first, with a new run id: from that
 moment the old chunks are no longer the folder's, whatever happens next. Only what the old

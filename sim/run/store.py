@@ -224,13 +224,16 @@ class ResultsDir:
                 continue  # empty, or the last line of a write cut short
             if not isinstance(rec, dict) or rec.get("run") != rid:
                 continue
-            c = int(rec["chunk"])
-            if rec.get("drop"):
-                out.pop(c, None)
-                continue
-            parts = {t: Part(p["file"], int(p["bytes"]), str(p["sha256"]))
-                     for t, p in rec["parts"].items()}
-            out[c] = Chunk(c, int(rec["replications"]), int(rec["events"]), parts)
+            try:
+                c = int(rec["chunk"])
+                if rec.get("drop"):
+                    out.pop(c, None)
+                    continue
+                parts = {t: Part(p["file"], int(p["bytes"]), str(p["sha256"]))
+                         for t, p in rec["parts"].items()}
+                out[c] = Chunk(c, int(rec["replications"]), int(rec["events"]), parts)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                continue  # not a record rareshock wrote: `verify` names it
         return dict(sorted(out.items()))
 
     def _expected(self, man: dict[str, Any], chunk: int) -> tuple[int, int] | None:

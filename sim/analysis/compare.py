@@ -176,8 +176,8 @@ def compare_runs(runs: list[StoredRun], labels: list[str], paired: bool = True,
                 only = inside[0] if len(inside) == 1 else ""
             n, diff, lo, hi = _interval(ref, alt, paired, alpha) if not only else \
                 (0, math.nan, math.nan, math.nan)
-            if level != "sector" and not (counts[labels[0]] or counts[lab]):
-                continue  # nothing on either side (no licence lead time without controls)
+            if not only and not (counts[labels[0]] or counts[lab]):
+                continue  # nothing on either side (no recovery, or no licences at all)
             keep = ~(np.isnan(ref) | np.isnan(alt))
             better = float((sign * (alt[keep] - ref[keep]) > 0).mean()) \
                 if paired and keep.any() else math.nan

@@ -403,8 +403,8 @@ class ResultsDir:
                    checksums: bool = True) -> pa.Table:
         """One dataset as an Arrow table: exactly the parts the log lists, in chunk order
         (so ordered by replication, each part in its original row order), each checked
-        against its recorded size and sha256 checksum (hashing costs about 1% of reading
-        and decoding a part)."""
+        against its recorded size and sha256 checksum (hashing takes a few percent of
+        the time decoding takes)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 

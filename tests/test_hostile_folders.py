@@ -19,7 +19,7 @@ import sim
 from sim.analysis.compare import compare_runs, restriction_days
 from sim.errors import ArgumentError, FolderError
 from sim.report.text import markdown_table, md_text
-from sim.run.store import LOG, MANIFEST, digest
+from sim.run.store import LOG, MANIFEST, ResultsDir, digest
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "tests" / "data" / "small.toml"
@@ -133,6 +133,23 @@ def test_run_overwrite_replaces_only_its_own_kind(run_a: Path, tmp_path: Path) -
         with pytest.raises(FolderError, match=f"it holds a {kind}"):
             sim.run_batch(cfg, f, replications=1, workers=1, overwrite=True)
         assert _tree(f) == before
+    # a calibration or a sweep does not replace a run (the check `calibrate` and
+    # `sweep` make before anything is fitted or run)
+    for kind in ("calibration", "sweep"):
+        with pytest.raises(FolderError, match=f"holds a run, and only a {kind}"):
+            ResultsDir(run_a).precheck(resume=False, overwrite=True, kind=kind)
+    ResultsDir(run_a).precheck(resume=False, overwrite=True, kind="run")  # its own kind
+
+
+def test_report_writes_only_into_results_folders(run_a: Path, tmp_path: Path) -> None:
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "report.html").write_text("<p>mine</p>\n")
+    (user / "summary.csv").write_text("a,b\n")
+    before = _tree(user)
+    _refused(_cli("report", user, cwd=tmp_path), "holds no results")
+    _refused(_cli("plot", user, cwd=tmp_path), "no manifest.json")
+    assert _tree(user) == before
 
 
 def test_plot_out_and_validation_doc_refuse_other_files(run_a: Path, tmp_path: Path) -> None:

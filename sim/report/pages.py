@@ -560,7 +560,8 @@ def _compare_inputs(path: Path) -> tuple[dict[str, Any], list[StoredRun], pd.Dat
         raise FolderError(str(path), "compare.csv was changed or damaged since the "
                           f"comparison wrote it (its sha256 differs); {again}")
     try:
-        table = pd.read_csv(io.BytesIO(data), keep_default_na=True)
+        table = pd.read_csv(io.BytesIO(data), keep_default_na=True, dtype={
+            c: object for c in ("vs_best", "best", "reference_vs_best", "only_in")})
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise FolderError(str(path), f"compare.csv cannot be read ({str(exc).splitlines()[0]}"
                           f"); {again}") from None

@@ -26,7 +26,7 @@ from ..model import simulate
 from ..run.batch import run_batch
 from ..version import __version__
 from .backtest import markdown_tables, plot_backtest
-from .text import markdown_table
+from .text import markdown_table, md_text
 
 
 @dataclass
@@ -264,9 +264,9 @@ consumption matches the units made with the standard bill of materials; a violat
 
 {markdown_table(cons)}
 
-## 3. Back-test against {obs.name or "the observations"}
+## 3. Back-test against {md_text(obs.name or "the observations")}
 
-`{base}`, {sizes.backtest_reps} replications, against its observations ({obs.source}).
+`{base}`, {sizes.backtest_reps} replications, against its observations ({md_text(obs.source)}).
 Its uncertain parameters are drawn from the posterior of the 2025 calibration
 ({fitted}, fitted on {", ".join(obs.fit_months)} and January's level; see
 [the calibration report](calibration/2025/calibration.md));

@@ -73,12 +73,36 @@ def _plots(res: StoredRun, draw: Any, out: str | Path | None) -> list[Path]:
     """Draw into `out`; plots drawn into the results folder are listed in its manifest (so
     replacing the run removes them), under the folder's lock."""
     if out is not None:
-        return draw(res, Path(out))
+        out = Path(out)
+        _claim_plot_folder(out, res.path)
+        return draw(res, out)
     with res.store.locked():
         paths = draw(res, res.path / "plots")
         for p in paths:
             res.store.record_output(str(p.relative_to(res.path)))
     return paths
+
+
+PLOTS_MARK = ".rareshock-plots"
+"""The file that says a folder outside the results folder was made by `plot(out=...)`."""
+
+
+def _claim_plot_folder(out: Path, source: Path) -> None:
+    """Plots drawn outside the results folder go into a new or empty folder, or one an
+    earlier `plot(out=...)` made (it holds PLOTS_MARK): never over a user's files, nor into
+    a results folder (its own plots go into its `plots/`)."""
+    from .run.store import MANIFEST, atomic_write_bytes
+
+    if out.exists() and not out.is_dir():
+        raise ArgumentError("out", str(out), "exists and is not a folder")
+    here = out.absolute().resolve()
+    if here == source.absolute().resolve() or (out / MANIFEST).exists():
+        raise ArgumentError("out", str(out), "is a results folder: leave out `out` to draw "
+                            "into its plots/ folder, or choose a new folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / PLOTS_MARK).is_file():
+        raise ArgumentError("out", str(out), "is not empty and was not made by rareshock's "
+                            "plot: choose a new folder")
+    atomic_write_bytes(out / PLOTS_MARK, f"plots of {source}\n".encode())
 
 
 def report(path: str | Path) -> Path:
@@ -269,7 +293,7 @@ def calibrate(cfg: Config, out: str | Path | None = None, *, workers: int | None
     fit_months = sorted({t.key.split()[-1] for t in targets if t.group == "exports"})
     store = ResultsDir(path)
     try:
-        store.precheck(resume=False, overwrite=overwrite)
+        store.precheck(resume=False, overwrite=overwrite, kind="calibration")
     except FolderError as exc:  # a calibration starts again; it does not resume
         raise FolderError(exc.folder, exc.message, tuple(r for r in exc.remedies
                                                          if r != "resume")) from None
@@ -401,29 +425,42 @@ def compare(*sources: str | Path | Config, out: str | Path | None = None,
     is the reference) or configs (a Config, or a .toml path), which are run first into
     `out/<name>` on the first config's seed and replications (or `seed`,
     `replications`). Writes compare.csv, compare.md and plots/compare.png into `out`
-    (default `results/compare`). Runs with other seeds or replication counts are refused
+    (default `results/compare`): a new or empty folder, or one an earlier comparison
+    made (finished: only with `overwrite`; unfinished: it is continued), never a run's
+    folder or another one. Runs with other seeds or replication counts are refused
     unless `unpaired` (Welch intervals)."""
-    from .analysis.compare import compare_runs
+    from .analysis.compare import check_comparable, compare_runs
     from .report.compare import compare_markdown, plot_differences
     from .report.pages import COMPARE_INFO
-    from .run.store import atomic_write_bytes
+    from .run.store import atomic_write_bytes, digest
 
     if len(sources) < 2:
         raise ArgumentError("sources", len(sources), "needs at least two scenarios to compare")
     path = Path(out) if out is not None else Path("results") / "compare"
-    if (path / "compare.csv").exists() and not overwrite:
-        raise FolderError(str(path), "holds a comparison already", ("overwrite",))
-    if path.exists() and not path.is_dir():
-        raise FolderError(str(path), "is not a folder")
     configs = {i: s if isinstance(s, Config) else load_config(s)
                for i, s in enumerate(sources)
                if isinstance(s, Config) or Path(s).suffix == ".toml"}
+    opened: dict[int, Results] = {}
+    for i, src in enumerate(sources):
+        if i not in configs:
+            res = open_results(src)
+            if not isinstance(res, Results):
+                raise FolderError(str(src), "is a sweep folder: compare runs (or configs)")
+            opened[i] = res
+    _claim_compare_folder(path, overwrite, [r.path for r in opened.values()])
+    check_comparable([configs[i] if i in configs else opened[i].config
+                      for i in range(len(sources))],
+                     [str(opened[i].path) if i in opened else
+                      (str(s) if not isinstance(s, Config) else s.name or f"config {i + 1}")
+                      for i, s in enumerate(sources)])
     first = next(iter(configs.values()), None)
     shared_seed = seed if seed is not None else (first.runs.seed if first else None)
     shared_n = replications if replications is not None else (
         first.runs.replications if first else None)
     runs: list[Results] = []
     labels: list[str] = []
+    if configs:  # the runs are the comparison's: from here on the folder is its
+        _mark_compare_folder(path)
     for i, src in enumerate(sources):
         if i in configs:
             cfg = configs[i]
@@ -435,9 +472,7 @@ def compare(*sources: str | Path | Config, out: str | Path | None = None,
                                   resume=not overwrite, overwrite=overwrite, force=force,
                                   source=str(src) if not isinstance(src, Config) else None))
         else:
-            res = open_results(src)
-            if not isinstance(res, Results):
-                raise FolderError(str(src), "is a sweep folder: compare runs (or configs)")
+            res = opened[i]
             label = _unique(res.manifest.get("name") or res.path.name, labels)
             runs.append(res)
         labels.append(label)
@@ -446,21 +481,60 @@ def compare(*sources: str | Path | Config, out: str | Path | None = None,
             raise FolderError(str(res.path), f"{label} is unfinished ({res.replications} of "
                               f"{res.planned} replications): continue it first", ("resume",))
     table = compare_runs(runs, labels, paired=not unpaired)
-    path.mkdir(parents=True, exist_ok=True)
+    _mark_compare_folder(path)
     drawn = [str(plot_differences(runs, labels, path / "plots").relative_to(path))] \
         if plots and not runs[0].firms.empty else []
-    atomic_write_bytes(path / "compare.csv", table.to_csv(index=False).encode())
+    csv = table.to_csv(index=False).encode()
+    atomic_write_bytes(path / "compare.csv", csv)
     md = compare_markdown(table, labels, [str(r.path) for r in runs], not unpaired,
                           runs[0].replications, runs[0].manifest.get("seed"), drawn)
     atomic_write_bytes(path / "compare.md", md.encode())
-    info = {"labels": labels, "runs": [os.path.relpath(r.path.absolute(), path.absolute())
-                                       for r in runs],
+    info = {"kind": "compare", "state": "complete", "labels": labels,
+            "runs": [os.path.relpath(r.path.absolute(), path.absolute()) for r in runs],
             "paired": not unpaired, "replications": runs[0].replications,
-            "seed": runs[0].manifest.get("seed")}
+            "seed": runs[0].manifest.get("seed"), "sha256": {"compare.csv": digest(csv)},
+            "run_ids": [r.manifest["run_id"] for r in runs]}
     atomic_write_bytes(path / COMPARE_INFO, json.dumps(info, indent=1).encode())
     if plots:
         report(path)
     return Comparison(path, table, labels, runs, not unpaired)
+
+
+def _claim_compare_folder(path: Path, overwrite: bool, inputs: list[Path]) -> None:
+    """Make `path` a comparison's folder, or refuse: it must not be (or be inside) a run it
+    compares, and must be new, empty, or a comparison's folder (an unfinished one is
+    continued; a finished one is replaced only with `overwrite`). Marks it as a
+    comparison's by `_mark_compare_folder` before anything is written into it."""
+    from .report.pages import COMPARE_INFO, compare_info
+
+    here = path.absolute().resolve()
+    for src in inputs:
+        s = src.absolute().resolve()
+        if here == s or s in here.parents:
+            where = "a run" if here == s else f"inside {src}, a run"
+            raise FolderError(str(path), f"is {where} being compared: write the comparison "
+                              "into another folder")
+    if path.exists() and not path.is_dir():
+        raise FolderError(str(path), "exists and is not a folder")
+    if path.is_dir() and any(path.iterdir()):
+        if not (path / COMPARE_INFO).exists():
+            raise FolderError(str(path), f"is not empty and was not made by rareshock compare "
+                              f"(no {COMPARE_INFO}): write the comparison into a new folder")
+        if compare_info(path).get("state") == "complete" and not overwrite:
+            raise FolderError(str(path), "holds a comparison already", ("overwrite",))
+
+
+def _mark_compare_folder(path: Path) -> None:
+    """Mark `path` as a comparison's, unfinished (compare.json), creating it if need be."""
+    from .report.pages import COMPARE_INFO
+    from .run.store import atomic_write_bytes
+
+    try:
+        atomic_write_bytes(path / COMPARE_INFO, json.dumps(
+            {"kind": "compare", "state": "running"}, indent=1).encode())
+    except OSError as exc:
+        raise FolderError(str(path), f"cannot write {COMPARE_INFO} "
+                          f"({exc.strerror or exc})") from None
 
 
 def _unique(label: str, taken: list[str]) -> str:

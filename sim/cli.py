@@ -425,13 +425,18 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         raise FolderError(str(store.path), f"{len(bad)} damaged chunk"
                           f"{'s' if len(bad) > 1 else ''} ({listed}); resuming the run "
                           "recomputes them", ("resume",))
+    wrong = store.log_problems(man, chunks)
+    if wrong:
+        raise FolderError(str(store.path), f"its log is damaged: {'; '.join(wrong)}; run it "
+                          "again into a new folder")
     parts = sum(len(ch.parts) for ch in chunks.values())
     reps = sum(ch.replications for ch in chunks.values())
     total = int(man["replications"]) * int(man.get("points", 1))
     state = "complete" if reps >= total else f"unfinished: {reps:,} of {total:,}"
     print(f"{store.path}: {man.get('kind', 'run')} {man.get('name') or ''}, "
-          f"{len(chunks)} chunks, {reps:,} replications ({state}); {parts} parts match "
-          f"their sizes and sha256 checksums; config.toml is the one that ran")
+          f"{len(chunks)} chunks, {reps:,} replications ({state}), each recorded once; "
+          f"{parts} parts match their sizes and sha256 checksums; config.toml is the one "
+          "that ran")
     return 0
 
 

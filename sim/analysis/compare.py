@@ -20,23 +20,64 @@ from .stats import t_quantile
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..config.schema import Config
     from .stored import StoredRun
 
-SECTOR_METRICS = ("shortfall_frac", "value_lost", "tts_days", "ttr_days")
+SECTOR_METRICS = ("shortfall_frac", "value_lost", "stockout_share", "tts_rmst_days",
+                  "ttr_days")
 AUTHORITY_METRICS = {"lead_time_mean": "lead_time_days", "over_limit_share": "over_limit_share"}
 """The authority's per-replication columns compared, and the names they are shown by."""
-HIGHER_IS_BETTER = {"tts_days"}
+HIGHER_IS_BETTER = {"tts_rmst_days"}
 """Metrics where more is better (time to survive); for the rest less is better."""
-COLUMNS = ["level", "name", "metric", "reference", "alternative", "n", "reference_mean",
-           "alternative_mean", "diff", "ci_low", "ci_high", "confidence", "method",
-           "share_better", "best", "vs_best", "reference_vs_best"]
+COLUMNS = ["level", "name", "metric", "reference", "alternative", "n", "reference_n",
+           "alternative_n", "reference_mean", "alternative_mean", "diff", "ci_low", "ci_high",
+           "confidence", "method", "share_better", "best", "vs_best", "reference_vs_best",
+           "only_in"]
+"""`n`: replications paired (both sides have a value); `reference_n`, `alternative_n`:
+replications with a value on each side; `only_in`: the scenario a sector is only in (no
+difference is computed for it)."""
+
+
+def restriction_days(cfg: Config) -> float:
+    """The end of the measured window, in days from the start of the run: the restriction
+    of the restricted mean time to stock-out (no first stock-out can come later than this
+    after the shock onset, which is at or after the start)."""
+    o = cfg.output
+    end = float(cfg.horizon_days)
+    if o.measure_until is not None:
+        end = min(end, float((o.measure_until - cfg.calendar.start).days))
+    return end
+
+
+def window_text(cfg: Config) -> str:
+    """The measured window and the horizon, as dates."""
+    from datetime import timedelta
+
+    start = cfg.calendar.start
+    end = start + timedelta(days=float(cfg.horizon_days))
+    o = cfg.output
+    return (f"measured window {o.measure_from or start} to {o.measure_until or end}, "
+            f"horizon {start} + {cfg.horizon_days:g} days")
+
+
+def check_comparable(configs: list[Config], names: list[str]) -> None:
+    """Scenarios compared must share their measured window and horizon (FolderError naming
+    both otherwise): shortfall over other months is another quantity."""
+    ref = window_text(configs[0])
+    for name, cfg in zip(names[1:], configs[1:], strict=True):
+        other = window_text(cfg)
+        if other != ref:
+            raise FolderError(name, f"has {other}, {names[0]} has {ref}: scenarios "
+                              "compared must share their measured window and horizon")
 
 
 def per_replication(run: StoredRun) -> pd.DataFrame:
     """One row per replication, level ("sector" or "authority"), name and metric: the
-    sector's shortfall_frac and value_lost (value-weighted over its firms), its mean
-    tts_days and ttr_days over the firms that stocked out (NaN if none did); the
-    authority's lead time and share over the statutory limit."""
+    sector's shortfall_frac and value_lost (value-weighted over its firms); the share of
+    its firms that stocked out; their restricted mean time to stock-out (`tts_rmst_days`:
+    a firm that never stocked out counts at `restriction_days`, so it is defined in every
+    replication); their mean ttr_days over the firms that stocked out and recovered (NaN
+    if none did); the authority's lead time and share over the statutory limit."""
     import pandas as pd
 
     firms = run.firms
@@ -46,8 +87,13 @@ def per_replication(run: StoredRun) -> pd.DataFrame:
         for m in ("shortfall_frac", "value_lost"):
             rows.append(pd.DataFrame({"replication": sec["replication"], "level": "sector",
                                       "name": sec["sector"], "metric": m, "value": sec[m]}))
-        times = firms.groupby(["replication", "sector"])[["tts_days", "ttr_days"]].mean()
-        for m in ("tts_days", "ttr_days"):
+        tau = restriction_days(run.config)
+        tts = firms["tts_days"].to_numpy(dtype=float)
+        firms = firms.assign(stockout_share=(~np.isnan(tts)).astype(float),
+                             tts_rmst_days=np.where(np.isnan(tts), tau, np.minimum(tts, tau)))
+        times = firms.groupby(["replication", "sector"])[
+            ["stockout_share", "tts_rmst_days", "ttr_days"]].mean()
+        for m in ("stockout_share", "tts_rmst_days", "ttr_days"):
             t = times[m].reset_index()
             rows.append(pd.DataFrame({"replication": t["replication"], "level": "sector",
                                       "name": t["sector"], "metric": m, "value": t[m]}))
@@ -105,8 +151,11 @@ def compare_runs(runs: list[StoredRun], labels: list[str], paired: bool = True,
         t = per_replication(run)
         t["scenario"] = label
         wide.append(t)
-    data = pd.concat(wide, ignore_index=True).pivot_table(
-        index=["level", "name", "metric", "replication"], columns="scenario", values="value")
+    # unstack, not pivot_table: a replication without a value (NaN) keeps its row
+    data = pd.concat(wide, ignore_index=True).set_index(
+        ["level", "name", "metric", "replication", "scenario"])["value"].unstack("scenario")
+    has = {lab: set(run.firms["sector"]) if not run.firms.empty else set()
+           for lab, run in zip(labels, runs, strict=True)}
     rows = []
     for (level, name, metric), g in data.groupby(level=[0, 1, 2], sort=True):
         cols = {lab: g[lab].to_numpy(dtype=float) if lab in g else
@@ -116,16 +165,26 @@ def compare_runs(runs: list[StoredRun], labels: list[str], paired: bool = True,
                  for lab, v in cols.items()}
         best = max((lab for lab in labels if not math.isnan(means[lab])),
                    key=lambda lab: sign * means[lab], default=None)
+        counts = {lab: int(np.isfinite(v).sum()) for lab, v in cols.items()}
         for lab in labels[1:]:
             ref, alt = cols[labels[0]], cols[lab]
-            n, diff, lo, hi = _interval(ref, alt, paired, alpha)
-            if n == 0:  # nothing to compare (e.g. no licence lead time without controls)
-                continue
+            only = ""
+            if level == "sector":
+                inside = [x for x in (labels[0], lab) if name in has[x]]
+                if not inside:
+                    continue  # in neither: another alternative's row shows it
+                only = inside[0] if len(inside) == 1 else ""
+            n, diff, lo, hi = _interval(ref, alt, paired, alpha) if not only else \
+                (0, math.nan, math.nan, math.nan)
+            if not only and not (counts[labels[0]] or counts[lab]):
+                continue  # nothing on either side (no recovery, or no licences at all)
             keep = ~(np.isnan(ref) | np.isnan(alt))
             better = float((sign * (alt[keep] - ref[keep]) > 0).mean()) \
                 if paired and keep.any() else math.nan
             rows.append({"level": level, "name": name, "metric": metric,
                          "reference": labels[0], "alternative": lab, "n": n,
+                         "reference_n": counts[labels[0]], "alternative_n": counts[lab],
+                         "only_in": only,
                          "reference_mean": means[labels[0]], "alternative_mean": means[lab],
                          "diff": diff, "ci_low": lo, "ci_high": hi,
                          "confidence": 1 - alpha, "method": "paired t" if paired else "Welch",

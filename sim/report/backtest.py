@@ -8,7 +8,7 @@ import numpy as np
 
 from ..calibration.backtest import Backtest
 from .figures import save, subplots
-from .text import markdown_table
+from .text import markdown_table, md_text
 
 
 def markdown_tables(bt: Backtest) -> str:
@@ -38,7 +38,7 @@ def write_backtest(bt: Backtest, out: Path, title: str) -> list[Path]:
     for name, df in files.items():
         atomic_write_bytes(out / name, df.to_csv(index=False).encode())
         paths.append(out / name)
-    md = "\n".join([f"# Back-test: {title}", "", markdown_tables(bt)])
+    md = "\n".join([f"# Back-test: {md_text(title)}", "", markdown_tables(bt)])
     atomic_write_bytes(out / "backtest.md", md.encode())
     return [*paths, out / "backtest.md"]
 

@@ -16,7 +16,7 @@ from ..calibration.posterior import weighted_quantiles
 from ..config.schema import Config
 from .backtest import markdown_tables, plot_backtest
 from .figures import save, subplots
-from .text import markdown_table
+from .text import markdown_table, md_text
 
 PRIOR_GRID = 2001  # quantiles of a prior drawn for its plot and its interval
 
@@ -127,8 +127,8 @@ def calibration_markdown(cfg: Config, fit: Fit, bt: Backtest, *, title: str,
     targets = pd.DataFrame([{"target": t.key, "kind": t.group, "observed": t.observed}
                             for t in fit.targets])
     lines = [
-        f"# Calibration: {title}", "",
-        f"`rareshock calibrate {source}` (commit {commit}): ABC-SMC (pyabc) of "
+        f"# Calibration: {md_text(title)}", "",
+        f"rareshock calibrate {md_text(source)} (commit {md_text(commit)}): ABC-SMC (pyabc) of "
         f"{len(fit.names)} uncertain parameters against {len(fit.targets)} targets of the fit "
         f"window {', '.join(fit_months)} ({counts['exports']} monthly export ratios, "
         f"{counts['stoppages']} first stoppages, {counts['approvals']} approval shares; "
@@ -156,7 +156,8 @@ def calibration_markdown(cfg: Config, fit: Fit, bt: Backtest, *, title: str,
             unscaled_note(k, ts) for k, ts in fit.unscaled.items()) + ".", ""]
     if len(flagged):
         lines += ["**Look again at:** " + "; ".join(
-            f"`{r['parameter']}` ({r['note']})" for _, r in flagged.iterrows()) + ".", ""]
+            f"{md_text(r['parameter'])} ({md_text(r['note'])})"
+            for _, r in flagged.iterrows()) + ".", ""]
     if len(corr):
         lines += ["Posterior correlations (|r| ≥ 0.3): trade-offs the targets cannot "
                   "separate.", "", markdown_table(corr, "{:.2f}"), ""]

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..analysis.compare import per_replication
 from .figures import SECTOR_COLOURS, save, subplots
-from .text import markdown_table
+from .text import markdown_table, md_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 def _fmt(metric: str, v: float) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "—"
-    if metric == "shortfall_frac" or metric.endswith("_share"):
+    if metric in ("shortfall_frac", "stockout_share") or metric.endswith("_share"):
         return f"{100 * v:+.2f} pp" if abs(v) < 10 else f"{v:+.3g}"
     if metric == "value_lost":
         return f"{v / 1e9:+.3f} $bn" if abs(v) >= 1e8 else f"{v / 1e6:+.2f} $m"
@@ -30,31 +30,54 @@ def _fmt(metric: str, v: float) -> str:
 
 
 def _level(metric: str, v: float) -> str:
-    if (metric == "shortfall_frac" or metric.endswith("_share")) and not math.isnan(v):
+    if (metric in ("shortfall_frac", "stockout_share") or metric.endswith("_share")) \
+            and not math.isnan(v):
         return f"{100 * v:.2f}%"
     return _fmt(metric, v).lstrip("+")
 
 
+HEAD = ["metric", "alternative", "{ref} mean", "alternative mean", "difference [CI]",
+        "better in", "vs best", "replications with a value ({ref} / alternative / both)"]
+"""The comparison table's columns ({ref}: the reference's label)."""
+
+
+def compare_head(labels: list[str]) -> list[str]:
+    return [h.replace("{ref}", str(labels[0])) for h in HEAD]
+
+
+def _count(v: object) -> str:
+    try:
+        return f"{int(v):,}"  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return "—"
+
+
 def compare_rows(table: pd.DataFrame) -> list[list[str]]:
     """The table's rows as strings: metric, alternative, reference and alternative means,
-    difference [CI], share better, standing against the best."""
+    difference [CI] (or which scenario a sector is only in), share better, standing against
+    the best, and how many replications have a value on each side and on both."""
     out = []
     for _, r in table.iterrows():
         what = r["name"] if r["level"] == "sector" else "authority"
+        only = r.get("only_in", "")
+        only = "" if not isinstance(only, str) else only
+        diff = (f"only in {only}: not compared" if only else
+                f"{_fmt(r['metric'], r['diff'])} [{_fmt(r['metric'], r['ci_low'])}, "
+                f"{_fmt(r['metric'], r['ci_high'])}]")
         out.append([f"{what} {r['metric']}", r["alternative"],
                     _level(r["metric"], r["reference_mean"]),
-                    _level(r["metric"], r["alternative_mean"]),
-                    f"{_fmt(r['metric'], r['diff'])} [{_fmt(r['metric'], r['ci_low'])}, "
-                    f"{_fmt(r['metric'], r['ci_high'])}]",
+                    _level(r["metric"], r["alternative_mean"]), diff,
                     "—" if math.isnan(r["share_better"]) else f"{r['share_better']:.0%}",
-                    r["vs_best"] or ""])
+                    r["vs_best"] or "",
+                    f"{_count(r.get('reference_n'))} / {_count(r.get('alternative_n'))} / "
+                    f"{_count(r['n'])}"])
     return out
 
 
 def compare_text(table: pd.DataFrame, labels: list[str]) -> str:
     """A terminal table of the comparison."""
-    head = ["metric", "alternative", labels[0], "alternative mean", "difference [CI]",
-            "better in", "vs best"]
+    head = compare_head(labels)
+    head[2] = labels[0]
     rows = [head, *compare_rows(table)]
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(head))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
@@ -62,46 +85,60 @@ def compare_text(table: pd.DataFrame, labels: list[str]) -> str:
     return "\n".join(lines)
 
 
+TIMES_NOTE = (
+    "Stock-outs: \"never happened\" is an outcome, not a missing value. stockout_share is "
+    "the share of a sector's firms that stocked out (its paired difference: the change in "
+    "the probability of a stock-out). tts_rmst_days is the restricted mean time to stock-out: "
+    "days from the shock onset to a firm's first stock-out, a firm that never stocked out "
+    "counted at the end of the measured window (in days from the start), so every "
+    "replication has a value and the pairs are all the replications. ttr_days (time to "
+    "recover) exists only where a firm stocked out and recovered; its difference is over the "
+    "replications in which both scenarios have one, and the last column says how many each "
+    "side has: a scenario that avoids stock-outs leaves only its harder replications with a "
+    "TTR, so read it with stockout_share, not alone. A sector that only one scenario has is "
+    "shown as such, with no difference.")
+
+
 def compare_intro(table: pd.DataFrame, labels: list[str], sources: list[str], paired: bool,
-                  replications: int, seed: object) -> list[str]:
-    """The paragraphs that say what was compared and how to read the table."""
+                  replications: int, seed: object, markdown: bool = False) -> list[str]:
+    """The paragraphs that say what was compared and how to read the table (user strings
+    escaped for Markdown with `markdown`)."""
+    esc = md_text if markdown else str
     k = len(labels)
     conf = table["confidence"].iloc[0] if len(table) else 0.95
-    how = (f"paired by replication (seed {seed}, {replications} replications each: "
+    how = (f"paired by replication (seed {esc(seed)}, {replications} replications each: "
            "replication i of every scenario drew from the same seed)" if paired else
            "unpaired (Welch intervals): the runs do not share their seeds or replications")
-    paras = ["Sources: " + ", ".join(f"`{s}`" for s in sources) + ".",
+    paras = ["Sources: " + ", ".join(esc(s) for s in sources) + ".",
              f"Differences are alternative minus reference, {how}. Intervals: "
              f"{conf:.2%} each" + (f" (Bonferroni over {k - 1} alternatives: 95% jointly)"
                                    if k > 2 else " (95%)") + ". \"Better in\": the share of "
              "replications in which the alternative did better (less shortfall, value lost, "
-             "time to recover, lead time or share over the limit; more time to survive). "
-             "TTS and TTR exist only where a sector's firms stocked out: "
-             "a scenario in which none did has no row for them."]
+             "stock-outs, time to recover, lead time or share over the limit; more time to "
+             "stock-out).", TIMES_NOTE]
     if k > 2:
         paras.append("\"vs best\": multiple comparisons with the best (the best mean per "
                      "metric; Bonferroni over the others): an alternative whose interval of "
                      "difference from the best holds 0 cannot be told apart from it.")
         ref = table.drop_duplicates(["level", "name", "metric"])
         paras.append("The reference against the best: " + "; ".join(
-            f"{r['name']} {r['metric']}: best {r['best']}, {labels[0]} "
+            f"{esc(r['name'])} {r['metric']}: best {esc(r['best'])}, {esc(labels[0])} "
             f"{r['reference_vs_best']}" for _, r in ref.iterrows() if r["best"]) + ".")
     return paras
 
 
 def compare_markdown(table: pd.DataFrame, labels: list[str], sources: list[str],
                      paired: bool, replications: int, seed: object, plots: list[str]) -> str:
-    """compare.md: what was compared and how, then the table."""
+    """compare.md: what was compared and how, then the table (user strings literal)."""
     import pandas as pd
 
-    lines = [f"# Comparison: {', '.join(labels[1:])} against {labels[0]}", ""]
-    for p in compare_intro(table, labels, sources, paired, replications, seed):
+    names = [md_text(lab) for lab in labels]
+    lines = [f"# Comparison: {', '.join(names[1:])} against {names[0]}", ""]
+    for p in compare_intro(table, labels, sources, paired, replications, seed, True):
         lines += [p, ""]
-    head = ["metric", "alternative", f"{labels[0]} mean", "alternative mean",
-            "difference [CI]", "better in", "vs best"]
-    df = pd.DataFrame(compare_rows(table), columns=head)
+    df = pd.DataFrame(compare_rows(table), columns=compare_head(labels))
     lines += [markdown_table(df), ""]
-    lines += [f"![{p}]({p})" for p in plots]
+    lines += [f"![{md_text(p)}]({p})" for p in plots]
     return "\n".join(lines) + "\n"
 
 

@@ -46,18 +46,38 @@ class Slot:
     name: str
 
 
+LITERAL = {"text.parse_math": False, "text.usetex": False}
+"""Matplotlib settings under which figures are drawn: every string is drawn as written
+(labels, scenario and firm names come from users: `$x$` is not TeX, `_` not a subscript)."""
+
+
+def literal(fig: Figure) -> Figure:
+    """Make every text of `fig` literal (no mathtext, no TeX); ticks drawn later take
+    `LITERAL` from the settings they are drawn under."""
+    from matplotlib.text import Text
+
+    for t in fig.findobj(Text):
+        t.set_parse_math(False)
+        t.set_usetex(False)
+    return fig
+
+
 def save(fig: Figure, path: Path | Slot, dpi: int = 110) -> Path | Slot:
     """Write `fig` as a PNG at `path` (whole, or not at all: through a temporary file), or
-    keep it in an Album."""
+    keep it in an Album; its text drawn literally."""
     import io
+
+    import matplotlib
 
     from ..run.store import atomic_write_bytes
 
+    literal(fig)
     if isinstance(path, Slot):
         path.album.figures[path.name] = fig
         return path
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    with matplotlib.rc_context(LITERAL):
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     atomic_write_bytes(path, buf.getvalue())
     return path

@@ -137,7 +137,10 @@ def _svg(fig: Figure, key: str) -> str:
     import matplotlib
 
     buf = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": key}):
+    from .figures import LITERAL, literal
+
+    literal(fig)
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": key, **LITERAL}):
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buf.getvalue()
     text = text[text.index("<svg"):]
@@ -147,8 +150,14 @@ def _svg(fig: Figure, key: str) -> str:
 
 
 def _png(fig: Figure) -> str:
+    import matplotlib
+
+    from .figures import LITERAL, literal
+
+    literal(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=PNG_DPI, bbox_inches="tight")
+    with matplotlib.rc_context(LITERAL):
+        fig.savefig(buf, format="png", dpi=PNG_DPI, bbox_inches="tight")
     return base64.b64encode(buf.getvalue()).decode()
 
 

@@ -6,6 +6,7 @@ picks the page by what the folder holds and writes `report.html` into it."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from datetime import date, timedelta
@@ -505,21 +506,84 @@ def _discovery_section(box: pd.DataFrame) -> Section:
 # --------------------------------------------------------------------------- a comparison
 
 
-def compare_page(path: Path) -> Page:
-    """The report of a comparison folder (compare.csv and compare.json)."""
+def compare_info(path: Path) -> dict[str, Any]:
+    """compare.json: what a comparison compared (`state` "running" until it is written
+    whole); FolderError if it cannot be read."""
+    try:
+        info = json.loads((path / COMPARE_INFO).read_bytes())
+    except FileNotFoundError:
+        raise FolderError(str(path), f"holds no comparison (no {COMPARE_INFO})") from None
+    except (OSError, ValueError, UnicodeDecodeError):
+        info = None
+    if not isinstance(info, dict):
+        raise FolderError(str(path), f"{COMPARE_INFO} is damaged (not a JSON object); run "
+                          "the comparison again with --overwrite")
+    if "state" not in info and "labels" in info:
+        info["state"] = "complete"  # written before comparisons recorded their state
+    return info
+
+
+def _compare_inputs(path: Path) -> tuple[dict[str, Any], list[StoredRun], pd.DataFrame]:
+    """A finished comparison's record, runs and table; one-line FolderError saying what
+    is missing or damaged."""
     import pandas as pd
 
-    from .compare import compare_intro, compare_rows, plot_differences
+    info = compare_info(path)
+    if info.get("state") != "complete":
+        raise FolderError(str(path), f"the comparison did not finish ({COMPARE_INFO} says "
+                          "it is unfinished); run the same compare again to finish it")
+    again = "run the same compare again with --overwrite"
+    keys = ("labels", "runs", "paired", "replications", "seed")
+    lacking = [k for k in keys if k not in info]
+    if lacking or not isinstance(info["labels"], list) or not isinstance(info["runs"], list) \
+            or len(info["labels"]) != len(info["runs"]) or len(info["labels"]) < 2:
+        raise FolderError(str(path), f"{COMPARE_INFO} is damaged (its labels and runs do "
+                          "not match); run the comparison again with --overwrite")
+    runs = []
+    for lab, rel in zip(info["labels"], info["runs"], strict=True):
+        try:
+            runs.append(StoredRun(path / str(rel)))  # relative to the folder, or absolute
+        except FolderError as exc:
+            raise FolderError(str(path), f"the run compared as {lab!r} cannot be read "
+                              f"({exc}); {again}") from None
+    for lab, run, rid in zip(info["labels"], runs, info.get("run_ids") or [None] * len(runs),
+                             strict=False):
+        if rid is not None and run.manifest["run_id"] != rid:
+            raise FolderError(str(path), f"the run compared as {lab!r} ({run.path}) was "
+                              f"replaced since the comparison; {again}")
+    try:
+        data = (path / "compare.csv").read_bytes()
+    except FileNotFoundError:
+        raise FolderError(str(path), f"compare.csv is missing; {again}") from None
+    want = (info.get("sha256") or {}).get("compare.csv")
+    if want is not None and digest(data) != want:
+        raise FolderError(str(path), "compare.csv was changed or damaged since the "
+                          f"comparison wrote it (its sha256 differs); {again}")
+    try:
+        table = pd.read_csv(io.BytesIO(data), keep_default_na=True, dtype={
+            c: object for c in ("vs_best", "best", "reference_vs_best", "only_in")})
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise FolderError(str(path), f"compare.csv cannot be read ({str(exc).splitlines()[0]}"
+                          f"); {again}") from None
+    from ..analysis.compare import COLUMNS
 
-    info = json.loads((path / COMPARE_INFO).read_text())
-    labels = info["labels"]
-    runs = [StoredRun(path / p) for p in info["runs"]]  # relative to the folder, or absolute
-    table = pd.read_csv(path / "compare.csv", keep_default_na=True).fillna(
-        {"vs_best": "", "best": "", "reference_vs_best": ""})
+    lacking = [c for c in COLUMNS if c not in table.columns]
+    if lacking:
+        raise FolderError(str(path), f"compare.csv is damaged (no column {lacking[0]!r}); "
+                          f"{again}")
+    return info, runs, table.fillna({"vs_best": "", "best": "", "reference_vs_best": "",
+                                     "only_in": ""})
+
+
+def compare_page(path: Path) -> Page:
+    """The report of a comparison folder (compare.csv and compare.json)."""
+    from .compare import compare_head, compare_intro, compare_rows, plot_differences
+
+    info, runs, table = _compare_inputs(path)
+    labels = [str(lab) for lab in info["labels"]]
     paras = compare_intro(table, labels, [str(r.path) for r in runs], info["paired"],
                           info["replications"], info["seed"])
-    head = ["metric", "alternative", f"{labels[0]} mean", "alternative mean",
-            "difference [CI]", "better in", "vs best"]
+    head = compare_head(labels)
     body = compare_rows(table)
     diffs = Table("Paired differences, alternative minus reference", head,
                   [[Cell(c) for c in r] for r in body], "", "differences")

@@ -3,6 +3,7 @@ sensitivity ranking and scenario-discovery box."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import TYPE_CHECKING, Any
 
@@ -233,11 +234,24 @@ def _fmt_pp(x: float) -> str:
     return "nan" if x != x else f"{100 * x:+.2f}pp"
 
 
+_MD_ESCAPES = {"\\": "\\\\", "`": "\\`", "[": "\\[", "]": "\\]", "|": "\\|",
+               "&": "&amp;", "<": "&lt;", ">": "&gt;", "\r\n": " ", "\n": " ", "\r": " "}
+_MD_SPECIAL = re.compile("|".join(re.escape(k) for k in _MD_ESCAPES))
+
+
+def md_text(value: object) -> str:
+    """A string from the user (a label, a name, a path) as literal Markdown text: `<`, `>`
+    and `&` as HTML entities (no tag can open), backslashes, backticks, brackets and a
+    table's pipes escaped, line breaks as spaces (it stays in its cell or line)."""
+    return _MD_SPECIAL.sub(lambda m: _MD_ESCAPES[m.group(0)], str(value))
+
+
 def markdown_table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
-    """`df` as a Markdown table, floats formatted with `floatfmt`."""
+    """`df` as a Markdown table, floats formatted with `floatfmt`; every header and cell
+    is literal text (`md_text`)."""
     cols = list(df.columns)
-    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
+    lines = ["| " + " | ".join(md_text(c) for c in cols) + " |", "|" + "---|" * len(cols)]
     for _, r in df.iterrows():
-        cells = [floatfmt.format(v) if isinstance(v, float) else str(v) for v in r]
+        cells = [md_text(floatfmt.format(v) if isinstance(v, float) else v) for v in r]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

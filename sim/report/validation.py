@@ -21,12 +21,12 @@ from ..calibration.backtest import Backtest
 from ..calibration.theory import cobham_waits, erlang_c, mmc_wq
 from ..config.loading import load_config
 from ..config.schema import Config
-from ..errors import ConfigError, ConservationError
+from ..errors import ArgumentError, ConfigError, ConservationError
 from ..model import simulate
 from ..run.batch import run_batch
 from ..version import __version__
 from .backtest import markdown_tables, plot_backtest
-from .text import markdown_table
+from .text import markdown_table, md_text
 
 
 @dataclass
@@ -197,6 +197,13 @@ def validate_model(doc: Path, configs: Path = Path("configs"), small: bool = Fal
     """Run every check on the configs in the folder `configs` and write the report to
     `doc` (figures beside it); `calibrations` (folders of `rareshock calibrate`, fitted on
     growing windows) give the rolling-origin section."""
+    try:  # its own earlier report is replaced; nothing else is written over
+        head = doc.read_bytes()[:20] if doc.exists() else b"# Validation report"
+    except OSError:
+        head = b""
+    if not head.startswith(b"# Validation report"):
+        raise ArgumentError("doc", str(doc), "exists and is not a validation report "
+                            "rareshock wrote: choose another file")
     mmc, base = configs / "mmc.toml", configs / "baseline.toml"
     for need in (mmc, base):
         if not need.is_file():
@@ -257,9 +264,9 @@ consumption matches the units made with the standard bill of materials; a violat
 
 {markdown_table(cons)}
 
-## 3. Back-test against {obs.name or "the observations"}
+## 3. Back-test against {md_text(obs.name or "the observations")}
 
-`{base}`, {sizes.backtest_reps} replications, against its observations ({obs.source}).
+`{base}`, {sizes.backtest_reps} replications, against its observations ({md_text(obs.source)}).
 Its uncertain parameters are drawn from the posterior of the 2025 calibration
 ({fitted}, fitted on {", ".join(obs.fit_months)} and January's level; see
 [the calibration report](calibration/2025/calibration.md));

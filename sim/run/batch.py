@@ -147,7 +147,7 @@ def execute(plan: BatchPlan, out: str | Path, *, workers: int | None = None,
     the plan gives it (the last chunk of a smaller batch) is run again, whole."""
     workers = check_count("workers", workers) if workers is not None else os.cpu_count() or 1
     store = ResultsDir(out)
-    store.precheck(resume, overwrite)
+    store.precheck(resume, overwrite, plan.manifest_meta().get("kind", "run"))
     progress = progress or Progress()
     # The executor first: a scheduler that cannot be reached is bad input, and then
     # nothing may have been written yet.

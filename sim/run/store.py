@@ -11,11 +11,12 @@ Layout (DESIGN §4)::
 
 A chunk counts as done only once its line is in the log, and its line is appended (and
 synced) only after every part it lists is written (to a temporary name, then renamed).
-Readers read exactly the parts the log lists for the run the manifest names, check their
-sizes (and, on resume and `rareshock verify`, their checksums), and ignore any other file
-with one warning. So a run killed at any moment, a deleted, truncated or stray part, or
-a second writer cannot make a reader return numbers other than those of the chunks
-recorded; a damaged part is an error that names it, and resuming recomputes its chunk.
+Readers read exactly the parts the log lists for the run the manifest names, check each
+part's size and sha256 checksum as they open it, refuse a log that lists a part or a
+replication twice, and ignore any other file with one warning. So a run killed at any
+moment, a deleted, truncated, altered or stray part, or a second writer cannot make a
+reader return numbers other than those of the chunks recorded; a damaged part is an error
+that names it, and resuming recomputes its chunk.
 
 Replacing a run (`overwrite`) writes the new manifest first, with a new run id: from that
 moment the old chunks are no longer the folder's, whatever happens next. Only what the old
@@ -223,14 +224,100 @@ class ResultsDir:
                 continue  # empty, or the last line of a write cut short
             if not isinstance(rec, dict) or rec.get("run") != rid:
                 continue
-            c = int(rec["chunk"])
-            if rec.get("drop"):
-                out.pop(c, None)
-                continue
-            parts = {t: Part(p["file"], int(p["bytes"]), str(p["sha256"]))
-                     for t, p in rec["parts"].items()}
-            out[c] = Chunk(c, int(rec["replications"]), int(rec["events"]), parts)
+            try:
+                c = int(rec["chunk"])
+                if rec.get("drop"):
+                    out.pop(c, None)
+                    continue
+                parts = {t: Part(p["file"], int(p["bytes"]), str(p["sha256"]))
+                         for t, p in rec["parts"].items()}
+                out[c] = Chunk(c, int(rec["replications"]), int(rec["events"]), parts)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                continue  # not a record rareshock wrote: `verify` names it
         return dict(sorted(out.items()))
+
+    def _expected(self, man: dict[str, Any], chunk: int) -> tuple[int, int] | None:
+        """The first (point, replication) pair index chunk `chunk` holds and how many pairs
+        the plan gives it; None if the manifest does not say (no chunk size)."""
+        size = man.get("chunk_size")
+        if not isinstance(size, int) or size < 1:
+            return None
+        total = int(man["replications"]) * int(man.get("points") or 1)
+        return chunk * size, max(0, min(total, (chunk + 1) * size) - chunk * size)
+
+    def double_counted(self, man: dict[str, Any], chunks: dict[int, Chunk]) -> str | None:
+        """Why the log counts some replication twice (a part listed by two chunks, a chunk
+        beyond the plan or holding more replications than the plan gives it, more
+        replications than the run was asked for), or None. Needs no part read."""
+        seen: dict[str, int] = {}
+        # a run stopped while it grew to a precision target may hold chunks beyond the
+        # manifest's count; a finished run may not
+        final = man.get("state") == "complete"
+        size = man.get("chunk_size")
+        for c, ch in chunks.items():
+            for part in ch.parts.values():
+                if part.file in seen:
+                    return f"chunks {seen[part.file]} and {c} both list {part.file}"
+                seen[part.file] = c
+            exp = self._expected(man, c)
+            most = exp[1] if exp is not None and final else size
+            if isinstance(most, int) and ch.replications > most:
+                return (f"chunk {c} records {ch.replications} replications, more than the "
+                        f"{most} the run's plan gives it")
+        total = int(man["replications"]) * int(man.get("points") or 1)
+        done = sum(ch.replications for ch in chunks.values())
+        if final and done > total:
+            return f"it records {done:,} replications, more than the {total:,} planned"
+        return None
+
+    def log_problems(self, man: dict[str, Any], chunks: dict[int, Chunk]) -> list[str]:
+        """What is wrong with the log itself (for `verify`): a line that is neither a record
+        nor the start of one cut short by a kill, a record without its fields, a
+        replication counted twice or in the wrong chunk (from the stored `authority`
+        parts, one row per replication), fewer replications than a complete run holds."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        out: list[str] = []
+        try:
+            lines = (self.path / LOG).read_bytes().split(b"\n")
+        except FileNotFoundError:
+            lines = []
+        for k, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except (ValueError, UnicodeDecodeError):
+                if not (line.startswith(b'{"run":') and not line.rstrip().endswith(b"}")):
+                    out.append(f"line {k} of {LOG} is not a chunk record")
+                continue  # the start of a record a kill cut short: it never counted
+            if not isinstance(rec, dict) or not {"run", "chunk"} <= rec.keys() or not (
+                    rec.get("drop") or {"replications", "events", "parts"} <= rec.keys()):
+                out.append(f"line {k} of {LOG} is not a chunk record")
+        why = self.double_counted(man, chunks)
+        if why:
+            out.append(f"{LOG} counts replications twice: {why}")
+        reps = int(man["replications"])
+        for c, ch in chunks.items():
+            exp = self._expected(man, c)
+            part = ch.parts.get("authority")
+            if exp is None or part is None or c in self.problems(True, {c: ch}):
+                continue  # a damaged part is reported as such
+            t = pq.ParquetFile(pa.BufferReader((self.path / part.file).read_bytes())).read()
+            rep = t.column("replication").to_pylist()
+            point = t.column("point").to_pylist() if "point" in t.column_names else None
+            got = [(point[i] if point else 0) * reps + r for i, r in enumerate(rep)]
+            want = list(range(exp[0], exp[0] + ch.replications))
+            if sorted(got) != want:
+                out.append(f"chunk {c} holds replications other than the {ch.replications} "
+                           f"its line in {LOG} records")
+        total = reps * int(man.get("points") or 1)
+        done = sum(ch.replications for ch in chunks.values())
+        if man.get("state") == "complete" and done != total:
+            out.append(f"the manifest says the run is complete with {total:,} replications, "
+                       f"but {LOG} records {done:,}")
+        return out
 
     def problems(self, checksums: bool = False,
                  chunks: dict[int, Chunk] | None = None) -> dict[int, str]:
@@ -286,6 +373,16 @@ class ResultsDir:
         if not chunks:
             raise FolderError(str(p), "holds no finished replications yet: continue the run "
                               "into it", ("resume",))
+        twice = self.double_counted(man, chunks)
+        if twice:
+            raise FolderError(str(p), f"{LOG} counts replications twice ({twice}); run "
+                              "`rareshock verify` on it, and run it again into a new folder")
+        total = int(man["replications"]) * int(man.get("points") or 1)
+        done = sum(ch.replications for ch in chunks.values())
+        if man.get("state") == "complete" and done < total:
+            raise FolderError(str(p), f"{LOG} records {done:,} replications of a run the "
+                              f"manifest says finished with {total:,} (the log was cut "
+                              "short); resuming the run recomputes the rest", ("resume",))
         bad = self.problems(chunks=chunks)
         if bad:
             c, why = next(iter(bad.items()))
@@ -303,9 +400,11 @@ class ResultsDir:
         return man
 
     def read_arrow(self, table: str, columns: Iterable[str] | None = None,
-                   checksums: bool = False) -> pa.Table:
+                   checksums: bool = True) -> pa.Table:
         """One dataset as an Arrow table: exactly the parts the log lists, in chunk order
-        (so ordered by replication, each part in its original row order)."""
+        (so ordered by replication, each part in its original row order), each checked
+        against its recorded size and sha256 checksum (hashing takes a few percent of
+        the time decoding takes)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -318,7 +417,26 @@ class ResultsDir:
         for part in files:
             data = self._part_bytes(part, checksums)
             tables.append(pq.ParquetFile(pa.BufferReader(data)).read(columns=cols))
-        return pa.concat_tables(tables)
+        out = pa.concat_tables(tables)
+        if table == "authority":
+            self._check_once(out)
+        return out
+
+    def _check_once(self, t: pa.Table) -> None:
+        """Refuse an authority table (one row per replication) holding a replication
+        twice: the log counts it twice."""
+        import numpy as np
+
+        if "replication" not in t.column_names:
+            return
+        keys = np.asarray(t.column("replication").to_numpy(), dtype=np.int64)
+        if "point" in t.column_names:
+            keys = keys + np.asarray(t.column("point").to_numpy(), dtype=np.int64) * (
+                int(keys.max(initial=0)) + 1)
+        if len(np.unique(keys)) != len(keys):
+            raise FolderError(str(self.path), f"{LOG} counts some replications twice (the "
+                              "parts it lists hold them more than once); run `rareshock "
+                              "verify` on it, and run it again into a new folder")
 
     def _part_bytes(self, part: Part, checksum: bool) -> bytes:
         f = self.path / part.file
@@ -327,11 +445,15 @@ class ResultsDir:
         except FileNotFoundError:
             raise FolderError(str(self.path), f"{part.file} is missing (listed in {LOG}); "
                               "resuming the run recomputes it", ("resume",)) from None
-        if len(data) != part.bytes or (checksum and digest(data) != part.sha256):
-            raise FolderError(str(self.path), f"{part.file} is damaged (its size or checksum "
-                              "is not the one recorded); resuming the run recomputes it",
-                              ("resume",))
-        return data
+        if len(data) != part.bytes:
+            why = f"has {len(data):,} bytes, not the {part.bytes:,} recorded in {LOG}"
+        elif checksum and digest(data) != part.sha256:
+            why = f"does not match the sha256 checksum recorded in {LOG}"
+        else:
+            return data
+        raise FolderError(str(self.path), f"{part.file} is damaged: it {why}; "
+                          "`rareshock verify` lists every damaged part, and resuming the "
+                          "run recomputes them", ("resume",))
 
     def read(self, table: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
         """One dataset as a DataFrame (see `read_arrow`)."""
@@ -463,7 +585,7 @@ class ResultsDir:
         return [e.name for e in self.path.iterdir() if e.name != LOCK
                 and not (e.name.startswith(".") and e.name.endswith(".tmp"))]
 
-    def precheck(self, resume: bool, overwrite: bool) -> None:
+    def precheck(self, resume: bool, overwrite: bool, kind: str | None = None) -> None:
         """The refusals `prepare` would make that need no lock, made before the lock is
         taken, so that a refused command leaves the folder as it was (not even a lock
         file): a file in the way, a folder in use without `resume` or `overwrite`, a
@@ -480,13 +602,14 @@ class ResultsDir:
                 raise FolderError(str(p), f"cannot resume: {exc.message}", exc.remedies) \
                     from None
         elif overwrite:
-            self._overwritable()
+            self._overwritable(kind)
         else:
             raise FolderError(str(p), "results folder exists", ("resume", "overwrite"))
 
-    def _overwritable(self) -> dict[str, Any]:
+    def _overwritable(self, kind: str | None = None) -> dict[str, Any]:
         """The manifest of the run `overwrite` would replace; FolderError if the folder has
-        no readable manifest (then what rareshock wrote cannot be told from other files)."""
+        no readable manifest (then what rareshock wrote cannot be told from other files),
+        or holds another kind of results than `kind` (a sweep, not a run...)."""
         p = self.path
         try:
             old = self.manifest()
@@ -498,6 +621,10 @@ class ResultsDir:
             raise FolderError(str(p), f"cannot overwrite: it is not a rareshock results "
                               f"folder (no {MANIFEST}) and it is not empty; choose another "
                               "folder")
+        held = old.get("kind", "run")
+        if kind is not None and held != kind:
+            raise FolderError(str(p), f"cannot overwrite: it holds a {held}, and only a "
+                              f"{kind} replaces a {kind}; choose another folder")
         return old
 
     def prepare(self, cfg: Config, meta: dict[str, Any], resume: bool,
@@ -517,7 +644,7 @@ class ResultsDir:
         if entries and not overwrite:
             raise FolderError(str(p), "results folder exists", ("resume", "overwrite"))
         # overwrite: only a folder whose manifest says what rareshock wrote
-        old = self._overwritable() if entries else None
+        old = self._overwritable(meta.get("kind", "run")) if entries else None
         text = config_toml(cfg)
         header = {"format": FORMAT, "run_id": secrets.token_hex(8), "kind": "run", **meta,
                   "config_sha256": digest_cfg, "config_file_sha256": digest(text),

@@ -8,8 +8,21 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from .harness import (DONE, EITHER, OK, REFUSE, SMALL, Case, Ctx, FixtureError, Proc, config,
-                      copy, flip_bytes, write)
+from .harness import (
+    DONE,
+    EITHER,
+    OK,
+    REFUSE,
+    SMALL,
+    Case,
+    Ctx,
+    FixtureError,
+    Proc,
+    config,
+    copy,
+    flip_bytes,
+    write,
+)
 
 CASES: list[Case] = []
 
@@ -449,7 +462,7 @@ def tail(id: str, path: str, mean: float, sd: float, low: float | None,
     bounds = "".join(f", {k} = {v}" for k, v in (("low", low), ("high", high)) if v is not None)
     body = (f'[[uncertain]]\nname = "t"\npath = "{path}"\ninteger = {str(integer).lower()}\n'
             f'prior = {{ dist = "normal", mean = {mean}, sd = {sd}{bounds} }}\n')
-    case("tails", id, run_with(body, ["-n", "8", "-j", "1", "--no-plots", "-q", "--out", "out"]),
+    case("tails", id, run_with(body, ["-n", "5", "-j", "1", "--no-plots", "-q", "--out", "out"]),
          OK, check=tail_check("t", mean, sd, low, high, integer))
 
 
@@ -607,9 +620,9 @@ def _renumbered(lines: list[str]) -> list[str]:
 for ds in ("replications", "authority"):
     case("readers", f"summary-corrupt-{ds}", _damaged(_flip(ds), ["summary"]), REFUSE,
          out=None, protect=["run"], needle=(ds, "part-00000"))
-for ds in ("exports", "timeseries"):
+for ds in ("exports",):
     case("readers", f"plot-corrupt-{ds}", _damaged(_flip(ds), ["plot"]), REFUSE, out=None,
-         needle=(ds, "part-00000"), timeout=90)
+         needle=(ds, "part-00000"), timeout=90, slow=True)
 case("readers", "verify-truncated-log", _damaged(_log(lambda x: x, raw=True), ["verify"]),
      REFUSE, out=None, protect=["run"], needle=("chunks.jsonl",))
 case("readers", "verify-log-missing-line", _damaged(_log(lambda x: x[:-1]), ["verify"]),
@@ -635,9 +648,9 @@ def _same_summary(ctx: Ctx, tmp: Path, proc: Proc) -> str | None:
 case("readers", "summary-log-replication-twice",
      _damaged(_log(_renumbered), ["summary", "--csv"]), EITHER, check=_same_summary,
      out=None, protect=["run"], needle=("chunks.jsonl", "replication", "chunk"))
-case("readers", "summary-log-line-twice", _damaged(_log(lambda x: [*x, x[0]]), ["summary", "--csv"]),
-     EITHER, check=_same_summary, out=None, protect=["run"],
-     needle=("chunks.jsonl", "replication", "chunk"))
+case("readers", "summary-log-line-twice",
+     _damaged(_log(lambda x: [*x, x[0]]), ["summary", "--csv"]), EITHER, check=_same_summary,
+     out=None, protect=["run"], needle=("chunks.jsonl", "replication", "chunk"))
 case("readers", "verify-corrupt-part", _damaged(_flip("arcs"), ["verify"]), REFUSE, out=None,
      protect=["run"], needle=("arcs", "chunk"), note="control: checksums are checked")
 
@@ -647,7 +660,7 @@ case("readers", "verify-corrupt-part", _damaged(_flip("arcs"), ["verify"]), REFU
 
 def hang(id: str, body: str, extra: list[str] | None = None, needle: tuple[str, ...] = ()
          ) -> None:
-    case("hangs", id, run_with(body, [*(extra or []), *RUN1]), REFUSE, timeout=45,
+    case("hangs", id, run_with(body, [*(extra or []), *RUN1]), REFUSE, timeout=30,
          needle=needle)
 
 
@@ -691,7 +704,7 @@ def _many_firms(ctx: Ctx, tmp: Path) -> list[str]:
     return ["validate", "cfg.toml"]
 
 
-case("hangs", "validate-20000-firms", _many_firms, DONE, timeout=90, out=None,
+case("hangs", "validate-20000-firms", _many_firms, DONE, timeout=60, out=None,
      note="a valid config: validate must answer (ok or a work-limit refusal) in seconds")
 
 
@@ -750,7 +763,8 @@ def _posterior_file(tmp: Path) -> None:
                   "b": [100.0, 120.0, 140.0]}).to_parquet(tmp / "p.parquet")
 
 
-def _posterior(files: tuple[str, str], columns: tuple[str, str]) -> Callable[[Ctx, Path], list[str]]:
+def _posterior(files: tuple[str, str], columns: tuple[str, str]
+               ) -> Callable[[Ctx, Path], list[str]]:
     def setup(ctx: Ctx, tmp: Path) -> list[str]:
         _posterior_file(tmp)
         (tmp / "sub").mkdir()
@@ -786,10 +800,6 @@ case("tracebacks", "posterior-same-file-two-columns",
      note="control: the documented case")
 
 
-def _tex_run(body: str) -> Callable[[Ctx, Path], list[str]]:
-    return run_with(body, ["-n", "1", "-j", "1", "-q", "--out", "out"])
-
-
 case("tracebacks", "label-bad-tex",
      run_with("", ["--set", 'policy.0.label="$\\\\frac{1}{$ controls"', "-n", "1", "-j", "1",
                    "-q", "--out", "out"]),
@@ -800,8 +810,6 @@ case("tracebacks", "label-set-dollars",
                    "-q", "--out", "out"]),
      OK, check=report_holds("out/report.html", "costs $5 to $6_{x} more"), timeout=120,
      slow=True)
-case("tracebacks", "name-tex", _tex_run('name = "$\\\\alpha_{$ scenario"\n'), OK,
-     check=report_holds("out/report.html", "$\\alpha_{$ scenario"), timeout=120, slow=True)
 case("tracebacks", "sweep-parameter-tex",
      run_with('[sweep]\nmethod = "grid"\n[[sweep.parameters]]\nname = "$\\\\sqrt{x$"\n'
               'path = "authority.reviewers"\nvalues = [30, 40]\n',
@@ -983,8 +991,9 @@ def _no_edge_flag(param: str) -> Callable[[Ctx, Path, Proc], str | None]:
     return check
 
 
-for cid, prior in (("cal-lognormal-prior-bound", '{ dist = "lognormal", median = 45, sigma = 1.0 }'),
-                   ("cal-loguniform-prior-bound", '{ dist = "loguniform", low = 1, high = 1e5 }')):
+EDGE_PRIORS = (("cal-lognormal-prior-bound", '{ dist = "lognormal", median = 45, sigma = 1.0 }'),
+               ("cal-loguniform-prior-bound", '{ dist = "loguniform", low = 1, high = 1e5 }'))
+for cid, prior in EDGE_PRIORS:
     case("misleading", cid,
          (lambda pr: lambda ctx, tmp: (cal_config(tmp, priors=CAL_PRIORS + (
              f'[[uncertain]]\nname = "lim"\npath = "authority.statutory_limit_working_days"\n'

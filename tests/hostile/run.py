@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cases import CASES
-from .harness import DONE, EITHER, OK, REFUSE, ROOT, Case, Ctx, FixtureError, Proc, rareshock, \
-    snapshot
+from .harness import OK, REFUSE, ROOT, Case, Ctx, FixtureError, Proc, rareshock, snapshot
 
 KINDS = ["pass", "wrong-numbers-exit-0", "silent-accept", "lost-data", "hang", "traceback",
          "bad-message", "false-refusal", "setup-error"]
@@ -78,7 +77,8 @@ def classify(case: Case, ctx: Ctx, tmp: Path, proc: Proc, protected: dict[str, s
         return ("bad-message", bad) if bad else ("pass", err.strip()[:160])
     # exit 0
     if case.expect == REFUSE:
-        return "silent-accept", "exit 0" + (f"; stderr {err.strip()[:120]!r}" if err.strip() else "")
+        said = f"; stderr {err.strip()[:120]!r}" if err.strip() else ""
+        return "silent-accept", "exit 0" + said
     if case.check is not None:
         try:
             bad = case.check(ctx, tmp, proc)
@@ -130,7 +130,8 @@ def details(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
-def select(only: str | None, case_id: str | None, fast: bool) -> list[Case]:
+def select(only: str | None, case_id: str | None, fast: bool, slow: bool = False
+           ) -> list[Case]:
     chosen = CASES
     if only:
         wanted = set(only.split(","))
@@ -143,6 +144,8 @@ def select(only: str | None, case_id: str | None, fast: bool) -> list[Case]:
         chosen = [c for c in chosen if case_id in (c.id, f"{c.cls}/{c.id}")]
     if fast:
         chosen = [c for c in chosen if not c.slow]
+    if slow:
+        chosen = [c for c in chosen if c.slow]
     return chosen
 
 
@@ -171,11 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", metavar="CLASS", help="only these classes (comma-separated)")
     ap.add_argument("--case", metavar="ID", help="only this case (ID or CLASS/ID)")
     ap.add_argument("--fast", action="store_true", help="skip the slow (calibration, plot) cases")
+    ap.add_argument("--slow", action="store_true", help="only the slow cases")
     ap.add_argument("--json", metavar="OUT", help="write every outcome as JSON")
     ap.add_argument("--details", action="store_true", help="print every case's outcome")
     ap.add_argument("-j", "--parallel", type=int, default=2, help="cases at once (default 2)")
     args = ap.parse_args(argv)
-    cases = select(args.only, args.case, args.fast)
+    cases = select(args.only, args.case, args.fast, args.slow)
     t0 = time.monotonic()
     outcomes = run_all(cases, args.parallel)
     wall = time.monotonic() - t0

@@ -6,8 +6,8 @@ Kinds: pass; wrong-numbers-exit-0 (exit 0, the check on the files failed);
 silent-accept (expected a refusal, got exit 0); lost-data (a user's file changed or
 vanished); hang (killed at the timeout); traceback (a Traceback, an internal error or
 exit 1); bad-message (exit 2 but the message is not one line per error naming the file or
-field, or the refused command wrote its output); false-refusal (valid input refused);
-setup-error (the probe could not build what the case needs)."""
+field); half-written (refused, but left its output folder or file behind); false-refusal
+(valid input refused); setup-error (the probe could not build what the case needs)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from .cases import CASES
 from .harness import OK, REFUSE, ROOT, Case, Ctx, FixtureError, Proc, rareshock, snapshot
 
 KINDS = ["pass", "wrong-numbers-exit-0", "silent-accept", "lost-data", "hang", "traceback",
-         "bad-message", "false-refusal", "setup-error"]
+         "bad-message", "half-written", "false-refusal", "setup-error"]
 
 
 @dataclass
@@ -74,7 +74,10 @@ def classify(case: Case, ctx: Ctx, tmp: Path, proc: Proc, protected: dict[str, s
         if case.expect == OK:
             return "false-refusal", err.strip()[:200]
         bad = _message(case, proc, tmp, before_out)
-        return ("bad-message", bad) if bad else ("pass", err.strip()[:160])
+        if bad:
+            return ("half-written" if bad.startswith("refused, but wrote") else "bad-message",
+                    bad)
+        return "pass", err.strip()[:160]
     # exit 0
     if case.expect == REFUSE:
         said = f"; stderr {err.strip()[:120]!r}" if err.strip() else ""

@@ -679,7 +679,7 @@ hang("dispatch-free-supplier", "[suppliers.row]\ndispatch_every_days = 1e-9\n",
      needle=("dispatch_every_days",))
 hang("dispatch-maker", "[firms.us_tier1.shipping]\ndispatch_every_days = 1e-9\n",
      needle=("dispatch_every_days",))
-hang("dispatch-by-set", "", ["--set", "firms.eu_motor_supplier.shipping.dispatch_every_days=1e-8"],
+hang("dispatch-by-set", "", ["--set", "firms.jp_tier1.shipping.dispatch_every_days=1e-8"],
      needle=("dispatch_every_days",))
 hang("prior-horizon", '[[uncertain]]\nname = "h"\npath = "horizon_days"\n'
      'prior = { dist = "uniform", low = 100, high = 1e9 }\n', needle=("horizon", "h"))

@@ -133,6 +133,20 @@ def details(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
+def markdown(outcomes: list[Outcome], command: str, wall: float) -> str:
+    """The table and every case's outcome as a markdown page, with the command, the date
+    and the commit of the tree that ran."""
+    import datetime
+    import subprocess
+
+    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True).stdout.strip() or "?"
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"# Hostile probe\n\n`{command}` on {when}, tree at {rev}; {len(outcomes)} cases "
+            f"in {wall:.0f} s, at most 2 at a time.\n\n{table(outcomes)}\n\n## Every case\n\n"
+            f"{details(outcomes)}\n")
+
+
 def select(only: str | None, case_id: str | None, fast: bool, slow: bool = False
            ) -> list[Case]:
     chosen = CASES
@@ -179,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fast", action="store_true", help="skip the slow (calibration, plot) cases")
     ap.add_argument("--slow", action="store_true", help="only the slow cases")
     ap.add_argument("--json", metavar="OUT", help="write every outcome as JSON")
+    ap.add_argument("--markdown", metavar="OUT", help="write the table and every outcome "
+                    "as a markdown page (with the command, date and commit)")
     ap.add_argument("--details", action="store_true", help="print every case's outcome")
     ap.add_argument("-j", "--parallel", type=int, default=2, help="cases at once (default 2)")
     args = ap.parse_args(argv)
@@ -190,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(outcomes)} cases in {wall:.0f} s (tree: {ROOT})")
     if args.details:
         print("\n" + details(outcomes))
+    if args.markdown:
+        cmd = "python -m tests.hostile.run " + " ".join(argv if argv is not None else sys.argv[1:])
+        Path(args.markdown).write_text(markdown(outcomes, cmd.strip(), wall))
     if args.json:
         Path(args.json).write_text(json.dumps([o.__dict__ for o in outcomes], indent=1))
     return 0 if all(o.kind == "pass" for o in outcomes) else 1

@@ -1022,14 +1022,44 @@ def _zero_spread(ctx: Ctx, tmp: Path) -> list[str]:
 
 
 def _names_ghost(ctx: Ctx, tmp: Path, proc: Proc) -> str | None:
+    """Some line, on stderr or in calibration.md, names the target and says it does not
+    vary (listing it among the fitted targets is not enough: it is not fitted)."""
     md = tmp / "out" / "calibration.md"
-    said = "ghost" in proc.stderr or (md.is_file() and "ghost" in md.read_text())
+    lines = proc.stderr.splitlines() + (md.read_text().splitlines() if md.is_file() else [])
+    words = ("spread", "constant", "dropped", "ignored", "no weight", "same value", "vary",
+             "varies", "left out", "not fitted")
+    said = any("ghost" in ln and any(w in ln.lower() for w in words) for ln in lines)
     return None if said else "the target 'ghost' (no spread: nothing ever exported to XX) " \
-        "was dropped without a word"
+        "was dropped from the distance without a word"
 
 
 case("misleading", "cal-zero-spread-target", _zero_spread, EITHER, check=_names_ghost,
      slow=True, timeout=150, needle=("ghost",))
+def _zero_spread_stoppage(ctx: Ctx, tmp: Path) -> list[str]:
+    cal_config(tmp, observed=OBS_JAN_FEB.replace("stoppages = []\n", "") + (
+        '[[observed.stoppages]]\nfirm = "us_defence_prime"\nevent = "ghost stoppage"\n'
+        'date = 2025-02-10\n'))
+    return ["calibrate", "cal.toml", *CAL]
+
+
+def _names_prime(ctx: Ctx, tmp: Path, proc: Proc) -> str | None:
+    bad = _names_ghost(ctx, tmp, Proc(proc.returncode, proc.stdout,
+                                      proc.stderr.replace("us_defence_prime", "ghost")))
+    if bad is None:
+        return None
+    md = tmp / "out" / "calibration.md"
+    text = md.read_text() if md.is_file() else ""
+    words = ("spread", "constant", "dropped", "ignored", "no weight", "same value", "vary",
+             "varies", "left out", "not fitted")
+    said = any("us_defence_prime" in ln and any(w in ln.lower() for w in words)
+               for ln in text.splitlines())
+    return None if said else "the stoppage of us_defence_prime (never within the fit " \
+        "window: the same value in every simulation) was dropped without a word"
+
+
+case("misleading", "cal-zero-spread-stoppage", _zero_spread_stoppage, EITHER,
+     check=_names_prime, slow=True, timeout=150, needle=("us_defence_prime",))
+
 case("misleading", "cal-md-html-note",
      lambda ctx, tmp: (cal_config(tmp, priors=CAL_PRIORS.replace(
          'name = "rev"', 'name = "rev"\nnote = "<script>alert(1)</script> from <b>FACTS</b>"')),

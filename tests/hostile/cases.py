@@ -538,6 +538,9 @@ def _with_runs(out_kind: str, overwrite: bool = False, configs: bool = False
         elif out_kind == "sweep":
             copy(ctx.fixture("sweep", _sweep_fixture) / "sweep", tmp / "sw")
             out = "sw"
+        elif out_kind == "calibration":
+            copy(cal_folder(ctx), tmp / "cal")
+            out = "cal"
         elif out_kind == "file":
             write(tmp / "thesis.txt", "chapter one\n")
             out = "thesis.txt"
@@ -549,12 +552,15 @@ def _with_runs(out_kind: str, overwrite: bool = False, configs: bool = False
 
 
 PROTECT = {"user": ["mine"], "input": ["a"], "other-run": ["other"], "sweep": ["sw"],
-           "file": ["thesis.txt"]}
+           "file": ["thesis.txt"], "calibration": ["cal"]}
 for kind, ow in (("user", False), ("user", True), ("input", False), ("input", True),
                  ("other-run", True), ("sweep", True), ("file", False)):
     case("overwrite", f"compare-out-{kind}{'-overwrite' if ow else ''}", _with_runs(kind, ow),
          REFUSE, protect=PROTECT[kind] + (["a", "b"] if kind != "input" else ["b"]), out=None,
          needle=("--out", "out", PROTECT[kind][0]))
+case("overwrite", "compare-out-calibration-overwrite", _with_runs("calibration", True),
+     REFUSE, protect=["cal", "a", "b"], out=None, needle=("--out", "cal"), slow=True,
+     timeout=90)
 case("overwrite", "compare-configs-into-run-overwrite", _with_runs("other-run", True, True),
      REFUSE, protect=["other", "a.toml", "b.toml"], out=None, needle=("--out", "other"))
 

@@ -483,6 +483,8 @@ tail("lower-tail-10sd", "authority.statutory_limit_working_days", 100, 1, 80, 90
 tail("upper-tail-scaled", "authority.statutory_limit_working_days", 5, 0.5, 12, 40)
 tail("tail-integer-reviewers", "authority.reviewers", 5, 1, 40, 60, integer=True)
 tail("tail-6sd", "output.recovery_window_days", 0, 2, 12, 16)
+tail("upper-tail-40sd", "output.recovery_window_days", 0, 0.5, 20, 30)
+tail("lower-tail-40sd", "authority.statutory_limit_working_days", 100, 1, 50, 60)
 
 # --------------------------------------------------------------------------- windows
 # A measured window that measures nothing is refused.

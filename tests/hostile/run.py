@@ -27,6 +27,18 @@ KINDS = ["pass", "wrong-numbers-exit-0", "silent-accept", "lost-data", "hang", "
          "bad-message", "half-written", "false-refusal", "setup-error"]
 
 
+KIND_TEXT = """- pass
+- wrong-numbers-exit-0: exit 0, and the check on the files failed
+- silent-accept: a refusal was expected, the command exited 0
+- lost-data: a user's file changed or vanished
+- hang: no answer within the case's timeout (killed)
+- traceback: a Traceback, an internal error or exit 1
+- bad-message: exit 2, but not one line per error naming the file or field
+- half-written: refused, but left its output behind
+- false-refusal: valid input refused
+- setup-error: the probe could not build what the case needs"""
+
+
 @dataclass
 class Outcome:
     cls: str
@@ -134,17 +146,29 @@ def details(outcomes: list[Outcome]) -> str:
 
 
 def markdown(outcomes: list[Outcome], command: str, wall: float) -> str:
-    """The table and every case's outcome as a markdown page, with the command, the date
-    and the commit of the tree that ran."""
+    """The table and every case's outcome as a markdown page, with the command, the date,
+    the commit of the tree that ran, and the cases per class."""
     import datetime
     import subprocess
 
     rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                          capture_output=True, text=True).stdout.strip() or "?"
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return (f"# Hostile probe\n\n`{command}` on {when}, tree at {rev}; {len(outcomes)} cases "
-            f"in {wall:.0f} s, at most 2 at a time.\n\n{table(outcomes)}\n\n## Every case\n\n"
-            f"{details(outcomes)}\n")
+    slow = {(c.cls, c.id) for c in CASES if c.slow}
+    classes = list(dict.fromkeys(o.cls for o in outcomes))
+    counts = ["| class | cases | fast | slow |", "|---|---|---|---|"]
+    for cls in [*classes, "total"]:
+        os_ = [o for o in outcomes if cls in ("total", o.cls)]
+        n_slow = sum((o.cls, o.id) in slow for o in os_)
+        counts.append(f"| {cls} | {len(os_)} | {len(os_) - n_slow} | {n_slow} |")
+    secs = {k: sum(o.seconds for o in outcomes if ((o.cls, o.id) in slow) == k)
+            for k in (False, True)}
+    return (f"# Hostile probe\n\n`{command}`, finished {when}, tree at {rev}: "
+            f"{len(outcomes)} cases, at most 2 at a time, {wall:.0f} s wall (case time: "
+            f"fast {secs[False]:.0f} s, slow {secs[True]:.0f} s).\n\n"
+            f"Kinds:\n\n{KIND_TEXT}\n\n{table(outcomes)}\n\nCases per class (fast: run by "
+            "`--fast` and by tests/test_hostile_probe.py; slow: calibration, plots, the HTML "
+            f"report):\n\n" + "\n".join(counts) + f"\n\n## Every case\n\n{details(outcomes)}\n")
 
 
 def select(only: str | None, case_id: str | None, fast: bool, slow: bool = False

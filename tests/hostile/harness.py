@@ -17,6 +17,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "tests" / "data" / "small.toml"
+TREE = Path(os.environ.get("RARESHOCK_HOSTILE_TREE", ROOT)).resolve()
+"""The tree whose `sim` the cases run (default: this one; RARESHOCK_HOSTILE_TREE=DIR probes
+another checkout with these cases)."""
 
 REFUSE, OK, EITHER, DONE = "refuse", "ok", "either", "done"
 """Expectations. refuse: exit 2, one line per error naming the file or field, nothing
@@ -59,7 +62,7 @@ class Case:
 
 def rareshock(args: list[str], cwd: Path, timeout: float) -> Proc:
     """Run `python -m sim ARGS` of this tree; on the timeout kill its whole process group."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    env = {**os.environ, "PYTHONPATH": str(TREE), "MPLBACKEND": "Agg"}
     env.pop("RARESHOCK_DEBUG", None)
     p = subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=cwd, env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

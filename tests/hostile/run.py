@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cases import CASES
-from .harness import OK, REFUSE, ROOT, Case, Ctx, FixtureError, Proc, rareshock, snapshot
+from .harness import OK, REFUSE, ROOT, TREE, Case, Ctx, FixtureError, Proc, rareshock, snapshot
 
 KINDS = ["pass", "wrong-numbers-exit-0", "silent-accept", "lost-data", "hang", "traceback",
          "bad-message", "half-written", "false-refusal", "setup-error"]
@@ -151,7 +151,7 @@ def markdown(outcomes: list[Outcome], command: str, wall: float) -> str:
     import datetime
     import subprocess
 
-    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+    rev = subprocess.run(["git", "-C", str(TREE), "rev-parse", "--short", "HEAD"],
                          capture_output=True, text=True).stdout.strip() or "?"
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     slow = {(c.cls, c.id) for c in CASES if c.slow}
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = run_all(cases, args.parallel)
     wall = time.monotonic() - t0
     print(table(outcomes))
-    print(f"\n{len(outcomes)} cases in {wall:.0f} s (tree: {ROOT})")
+    print(f"\n{len(outcomes)} cases in {wall:.0f} s (sim of {TREE}; cases of {ROOT})")
     if args.details:
         print("\n" + details(outcomes))
     if args.markdown:

@@ -62,7 +62,8 @@ class Case:
 
 def rareshock(args: list[str], cwd: Path, timeout: float) -> Proc:
     """Run `python -m sim ARGS` of this tree; on the timeout kill its whole process group."""
-    env = {**os.environ, "PYTHONPATH": str(TREE), "MPLBACKEND": "Agg"}
+    env = {**os.environ, "PYTHONPATH": str(TREE), "MPLBACKEND": "Agg",
+           **({"PYTHONDONTWRITEBYTECODE": "1"} if TREE != ROOT else {})}
     env.pop("RARESHOCK_DEBUG", None)
     p = subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=cwd, env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -316,3 +316,19 @@ def test_announced_after_the_date_is_refused() -> None:
     d["policy"][0]["announced"] = _day(61)
     with pytest.raises(ConfigError, match=r"policy\.0\.announced"):
         config_from_dict(d)
+
+
+@pytest.mark.parametrize(("edit", "path"), [
+    (lambda d: d["suppliers"]["cn"].update(route={"assembly": "motor"}), r"suppliers\.cn\.route"),
+    (lambda d: d.update(front_running={"materials": ["nd"]}), r"front_running\.materials\.0"),
+    (lambda d: d["firms"]["f"]["ordering"].update(front_running={"materials": ["m", "x"]}),
+     r"firms\.f\.ordering\.front_running\.materials\.1"),
+    (lambda d: d["firms"]["f"]["ordering"].update(
+        resourcing={"to": {"alt": 0.5}, "cover_below_days": 5.0}), "sum to 1"),
+    (lambda d: d.update(front_running={"cover_factor": 0.5}), "front_running.cover_factor"),
+])
+def test_bad_sourcing_sections_are_refused_with_their_path(edit: Any, path: str) -> None:
+    d = world()
+    edit(d)
+    with pytest.raises(ConfigError, match=path):
+        config_from_dict(d)

@@ -128,6 +128,17 @@ def check_sourcing(cfg: Config) -> None:
                                 "free suppliers or routes")
             if not set(f.bom) & set(sup.materials):
                 raise PathError(f"{p}.{s}", f"{s!r} supplies none of the bill of materials")
+    for s_name, sup in cfg.suppliers.items():
+        if sup.route is not None and sup.kind != "free":
+            raise PathError(f"suppliers.{s_name}.route", "a route is a free supplier (it "
+                            "needs no licence until a rule closes it)")
+    fronts = [("front_running", cfg.front_running)] + [
+        (f"firms.{n}.ordering.front_running", f.ordering.front_running)
+        for n, f in cfg.firms.items()]
+    for path, fr in fronts:
+        for k, m in enumerate(fr.materials or [] if fr is not None else []):
+            if m not in cfg.materials:
+                raise PathError(f"{path}.materials.{k}", f"{m!r} is not a material")
     for i, ev in enumerate(cfg.policy):
         announced = getattr(ev, "announced", None)
         if announced is not None and announced > ev.date:

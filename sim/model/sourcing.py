@@ -79,8 +79,8 @@ class Resourcer:
         order position leaves them out, so it orders what it needs elsewhere."""
         if self.state[m] != SWITCHED:
             return 0.0
-        return sum(sh.kg for _, sh in self._files
-                   if sh.material == m and sh.state == AWAITING)
+        self._files = files = [(d, sh) for d, sh in self._files if sh.state == AWAITING]
+        return sum(sh.kg for _, sh in files if sh.material == m)
 
     def shares(self, m: str, t: float, stock: float, transit: float, use: float
                ) -> Mapping[str, float]:

@@ -326,6 +326,9 @@ def test_announced_after_the_date_is_refused() -> None:
     (lambda d: d["firms"]["f"]["ordering"].update(
         resourcing={"to": {"alt": 0.5}, "cover_below_days": 5.0}), "sum to 1"),
     (lambda d: d.update(front_running={"cover_factor": 0.5}), "front_running.cover_factor"),
+    (lambda d: d["firms"]["f"]["ordering"].update(
+        suppliers={"alt": 1.0}, resourcing={"to": {"alt": 1.0}, "cover_below_days": 5.0}),
+     "nothing would move"),
 ])
 def test_bad_sourcing_sections_are_refused_with_their_path(edit: Any, path: str) -> None:
     d = world()

@@ -128,6 +128,13 @@ def check_sourcing(cfg: Config) -> None:
                                 "free suppliers or routes")
             if not set(f.bom) & set(sup.materials):
                 raise PathError(f"{p}.{s}", f"{s!r} supplies none of the bill of materials")
+        movable = [m for m, g in cfg.sources(f).items()
+                   if any(n in cfg.suppliers and cfg.suppliers[n].kind == "controlled"
+                          for n in g)
+                   and any(m in cfg.suppliers[s].materials for s in r.to)]
+        if not movable:
+            raise PathError(p, "no material of the firm is ordered from a controlled "
+                            "supplier and sold by one of these: nothing would move")
     for s_name, sup in cfg.suppliers.items():
         if sup.route is not None and sup.kind != "free":
             raise PathError(f"suppliers.{s_name}.route", "a route is a free supplier (it "

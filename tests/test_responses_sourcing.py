@@ -186,7 +186,7 @@ def test_shares_drift_back_after_controls_lift() -> None:
 
 
 def test_bad_resourcing_names_the_path() -> None:
-    for bad, path in ((("nowhere", 1.0), "resourcing.to.nowhere"),
+    for bad, path in ((("nowhere", 1.0), "resourcing.to.nowhere: unknown supplier"),
                       (("cn", 1.0), "resourcing.to.cn")):
         d = world()
         d["firms"]["f"]["ordering"]["resourcing"] = {"to": dict([bad]),

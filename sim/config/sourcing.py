@@ -114,6 +114,9 @@ class Route(Strict):
 
 def check_sourcing(cfg: Config) -> None:
     """The names the sourcing sections use exist and fit: raises PathError."""
+    from .schema import unknown_name  # the schema imports this module
+
+    free = [n for n, sup in cfg.suppliers.items() if sup.kind == "free"]
     for name, f in cfg.firms.items():
         r = f.ordering.resourcing
         if r is None:
@@ -122,7 +125,7 @@ def check_sourcing(cfg: Config) -> None:
         for s in r.to:
             sup = cfg.suppliers.get(s)
             if sup is None:
-                raise PathError(f"{p}.{s}", f"{s!r} is not a supplier")
+                raise PathError(f"{p}.{s}", unknown_name("supplier", s, cfg.suppliers, free))
             if sup.kind != "free":
                 raise PathError(f"{p}.{s}", f"{s!r} is controlled: re-sourcing goes to "
                                 "free suppliers or routes")
@@ -145,7 +148,8 @@ def check_sourcing(cfg: Config) -> None:
     for path, fr in fronts:
         for k, m in enumerate(fr.materials or [] if fr is not None else []):
             if m not in cfg.materials:
-                raise PathError(f"{path}.materials.{k}", f"{m!r} is not a material")
+                raise PathError(f"{path}.materials.{k}", unknown_name("material", m,
+                                                                      cfg.materials))
     for i, ev in enumerate(cfg.policy):
         announced = getattr(ev, "announced", None)
         if announced is not None and announced > ev.date:
@@ -153,6 +157,10 @@ def check_sourcing(cfg: Config) -> None:
                             f"date {ev.date}")
         if ev.type == "close_route":
             sup = cfg.suppliers.get(ev.supplier)
-            if sup is None or sup.route is None:
+            if sup is None:
+                raise PathError(f"policy.{i}.supplier", unknown_name(
+                    "supplier", ev.supplier, cfg.suppliers,
+                    [n for n, x in cfg.suppliers.items() if x.route is not None]))
+            if sup.route is None:
                 raise PathError(f"policy.{i}.supplier", f"{ev.supplier!r} is not a supplier "
                                 "with a [route] table")

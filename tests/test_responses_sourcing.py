@@ -87,7 +87,14 @@ def test_cover_trigger_first_delivery_and_shortfall_by_hand() -> None:
     off = _run(base).firms.set_index("firm").loc["f"]
     assert off["shortfall_units"] == pytest.approx(800.0)
     assert np.isnan(off["resourced_at_days"]) and off["resourced_to"] == ""
-    rep = _run(_resourcing(base, cover_below_days=20.0, qualification_days=14.0))
+    on = _resourcing(base, cover_below_days=20.0, qualification_days=14.0)
+    on["output"]["sample_every_days"] = 0.5
+    rep = _run(on)
+    ts = rep.timeseries
+    inv = ts[ts["series"] == "inventory_kg"].set_index("day")["value"]
+    # empty from day 40 until the 250 kg land on day 41; 5 kg used by day 41.5
+    assert inv[39.5] == pytest.approx(5.0) and inv[40.5] == 0.0
+    assert inv[41.5] == pytest.approx(245.0)
     f = rep.firms.set_index("firm").loc["f"]
     assert f["resourced_at_days"] == 21.0
     assert f["resourced_to"] == "alt"

@@ -29,6 +29,7 @@ from .base import (
 from .distributions import Distribution, nonnegative
 from .observed import Month, ObservedData
 from .priors import Prior
+from .sourcing import FrontRunning, Resourcing, Route, check_sourcing
 
 MIN_PERIOD_DAYS = 1.0 / 1440.0
 """Shortest period of a repeating process (a dispatch, an order review, a sample): one minute.
@@ -390,6 +391,8 @@ class SupplierConfig(OrderBookConfig):
         "Chinese-origin rare earths above the threshold of a `foreign_content` rule "
         "(Japanese magnets with Chinese Dy/Tb); under the rule they need a licence."
     )
+    route: Route | None = Field(
+        default=None, description="Free suppliers: another route (sub-assemblies).")
 
     @field_validator("production_days", "transit_days")
     @classmethod
@@ -505,6 +508,9 @@ class OrderingConfig(Strict):
         "its way (production, transit, pipeline), arriving evenly over the first such days. "
         "Set it to the usual lead time.",
     )
+    resourcing: Resourcing | None = Field(default=None, description="Re-sourcing (off).")
+    front_running: FrontRunning | None = Field(
+        default=None, description="Front-running announced controls (or the global one).")
 
     @field_validator("suppliers")
     @classmethod
@@ -557,6 +563,8 @@ class PolicyEventBase(Strict):
         default=1.0, description="Chance the event happens at all (per replication)."
     )
     label: str = Field(default="", description="Shown on plots.")
+    announced: Date | None = Field(
+        default=None, description="Announced on this date (buyers may front-run).")
     branch: str | None = Field(
         default=None, description="Happens only in this branch of the future (the "
         "config's `branch`); none: in every branch."
@@ -676,6 +684,13 @@ class AddCapacity(PolicyEventBase):
     )
 
 
+class CloseRoute(PolicyEventBase):
+    """A later rule controls another route: it carries nothing from now on."""
+
+    type: Literal["close_route"]
+    supplier: str = Field(description="A free supplier with a [route] table.")
+
+
 class ForeignContent(PolicyEventBase):
     """Extraterritorial control (the 0.1%-of-value rule announced 9 October 2025): from
     now on, the shipments of free suppliers that contain Chinese-origin rare earths above
@@ -700,7 +715,8 @@ PolicyEvent = Annotated[
     | GeneralLicence
     | StockpileRelease
     | AddCapacity
-    | ForeignContent,
+    | ForeignContent
+    | CloseRoute,
     Field(discriminator="type"),
 ]
 
@@ -985,6 +1001,8 @@ class Config(Strict):
     stockpile: StockpileConfig | None = None
     firms: dict[Name, FirmConfig] = {}
     policy: list[PolicyEvent] = []
+    front_running: FrontRunning | None = Field(
+        default=None, description="Front-running for every firm without its own (off).")
     sweep: SweepConfig | None = Field(
         default=None, description="Sensitivity sweep (`rareshock sweep`); `run` ignores it."
     )
@@ -1033,6 +1051,7 @@ class Config(Strict):
         for i, ev in enumerate(self.policy):
             self._check_event(i, ev)
         self._check_measured()
+        check_sourcing(self)
         names: dict[str, int] = {}
         for i, u in enumerate(self.uncertain):
             if u.name in names:

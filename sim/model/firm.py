@@ -19,6 +19,7 @@ from ..config.schema import FirmConfig, OrderingConfig, StockpileConfig
 from .clock import now, post_call
 from .production import Production
 from .records import AWAITING, CANCELLED, RECEIVED, TRANSIT, Customer, Shipment
+from .sourcing import FrontRunner, Resourcer
 
 EPS_KG = 1e-9
 
@@ -106,14 +107,17 @@ class Ledger:
 class Ordering:
     """A firm as a customer: every review period it orders each material up to the target
     cover of its inventory position, split across its sources by their shares, and may
-    draw on the stockpile. It keeps, per review, the orders placed per (source, material)
+    draw on the stockpile. Its policies may change both: `resourcing` the shares (moving
+    orders away from controlled sources), `front_running` the target cover (before an
+    announced control). It keeps, per review, the orders placed per (source, material)
     and the demand seen per material (for the bullwhip ratio), and the sources that cut
     its last order (shortage gaming)."""
 
     def __init__(self, env: simpy.Environment, customer: Customer, cfg: OrderingConfig,
                  production: Production, ledger: Ledger, sources: Mapping[str, Source],
                  shares: Mapping[str, Mapping[str, float]],
-                 stockpile: Reserve | None = None) -> None:
+                 stockpile: Reserve | None = None, resourcing: Resourcer | None = None,
+                 front_running: FrontRunner | None = None) -> None:
         self.env = env
         self.customer = customer
         self.cfg = cfg
@@ -122,6 +126,15 @@ class Ordering:
         self.suppliers = sources
         self.shares = {m: dict(v) for m, v in shares.items()}
         self.stockpile = stockpile
+        self.resourcing = resourcing
+        self.front_running = front_running
+        if resourcing is not None:  # the sources it may move to get arcs of their own
+            for m, g in self.shares.items():
+                for n in resourcing.switched[m]:
+                    g.setdefault(n, 0.0)
+        self.now_shares = self.shares  # the shares its last review used, per material
+        if resourcing is not None:
+            self.now_shares = dict(self.shares)
         self.reviews = 0  # order reviews so far
         self.cut: dict[str, bool] = {}
         self.placed: dict[tuple[str, str], list[float]] = {
@@ -170,10 +183,18 @@ class Ordering:
         stockpile = self.stockpile
         suppliers = self.suppliers
         placed = self.placed
+        resourcing = self.resourcing
+        front = self.front_running
+        t = now(self.env) if resourcing is not None or front is not None else 0.0
         self._see()
         for m, u in prod.use.items():
-            target = o.target_cover_days * u
+            target = (o.target_cover_days if front is None
+                      else front.target_days(m, t, o.target_cover_days)) * u
+            shares = (self.shares[m] if resourcing is None
+                      else resourcing.shares(m, t, stock[m], by_state[m][TRANSIT], u))
             position = stock[m] + outstanding(m)
+            if resourcing is not None:
+                position -= resourcing.written_off(m)
             if stockpile is not None and stockpile.serves(customer):
                 cover = stock[m] / u
                 if cover < stockpile.cfg.trigger_cover_days:
@@ -184,7 +205,9 @@ class Ordering:
                 for s_name in self.shares[m]:
                     placed[s_name, m].append(0.0)
                 continue
-            for s_name, share in self.shares[m].items():
+            if shares is not self.shares[m]:
+                shares = self.now_shares[m] = {n: shares.get(n, 0.0) for n in self.shares[m]}
+            for s_name, share in shares.items():
                 kg = q * share
                 if self.cut.get(s_name):  # cut last time: ask for more (shortage gaming)
                     kg *= o.cut_inflation
@@ -192,6 +215,8 @@ class Ordering:
                 placed[s_name, m].append(kg if share > 0.0 else 0.0)
                 if share > 0.0:
                     suppliers[s_name].order(customer, m, kg, key)
+        if resourcing is not None:
+            resourcing.watch(self.ledger.shipments, t)
 
     def _see(self) -> None:
         """The demand for each material since the last review: what the firm's customers
@@ -211,7 +236,7 @@ class Ordering:
         its material, by their relative shares."""
         suppliers = self.suppliers
         others = [
-            (suppliers[n], s) for n, s in self.shares[sh.material].items()
+            (suppliers[n], s) for n, s in self.now_shares[sh.material].items()
             if s > 0 and not suppliers[n].controlled
         ]
         total = sum(s for _, s in others)
@@ -228,7 +253,9 @@ class Firm:
     def __init__(self, env: simpy.Environment, name: str, cfg: FirmConfig, horizon: float,
                  production: Production, sources: Mapping[str, Source],
                  stockpile: Reserve | None = None,
-                 shares: Mapping[str, Mapping[str, float]] | None = None) -> None:
+                 shares: Mapping[str, Mapping[str, float]] | None = None,
+                 resourcing: Resourcer | None = None,
+                 front_running: FrontRunner | None = None) -> None:
         self.env = env
         self.name = name
         self.cfg = cfg
@@ -241,7 +268,8 @@ class Firm:
         self.ordering = Ordering(
             env, self, cfg.ordering, production, ledger, sources,
             shares if shares is not None
-            else dict.fromkeys(production.bom, cfg.ordering.suppliers), stockpile)
+            else dict.fromkeys(production.bom, cfg.ordering.suppliers), stockpile,
+            resourcing, front_running)
         # What its suppliers use (records.Customer), bound once.
         self.add_shipment = ledger.add
         self.move = ledger.move

@@ -10,6 +10,7 @@ import simpy
 
 from ..config.schema import (
     AddCapacity,
+    CloseRoute,
     ControlsLift,
     ControlsStart,
     ForeignContent,
@@ -111,5 +112,7 @@ class Policy:
             self.licensing.foreign_rule(free, ev.materials, not ev.lift)
         elif isinstance(ev, AddCapacity):
             self.suppliers[ev.supplier].add_capacity(now(self.env), ev.add_kg_per_day)
+        elif isinstance(ev, CloseRoute):
+            self.suppliers[ev.supplier].close()  # type: ignore[attr-defined] - a route
         else:  # pragma: no cover - the schema admits no other type
             raise TypeError(f"unknown policy event {ev!r}")

@@ -158,6 +158,7 @@ class FreeSupplier(Supplier, OrderBook):
         self._pool = 0.0  # made since the last dispatch and not yet given
         self._last = 0.0
         self._idle = True
+        self.closed = False  # a route a later rule closed: it carries nothing more
 
     def add_capacity(self, now: float, delta: float) -> None:
         """Add `delta` kg/day from `now` on."""
@@ -180,8 +181,22 @@ class FreeSupplier(Supplier, OrderBook):
             i += 1
         return kg
 
+    def close(self) -> None:
+        """A later rule closes this route: no capacity from now on, and the orders on its
+        book (and any placed later) are cancelled in their firms' ledgers."""
+        self.add_capacity(now(self.env), -math.inf)
+        self.closed = True
+        self._pool, self._last = 0.0, now(self.env)
+        for sh in self.book:
+            sh.firm.cancel(sh)
+        self.book = []
+        self._open = {}
+
     def order(self, firm: Customer, material: str, kg: float, key: int | None) -> None:
         sh = self._shipment(firm, material, kg, AWAITING, key)
+        if self.closed:
+            firm.cancel(sh)
+            return
         lic = self.licensing
         if (self.china_share > 0.0 and lic is not None and lic.foreign_needs(self.name, material)
                 and sh.draws.u(sh.key, EXEMPT) < self.china_share):
@@ -190,8 +205,11 @@ class FreeSupplier(Supplier, OrderBook):
             self.open_order(sh)
 
     def licensed(self, sh: Shipment) -> None:
-        """Its licence came through: the order joins the others."""
-        self.open_order(sh)
+        """Its licence came through: the order joins the others (unless the route closed)."""
+        if self.closed:
+            sh.firm.cancel(sh)
+        else:
+            self.open_order(sh)
 
     def available(self) -> float:
         t = now(self.env)

@@ -263,6 +263,18 @@ def _firms_columns(w: World) -> dict[str, Any]:
         "downtime_days": np.array([o.downtime for o in out], dtype=float),
         "stockouts": np.array([o.stockouts for o in out], dtype=np.int64),
         "fill_rate": fill,
+        **_resourced(firms),
+    }
+
+
+def _resourced(firms: list[Any]) -> dict[str, Any]:
+    """Who re-sourced and when: the day of each firm's first decision to switch (NaN if
+    it never did or may not) and the suppliers it moved orders to ('+'-joined)."""
+    rs = [f.ordering.resourcing for f in firms]
+    return {
+        "resourced_at_days": np.array([r.at if r is not None else math.nan for r in rs],
+                                      dtype=float),
+        "resourced_to": ["+".join(r.to) if r is not None else "" for r in rs],
     }
 
 
@@ -304,12 +316,16 @@ def _arcs_columns(w: World) -> dict[str, Any]:
     col = np.array([rows[k] for k in keys], dtype=float).reshape(len(keys), 4)
     ordered = col.sum(axis=1)
     kinds = []
-    bullwhip, lag = [], []
-    for s, c, m in keys:
+    bullwhip, lag, first, premium = [], [], [], []
+    sups = w.cfg.suppliers
+    for (s, c, m), col_ in zip(keys, col, strict=True):
+        route = sups[s].route if s in sups else None
         kinds.append("firm" if s in by_name else "stockpile" if s == "stockpile"
-                     else w.cfg.suppliers[s].kind)
+                     else "route" if route is not None else sups[s].kind)
+        premium.append(col_[RECEIVED] * route.premium_per_kg if route is not None else 0.0)
         cust = by_name[c]
         bullwhip.append(_bullwhip(_placed(cust, m), cust.ordering.seen[m]))
+        first.append(_first_order(cust.ordering, s, m))
         lag.append(cust.production.outages.first_stockout
                    - by_name[s].production.outages.first_stockout
                    if s in by_name else math.nan)
@@ -328,7 +344,19 @@ def _arcs_columns(w: World) -> dict[str, Any]:
                                where=ordered > 0),
         "bullwhip": np.array(bullwhip, dtype=float),
         "ripple_lag_days": np.array(lag, dtype=float),
+        "first_order_days": np.array(first, dtype=float),
+        "premium_usd": np.array(premium, dtype=float),
     }
+
+
+def _first_order(ordering: Any, supplier: str, material: str) -> float:
+    """Day of the first order review that ordered `material` from `supplier` (NaN: none
+    did, e.g. an arc only refusals were redirected to)."""
+    series = ordering.placed.get((supplier, material), ())
+    for k, kg in enumerate(series):
+        if kg > 0.0:
+            return k * ordering.cfg.review_period_days
+    return math.nan
 
 
 # --------------------------------------------------------------------------- applications

@@ -14,7 +14,7 @@ import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from ..config.schema import Config
+from ..config.schema import Config, FirmConfig
 from ..errors import ConservationError
 from .authority import Authority
 from .background import start_background
@@ -27,6 +27,7 @@ from .policy import Policy
 from .production import Production
 from .records import ExportLog
 from .rng import Streams
+from .sourcing import FrontRunner, Resourcer
 from .supply import ControlledExporter, FreeSupplier, Stockpile, Supplier
 
 PROGRESS_SLICES = 50
@@ -73,7 +74,7 @@ class World:
                        for n, p in production.items() if p.goods is not None}
         self.sources: dict[str, Supplier | FirmSupplier] = {**self.suppliers, **self.makers}
         self.firms = [Firm(env, n, f, self.horizon, production[n], self.sources,
-                           self.stockpile, cfg.sources(f))
+                           self.stockpile, cfg.sources(f), *self._responses(f))
                       for n, f in cfg.firms.items()]
         self.tiers = cfg.tiers()
         self.policy = Policy(env, cfg.policy, self.calendar, self.horizon, self.streams,
@@ -83,6 +84,35 @@ class World:
             [], [], [], [], []
         )
         self.events_processed = 0
+
+    def _responses(self, f: FirmConfig) -> tuple[Resourcer | None, FrontRunner | None]:
+        """The firm's re-sourcing and front-running policies (None where off)."""
+        r = f.ordering.resourcing
+        resourcer = None
+        if r is not None:
+            to = {}
+            for m in f.bom:
+                g = {n: w for n, w in r.to.items() if m in self.cfg.suppliers[n].materials}
+                total = sum(g.values())
+                to[m] = {n: w / total for n, w in g.items()} if total > 0 else {}
+            sources = self.sources
+            resourcer = Resourcer(r, self.cfg.sources(f), to,
+                                  lambda n: sources[n].controlled, self.licensing.controlled)
+        fr = f.ordering.front_running or self.cfg.front_running
+        return resourcer, FrontRunner(fr, list(f.bom)) if fr is not None else None
+
+    def _announce(self) -> None:
+        """Tell the front-running firms of each announced event that happens: from its
+        announcement to the day it takes effect."""
+        for row in self.policy.log:
+            ev = self.cfg.policy[row["index"]]
+            if ev.announced is None or not row["happened"]:
+                continue
+            start = max(0.0, self.calendar.day_of(ev.announced))
+            for f in self.firms:
+                if f.ordering.front_running is not None:
+                    f.ordering.front_running.announce(start, row["day"],
+                                                      getattr(ev, "materials", None))
 
     @property
     def shock_onset(self) -> float:
@@ -135,6 +165,9 @@ class World:
         count)."""
         env = self.env
         self.policy.schedule()
+        if self.cfg.front_running is not None or any(
+                f.ordering.front_running is not None for f in self.firms):
+            self._announce()
         bg = self.cfg.authority.background
         if bg.rate_per_day > 0:
             start_background(env, bg, self.streams, self.authority, self.licensing,

@@ -268,6 +268,11 @@ def test_verify_checks_every_log_line_but_accepts_a_kill_cut(run_a: Path,
     _write_log(f, [lines[0], lines[1][:70], *lines[1:]])
     r = _cli("verify", f, cwd=tmp_path)
     assert r.returncode == 0 and "3 replications (complete), each recorded once" in r.stdout
+    # a chunk's record repeated without the drop the writer puts before a rewrite
+    f = _copy(run_a, tmp_path / "repeated")
+    _write_log(f, [*lines, lines[0]])
+    _refused(_cli("verify", f, cwd=tmp_path), f"line {len(lines) + 1} of chunks.jsonl "
+             "records chunk 0 again (first at line 1) without dropping it")
 
 
 # --------------------------------------------------------------------------- comparisons

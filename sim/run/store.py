@@ -279,6 +279,7 @@ class ResultsDir:
         import pyarrow.parquet as pq
 
         out: list[str] = []
+        live: dict[Any, int] = {}
         try:
             lines = (self.path / LOG).read_bytes().split(b"\n")
         except FileNotFoundError:
@@ -295,6 +296,18 @@ class ResultsDir:
             if not isinstance(rec, dict) or not {"run", "chunk"} <= rec.keys() or not (
                     rec.get("drop") or {"replications", "events", "parts"} <= rec.keys()):
                 out.append(f"line {k} of {LOG} is not a chunk record")
+                continue
+            if rec["run"] != man["run_id"]:
+                continue
+            # the writer drops a chunk before it writes it again: a second record of a
+            # chunk that was never dropped is a line rareshock did not write
+            if rec.get("drop"):
+                live.pop(rec["chunk"], None)
+            elif rec["chunk"] in live:
+                out.append(f"line {k} of {LOG} records chunk {rec['chunk']} again (first at "
+                           f"line {live[rec['chunk']]}) without dropping it")
+            else:
+                live[rec["chunk"]] = k
         why = self.double_counted(man, chunks)
         if why:
             out.append(f"{LOG} counts replications twice: {why}")

@@ -24,7 +24,6 @@ from .records import (
     RECEIVED,
     REFUSED,
     TRANSIT,
-    UNDECIDED,
 )
 
 if TYPE_CHECKING:

@@ -80,7 +80,7 @@ def suspension(d0: float, d1: float) -> list[dict]:
 SUSPEND, RESUME, PATIENCE = 10.0, 50.0, 30.0
 
 
-def squeeze(give_up: float, patience: float | None = PATIENCE, seed: int = 1) -> World:
+def squeeze(give_up: float, patience: float | str = PATIENCE, seed: int = 1) -> World:
     return run(background_world(
         rate=20.0, horizon=80.0, policy=suspension(SUSPEND, RESUME),
         deferred={"patience_days": patience, "refile_share": 1.0 - give_up,
@@ -88,8 +88,8 @@ def squeeze(give_up: float, patience: float | None = PATIENCE, seed: int = 1) ->
                   "refile_after_days": _const(0.0), "max_attempts": 5}), seed)
 
 
-@pytest.mark.parametrize("patience", [None, PATIENCE])
-def test_refiled_backlog_all_comes_back_in_the_catch_up(patience: float | None) -> None:
+@pytest.mark.parametrize("patience", ["never", PATIENCE])
+def test_refiled_backlog_all_comes_back_in_the_catch_up(patience: float | str) -> None:
     w = squeeze(0.0, patience)
     r = rows(w)
     first = r["attempt"] == 1
@@ -101,7 +101,7 @@ def test_refiled_backlog_all_comes_back_in_the_catch_up(patience: float | None) 
     assert r["kg"][catch_up].sum() == pytest.approx(r["kg"][held].sum())
     early = held & (r["submitted"] < RESUME - PATIENCE)
     refiled = w.deferred.fate
-    assert len(refiled) == (early.sum() if patience is not None else 0)
+    assert len(refiled) == (early.sum() if patience != "never" else 0)
     assert all(v == REFILED for v in refiled.values())
     assert w.deferred.check_conservation() == []
 
@@ -148,7 +148,7 @@ def test_refusals_are_refiled_until_approved() -> None:
     every arrival filed a few days before the end is approved in the end."""
     w = run(background_world(
         rate=10.0, horizon=200.0, review=1.0, decision={"approve": 0.5, "refuse": 0.5},
-        deferred={"patience_days": None, "refile_share": 1.0, "elsewhere_share": 0.0,
+        deferred={"patience_days": "never", "refile_share": 1.0, "elsewhere_share": 0.0,
                   "give_up_share": 0.0, "refile_after_days": _const(1.0),
                   "max_attempts": 30}))
     r = rows(w)
@@ -174,7 +174,7 @@ def test_last_attempt_shares_the_refile_share_out() -> None:
     bought elsewhere or given up, half each."""
     w = run(background_world(
         rate=20.0, horizon=100.0, decision={"approve": 0.0, "refuse": 1.0},
-        deferred={"patience_days": None, "refile_share": 0.5, "elsewhere_share": 0.25,
+        deferred={"patience_days": "never", "refile_share": 0.5, "elsewhere_share": 0.25,
                   "give_up_share": 0.25, "max_attempts": 1}))
     fates = list(w.deferred.fate.values())
     n = len(fates)
@@ -262,6 +262,17 @@ def test_shares_must_sum_to_one() -> None:
         "refile_share": 0.5, "elsewhere_share": 0.2, "give_up_share": 0.2})
     with pytest.raises(ConfigError, match=r"authority\.background\.deferred.*sum to 1"):
         config_from_dict(raw)
+
+
+@pytest.mark.parametrize("bad", ["sometimes", -3, 0, True, float("nan")])
+def test_patience_is_days_or_never(bad: object) -> None:
+    raw = background_world(rate=1.0, horizon=10.0, deferred={"patience_days": bad})
+    with pytest.raises(ConfigError) as ei:
+        config_from_dict(raw)
+    msg = str(ei.value)
+    assert "\n" not in msg
+    assert 'authority.background.deferred.patience_days: should be a number of days above 0 ' \
+        'or "never"' in msg
 
 
 def test_off_by_default_records_zeros() -> None:

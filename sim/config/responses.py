@@ -7,10 +7,25 @@ in comments (⚠ where derived rather than reported).
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator, model_validator
+import math
+from typing import Annotated, Literal
+
+from pydantic import Field, PlainValidator, field_validator, model_validator
 
 from .base import Date, PosFloat, Probability, Sector, Strict
 from .distributions import Distribution, nonnegative
+
+
+def _patience(v: object) -> float | str:
+    if v == "never":
+        return "never"
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < math.inf:
+        raise ValueError(f'should be a number of days above 0 or "never" (got {v!r})')
+    return float(v)
+
+
+Patience = Annotated[float | Literal["never"], PlainValidator(_patience)]
+"""Days a buyer waits, above 0, or "never" (waits for ever)."""
 
 
 class DeferredDemand(Strict):
@@ -23,9 +38,9 @@ class DeferredDemand(Strict):
     # ⚠ derived: twice the statutory 45 working days (about 63 calendar days) is about
     # 90 calendar days; the EU Chamber's 121 pending of 141 files in September (months
     # after filing) says buyers waited long, not that they withdrew.
-    patience_days: PosFloat | None = Field(
+    patience_days: Patience = Field(
         default=90.0, description="Calendar days after filing that a buyer waits for a "
-        "decision before acting (none: waits for ever; only refusals trigger a fate).")
+        'decision before acting (`"never"`: waits for ever; only refusals trigger a fate).')
     # ⚠ derived: July-December 2025 exports ran at 1.15-1.27x the 2024 level after the
     # April-June squeeze, so most deferred demand came back to the Chinese exporter.
     refile_share: Probability = Field(
@@ -64,10 +79,11 @@ class DeferredDemand(Strict):
 
 class LicenceCover(Strict):
     """A licence granted for a modelled firm's shipment also covers that exporter's
-    further shipments of the same material to the same firm, up to `quantity_kg` in all
-    and for `validity_days` from the grant; a covered shipment needs no application and
-    skips the queue. A shipment that does not fit what is left files as usual, and its
-    licence, once granted, replaces the old one."""
+    further shipments of the same material to the same firm, up to `quantity_kg` of them
+    (the shipment it was granted for aside) and for `validity_days` from the grant; a
+    covered shipment needs no application and skips the queue. A shipment that does not
+    fit what is left files as usual, and its licence, once granted, replaces the old
+    one."""
 
     # ⚠ derived: no quantity was reported. A licence per shipment was a median 2 t, mean
     # ~6 t; six monthly shipments of ~6 t is about 36 t.

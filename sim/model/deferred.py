@@ -41,7 +41,7 @@ class DeferredDemand:
         self.authority = authority
         self.licensing = licensing
         self.exports = exports
-        self.patience = cfg.patience_days
+        self.patience = None if cfg.patience_days == "never" else cfg.patience_days
         self.fate: dict[int, int] = {}
         self.waiting = 0
         self.freed = 0

@@ -22,6 +22,7 @@ from sim.model.deferred import GIVEN_UP, REFILED
 from sim.model.licensing import Licensing
 from sim.model.records import APPROVED, AWAITING, UNDECIDED, Shipment
 from sim.model.rng import Streams
+from sim.model.tables import build_tables
 from sim.model.world import World
 
 START = date(2025, 1, 6)
@@ -104,6 +105,13 @@ def test_refiled_backlog_all_comes_back_in_the_catch_up(patience: float | str) -
     assert len(refiled) == (early.sum() if patience != "never" else 0)
     assert all(v == REFILED for v in refiled.values())
     assert w.deferred.check_conservation() == []
+    # the catch-up reaches the exports table: day 50 is 2025-02-25, and nothing is
+    # approved in February before it (approvals are suspended from 16 January)
+    ex = build_tables(w).columns("exports")
+    feb = np.asarray(ex["month"]) == "2025-02"
+    in_feb = (r["outcome"] == APPROVED) & (r["decided"] >= 26.0) & (r["decided"] < 54.0)
+    assert in_feb.sum() > held.sum()
+    assert ex["kg"][feb].sum() == pytest.approx(r["kg"][in_feb].sum())
 
 
 def test_lost_demand_is_the_give_up_share_of_the_impatient_backlog() -> None:
@@ -136,8 +144,6 @@ def test_lost_demand_is_the_give_up_share_of_the_impatient_backlog() -> None:
 
 
 def w_table(w: World) -> dict[str, float]:
-    from sim.model.tables import build_tables
-
     a = build_tables(w).columns("authority")
     return {k: float(v[0]) for k, v in a.items()}
 

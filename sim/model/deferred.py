@@ -10,6 +10,8 @@ arrivals' own streams are untouched.
 
 from __future__ import annotations
 
+from collections import deque
+
 import simpy
 
 from ..config.responses import DeferredDemand as DeferredConfig
@@ -45,7 +47,12 @@ class DeferredDemand:
         self.fate: dict[int, int] = {}
         self.waiting = 0
         self.freed = 0
-        self._on_impatient = self._impatient
+        # (day the buyer's patience runs out, row), in filing order: with one patience
+        # for all, deadlines come in order, so one timer for the first open file serves
+        # them all (a file decided before its deadline costs no event).
+        self._due: deque[tuple[float, int]] = deque()
+        self._armed = False
+        self._on_due = self._run_out
         self._on_refile = self._refile
 
     def shares(self, attempt: int) -> tuple[float, float]:
@@ -62,18 +69,34 @@ class DeferredDemand:
         """Background row `i` was just added: its buyer waits for the decision."""
         self.authority.apps.applicant[i] = self
         if self.patience is not None:
-            post_call(self.env, self.patience, self._on_impatient, i)
+            self._due.append((self.env._now + self.patience, i))
+            if not self._armed:
+                self._arm()
 
     def decided(self, i: int) -> None:
         """The authority decided row `i`: a refusal sends it to its fate."""
         if self.authority.apps.outcome[i] == REFUSED:
             self._settle(i)
 
-    def _impatient(self, i: int) -> None:
-        """The buyer's patience with row `i` ran out: withdraw it if still open."""
-        if self.authority.apps.state[i] != CLOSED:
-            self.authority.withdraw(i)
-            self._settle(i)
+    def _arm(self) -> None:
+        """Set the timer for the first file still open (files closed are dropped)."""
+        due, state = self._due, self.authority.apps.state
+        while due and state[due[0][1]] == CLOSED:
+            due.popleft()
+        self._armed = bool(due)
+        if due:
+            post_call(self.env, max(0.0, due[0][0] - self.env._now), self._on_due, None)
+
+    def _run_out(self, _arg: object) -> None:
+        """Patience ran out now for the first files: withdraw those still open."""
+        due, state = self._due, self.authority.apps.state
+        now = self.env._now
+        while due and due[0][0] <= now + 1e-9:
+            i = due.popleft()[1]
+            if state[i] != CLOSED:
+                self.authority.withdraw(i)
+                self._settle(i)
+        self._arm()
 
     def _table(self, name: str, attempt: int, width: int) -> KeyedUniforms:
         return self.keys(f"{name}.background.{attempt}", width, block=1024)

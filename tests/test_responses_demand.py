@@ -189,6 +189,22 @@ def test_last_attempt_shares_the_refile_share_out() -> None:
     assert w.deferred.check_conservation() == []
 
 
+def test_last_attempt_with_only_refiling_gives_up() -> None:
+    w = run(background_world(
+        rate=5.0, horizon=50.0, decision={"approve": 0.0, "refuse": 1.0},
+        deferred={"patience_days": "never", "refile_share": 1.0, "elsewhere_share": 0.0,
+                  "give_up_share": 0.0, "refile_after_days": _const(0.0), "max_attempts": 4}))
+    r = rows(w)
+    # every arrival is filed four times at the same instant, then given up
+    assert r["attempt"].max() == 4
+    for a in range(1, 5):
+        np.testing.assert_array_equal(r["submitted"][r["attempt"] == a],
+                                      r["submitted"][r["attempt"] == 1])
+    last = np.flatnonzero(r["attempt"] == 4)
+    assert sorted(i for i, f in w.deferred.fate.items() if f == GIVEN_UP) == last.tolist()
+    assert w.deferred.check_conservation() == []
+
+
 def test_fates_draw_nothing_from_the_other_streams() -> None:
     """With ample reviewers the first filings are the same rows with the response on as
     off: its draws come from tables of its own."""

@@ -35,11 +35,11 @@ class DeferredDemand(Strict):
     `refile_after_days`; after `max_attempts` filings the re-file share goes to the other
     two fates in proportion (all to giving up if both are 0)."""
 
-    # ⚠ derived: twice the statutory 45 working days (about 63 calendar days) is about
-    # 90 calendar days; the EU Chamber's 121 pending of 141 files in September (months
-    # after filing) says buyers waited long, not that they withdrew.
+    # ⚠ derived: in September the EU Chamber's members still had 121 of 141 files pending,
+    # filed from April on: buyers kept files open five months and more rather than
+    # withdraw them, so about six months (far beyond the statutory 45 working days).
     patience_days: Patience = Field(
-        default=90.0, description="Calendar days after filing that a buyer waits for a "
+        default=180.0, description="Calendar days after filing that a buyer waits for a "
         'decision before acting (`"never"`: waits for ever; only refusals trigger a fate).')
     # ⚠ derived: July-December 2025 exports ran at 1.15-1.27x the 2024 level after the
     # April-June squeeze, so most deferred demand came back to the Chinese exporter.

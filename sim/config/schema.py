@@ -29,6 +29,7 @@ from .base import (
 from .distributions import Distribution, nonnegative
 from .observed import Month, ObservedData
 from .priors import Prior
+from .responses import DeferredDemand, LicenceCover
 from .sourcing import FrontRunning, Resourcing, Route, check_sourcing
 
 MIN_PERIOD_DAYS = 1.0 / 1440.0
@@ -264,6 +265,9 @@ class BackgroundConfig(Strict):
         "rate_per_day > 0)."
     )
     military_share: Probability = Field(default=0.0, description="Share with military end use.")
+    deferred: DeferredDemand | None = Field(
+        default=None, description="What buyers do with refused or long-pending files "
+        "(none: they are lost).")
 
     @field_validator("quantity_kg")
     @classmethod
@@ -298,6 +302,8 @@ class AuthorityConfig(Strict):
     background: BackgroundConfig = Field(
         default=BackgroundConfig(), description="Other buyers' applications (default: none)."
     )
+    licence_cover: LicenceCover | None = Field(
+        default=None, description="Licences that cover further shipments (none: one each).")
 
     @field_validator("review_time", "pre_acceptance")
     @classmethod

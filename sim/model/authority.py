@@ -43,6 +43,7 @@ from .records import (
     RFI,
     ROUND,
     SHELF,
+    WITHDRAWN,
     Application,
     ApplicationTable,
     attempt_steps,
@@ -431,6 +432,18 @@ class Authority:
                     self.queued -= 1
                 # a file in review is closed now; its reviewer finds it closed and moves on
                 self._decide(i, APPROVED)
+
+    def withdraw(self, i: int) -> None:
+        """Its applicant withdraws open file `i` now: it leaves the queue, the shelf or
+        its review (the reviewer finds it closed and moves on), decided as withdrawn."""
+        self._touch()
+        t = self.apps
+        if t.state[i] == QUEUED:
+            self.queued -= 1
+        t.state[i] = CLOSED
+        t.outcome[i] = WITHDRAWN
+        t.decided[i] = self.env._now
+        self.open -= 1
 
     # ------------------------------------------------------------------ pending shelf
 

@@ -12,6 +12,7 @@ import simpy
 from ..config.schema import BackgroundConfig
 from .authority import Authority
 from .clock import NORMAL, Due, now, post
+from .deferred import DeferredDemand
 from .licensing import Licensing
 from .records import ExportLog
 from .rng import Sampler, Streams, UniformSampler
@@ -56,7 +57,8 @@ class Choice:
 
 
 def start_background(env: simpy.Environment, bg: BackgroundConfig, streams: Streams,
-                     authority: Authority, licensing: Licensing, exports: ExportLog) -> None:
+                     authority: Authority, licensing: Licensing,
+                     exports: ExportLog) -> DeferredDemand | None:
     """Start the Poisson arrivals of other buyers' shipments: each arrival is one posted call
     whose callback files the application (or exports at once if no licence is needed) and
     schedules the next arrival.
@@ -68,7 +70,10 @@ def start_background(env: simpy.Environment, bg: BackgroundConfig, streams: Stre
     Arrivals do not depend on anything the model does, so the k-th arrival takes the k-th
     draw of each of its streams (gap, quantity, material, destination, end use, transition
     exemption) in every variant; its licence file's steps are row k of the keyed table
-    ``file.background.1``, so they too stay with it whatever the queue does (#9)."""
+    ``file.background.1``, so they too stay with it whatever the queue does (#9).
+
+    With `bg.deferred`, a DeferredDemand is every file's applicant (what its buyer does
+    after a refusal or a long wait); it is returned, else None."""
     gap = Sampler(_Exponential(1.0 / bg.rate_per_day), streams("background.arrivals")).next
     qty = Sampler(bg.quantity_kg, streams("background.quantity")).next
     material = Choice(bg.materials, streams("background.material")).next
@@ -83,6 +88,9 @@ def start_background(env: simpy.Environment, bg: BackgroundConfig, streams: Stre
     receive = authority.receive
     record = exports.record
     schedule = env.schedule
+    deferred = (DeferredDemand(env, bg.deferred, streams.keys, authority, licensing, exports)
+                if bg.deferred is not None else None)
+    filed = deferred.filed if deferred is not None else None
 
     def arrive(due: Due) -> None:
         t: float = due._value  # the arrival's time, which is the clock's now
@@ -90,7 +98,10 @@ def start_background(env: simpy.Environment, bg: BackgroundConfig, streams: Stre
         end_use = "military" if mil > 0.0 and u_mil() < mil else "civil"
         k = next_key()
         if licensing.needs(m, u_exempt(), t):
-            receive(add(m, d, q, priority[d], t, files, k, end_use))
+            i = add(m, d, q, priority[d], t, files, k, end_use)
+            if filed is not None:
+                filed(i)
+            receive(i)
         else:
             record(t, d, m, q)
         # post(env, g, arrive, t + g), inlined: exponential gaps are never negative
@@ -99,3 +110,4 @@ def start_background(env: simpy.Environment, bg: BackgroundConfig, streams: Stre
 
     g = gap()
     post(env, g, arrive, now(env) + g)
+    return deferred

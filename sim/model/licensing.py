@@ -13,6 +13,7 @@ import simpy
 from ..config.schema import Config
 from .authority import Authority
 from .clock import now, post_call
+from .cover import LicenceCovers
 from .records import APPROVED, REFUSED, RESUBMIT, Shipment
 from .rng import Keys, Streams
 
@@ -55,6 +56,10 @@ class Licensing:
         self.transition: dict[str, tuple[float, float, float]] = {}
         # (free supplier, material) whose Chinese-origin content needs a licence now
         self.foreign: set[tuple[str, str]] = set()
+        # Licences that cover further shipments of their exporter and firm, if configured
+        lc = cfg.authority.licence_cover
+        self.cover = (LicenceCovers(lc, authority.cal) if lc is not None
+                      else None)
 
     def control(self, materials: list[str], exempt_share: float = 0.0,
                 transition_days: float = 0.0) -> None:
@@ -101,8 +106,14 @@ class Licensing:
 
     def apply(self, sh: Shipment, attempt: int, holder: LicenceHolder) -> None:
         """File the licence application of a modelled firm's shipment now, `holder` (its
-        supplier) the applicant."""
+        supplier) the applicant -- unless a licence its exporter holds for the firm covers
+        it, when it is licensed at once."""
         f = sh.firm
+        if self.cover is not None and self.cover.covers(sh.supplier, f.name, sh.material,
+                                                        sh.kg, now(self.env)):
+            sh.covered = True
+            holder.licensed(sh)
+            return
         t = self.authority.apps
         draws = self.keys(f"file.{sh.source}.{attempt}", self.authority.steps)
         i = t.add(sh.material, f.destination, sh.kg, self.priority[f.destination],
@@ -121,6 +132,9 @@ class Licensing:
         sh: Shipment = t.shipment[i]
         outcome, attempt = t.outcome[i], t.attempt[i]
         if outcome == APPROVED:
+            if self.cover is not None:
+                self.cover.grant(sh.supplier, sh.firm.name, sh.material, sh.firm.sector,
+                                 now(self.env))
             holder.licensed(sh)
         elif outcome == REFUSED:
             if attempt < self.max_attempts:

@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 
 # Application states (where the file is now).
 PRE, QUEUED, REVIEW, RFI, SHELF, CLOSED = range(6)
-# Outcomes.
-UNDECIDED, APPROVED, REFUSED = 0, 1, 2
-OUTCOME_NAMES = ("pending", "approved", "refused")
+# Outcomes (a file is withdrawn when its buyer stops waiting for a decision).
+UNDECIDED, APPROVED, REFUSED, WITHDRAWN = 0, 1, 2, 3
+OUTCOME_NAMES = ("pending", "approved", "refused", "withdrawn")
 
 # Shipment states, for the conservation identity.
 AWAITING, TRANSIT, RECEIVED, CANCELLED = range(4)
@@ -88,7 +88,7 @@ class Shipment:
     """A quantity of one material on its way to one firm (kg)."""
 
     __slots__ = ("firm", "material", "kg", "supplier", "state", "ready_day", "application",
-                 "draws", "key", "source")
+                 "draws", "key", "source", "covered")
 
     def __init__(self, firm: Customer, material: str, kg: float, supplier: str, state: int,
                  draws: KeyedUniforms | None = None, key: int = -1, source: str = "") -> None:
@@ -105,6 +105,7 @@ class Shipment:
         self.state = state
         self.ready_day = 0.0  # when the exporter could dispatch it, licence aside
         self.application: int | None = None  # row of its current licence application
+        self.covered = False  # licensed by an earlier licence of its exporter and firm
 
 
 class ExportLog:

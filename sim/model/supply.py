@@ -91,7 +91,7 @@ class Supplier:
         """Dispatch at calendar day `go`, then transit to the firm. Licensed shipments may
         be held by export inspections first (FACTS §1: keyword-triggered customs checks)."""
         draws, key = sh.draws, sh.key
-        if (self.hold_p > 0.0 and sh.application is not None
+        if (self.hold_p > 0.0 and (sh.application is not None or sh.covered)
                 and draws.u(key, HOLD) < self.hold_p):
             go += draws.variate(key, HOLD_DAYS, self.hold_days)
         if self.exports is not None:

@@ -24,7 +24,6 @@ from .records import (
     RECEIVED,
     REFUSED,
     TRANSIT,
-    UNDECIDED,
 )
 
 if TYPE_CHECKING:
@@ -511,7 +510,7 @@ def _authority_columns(w: World, apps: dict[str, Any]) -> dict[str, np.ndarray]:
     o0, q0, b0, c0 = w.warm_areas
     n = len(apps["submitted_day"])
     outcome = apps["outcome"].codes
-    decided = outcome != UNDECIDED
+    decided = (outcome == APPROVED) | (outcome == REFUSED)  # not pending, not withdrawn
     waits = apps["queue_wait_days"]
     waited = waits[~np.isnan(waits)]
     lead = (apps["decided_day"] - apps["submitted_day"])[decided]
@@ -531,9 +530,28 @@ def _authority_columns(w: World, apps: dict[str, Any]) -> dict[str, np.ndarray]:
         "refusal_share": float((outcome == REFUSED).mean())
         if n else nan,
         "over_limit_share": float(apps["over_statutory_limit"].mean()) if n else nan,
+        **_responses(w),
     }
-    return {k: np.array([v], dtype=np.int64 if k == "applications" else float)
+    counts = {"applications", "background_refiled", "background_elsewhere",
+              "background_given_up", "covered_shipments"}
+    return {k: np.array([v], dtype=np.int64 if k in counts else float)
             for k, v in row.items()}
+
+
+def _responses(w: World) -> dict[str, float]:
+    """What other buyers did with refused or withdrawn files (those filed on or after the
+    warm-up), and the shipments that licences for earlier ones covered (all run); zeros
+    where the mechanism is off."""
+    d = w.deferred
+    if d is not None:
+        row = d.counts(w.cfg.runs.warmup_days)
+    else:
+        row = {f"background_{n}{u}": 0.0 for n in ("refiled", "elsewhere", "given_up")
+               for u in ("", "_kg")}
+    c = w.licensing.cover
+    row["covered_shipments"] = float(c.shipments) if c is not None else 0.0
+    row["covered_kg"] = c.kg if c is not None else 0.0
+    return row
 
 
 def _policy_columns(log: list[dict[str, Any]]) -> dict[str, Any]:

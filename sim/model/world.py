@@ -20,6 +20,7 @@ from .authority import Authority
 from .background import start_background
 from .calendar import WorkingCalendar
 from .clock import events_processed, now, post_call
+from .deferred import DeferredDemand
 from .firm import Firm
 from .licensing import Licensing
 from .maker import FirmSupplier, finished_goods
@@ -84,6 +85,7 @@ class World:
             [], [], [], [], []
         )
         self.events_processed = 0
+        self.deferred: DeferredDemand | None = None  # other buyers' responses, if on
 
     def _responses(self, f: FirmConfig) -> tuple[Resourcer | None, FrontRunner | None]:
         """The firm's re-sourcing and front-running policies (None where off)."""
@@ -170,8 +172,8 @@ class World:
             self._announce()
         bg = self.cfg.authority.background
         if bg.rate_per_day > 0:
-            start_background(env, bg, self.streams, self.authority, self.licensing,
-                             self.exports)
+            self.deferred = start_background(env, bg, self.streams, self.authority,
+                                             self.licensing, self.exports)
         for f in self.firms:
             f.start()
         env.process(self._sampler())
@@ -201,6 +203,8 @@ class World:
             f.finish()
         problems = [p for f in self.firms for p in f.check_conservation()]
         problems += [p for m in self.makers.values() for p in m.check_conservation()]
+        if self.deferred is not None:
+            problems += self.deferred.check_conservation()
         if problems:
             raise ConservationError("; ".join(problems))
         self.events_processed = events_processed(env) - ticks[0]

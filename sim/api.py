@@ -72,6 +72,9 @@ class SweepResults(StoredSweep):
 def _plots(res: StoredRun, draw: Any, out: str | Path | None) -> list[Path]:
     """Draw into `out`; plots drawn into the results folder are listed in its manifest (so
     replacing the run removes them), under the folder's lock."""
+    from .run.phases import phase
+
+    phase(f"drawing plots into {Path(out) if out is not None else res.path / 'plots'}...")
     if out is not None:
         return draw(res, Path(out))
     with res.store.locked():
@@ -85,7 +88,9 @@ def report(path: str | Path) -> Path:
     """Write `report.html`, one self-contained HTML page, into the results folder of a
     run, sweep, comparison or calibration at `path`; returns its path."""
     from .report.pages import write_report
+    from .run.phases import phase
 
+    phase(f"writing {Path(path) / 'report.html'}...")
     return write_report(Path(path))
 
 
@@ -251,7 +256,9 @@ def calibrate(cfg: Config, out: str | Path | None = None, *, workers: int | None
         plot_pairs,
         plot_predictive,
     )
+    from .report.progress import shown_progress
     from .run.executors import make_executor
+    from .run.phases import phase
     from .run.store import config_toml, digest
 
     cfg = _check_config(cfg)
@@ -308,9 +315,12 @@ def calibrate(cfg: Config, out: str | Path | None = None, *, workers: int | None
                 cfg, fit, path, Path(config_path) if config_path else None, changed,
                 config_toml(cfg), commit))
             pcfg = load_config(path / "posterior.toml")
+            phase(f"posterior predictive run: {predictive_n} replications...")
             res = run_batch(pcfg, path / "predictive", replications=predictive_n,
                             workers=workers, executor=executor, scheduler=scheduler,
-                            overwrite=True, force=force, source=str(path / "posterior.toml"))
+                            overwrite=True, force=force, source=str(path / "posterior.toml"),
+                            progress=shown_progress())
+            phase("back-test of the posterior predictive run...")
             bt = res.backtest()
             title = f"{cfg.name or source} posterior predictive, {predictive_n} replications"
             with res.store.locked():
@@ -318,6 +328,7 @@ def calibrate(cfg: Config, out: str | Path | None = None, *, workers: int | None
                     res.store.record_output(p.name)
             figures: list[str] = []
             if plots:
+                phase("drawing the calibration plots...")
                 drawn = [plot_marginals(cfg, fit, path / "plots"),
                          plot_pairs(fit, path / "plots"),
                          *plot_predictive(bt, path / "plots", title)]
@@ -372,6 +383,8 @@ def compare(*sources: str | Path | Config, out: str | Path | None = None,
     from .analysis.compare import compare_runs
     from .report.compare import compare_markdown, plot_differences
     from .report.pages import COMPARE_INFO
+    from .report.progress import shown_progress
+    from .run.phases import phase
     from .run.store import atomic_write_bytes
 
     if len(sources) < 2:
@@ -396,10 +409,12 @@ def compare(*sources: str | Path | Config, out: str | Path | None = None,
             cfg = cfg.model_copy(update={"runs": cfg.runs.model_copy(
                 update={"seed": shared_seed})})
             label = _unique(cfg.name or Path(str(src)).stem, labels)
+            phase(f"running {label} ({i + 1} of {len(sources)})...")
             runs.append(run_batch(cfg, path / label, replications=shared_n, workers=workers,
                                   executor=executor, scheduler=scheduler,
                                   resume=not overwrite, overwrite=overwrite, force=force,
-                                  source=str(src) if not isinstance(src, Config) else None))
+                                  source=str(src) if not isinstance(src, Config) else None,
+                                  progress=shown_progress()))
         else:
             res = open_results(src)
             if not isinstance(res, Results):
@@ -411,6 +426,7 @@ def compare(*sources: str | Path | Config, out: str | Path | None = None,
         if not res.complete:
             raise FolderError(str(res.path), f"{label} is unfinished ({res.replications} of "
                               f"{res.planned} replications): continue it first", ("resume",))
+    phase("comparing the runs (compare.csv)...")
     table = compare_runs(runs, labels, paired=not unpaired)
     path.mkdir(parents=True, exist_ok=True)
     drawn = [str(plot_differences(runs, labels, path / "plots").relative_to(path))] \

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..run.phases import phase, steps
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -48,14 +50,24 @@ def _numeric(col: pd.Series) -> np.ndarray | None:
 def explain(parameters: pd.DataFrame, sectors: pd.DataFrame, seed: int = 0,
             metric: str = "shortfall_frac") -> pd.DataFrame:
     """One row per uncertain parameter and sector (see the module); `parameters` has a
-    `replication` column and one per parameter, `sectors` is `sector_table`'s."""
+    `replication` column (and a `point` column in a sweep) and one per parameter,
+    `sectors` is `sector_table`'s (or `sector_cases`'s). A case is one replication (of
+    one point): parameters and outcomes are matched on both keys, never across points."""
     import pandas as pd
     from scipy.stats import spearmanr
 
+    keys = [k for k in ("point", "replication") if k in parameters.columns]
+    missing = [k for k in keys if k not in sectors.columns]
+    if missing:
+        raise ValueError(f"the outcomes have no {', '.join(missing)} column to match the "
+                         "parameters on")
     names = [c for c in parameters.columns if c not in ("replication", "point")]
     rows = []
-    for sector, g in sectors.groupby("sector", sort=True):
-        joined = parameters.merge(g[["replication", metric]], on="replication")
+    groups = list(sectors.groupby("sector", sort=True))
+    phase(f"computing what explains the spread (uncertainty.csv): {len(names)} parameters, "
+          f"{len(groups)} sectors, {len(parameters):,} cases...")
+    for sector, g in steps(groups, "sectors analysed"):
+        joined = parameters.merge(g[[*keys, metric]], on=keys, validate="one_to_one")
         y = joined[metric].to_numpy(dtype=float)
         usable = {n: x for n in names if (x := _numeric(joined[n])) is not None}
         floors = floor_columns(joined, list(usable), seed)

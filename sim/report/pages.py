@@ -317,19 +317,23 @@ def run_page(res: StoredRun) -> Page:
 def _explainers(res: StoredRun) -> Table | None:
     """What explains the spread of each sector's shortfall (the uncertain parameters that
     stand above their noise floor), as `rareshock summary` lists them."""
-    from .text import top_explainers
+    from .text import RHO_NOTE, glossary, top_explainers
 
     exp = res.explained()
     if exp is None:
         return None
     top, note = top_explainers(exp, res.parameters)
+    note = f"{RHO_NOTE} {note}".strip()
+    gloss = glossary(res.config)
     rows = []
     for sector, g in top.items():
         if isinstance(g, str):
             rows.append([Cell(sector), Cell(g), Cell(""), Cell(""), Cell("")])
             continue
         for _, r in g.iterrows():
-            rows.append([Cell(sector), Cell(r["parameter"]), cell(r["delta"], "{:.2f}"),
+            name = r["parameter"]
+            shown = f"{name}: {gloss[name]}" if gloss.get(name) else name
+            rows.append([Cell(sector), Cell(shown), cell(r["delta"], "{:.2f}"),
                          cell(r["delta_conf"], "± {:.2f}"), cell(r["spearman"], "{:+.2f}")])
     return Table("What explains the spread of sector shortfall", ["sector", "parameter",
                  "delta", "95% interval", "Spearman's rho"], rows, note, "explained")

@@ -261,16 +261,19 @@ def _mark_cut(ax: Axes, x: np.ndarray, value: np.ndarray, conf: np.ndarray, bott
     for xi, v, c in zip(x, value, np.nan_to_num(conf), strict=True):
         if v != v:
             continue
+        labelled = False  # the value once, at the first edge it runs past
         for past, edge, marker, va in ((v + c > top, top, "^", "top"),
                                        (v - c < bottom, bottom, "v", "bottom")):
-            if past:
-                ax.plot([xi], [edge], marker=marker, color="k", ms=5, clip_on=False,
-                        zorder=4)
+            if not past:
+                continue
+            ax.plot([xi], [edge], marker=marker, color="k", ms=5, clip_on=False, zorder=4)
+            if not labelled:
                 dy = -0.04 if va == "top" else 0.04
                 ax.text(xi, edge + dy * (top - bottom), f"{v:.2f}\n±{c:.2f}", fontsize=6.5,
                         ha="center", va=va, zorder=4,
                         bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "0.6",
                               "lw": 0.5})
+                labelled = True
 
 
 def morris_scatter(res: StoredSweep, sens: pd.DataFrame, out: Path) -> Path:

@@ -263,3 +263,26 @@ def test_each_long_phase_says_it_starts(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["run", str(cfg), "-n", "2", "-j", "1", "--out", str(tmp_path / "q"),
                  "--quiet"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_loop_progress_lines_and_silence() -> None:
+    """A loop says how far it has got (a line per step when every step is late enough),
+    and says nothing when phases are not shown; the items pass through unchanged."""
+    import io
+
+    from sim.run.phases import phase, show_phases, steps
+
+    buf = io.StringIO()
+    show_phases(True, buf, prefix="x: ")
+    try:
+        assert list(steps(range(3), "things", every=0.0)) == [0, 1, 2]
+        phase("starting")
+        assert buf.getvalue().splitlines() == [
+            "x:   things: 1 of 3 done", "x:   things: 2 of 3 done", "x:   things: 3 of 3 done",
+            "x: starting"]
+        show_phases(False)
+        assert list(steps(iter("ab"), "letters", every=0.0)) == ["a", "b"]
+        phase("unheard")
+        assert buf.getvalue().count("\n") == 4
+    finally:
+        show_phases(False)

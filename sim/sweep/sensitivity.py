@@ -29,7 +29,6 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..run.phases import phase
 from .design import Design
 
 log = logging.getLogger(__name__)
@@ -116,7 +115,6 @@ def sobol_table(design: Design, cases: pd.DataFrame, seed: int) -> pd.DataFrame:
 
     rows = []
     names = design.problem["names"]
-    phase(f"computing Sobol indices of {len(names)} parameters over {design.size} points...")
     for metric, sector, y, noise in _outcomes(design, cases, "sobol"):
         if np.ptp(y) == 0:
             si = {k: [math.nan] * len(names)  # type: ignore[arg-type]
@@ -139,7 +137,6 @@ def morris_table(design: Design, cases: pd.DataFrame, seed: int, levels: int) ->
     from SALib.analyze import morris
 
     rows = []
-    phase(f"computing Morris screening over {design.size} points...")
     for metric, sector, y, noise in _outcomes(design, cases, "morris"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)

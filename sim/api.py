@@ -88,9 +88,7 @@ def report(path: str | Path) -> Path:
     """Write `report.html`, one self-contained HTML page, into the results folder of a
     run, sweep, comparison or calibration at `path`; returns its path."""
     from .report.pages import write_report
-    from .run.phases import phase
 
-    phase(f"writing {Path(path) / 'report.html'}...")
     return write_report(Path(path))
 
 
@@ -384,7 +382,6 @@ def compare(*sources: str | Path | Config, out: str | Path | None = None,
     from .report.compare import compare_markdown, plot_differences
     from .report.pages import COMPARE_INFO
     from .report.progress import shown_progress
-    from .run.phases import phase
     from .run.store import atomic_write_bytes
 
     if len(sources) < 2:
@@ -409,7 +406,6 @@ def compare(*sources: str | Path | Config, out: str | Path | None = None,
             cfg = cfg.model_copy(update={"runs": cfg.runs.model_copy(
                 update={"seed": shared_seed})})
             label = _unique(cfg.name or Path(str(src)).stem, labels)
-            phase(f"running {label} ({i + 1} of {len(sources)})...")
             runs.append(run_batch(cfg, path / label, replications=shared_n, workers=workers,
                                   executor=executor, scheduler=scheduler,
                                   resume=not overwrite, overwrite=overwrite, force=force,
@@ -426,7 +422,6 @@ def compare(*sources: str | Path | Config, out: str | Path | None = None,
         if not res.complete:
             raise FolderError(str(res.path), f"{label} is unfinished ({res.replications} of "
                               f"{res.planned} replications): continue it first", ("resume",))
-    phase("comparing the runs (compare.csv)...")
     table = compare_runs(runs, labels, paired=not unpaired)
     path.mkdir(parents=True, exist_ok=True)
     drawn = [str(plot_differences(runs, labels, path / "plots").relative_to(path))] \

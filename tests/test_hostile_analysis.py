@@ -263,6 +263,13 @@ def test_each_long_phase_says_it_starts(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["run", str(cfg), "-n", "2", "-j", "1", "--out", str(tmp_path / "q"),
                  "--quiet"]) == 0
     assert capsys.readouterr().err == ""
+    # no step is announced before its input is checked: bad input stays one line
+    (tmp_path / "empty").mkdir()
+    for folder in ("empty", "nowhere"):
+        for command in ("report", "plot", "summary"):
+            assert main([command, str(tmp_path / folder)]) == 2
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and folder in err, err
 
 
 def test_loop_progress_lines_and_silence() -> None:

@@ -623,17 +623,23 @@ def calibration_page(path: Path) -> Page:
 
 
 def report_page(path: Path) -> Page:
-    """The page that fits what the folder holds; FolderError if it holds no results."""
+    """The page that fits what the folder holds; FolderError if it holds no results.
+    (A line says the page is being written once the folder is known to hold one.)"""
+    from ..run.phases import phase
+
+    said = f"writing {path / REPORT}..."
     if (path / COMPARE_INFO).is_file():
+        phase(said)
         return compare_page(path)
     if not (path / MANIFEST).is_file():
         raise FolderError(str(path), "holds no results (no manifest.json or compare.json)")
     kind = ResultsDir(path).open_header().get("kind")
     if kind == "calibration":
+        phase(said)
         return calibration_page(path)
-    if is_sweep(path):
-        return sweep_page(StoredSweep(path))
-    return run_page(StoredRun(path))
+    res = StoredSweep(path) if is_sweep(path) else StoredRun(path)
+    phase(said)
+    return sweep_page(res) if isinstance(res, StoredSweep) else run_page(res)
 
 
 def write_report(path: str | Path) -> Path:

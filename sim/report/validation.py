@@ -207,13 +207,15 @@ def validate_model(doc: Path, configs: Path = Path("configs"), small: bool = Fal
         if not need.is_file():
             raise ConfigError(str(configs), need.name, f"the validation report needs {need} "
                               "(the M/M/5 queue and the baseline)")
+    scenarios = [base, *sorted((configs / "scenarios").glob("*.toml"))]
+    for path in [mmc, *scenarios]:  # a bad config is refused before anything runs
+        load_config(path)
     sizes = Sizes.small() if small else Sizes.full()
     figs = doc.parent / "validation"
     figs.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     phase(f"1/4 queue against theory: {sizes.queue_reps} replications of each queue...")
     q = queue_checks(sizes.queue_reps, mmc, horizon=300.0 if small else None)
-    scenarios = [base, *sorted((configs / "scenarios").glob("*.toml"))]
     phase(f"2/4 conservation: {sizes.conservation_reps} replications of each of "
           f"{len(scenarios)} configs...")
     cons = conservation_checks(sizes.conservation_reps, scenarios, configs.parent)

@@ -72,6 +72,9 @@ class SweepResults(StoredSweep):
 def _plots(res: StoredRun, draw: Any, out: str | Path | None) -> list[Path]:
     """Draw into `out`; plots drawn into the results folder are listed in its manifest (so
     replacing the run removes them), under the folder's lock."""
+    from .run.phases import phase
+
+    phase(f"drawing plots into {Path(out) if out is not None else res.path / 'plots'}...")
     if out is not None:
         out = Path(out)
         _claim_plot_folder(out, res.path)
@@ -360,6 +363,8 @@ def _write_calibration(cfg: Config, fit: Any, store: ResultsDir, path: Path,
         plot_pairs,
         plot_predictive,
     )
+    from .report.progress import shown_progress
+    from .run.phases import phase
     from .run.store import config_toml, digest
 
     store.write_output(SAMPLE, sample_bytes(fit))
@@ -370,9 +375,12 @@ def _write_calibration(cfg: Config, fit: Any, store: ResultsDir, path: Path,
         cfg, fit, path, Path(config_path) if config_path else None, changed,
         config_toml(cfg), commit))
     pcfg = load_config(path / "posterior.toml")
+    phase(f"posterior predictive run: {predictive_n} replications...")
     res = run_batch(pcfg, path / "predictive", replications=predictive_n,
                     workers=workers, executor=executor, scheduler=scheduler,
-                    overwrite=True, force=force, source=str(path / "posterior.toml"))
+                    overwrite=True, force=force, source=str(path / "posterior.toml"),
+                    progress=shown_progress())
+    phase("back-test of the posterior predictive run...")
     bt = res.backtest()
     title = f"{cfg.name or source} posterior predictive, {predictive_n} replications"
     with res.store.locked():
@@ -380,6 +388,7 @@ def _write_calibration(cfg: Config, fit: Any, store: ResultsDir, path: Path,
             res.store.record_output(p.name)
     figures: list[str] = []
     if plots:
+        phase("drawing the calibration plots...")
         drawn = [plot_marginals(cfg, fit, path / "plots"),
                  plot_pairs(fit, path / "plots"),
                  *plot_predictive(bt, path / "plots", title)]
@@ -432,6 +441,7 @@ def compare(*sources: str | Path | Config, out: str | Path | None = None,
     from .analysis.compare import check_comparable, compare_runs
     from .report.compare import compare_markdown, plot_differences
     from .report.pages import COMPARE_INFO
+    from .report.progress import shown_progress
     from .run.store import atomic_write_bytes, digest
 
     if len(sources) < 2:
@@ -470,7 +480,8 @@ def compare(*sources: str | Path | Config, out: str | Path | None = None,
             runs.append(run_batch(cfg, path / label, replications=shared_n, workers=workers,
                                   executor=executor, scheduler=scheduler,
                                   resume=not overwrite, overwrite=overwrite, force=force,
-                                  source=str(src) if not isinstance(src, Config) else None))
+                                  source=str(src) if not isinstance(src, Config) else None,
+                                  progress=shown_progress()))
         else:
             res = opened[i]
             label = _unique(res.manifest.get("name") or res.path.name, labels)

@@ -509,7 +509,8 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from .api import run_batch
     from .report.backtest import markdown_tables, plot_backtest, write_backtest
 
-    res = run_batch(cfg, out, workers=args.workers, overwrite=args.overwrite)
+    res = run_batch(cfg, out, workers=args.workers, overwrite=args.overwrite,
+                    progress=_progress(False))
     bt = res.backtest()
     title = f"{cfg.name or Path(args.config).stem}, {res.replications} replications"
     with res.store.locked():
@@ -641,6 +642,9 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.ERROR if getattr(args, "quiet", False) else logging.WARNING
     for handler in logging.getLogger().handlers:
         handler.setLevel(level)
+    from .run.phases import show_phases
+
+    show_phases(not getattr(args, "quiet", False))  # a line as each long step starts
     try:
         return COMMANDS[args.command](args)
     except BadInput as exc:

@@ -287,7 +287,8 @@ def test_run_mmc(tmp_path: Path) -> None:
     assert len(man["config_sha256"]) == 64
     assert (out / "summary.csv").read_text().splitlines()[0] == ",".join(COLUMNS)
     assert COLUMNS == ["level", "name", "metric", "n", "mean", "ci_low", "ci_high", "p5",
-                       "p50", "p90", "p95", "p99", "p_positive", "cvar95"]
+                       "p50", "p90", "p95", "p99", "p_positive", "cvar95", "p_positive_low",
+                       "p_positive_high", "interval"]
     summary = pd.read_csv(out / "summary.csv")
     assert (summary["n"] == 4).all() and set(summary["level"]) == {"authority"}
     res = sim.Results(out)
@@ -317,8 +318,8 @@ def test_summary_prints_sector_table(small_run: Path) -> None:
     assert rows == {(s, m) for s in ("auto", "defence", "tech")
                     for m in ("shortfall_frac", "value_lost")}
     assert [ln.split()[:3] for ln in tier_lines] == [
-        ["tier", "1", "shortfall_frac"], ["tier", "1", "value_lost"],
-        ["tier", "0", "shortfall_frac"], ["tier", "0", "value_lost"]]
+        ["tier", "0", "shortfall_frac"], ["tier", "0", "value_lost"],
+        ["tier", "1", "shortfall_frac"], ["tier", "1", "value_lost"]]
     # then the authority table
     authority = lines[lines.index("") + 1:]
     assert authority[0].split()[:2] == ["authority", "mean"]

@@ -239,7 +239,7 @@ def test_describe_edge_cases() -> None:
     assert one["n"] == 1 and one["mean"] == 5.0 and math.isnan(one["ci_low"])
     assert one["cvar95"] == 5.0
     empty = describe(np.array([np.nan]))
-    assert empty["n"] == 0 and all(math.isnan(empty[k]) for k in COLUMNS[4:])
+    assert empty["n"] == 0 and all(math.isnan(empty[k]) for k in COLUMNS[4:-1])
     const = describe([0.0, 0.0, 0.0])
     assert const["ci_low"] == const["ci_high"] == 0.0 and const["p_positive"] == 0.0
     neg = describe([-1.0, -2.0])
@@ -296,8 +296,8 @@ def test_summarise_sector_rows() -> None:
     auto = np.array([0.25, 0.075, 0.25])
     assert row["n"] == 3
     assert row["mean"] == pytest.approx(auto.mean())
-    half = sps.t.ppf(0.975, 2) * auto.std(ddof=1) / math.sqrt(3)
-    assert row["ci_high"] - row["mean"] == pytest.approx(half)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(_share_interval(auto))
+    assert row["interval"] == "wilson"
     assert row["cvar95"] == pytest.approx(0.25)
     lost = s[(s["level"] == "sector") & (s["name"] == "tech") & (s["metric"] == "value_lost")]
     assert lost["mean"].iloc[0] == pytest.approx(55 / 3)
@@ -309,10 +309,23 @@ def test_summarise_sector_rows() -> None:
     assert set(s["level"]) == {"firm", "sector", "authority"}
 
 
+def _share_interval(x: np.ndarray) -> tuple[float, float]:
+    """The summary's interval of a mean share, by hand: Wilson's score interval on the
+    effective sample size p(1 - p) / (s^2 / n), at Student's t quantile."""
+    n, p = len(x), x.mean()
+    m = p * (1 - p) / (x.var(ddof=1) / n)
+    t = sps.t.ppf(0.975, n - 1)
+    centre = (p + t * t / (2 * m)) / (1 + t * t / m)
+    half = t * math.sqrt(p * (1 - p) / m + t * t / (4 * m * m)) / (1 + t * t / m)
+    return centre - half, centre + half
+
+
 def test_sector_halfwidths() -> None:
+    """The larger half of the summary's interval (what --precision holds to)."""
     hw = sector_halfwidths(_firms())
     auto = np.array([0.25, 0.075, 0.25])
-    assert hw["auto"] == pytest.approx(sps.t.ppf(0.975, 2) * auto.std(ddof=1) / math.sqrt(3))
+    lo, hi = _share_interval(auto)
+    assert hw["auto"] == pytest.approx(max(auto.mean() - lo, hi - auto.mean()))
     df = _firms()
     df["value_lost"] = 0.0
     assert sector_halfwidths(df) == {"auto": 0.0, "tech": 0.0}  # no variation: exact

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..run.phases import phase, steps
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -48,30 +50,61 @@ def _numeric(col: pd.Series) -> np.ndarray | None:
 def explain(parameters: pd.DataFrame, sectors: pd.DataFrame, seed: int = 0,
             metric: str = "shortfall_frac") -> pd.DataFrame:
     """One row per uncertain parameter and sector (see the module); `parameters` has a
-    `replication` column and one per parameter, `sectors` is `sector_table`'s."""
+    `replication` column (and a `point` column in a sweep) and one per parameter,
+    `sectors` is `sector_table`'s (or `sector_cases`'s). A case is one replication (of
+    one point): parameters and outcomes are matched on both keys, never across points."""
     import pandas as pd
-    from scipy.stats import spearmanr
 
+    keys = [k for k in ("point", "replication") if k in parameters.columns]
+    missing = [k for k in keys if k not in sectors.columns]
+    if missing:
+        raise ValueError(f"the outcomes have no {', '.join(missing)} column to match the "
+                         "parameters on")
     names = [c for c in parameters.columns if c not in ("replication", "point")]
     rows = []
-    for sector, g in sectors.groupby("sector", sort=True):
-        joined = parameters.merge(g[["replication", metric]], on="replication")
-        y = joined[metric].to_numpy(dtype=float)
-        usable = {n: x for n in names if (x := _numeric(joined[n])) is not None}
-        floors = floor_columns(joined, list(usable), seed)
-        usable |= floors
-        dl = _delta(usable, y, seed) if len(y) >= MIN_DELTA and np.std(y) > 0 else {}
-        for name in [*names, *floors]:
-            x = usable.get(name)
-            rho = float(spearmanr(x, y).statistic) if x is not None and np.std(y) > 0 \
-                else math.nan
-            d = dl.get(name, {})
-            rows.append({"parameter": name, "sector": sector, "metric": metric,
-                         "n": len(y), "spearman": rho,
-                         "delta": d.get("delta", math.nan),
-                         "delta_conf": d.get("delta_conf", math.nan),
-                         "S1": d.get("S1", math.nan), "S1_conf": d.get("S1_conf", math.nan)})
+    groups = list(sectors.groupby("sector", sort=True))
+    phase(f"computing what explains the spread (uncertainty.csv): {len(names)} parameters, "
+          f"{len(groups)} sectors, {len(parameters):,} cases...")
+    with _one_blas_thread():
+        for sector, g in steps(groups, "sectors analysed"):
+            rows += _sector_rows(parameters, g, sector, keys, names, metric, seed)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _one_blas_thread():  # noqa: ANN202 - a context manager
+    """BLAS on one thread while delta runs: its thousands of tiny density estimates are
+    slowed, not sped up, by more threads (each call wakes and waits for them; two orders
+    of magnitude on a busy machine). The numbers are the same."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a dependency; slower without it, same result
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _sector_rows(parameters: pd.DataFrame, g: pd.DataFrame, sector: str, keys: list[str],
+                 names: list[str], metric: str, seed: int) -> list[dict]:
+    """The rows of one sector (see `explain`)."""
+    from scipy.stats import spearmanr
+
+    joined = parameters.merge(g[[*keys, metric]], on=keys, validate="one_to_one")
+    y = joined[metric].to_numpy(dtype=float)
+    usable = {n: x for n in names if (x := _numeric(joined[n])) is not None}
+    floors = floor_columns(joined, list(usable), seed)
+    usable |= floors
+    dl = _delta(usable, y, seed) if len(y) >= MIN_DELTA and np.std(y) > 0 else {}
+    rows = []
+    for name in [*names, *floors]:
+        x = usable.get(name)
+        rho = float(spearmanr(x, y).statistic) if x is not None and np.std(y) > 0 \
+            else math.nan
+        d = dl.get(name, {})
+        rows.append({"parameter": name, "sector": sector, "metric": metric,
+                     "n": len(y), "spearman": rho,
+                     "delta": d.get("delta", math.nan),
+                     "delta_conf": d.get("delta_conf", math.nan),
+                     "S1": d.get("S1", math.nan), "S1_conf": d.get("S1_conf", math.nan)})
+    return rows
 
 
 def floor_of(parameters: pd.DataFrame, name: str) -> str:

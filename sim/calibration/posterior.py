@@ -70,6 +70,8 @@ def posterior_toml(cfg: Config, fit: Fit, out: Path, config_path: Path | None,
                            | {"prior": u.prior.model_dump(mode="json", exclude_none=True)})
             continue
         e: dict[str, Any] = {"name": u.name, "path": u.path}
+        if u.description:
+            e["description"] = u.description
         if u.scale:
             e["scale"] = True
         if u.integer:

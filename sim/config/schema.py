@@ -981,6 +981,9 @@ class UncertainParameter(_PathLever):
                          "`normal` (optionally truncated), `lognormal`, `triangular`, "
                          "`beta`, `choice`, or `posterior` (rows of a weighted sample).")
     note: str = Field(default="", description="Where the prior comes from.")
+    description: str | None = Field(default=None, description="What the parameter is, in "
+                                    "one line: shown beside its name in summaries and "
+                                    "reports.")
 
 
 # --------------------------------------------------------------------------- root

@@ -318,19 +318,23 @@ def run_page(res: StoredRun) -> Page:
 def _explainers(res: StoredRun) -> Table | None:
     """What explains the spread of each sector's shortfall (the uncertain parameters that
     stand above their noise floor), as `rareshock summary` lists them."""
-    from .text import top_explainers
+    from .text import RHO_NOTE, glossary, top_explainers
 
     exp = res.explained()
     if exp is None:
         return None
     top, note = top_explainers(exp, res.parameters)
+    note = f"{RHO_NOTE} {note}".strip()
+    gloss = glossary(res.config)
     rows = []
     for sector, g in top.items():
         if isinstance(g, str):
             rows.append([Cell(sector), Cell(g), Cell(""), Cell(""), Cell("")])
             continue
         for _, r in g.iterrows():
-            rows.append([Cell(sector), Cell(r["parameter"]), cell(r["delta"], "{:.2f}"),
+            name = r["parameter"]
+            shown = f"{name}: {gloss[name]}" if gloss.get(name) else name
+            rows.append([Cell(sector), Cell(shown), cell(r["delta"], "{:.2f}"),
                          cell(r["delta_conf"], "± {:.2f}"), cell(r["spearman"], "{:+.2f}")])
     return Table("What explains the spread of sector shortfall", ["sector", "parameter",
                  "delta", "95% interval", "Spearman's rho"], rows, note, "explained")
@@ -683,17 +687,23 @@ def calibration_page(path: Path) -> Page:
 
 
 def report_page(path: Path) -> Page:
-    """The page that fits what the folder holds; FolderError if it holds no results."""
+    """The page that fits what the folder holds; FolderError if it holds no results.
+    (A line says the page is being written once the folder is known to hold one.)"""
+    from ..run.phases import phase
+
+    said = f"writing {path / REPORT}..."
     if (path / COMPARE_INFO).is_file():
+        phase(said)
         return compare_page(path)
     if not (path / MANIFEST).is_file():
         raise FolderError(str(path), "holds no results (no manifest.json or compare.json)")
     kind = ResultsDir(path).open_header().get("kind")
     if kind == "calibration":
+        phase(said)
         return calibration_page(path)
-    if is_sweep(path):
-        return sweep_page(StoredSweep(path))
-    return run_page(StoredRun(path))
+    res = StoredSweep(path) if is_sweep(path) else StoredRun(path)
+    phase(said)
+    return sweep_page(res) if isinstance(res, StoredSweep) else run_page(res)
 
 
 def write_report(path: str | Path) -> Path:

@@ -81,3 +81,14 @@ class LineProgress(Progress):
         if self.where and self.done < self.total:
             line += f"; under way: {_under_way(self.where)}"
         print(line, file=self.stream, flush=True)
+
+
+def shown_progress() -> Progress | None:
+    """The batch's progress as the command line shows it (a bar on a terminal, plain lines
+    otherwise) when phase lines are shown (`sim.run.phases`: the command line without
+    --quiet), else None: for batches run inside a longer command."""
+    from ..run.phases import showing
+
+    if not showing():
+        return None
+    return BarProgress() if sys.stderr.isatty() else LineProgress()

@@ -12,10 +12,13 @@ import pandas as pd
 
 from ..analysis.stored import StoredRun
 from ..model.calendar import WorkingCalendar
+from ..run.phases import steps
 from .figures import SECTOR_COLOURS, save, subplots
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+
+    from ..config.schema import Config
 
 
 
@@ -36,12 +39,34 @@ def _mark_policy(ax: Axes, res: StoredRun, label: bool = True) -> None:
     if pol.empty:
         return
     med = pol.groupby(["index", "label"], sort=True)["day"].median().reset_index()
-    ymax = ax.get_ylim()[1]
-    for i, row in enumerate(med.itertuples()):
-        x = _dates(res, np.array([row.day]))[0]
+    xs = _dates(res, med["day"].to_numpy())
+    for x in xs:
         ax.axvline(x, color="0.5", lw=0.8, ls=":")
-        if label:
-            ax.text(x, ymax, f" {i + 1}", fontsize=7, color="0.35", va="top")
+    if label:
+        _number_lines(ax, xs)
+
+
+def _number_lines(ax: Axes, xs: np.ndarray, fontsize: float = 7) -> None:
+    """Number vertical lines at dates `xs` 1, 2, ... along the top of `ax`; a number that
+    would touch the one before it on its row drops to the next row down."""
+    import matplotlib.dates as mdates
+
+    lo, hi = ax.get_xlim()
+    pos = ax.get_position()
+    width_in = max(pos.width * ax.figure.get_figwidth(), 1e-9)
+    ends: list[float] = []  # per row, the axes fraction where its last number ends
+    for i, x in enumerate(xs):
+        text = str(i + 1)
+        frac = (mdates.date2num(x) - lo) / (hi - lo) if hi > lo else 0.5
+        w = (len(text) * 0.62 + 0.8) * fontsize / 72 / width_in  # the number and a gap
+        row = next((r for r, end in enumerate(ends) if frac - w / 2 >= end), len(ends))
+        if row == len(ends):
+            ends.append(0.0)
+        ends[row] = frac + w / 2
+        ax.text(x, 0.99 - 0.055 * row, text, fontsize=fontsize, color="0.35", va="top",
+                ha="center", transform=ax.get_xaxis_transform())
+    bottom, top = ax.get_ylim()  # headroom: the numbers above the data, not on it
+    ax.set_ylim(bottom, bottom + (top - bottom) / (1 - 0.02 - 0.055 * len(ends)))
 
 
 def _policy_legend(res: StoredRun, width: int = 150) -> str:
@@ -258,8 +283,9 @@ def _lead_time_parts(res: StoredRun):  # noqa: ANN202 - yields three arrays per 
 
 def lead_times(res: StoredRun, out: Path, bins: int = 60) -> Path:
     """Queue wait (calendar days), acceptance-to-decision (working days, the statutory
-    clock) against the limit, and total lead time. Histograms are accumulated part by part
-    (two passes: the range, then the counts)."""
+    clock) against the limit, and total lead time, each as the share of its files per bin
+    (so runs and panels of different sizes compare). Histograms are accumulated part by
+    part (two passes: the range, then the counts)."""
     limit = res.config.authority.statutory_limit_working_days
     top = [0.0, 0.0, 0.0]
     for arrays in _lead_time_parts(res):
@@ -280,9 +306,11 @@ def lead_times(res: StoredRun, out: Path, bins: int = 60) -> Path:
               "total lead time (submission to decision), calendar days")
     for k, ax in enumerate(axes):
         e = edges[k]
-        ax.bar(e[:-1], counts[k], width=np.diff(e), align="edge", color="tab:blue", alpha=0.75)
+        total = counts[k].sum()
+        share = 100 * counts[k] / total if total else counts[k]
+        ax.bar(e[:-1], share, width=np.diff(e), align="edge", color="tab:blue", alpha=0.75)
         ax.set_xlabel(labels[k])
-        ax.set_ylabel("applications (all replications)")
+        ax.set_ylabel(f"% of files per {e[1] - e[0]:.3g}-day bin (of {total:,.0f})")
     axes[0].set_yscale("log")
     axes[0].set_title(f"{100 * waited / n_wait if n_wait else math.nan:.0f}% of files waited "
                       "for a reviewer (log scale)", fontsize=9)
@@ -291,7 +319,8 @@ def lead_times(res: StoredRun, out: Path, bins: int = 60) -> Path:
                     label=f"statutory limit {limit:g} working days\n{100 * share:.0f}% of "
                     "decided files over it")
     axes[1].legend(fontsize=8)
-    fig.suptitle(_title(res, "Licence lead times (decided applications)"))
+    fig.suptitle(_title(res, "Licence lead times (queue wait: files that reached a reviewer; the "
+                        "others: decided files), share of files"))
     return save(fig, out / "lead_times.png")
 
 
@@ -302,7 +331,11 @@ def network(res: StoredRun, out: Path) -> Path:
     """The supply network drawn by tier: raw-material suppliers on the left, then firms
     from the deepest tier to the end products; arcs as wide as their mean deliveries (per
     unit, kg or pieces) and labelled with their mean fill rate; each firm with its mean
-    shortfall and median time to survive."""
+    shortfall and median time to survive, coloured by sector (the legend). An arc that
+    skips a tier passes between that tier's boxes, and a label goes where it touches no
+    box and no other label."""
+    from matplotlib.patches import Patch
+
     cfg = res.config
     arcs = res.arcs
     tiers = cfg.tiers()
@@ -310,25 +343,16 @@ def network(res: StoredRun, out: Path) -> Path:
     col = {n: deepest - t + 1 for n, t in tiers.items()}
     names = sorted({*arcs["supplier"]} - set(cfg.firms)) if len(arcs) else []
     col |= dict.fromkeys(names, 0)
-    per_col: dict[int, list[str]] = {}
-    for n in [*names, *cfg.firms]:
-        per_col.setdefault(col[n], []).append(n)
-    pos = {n: (c, -(i - (len(ns) - 1) / 2)) for c, ns in per_col.items()
-           for i, n in enumerate(ns)}
-    height = max(len(ns) for ns in per_col.values())
-    fig, ax = subplots(figsize=(3.2 * (deepest + 2) + 1, 1.1 * height + 1.8))
+    pos = _network_positions(cfg, col, names)
+    height = max(sum(1 for c in col.values() if c == k) for k in set(col.values()))
+    fig_w, fig_h = 3.2 * (deepest + 2) + 1, 1.1 * height + 1.8
+    fig, ax = subplots(figsize=(fig_w, fig_h))
+    ax.set_xlim(-0.6, deepest + 1.6)
+    ax.set_ylim(-height / 2 - 0.4, height / 2 + 0.4)
+    inch = (fig_w * 0.94 / (deepest + 2.2), fig_h * 0.8 / (height + 0.8))  # per data unit
     f = res.firms
-    if len(arcs):
-        mean = arcs.groupby(["supplier", "customer", "material", "unit"], sort=False)[
-            ["delivered", "ordered", "fill_rate"]].mean().reset_index()
-        top = mean.groupby("unit")["delivered"].transform("max").replace(0, 1)
-        for r, w in zip(mean.itertuples(), mean["delivered"] / top, strict=True):
-            (x0, y0), (x1, y1) = pos[r.supplier], pos[r.customer]
-            ax.annotate("", (x1 - 0.28, y1), (x0 + 0.28, y0), arrowprops={
-                "arrowstyle": "-|>", "lw": 0.6 + 5 * float(w), "color": "0.55",
-                "alpha": 0.7, "shrinkA": 0, "shrinkB": 0})
-            ax.text(x0 + 0.28 + 0.35 * (x1 - x0 - 0.56), y0 + 0.35 * (y1 - y0) + 0.06,
-                    f"{100 * r.fill_rate:.0f}%", fontsize=7, color="0.3", ha="center")
+    boxes = []
+    half: dict[str, float] = {}  # each box's half-width, data units
     for n, (x, y) in pos.items():
         if n in cfg.firms:
             g = f[f["firm"] == n]
@@ -339,10 +363,37 @@ def network(res: StoredRun, out: Path) -> Path:
         else:
             kind = cfg.suppliers[n].kind if n in cfg.suppliers else "reserve"
             colour, text = "0.35", f"{n}\n({kind})"
-        ax.text(x, y, text, ha="center", va="center", fontsize=7.5, color="white",
+        ax.text(x, y, text, ha="center", va="center", fontsize=7.5, color="white", zorder=3,
                 bbox={"boxstyle": "round,pad=0.4", "fc": colour, "ec": "none"})
-    ax.set_xlim(-0.6, deepest + 1.6)
-    ax.set_ylim(-height / 2 - 0.2, height / 2 + 0.2)
+        lines = text.split("\n")
+        half[n] = (max(map(len, lines)) * 0.6 * 7.5 + 12) / 72 / inch[0] / 2
+        boxes.append(_rect(x, y, 2 * half[n], (len(lines) * 1.25 * 7.5 + 12) / 72 / inch[1]))
+    if len(arcs):
+        mean = arcs.groupby(["supplier", "customer", "material", "unit"], sort=False)[
+            ["delivered", "ordered", "fill_rate"]].mean().reset_index()
+        top = mean.groupby("unit")["delivered"].transform("max").replace(0, 1)
+        labels: list[tuple[float, float, float, float]] = []
+        used: dict[tuple[int, float], int] = {}  # arcs through each gap so far
+        for r, w in zip(mean.itertuples(), mean["delivered"] / top, strict=True):
+            path = _arc_path(pos, col, half, used, r.supplier, r.customer)
+            style = {"lw": 0.6 + 5 * float(w), "color": "0.55", "alpha": 0.7}
+            for (xa, ya), (xb, yb) in zip(path[:-2], path[1:-1], strict=True):
+                ax.plot([xa, xb], [ya, yb], solid_capstyle="butt", zorder=1, **style)
+            ax.annotate("", path[-1], path[-2], zorder=1, arrowprops={
+                "arrowstyle": "-|>", "shrinkA": 0, "shrinkB": 0, **style})
+            text = f"{100 * r.fill_rate:.0f}%"
+            size = ((len(text) * 0.6 * 7 + 6) / 72 / inch[0], 7 * 1.5 / 72 / inch[1])
+            lx, ly = _label_spot(path, size, boxes + labels)
+            labels.append(_rect(lx, ly, *size))
+            ax.text(lx, ly, text, fontsize=7, color="0.2", ha="center", va="center",
+                    zorder=2, bbox={"boxstyle": "round,pad=0.1", "fc": "white",
+                                    "ec": "0.8", "lw": 0.4})
+    sectors = sorted({fc.sector for fc in cfg.firms.values()})
+    handles = [Patch(color=SECTOR_COLOURS.get(sc, "tab:gray"), label=sc) for sc in sectors]
+    if names:
+        handles.append(Patch(color="0.35", label="raw-material supplier"))
+    ax.legend(handles=handles, loc="upper left", fontsize=8, title="sector", frameon=False,
+              title_fontsize=8)
     ax.set_xticks(range(deepest + 2), ["suppliers", *[f"tier {deepest - c + 1}"
                                                       for c in range(1, deepest + 2)]])
     ax.set_yticks([])
@@ -353,6 +404,74 @@ def network(res: StoredRun, out: Path) -> Path:
     return save(fig, out / "network.png")
 
 
+def _network_positions(cfg: Config, col: dict[str, int],
+                       names: list[str]) -> dict[str, tuple[float, float]]:
+    """Nodes by column, spaced one apart and centred; from the second column on, each
+    column ordered by the mean height of the nodes that supply it (fewer crossings)."""
+    per_col: dict[int, list[str]] = {}
+    for n in [*names, *cfg.firms]:
+        per_col.setdefault(col[n], []).append(n)
+    pos: dict[str, tuple[float, float]] = {}
+    for c in sorted(per_col):
+        ns = per_col[c]
+        if c > 0:
+            placed = dict(pos)
+            height = {n: [placed[s][1] for s in cfg.firms[n].ordering.suppliers
+                          if s in placed] for n in ns}
+            ns = sorted(ns, key=lambda n: (-float(np.mean(height[n])) if height[n] else 0.0,
+                                           ns.index(n)))
+        pos |= {n: (c, -(i - (len(ns) - 1) / 2)) for i, n in enumerate(ns)}
+    return pos
+
+
+def _rect(x: float, y: float, w: float, h: float) -> tuple[float, float, float, float]:
+    return x - w / 2, y - h / 2, x + w / 2, y + h / 2
+
+
+def _arc_path(pos: dict[str, tuple[float, float]], col: dict[str, int],
+              half: dict[str, float], used: dict[tuple[int, float], int], a: str,
+              b: str) -> list[tuple[float, float]]:
+    """The points an arc from `a` to `b` passes: out of `a`'s box, between the boxes of
+    every column it crosses (through the gap nearest its straight line, beside the arcs
+    already through it: `used` counts them), into `b`'s box (`half`: box half-widths)."""
+    (x0, y0), (x1, y1) = pos[a], pos[b]
+    pts = [(x0 + half[a] + 0.03, y0)]
+    for c in range(col[a] + 1, col[b]):
+        ys = sorted(y for n, (x, y) in pos.items() if col[n] == c)
+        line = y0 + (y1 - y0) * (c - x0) / (x1 - x0)
+        gaps = [(u + v) / 2 for u, v in zip(ys, ys[1:], strict=False)]
+        gaps += [ys[-1] + 0.6, ys[0] - 0.6] if ys else [line]
+        g = min(gaps, key=lambda v: abs(v - line))
+        k = used.get((c, g), 0)
+        used[(c, g)] = k + 1
+        g += 0.09 * ((k + 1) // 2) * (1 if k % 2 else -1)
+        w = max((half[n] for n in pos if col[n] == c), default=0.3) + 0.05
+        pts += [(c - w, g), (c + w, g)]
+    pts.append((x1 - half[b] - 0.03, y1))
+    return pts
+
+
+def _label_spot(path: list[tuple[float, float]], size: tuple[float, float],
+                taken: list[tuple[float, float, float, float]]) -> tuple[float, float]:
+    """Where along `path` a label of `size` (data units) touches the fewest of the
+    rectangles `taken`: the first such place, trying the arc's last segment first (the
+    one only it draws), each from its middle out."""
+    seg = np.asarray(path)
+    best, spot = None, (float(seg[0, 0]), float(seg[0, 1]))
+    pieces = list(zip(seg[:-1], seg[1:], strict=True))[::-1]  # the arc's own end first
+    for (xa, ya), (xb, yb) in pieces:
+        for t in (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.15, 0.85):
+            x, y = xa + t * (xb - xa), ya + t * (yb - ya)
+            r = _rect(x, y, *size)
+            hits = sum(not (r[2] < q[0] or q[2] < r[0] or r[3] < q[1] or q[3] < r[1])
+                       for q in taken)
+            if best is None or hits < best:
+                best, spot = hits, (float(x), float(y))
+            if hits == 0:
+                return spot
+    return spot
+
+
 PLOTS = (shortfall_by_sector, tts_ttr, network, inventory_fan, backlog_fan,
          exports_monthly, lead_times)
 
@@ -360,9 +479,6 @@ PLOTS = (shortfall_by_sector, tts_ttr, network, inventory_fan, backlog_fan,
 def plot_run(res: StoredRun, out: Path) -> list[Path]:
     """Every plot of a run into `out` (PNG); a queue-only run has no firm plots."""
     out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for fn in PLOTS:
-        if fn in (inventory_fan, shortfall_by_sector, tts_ttr, network) and res.firms.empty:
-            continue  # a queue-only run has no firms
-        paths.append(fn(res, out))
-    return paths
+    firm_plots = (inventory_fan, shortfall_by_sector, tts_ttr, network)
+    todo = [fn for fn in PLOTS if fn not in firm_plots or not res.firms.empty]
+    return [fn(res, out) for fn in steps(todo, "plots drawn")]

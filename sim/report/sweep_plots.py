@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ..analysis.stored import StoredSweep, numeric_points
 from .figures import SECTOR_COLOURS, save, subplots
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 def _title(res: StoredSweep, what: str) -> str:
@@ -236,13 +240,40 @@ def sobol_bars(res: StoredSweep, sens: pd.DataFrame, out: Path) -> Path:
         ax.axhline(0, color="k", lw=0.6)
         lo = np.nanmin(np.r_[0.0, g["S1"] - g["S1_conf"], g["ST"] - g["ST_conf"]])
         hi = np.nanmax(np.r_[1.0, g["S1"] + g["S1_conf"], g["ST"] + g["ST_conf"]])
-        ax.set_ylim(max(lo, -0.5) - 0.05, min(hi, 1.5) + 0.05)  # wild intervals are cut
+        bottom, top = max(lo, -0.5) - 0.05, min(hi, 1.5) + 0.05  # wild intervals are cut
+        ax.set_ylim(bottom, top)
+        for off, col in ((-0.2, "S1"), (0.2, "ST")):
+            _mark_cut(ax, x + off, g[col].to_numpy(float), g[f"{col}_conf"].to_numpy(float),
+                      bottom, top)
         ax.set_ylabel("Sobol index")
         ax.set_title(f"{sector}: shortfall_frac ({_noise(g)})", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=7)
-    fig.suptitle(_title(res, "Sobol indices (95% bootstrap CI)"), fontsize=11)
+    fig.suptitle(_title(res, "Sobol indices (95% bootstrap CI; ▲/▼: runs past the axis, "
+                        "value ± half-width shown)"), fontsize=11)
     return save(fig, out / "sobol.png")
+
+
+def _mark_cut(ax: Axes, x: np.ndarray, value: np.ndarray, conf: np.ndarray, bottom: float,
+              top: float) -> None:
+    """Where a bar or its whisker runs past the axis (`bottom`, `top`), an arrow at the
+    edge and the true value with its half-width, so a cut bar is not read as its stub."""
+    for xi, v, c in zip(x, value, np.nan_to_num(conf), strict=True):
+        if v != v:
+            continue
+        labelled = False  # the value once, at the first edge it runs past
+        for past, edge, marker, va in ((v + c > top, top, "^", "top"),
+                                       (v - c < bottom, bottom, "v", "bottom")):
+            if not past:
+                continue
+            ax.plot([xi], [edge], marker=marker, color="k", ms=5, clip_on=False, zorder=4)
+            if not labelled:
+                dy = -0.04 if va == "top" else 0.04
+                ax.text(xi, edge + dy * (top - bottom), f"{v:.2f}\n±{c:.2f}", fontsize=6.5,
+                        ha="center", va=va, zorder=4,
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "0.6",
+                              "lw": 0.5})
+                labelled = True
 
 
 def morris_scatter(res: StoredSweep, sens: pd.DataFrame, out: Path) -> Path:

@@ -47,6 +47,7 @@ def run_text(res: StoredRun) -> str:
         lines += ["", "what explains the spread of sector shortfall (delta, 95% interval; "
                   "Spearman's rho):"]
         top, note = top_explainers(exp, res.parameters)
+        gloss = glossary(res.config)
         for sector, g in top.items():
             if isinstance(g, str):
                 lines.append(f"  {sector:<8} {g}")
@@ -55,8 +56,11 @@ def run_text(res: StoredRun) -> str:
                 lines.append(f"  {sector if k_ == 0 else '':<8} {r['parameter'][:40]:<40} "
                              f"delta {r['delta']:.2f} ± {r['delta_conf']:.2f}, "
                              f"rho {r['spearman']:+.2f}")
-        if note:
-            lines += textwrap.wrap(note, 100)
+                if gloss.get(r["parameter"]):
+                    lines += textwrap.wrap(gloss[r["parameter"]], 100,
+                                           initial_indent=" " * 13,
+                                           subsequent_indent=" " * 13)
+        lines += textwrap.wrap(RHO_NOTE + (" " + note if note else ""), 100)
     auth = [r for r in rows if r["level"] == "authority"]
     if auth:
         lines.append("")
@@ -65,7 +69,34 @@ def run_text(res: StoredRun) -> str:
             ci = f"[{r['ci_low']:.4g}, {r['ci_high']:.4g}]"
             lines.append(f"{r['metric']:<26} {r['mean']:>12.4g} {ci:>27} "
                          f"{r['p50']:>12.4g} {r['p95']:>12.4g}")
+    if s or auth:
+        lines += textwrap.wrap(interval_kinds_note(rows), 100)
     return "\n".join(lines)
+
+
+RHO_NOTE = ("rho > 0: replications that drew a higher value of the parameter lost more "
+            "(more shortfall); rho < 0: less. A rank correlation over the sample, not a "
+            "cause: parameters drawn together (rows of a posterior) share it.")
+
+
+def glossary(cfg: Any) -> dict[str, str]:
+    """Each uncertain parameter's one-line description (its `description`), by name."""
+    return {u.name: u.description for u in getattr(cfg, "uncertain", [])
+            if getattr(u, "description", None)}
+
+
+def interval_kinds_note(rows: list[dict[str, Any]]) -> str:
+    """Which kind of 95% interval the metrics of `rows` use, in a sentence."""
+    from ..analysis.stats import INTERVALS
+
+    kinds: dict[str, list[str]] = {}
+    for r in rows:
+        if r.get("level") in ("sector", "tier", "authority") and r.get("interval") in INTERVALS:
+            ms = kinds.setdefault(r["interval"], [])
+            if r["metric"] not in ms:
+                ms.append(r["metric"])
+    parts = [f"{', '.join(ms)}: {INTERVALS[k]}" for k, ms in kinds.items()]
+    return "95% CIs — " + "; ".join(parts) + "." if parts else ""
 
 
 def intervals_note(k: int) -> str:
@@ -74,8 +105,10 @@ def intervals_note(k: int) -> str:
     spread = (f"arrivals and reviews, and the {k} uncertain parameters (what we do not "
               "know about the world)" if k else "arrivals and reviews only (this config "
               "draws no uncertain parameters: the spread leaves out what we do not know)")
-    return ("95% CI of the mean: Monte Carlo error (more replications narrow it). P5-P95: "
-            f"where 90% of replications fall, from {spread}.")
+    return ("95% CI of the mean: Monte Carlo error (more replications narrow it; a Wilson "
+            "score interval for shares, which stays in [0, 1], a t interval cut at 0 for "
+            "amounts, which cannot be negative). P5-P95: where 90% of replications fall, "
+            f"from {spread}.")
 
 
 def top_explainers(exp: pd.DataFrame, params: pd.DataFrame | None,

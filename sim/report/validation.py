@@ -24,8 +24,10 @@ from ..config.schema import Config
 from ..errors import ArgumentError, ConfigError, ConservationError
 from ..model import simulate
 from ..run.batch import run_batch
+from ..run.phases import phase, steps
 from ..version import __version__
 from .backtest import markdown_tables, plot_backtest
+from .progress import shown_progress
 from .text import markdown_table, md_text
 
 
@@ -61,7 +63,7 @@ def queue_checks(n: int, mmc_path: Path, horizon: float | None = None) -> pd.Dat
     from the M/M/5 config at `mmc_path`."""
     over = [f"horizon_days={horizon}"] if horizon else []
     mmc = load_config(mmc_path, over)
-    reps = [simulate(mmc, s) for s in _seeds(mmc.runs.seed, n)]
+    reps = [simulate(mmc, s) for s in steps(_seeds(mmc.runs.seed, n), "M/M/5 replications")]
     rows = [
         _ci_row("M/M/5 mean queue wait (days), Erlang C",
                 [r.applications["queue_wait_days"].mean() for r in reps], mmc_wq(5, 4.0, 1.0)),
@@ -83,7 +85,8 @@ def queue_checks(n: int, mmc_path: Path, horizon: float | None = None) -> pd.Dat
         "authority.discipline=priority", "destinations.HI.priority=0",
         "destinations.LO.priority=1", "authority.background.destinations={HI = 0.4, LO = 0.6}",
         "destinations.ROW.priority=0"])
-    preps = [simulate(prio, s) for s in _seeds(prio.runs.seed, n)]
+    preps = [simulate(prio, s) for s in steps(_seeds(prio.runs.seed, n),
+                                              "priority-queue replications")]
     w = cobham_waits(5, 1.0, [1.6, 2.4])
     for k, dest in enumerate(("HI", "LO")):
         vals = [r.applications.loc[r.applications["destination"] == dest, "queue_wait_days"]
@@ -91,7 +94,7 @@ def queue_checks(n: int, mmc_path: Path, horizon: float | None = None) -> pd.Dat
         rows.append(_ci_row(f"priority class {k} ({dest}) mean wait, Cobham", vals, w[k]))
     m2 = load_config(mmc_path, over + ["authority.reviewers=2",
                                                    "authority.background.rate_per_day=1.5"])
-    r2 = [simulate(m2, s) for s in _seeds(m2.runs.seed, n)]
+    r2 = [simulate(m2, s) for s in steps(_seeds(m2.runs.seed, n), "M/M/2 replications")]
     rows.append(_ci_row("M/M/2 (lambda 1.5) mean queue wait, Erlang C",
                         [r.applications["queue_wait_days"].mean() for r in r2],
                         mmc_wq(2, 1.5, 1.0)))
@@ -103,10 +106,11 @@ def conservation_checks(n: int, paths: list[Path], root: Path) -> pd.DataFrame:
     violation, which is counted here (the report then shows it, instead of stopping)."""
     rows = []
     for path in paths:
+        phase(f"  conservation: {path.name}, {n} replications...")
         cfg = load_config(path)
         t = time.perf_counter()
         firms = violations = 0
-        for s in _seeds(cfg.runs.seed, n):
+        for s in steps(_seeds(cfg.runs.seed, n), f"{path.name} replications"):
             try:
                 firms += len(simulate(cfg, s).firms)
             except ConservationError:
@@ -171,7 +175,8 @@ def run_backtest_batch(n: int, workers: int | None, config: Path,
     """A batch of `n` replications of `config` and its back-test."""
     cfg = load_config(config, overrides)
     path = out or Path(tempfile.mkdtemp(prefix="rareshock-backtest-"))
-    run_batch(cfg, path, replications=n, workers=workers, overwrite=True)
+    run_batch(cfg, path, replications=n, workers=workers, overwrite=True,
+              progress=shown_progress())
     res = StoredRun(path)
     return res.backtest(), res
 
@@ -209,13 +214,19 @@ def validate_model(doc: Path, configs: Path = Path("configs"), small: bool = Fal
         if not need.is_file():
             raise ConfigError(str(configs), need.name, f"the validation report needs {need} "
                               "(the M/M/5 queue and the baseline)")
+    scenarios = [base, *sorted((configs / "scenarios").glob("*.toml"))]
+    for path in [mmc, *scenarios]:  # a bad config is refused before anything runs
+        load_config(path)
     sizes = Sizes.small() if small else Sizes.full()
     figs = doc.parent / "validation"
     figs.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
+    phase(f"1/4 queue against theory: {sizes.queue_reps} replications of each queue...")
     q = queue_checks(sizes.queue_reps, mmc, horizon=300.0 if small else None)
-    scenarios = [base, *sorted((configs / "scenarios").glob("*.toml"))]
+    phase(f"2/4 conservation: {sizes.conservation_reps} replications of each of "
+          f"{len(scenarios)} configs...")
     cons = conservation_checks(sizes.conservation_reps, scenarios, configs.parent)
+    phase(f"3/4 back-test: {sizes.backtest_reps} replications of {base}...")
     bt, res = run_backtest_batch(sizes.backtest_reps, workers, base)
     plot_backtest(bt, figs, f"baseline, {sizes.backtest_reps} replications")
     obs = res.config.observed
@@ -223,11 +234,13 @@ def validate_model(doc: Path, configs: Path = Path("configs"), small: bool = Fal
     table = [coverage_row("baseline: posterior predictive (parameters drawn from the 2025 "
                           "posterior)", bt, obs.fit_months)]
     if res.config.uncertain:
+        phase(f"3/4 back-test with the point values: {sizes.backtest_reps} replications...")
         fixed, _ = run_backtest_batch(sizes.backtest_reps, workers, base, ["uncertain=[]"])
         table.append(coverage_row("baseline with its point values (noise only)", fixed,
                                   obs.fit_months))
     fitted = _posterior_source(res.config, base.parent)
     rolling = ""
+    phase(f"4/4 rolling origin: {len(calibrations or [])} calibrations; writing {doc}...")
     if calibrations:
         ro = rolling_origin(calibrations)
         rolling = f"""Each calibration was fitted on the window shown (with January, for the

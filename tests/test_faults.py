@@ -470,3 +470,27 @@ def test_sigterm_to_the_parent_stops_the_workers(ref: dict, tmp_path: Path) -> N
     a, b = tables(tmp_path / "t"), tables(tmp_path / "whole")
     for t in TABLES:
         pd.testing.assert_frame_equal(a[t], b[t], check_exact=True)
+
+
+def test_resuming_a_complete_folder_runs_nothing_and_says_so(ref: dict, tmp_path: Path) -> None:
+    """No time or rate as if the replications had been run now; the tables untouched."""
+    out = tmp_path / "done"
+    shutil.copytree(ref["dir"] / "ref7", out)
+    before = {p: p.read_bytes() for p in out.rglob("*.parquet")}
+    man = json.loads((out / "manifest.json").read_text())
+    r = cli(*[a for a in RUN if a != "-q"], "--out", out, "--resume", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    last = r.stdout.splitlines()[-1]
+    assert last.startswith(f"{out} is complete (4 replications, started {man['created']}, ")
+    assert last.endswith(" s of computing); nothing left to run")
+    assert "replications in" not in r.stdout
+    assert {p: p.read_bytes() for p in out.rglob("*.parquet")} == before
+    cfg = tmp_path / "sweep.toml"
+    cfg.write_text(SWEEP_TOML)
+    args = ["sweep", cfg, "--workers", "1", "--no-plots", "--out", "sw"]
+    first = cli(*args, cwd=tmp_path)
+    assert first.returncode == 0 and "2 points x 2 replications in" in first.stdout
+    again = cli(*args, "--resume", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[-1].startswith(
+        "sw is complete (2 points x 2 replications, started ")

@@ -25,10 +25,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 test: $(STAMP)
 	$(BIN)/python -m pytest -q --durations=10
 
-## test-fast: the tests that take seconds (no `slow` or `browser` ones); under 90 s on 2
-## cores, for the edit-test loop. `make test` stays the suite that counts.
+## test-fast: the tests that run in-process (none marked `slow`, `browser` or `subprocess`:
+## tests/conftest.py gives the last two); about a minute on 2 cores, for the edit-test
+## loop. `make test` stays the suite that counts.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow and not browser"
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not subprocess"
 
 ## run: create .venv, install the project (without the dev extra), simulate the bundled
 ## baseline scenario

@@ -2,22 +2,38 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# What is installed: the project alone (`make run`), or with its dev extra (tests, lint).
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint clean bench calibration validation
+.PHONY: run test test-fast lint clean bench calibration validation
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
-## test: create .venv, install the project with its dev extra, run the test suite
+## test: create .venv, install the project with its dev extra, run the whole test suite
+## (about 10 min on 2 cores) and list its ten slowest tests
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=10
 
-## run: create .venv, install, simulate the bundled baseline scenario
-run: $(STAMP)
+## test-fast: the tests that run in-process (none marked `slow`, `browser` or `subprocess`:
+## tests/conftest.py gives the last two); about a minute on 2 cores, for the edit-test
+## loop. `make test` stays the suite that counts.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not subprocess"
+
+## run: create .venv, install the project (without the dev extra), simulate the bundled
+## baseline scenario
+run: $(RUN_STAMP)
 	$(BIN)/rareshock run configs/baseline.toml --resume
 
 BENCH_STAMP := $(VENV)/.installed-bench

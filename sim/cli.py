@@ -343,9 +343,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
             state = "met" if prec["met"] else "NOT met (cap reached)"
             print(f"precision {args.precision:g}: {state} after {info.replications} "
                   "replications")
-        print(f"{info.replications} replications in {info.wall_seconds:.1f} s "
-              f"({rate:.2f}/s, {info.events:,} events) -> {out}")
+        if info.chunks_run == 0:
+            print(_nothing_run(out, f"{info.replications} replications", res.manifest,
+                               info.wall_seconds))
+        else:
+            print(f"{info.replications} replications in {info.wall_seconds:.1f} s "
+                  f"({rate:.2f}/s, {info.events:,} events) -> {out}")
     return 0
+
+
+def _nothing_run(out: Path, what: str, manifest: dict, wall: float) -> str:
+    """The last line of a resumed batch that found nothing left to run: not a time or a
+    rate as if it had run the replications now."""
+    return (f"{out} is complete ({what}, started {manifest.get('created', 'earlier')}, "
+            f"{wall:.1f} s of computing); nothing left to run")
 
 
 def _check_executor(args: argparse.Namespace) -> None:
@@ -392,9 +403,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         runs = info.points * info.replications
         rate = runs / info.wall_seconds if info.wall_seconds > 0 else float("nan")
         print(res.text())
-        print(f"{info.points} points x {info.replications} replications in "
-              f"{info.wall_seconds:.1f} s ({rate:.2f} replications/s, {info.events:,} events)"
-              f" -> {out}")
+        if info.chunks_run == 0:
+            print(_nothing_run(out, f"{info.points} points x {info.replications} "
+                               "replications", res.manifest, info.wall_seconds))
+        else:
+            print(f"{info.points} points x {info.replications} replications in "
+                  f"{info.wall_seconds:.1f} s ({rate:.2f} replications/s, "
+                  f"{info.events:,} events) -> {out}")
     return 0
 
 

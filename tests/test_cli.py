@@ -21,32 +21,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import ALL_TABLES, DATASETS, MMC, SMALL, assert_same_tables, ok, rareshock
 
 import sim
 from sim.analysis.stats import COLUMNS, sector_halfwidths
 from sim.errors import FolderError
 from sim.run.store import ResultsDir
-
-ROOT = Path(__file__).resolve().parents[1]
-MMC = ROOT / "configs" / "mmc.toml"
-SMALL = ROOT / "tests" / "data" / "small.toml"  # baseline world, 240 days, 10 firms
-DATASETS = ("replications", "applications", "exports", "timeseries")
-ALL_TABLES = (*DATASETS, "authority", "policy")
-
-
-def rareshock(*args: str | Path, cwd: Path, timeout: float = 120,
-              **kw) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "RARESHOCK_DEBUG"}
-    env["MPLBACKEND"] = "Agg"
-    return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout, **kw)
-
-
-def ok(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    r = rareshock(*args, cwd=cwd)
-    assert r.returncode == 0, f"exit {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}"
-    assert "Traceback" not in r.stderr
-    return r
 
 
 def snapshot(root: Path) -> dict[str, tuple]:
@@ -60,20 +40,6 @@ def snapshot(root: Path) -> dict[str, tuple]:
             st = p.stat()
             out[rel] = (hashlib.sha256(p.read_bytes()).hexdigest(), st.st_mtime_ns, st.st_mode)
     return out
-
-
-def tables_of(path: Path, names=ALL_TABLES) -> dict[str, pd.DataFrame]:
-    """Each table, stably sorted by replication (the natural row order kept within one)."""
-    res = sim.Results(path)
-    return {n: res.table(n).sort_values("replication", kind="mergesort").reset_index(drop=True)
-            for n in names}
-
-
-def assert_same_tables(a: Path, b: Path, names=ALL_TABLES, may_be_empty=("policy",)) -> None:
-    ta, tb = tables_of(a, names), tables_of(b, names)
-    for n in names:
-        assert len(ta[n]) > 0 or n in may_be_empty, f"{n} is empty in {a}"
-        pd.testing.assert_frame_equal(ta[n], tb[n], check_exact=True, obj=f"{n} table")
 
 
 def parts(path: Path) -> dict[str, bytes]:

@@ -1,10 +1,11 @@
 """Fault injection: a results folder never gives exit 0 with numbers other than those of an
 uninterrupted run; it gives the right tables, or refuses in one clear line.
 
-Kills come at every kind of write step (tests/fault_child.py cuts each write into steps:
-before a file, between its temporary copy and the rename, half-way through a log line,
-each deletion of a replaced run's files) during `run`, `sweep` and `run --overwrite`, and
-at random moments with the process pool. Then: parts deleted, truncated or left stray in
+Kills come at every kind of write step (tests/fault_child.py sets the store's fault hook,
+which the real write path calls before a file, between its temporary copy and the
+rename, before and half-way through a log line, and at each deletion of a replaced run's
+files) during `run`, `sweep` and `run --overwrite`, and to the whole process group at
+random steps of a run with the process pool. Then: parts deleted, truncated or left stray in
 every dataset; two writers; an edited config; a folder that is not rareshock's; a full
 disk; SIGTERM to the parent. After each, what `summary` reports must be what the
 uninterrupted run's tables give for the replications it says it holds, and resuming must
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import SMALL, cli_env
 
 import sim
 from sim.analysis.stats import FIRM_COLUMNS, csv_text, summary_rows
@@ -32,7 +34,7 @@ from sim.errors import FolderError
 from sim.run.store import ResultsDir
 
 HERE = Path(__file__).resolve().parent
-SMALL = HERE / "data" / "small.toml"
+HANG = 120  # seconds: a hang guard for waits on a process, never a speed limit
 TABLES = ("replications", "applications", "exports", "timeseries", "authority", "policy")
 RUN = ["run", str(SMALL), "-n", "4", "--chunk-size", "1", "--workers", "1", "-q",
        "--no-plots"]
@@ -47,14 +49,50 @@ parameters = [{{ path = "authority.reviewers", values = [30, 50] }}]
 """
 
 
-def cli(*args: str | Path, cwd: Path, child: tuple[str, int] | None = None,
-        timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """The command line as a process; with `child`, through the fault injector."""
-    env = {k: v for k, v in os.environ.items() if k != "RARESHOCK_DEBUG"}
+def command(args: tuple[str | Path, ...], child: tuple[str, int] | None) -> list[str]:
+    """The command line's argv; with `child` (MODE, N), through the fault injector."""
     head = [sys.executable, str(HERE / "fault_child.py"), child[0], str(child[1])] \
         if child else [sys.executable, "-m", "sim"]
-    return subprocess.run([*head, *map(str, args)], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return [*head, *map(str, args)]
+
+
+def cli(*args: str | Path, cwd: Path, child: tuple[str, int] | None = None,
+        timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The command line as a process, in a session of its own (a fault may kill its whole
+    process group); with `child`, through the fault injector."""
+    return subprocess.run(command(args, child), cwd=cwd, env=cli_env(), capture_output=True,
+                          text=True, timeout=timeout, start_new_session=True)
+
+
+def start(*args: str | Path, cwd: Path, child: tuple[str, int]) -> subprocess.Popen[str]:
+    """The command line through the fault injector, started and left running."""
+    return subprocess.Popen(command(args, child), cwd=cwd, env=cli_env(),
+                            start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def wait_until_paused(proc: subprocess.Popen[str], cwd: Path) -> None:
+    """Wait for the child started with `pause` to reach its step (`fault.paused` appears);
+    fail if it ends first, or after HANG seconds (a guard against a hang, not a speed
+    limit: it is there within seconds)."""
+    deadline = time.monotonic() + HANG
+    while not (cwd / "fault.paused").exists():
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended (exit {proc.returncode}) before its pause: "
+                        f"{proc.stderr.read() if proc.stderr else ''}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"the run did not reach its pause in {HANG} s")
+        time.sleep(0.02)
+
+
+def finish(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    """Wait for the process (a hang guard of HANG seconds); its exit status and stderr."""
+    code = proc.wait(timeout=HANG)
+    err = proc.stderr.read() if proc.stderr else ""
+    for f in (proc.stdout, proc.stderr):
+        if f:
+            f.close()
+    return code, err
 
 
 def one_line_error(r: subprocess.CompletedProcess[str]) -> str:
@@ -200,21 +238,20 @@ def test_kills_during_a_sweep_end_in_the_same_tables(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_random_kills_of_the_process_group_with_two_workers(ref: dict, tmp_path: Path) -> None:
+def test_kills_of_the_process_group_with_two_workers(tmp_path: Path) -> None:
+    """The run and its workers killed together (as by the OOM killer or a closed terminal)
+    at random write steps while the workers are busy: resuming ends in the same tables."""
     args = ["run", SMALL, "-n", "12", "--chunk-size", "1", "--workers", "2", "-q",
             "--no-plots"]
-    r = cli(*args, "--out", "whole", cwd=tmp_path)
-    assert r.returncode == 0
+    r = cli(*args, "--out", "whole", cwd=tmp_path, child=("count", 0))
+    assert r.returncode == 0, r.stderr
+    total = int(r.stderr.strip().splitlines()[-1])
     whole = tables(tmp_path / "whole")
     rng = np.random.default_rng(4)
-    for i, delay in enumerate(rng.uniform(0.8, 2.5, size=3)):
-        out = tmp_path / f"p{i}"
-        proc = subprocess.Popen([sys.executable, "-m", "sim", *map(str, args), "--out",
-                                 str(out)], cwd=tmp_path, start_new_session=True,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
+    for k in sorted(rng.choice(np.arange(4, total - 2), size=3, replace=False)):
+        out = tmp_path / f"p{k}"
+        r = cli(*args, "--out", out, cwd=tmp_path, child=("killpg", int(k)))
+        assert r.returncode == -signal.SIGKILL, (k, r.returncode, r.stderr)
         r = cli(*args, "--out", out, "--resume", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         got = tables(out)
@@ -278,25 +315,24 @@ def test_a_bit_flipped_part_is_found_by_verify_and_repaired(ref: dict, tmp_path:
 
 
 def test_a_second_writer_is_refused_naming_the_first(ref: dict, tmp_path: Path) -> None:
+    """The first writer is held (paused before the log line of its first chunk, its lock
+    taken) while a second one tries to replace its run."""
     out = tmp_path / "busy"
-    # the baseline's background flow makes each replication take ~0.3 s, so the first
-    # writer is still at work when the second starts (~0.5 s to start)
-    args = ["run", SMALL, "-n", "12", "--chunk-size", "1", "--workers", "1", "-q",
-            "--no-plots", "--out", str(out), "--set", "authority.background.rate_per_day=25.8"]
-    first = subprocess.Popen([sys.executable, "-m", "sim", *map(str, args)], cwd=tmp_path,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not (out / "chunks.jsonl").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    second = cli(*RUN, "--seed", "8", "--out", out, "--overwrite", cwd=tmp_path)
-    msg = one_line_error(second)
-    assert f"process {first.pid} on" in msg and "being written by another" in msg
-    assert first.wait(timeout=120) == 0, first.stderr.read()
-    first.stdout.close()
-    first.stderr.close()
+    first = start(*RUN, "--out", out, cwd=tmp_path, child=("pause@append", 1))
+    try:
+        wait_until_paused(first, tmp_path)
+        second = cli(*RUN, "--seed", "8", "--out", out, "--overwrite", cwd=tmp_path)
+        msg = one_line_error(second)
+        assert f"process {first.pid} on" in msg and "being written by another" in msg
+    finally:
+        (tmp_path / "fault.go").touch()
+    code, err = finish(first)
+    assert code == 0, err
     man = json.loads((out / "manifest.json").read_text())
     assert man["seed"] == 7 and man["state"] == "complete"
-    assert sim.Results(out).replications == 12
+    got = tables(out)
+    for t in TABLES:
+        pd.testing.assert_frame_equal(got[t], ref["tables"][7][t], check_exact=True)
 
 
 def test_an_edited_config_is_an_error_everywhere_it_is_read(ref: dict, tmp_path: Path) -> None:
@@ -402,37 +438,31 @@ def test_a_real_full_disk(ref: dict, tmp_path: Path) -> None:
 
 
 def test_sigterm_to_the_parent_stops_the_workers(ref: dict, tmp_path: Path) -> None:
+    """SIGTERM while the run is at work (its parent held before the log line of its third
+    chunk, the two workers busy with the next ones): exit 143 with one line, not one chunk
+    more recorded, no process of the run left; resuming completes it."""
     args = ["run", SMALL, "-n", "40", "--chunk-size", "1", "--workers", "2", "-q",
             "--no-plots", "--out", "t"]
-    proc = subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=tmp_path,
-                            start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if len(ResultsDir(tmp_path / "t").chunks()) >= 2:
-                break
-        except (FolderError, OSError, ValueError):
-            pass
-        time.sleep(0.05)
+    proc = start(*args, cwd=tmp_path, child=("pause@append", 3))
+    wait_until_paused(proc, tmp_path)
+    held = ResultsDir(tmp_path / "t").chunks()
+    assert len(held) == 2
     proc.send_signal(signal.SIGTERM)
-    t0 = time.monotonic()
-    code = proc.wait(timeout=30)
-    stopped = time.monotonic() - t0
-    err = proc.stderr.read()
-    proc.stdout.close()
-    proc.stderr.close()
-    assert code == 143 and stopped < 5.0, (code, stopped, err)
+    code, err = finish(proc)
+    assert code == 143, (code, err)
     assert err.count("\n") == 1 and "stopped by SIGTERM" in err and "Traceback" not in err
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:  # every process of the group is gone: no orphans
+    assert ResultsDir(tmp_path / "t").chunks() == held
+    man = json.loads((tmp_path / "t" / "manifest.json").read_text())
+    assert man["state"] == "interrupted" and man["replications_done"] == 2
+    deadline = time.monotonic() + HANG
+    while True:  # every process of the group is gone: no orphans
         try:
             os.killpg(proc.pid, 0)
         except ProcessLookupError:
             break
-        time.sleep(0.1)
-    else:
-        raise AssertionError("processes of the stopped run are still alive")
+        if time.monotonic() > deadline:
+            pytest.fail(f"processes of the stopped run are still alive after {HANG} s")
+        time.sleep(0.05)
     r = cli(*args, "--resume", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     whole = cli(*args[:-1], "whole", cwd=tmp_path)
@@ -440,3 +470,27 @@ def test_sigterm_to_the_parent_stops_the_workers(ref: dict, tmp_path: Path) -> N
     a, b = tables(tmp_path / "t"), tables(tmp_path / "whole")
     for t in TABLES:
         pd.testing.assert_frame_equal(a[t], b[t], check_exact=True)
+
+
+def test_resuming_a_complete_folder_runs_nothing_and_says_so(ref: dict, tmp_path: Path) -> None:
+    """No time or rate as if the replications had been run now; the tables untouched."""
+    out = tmp_path / "done"
+    shutil.copytree(ref["dir"] / "ref7", out)
+    before = {p: p.read_bytes() for p in out.rglob("*.parquet")}
+    man = json.loads((out / "manifest.json").read_text())
+    r = cli(*[a for a in RUN if a != "-q"], "--out", out, "--resume", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    last = r.stdout.splitlines()[-1]
+    assert last.startswith(f"{out} is complete (4 replications, started {man['created']}, ")
+    assert last.endswith(" s of computing); nothing left to run")
+    assert "replications in" not in r.stdout
+    assert {p: p.read_bytes() for p in out.rglob("*.parquet")} == before
+    cfg = tmp_path / "sweep.toml"
+    cfg.write_text(SWEEP_TOML)
+    args = ["sweep", cfg, "--workers", "1", "--no-plots", "--out", "sw"]
+    first = cli(*args, cwd=tmp_path)
+    assert first.returncode == 0 and "2 points x 2 replications in" in first.stdout
+    again = cli(*args, "--resume", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[-1].startswith(
+        "sw is complete (2 points x 2 replications, started ")

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cli import ROOT, SMALL, ok, rareshock
+from helpers import BASELINE, ROOT, SMALL, ok, rareshock
 
-BASELINE = ROOT / "configs" / "baseline.toml"
 TORNADO = ROOT / "configs" / "sweeps" / "tornado.toml"
 BUDGET = 5_000_000  # bytes: the size budget for the baseline's report
 

@@ -276,6 +276,7 @@ def ishigami_model(cfg: sim.Config, seed: np.random.SeedSequence,
     return _fake_replication(y, seed)
 
 
+@pytest.mark.slow  # tens of seconds of computing
 def test_sobol_wiring_gives_ishigami_indices(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from SALib.analyze import sobol

@@ -237,6 +237,7 @@ def test_decision_factor_by_end_use() -> None:
     assert (civ["outcome"] == "approved").any()
 
 
+@pytest.mark.slow  # a replication of every bundled scenario: tens of seconds
 @pytest.mark.parametrize("path", sorted(
     [p for p in (ROOT / "configs").rglob("*.toml")
      if "sweeps" not in p.parts and "observed" not in p.parts and p.name != "mmc.toml"

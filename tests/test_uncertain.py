@@ -221,6 +221,7 @@ def test_bad_uncertain_entries_are_one_line_errors(entry: str, message: str,
         _cfg(f"[{entry}]")
 
 
+@pytest.mark.slow  # tens of seconds of computing
 def test_summary_tells_the_intervals_apart_and_names_what_explains_the_spread(
         tmp_path: Path) -> None:
     """With the auto firms' buffers uncertain (x0.5 to x2), the buffer dominates auto's
@@ -263,6 +264,7 @@ def test_summary_says_when_delta_cannot_be_had(tmp_path: Path) -> None:
     assert "noise floor" not in block
 
 
+@pytest.mark.slow  # tens of seconds of computing
 def test_posterior_rows_get_their_own_floor() -> None:
     """Parameters drawn as whole rows repeat together: their floor column is constant
     within each row, the independent one is not; every row of the result is finite."""
@@ -283,6 +285,7 @@ def test_posterior_rows_get_their_own_floor() -> None:
     assert exp.loc[ROW_FLOOR, "delta"] > exp.loc[NOISE_FLOOR, "delta"]
 
 
+@pytest.mark.slow  # tens of seconds of computing
 def test_explain_survives_an_almost_constant_outcome() -> None:
     """A sector that loses nothing in all but three of 200 replications (a scenario without
     controls): SALib's density estimate is singular there, so those deltas are left out

@@ -36,7 +36,7 @@ import secrets
 import shutil
 import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,6 +64,14 @@ OUTPUTS = ("summary.csv", "points.csv", "sensitivity.csv", "discovery.csv",
 PART = re.compile(r"^part-\d{5}\.parquet$")
 
 _HELD: dict[Path, list[int]] = {}  # folders whose lock this process holds
+
+fault_hook: Callable[[str, Path, bytes | None], None] | None = None
+"""None (off) in normal use. The fault-injection tests set it to a callable that the
+write path calls at each step where a kill or a full disk can strike: `("write", path,
+None)` before a file is written, `("rename", path, None)` once its temporary copy is
+written and synced, before the rename, `("append", log, line)` before a line is appended
+to the chunk log, and `("delete", path, None)` before each file of a replaced run is
+deleted. It may raise (OSError as from a full disk) or end the process."""
 
 
 def config_hash(cfg: Config) -> str:
@@ -95,6 +103,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
     The temporary file is created with mode 0666 less the process umask (as any new file),
     under a name no other writer uses (`.NAME.PID.RANDOM.tmp`)."""
+    if fault_hook is not None:
+        fault_hook("write", path, None)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -103,10 +113,19 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        if fault_hook is not None:
+            fault_hook("rename", path, None)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _delete(f: Path) -> None:
+    """Delete a file of a replaced run, if it is there."""
+    if fault_hook is not None and f.is_file():
+        fault_hook("delete", f, None)
+    f.unlink(missing_ok=True)
 
 
 def numpy_column(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -722,14 +741,14 @@ class ResultsDir:
         if rid is not None:
             for ch in self.chunks(rid).values():
                 for part in ch.parts.values():
-                    (self.path / part.file).unlink(missing_ok=True)
+                    _delete(self.path / part.file)
         else:  # an older folder (format 1): its parts are every part-NNNNN.parquet
             for t in TABLES:
                 d = self.path / t
                 if d.is_dir():
                     for f in d.iterdir():
                         if PART.match(f.name):
-                            f.unlink()
+                            _delete(f)
         for name in [*old.get("outputs", []), *OUTPUTS]:
             if not isinstance(name, str) or Path(name).is_absolute() or ".." in Path(
                     name).parts or not name.strip(". /"):
@@ -738,8 +757,8 @@ class ResultsDir:
             if f.is_dir() and not f.is_symlink():  # a folder it wrote (a calibration's
                 shutil.rmtree(f)                   # predictive run)
             else:
-                f.unlink(missing_ok=True)
-        (self.path / LOG).unlink(missing_ok=True)
+                _delete(f)
+        _delete(self.path / LOG)
         self._remove_temporaries()
 
     def _remove_temporaries(self) -> None:
@@ -773,6 +792,8 @@ class ResultsDir:
                 size = os.fstat(fd).st_size
                 if size and os.pread(fd, 1, size - 1) != b"\n":
                     line = b"\n" + line  # end a line a kill cut short: it stays unreadable
+                if fault_hook is not None:
+                    fault_hook("append", self.path / LOG, line)
                 if os.write(fd, line) != len(line):
                     raise OSError(28, "the line was not written whole")
                 os.fsync(fd)

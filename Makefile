@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint clean bench calibration validation
+.PHONY: run test test-fast hostile lint clean bench calibration validation
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: $(STAMP)
 ## loop. `make test` stays the suite that counts.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not browser and not subprocess"
+
+## hostile: every case of the hostile probe (tests/hostile), calibrations included (~10
+## min); prints a table of outcomes by class
+hostile: $(STAMP)
+	$(BIN)/python -m tests.hostile.run
 
 ## run: create .venv, install the project (without the dev extra), simulate the bundled
 ## baseline scenario

@@ -44,7 +44,7 @@ _current: list[Any] = [None]
 
 def calibrated(cfg: Config, source: str = "<config>") -> list[UncertainParameter]:
     """The uncertain parameters to calibrate (`calibration.parameters`, default all of
-    them); ConfigError if there are none, a name is unknown, or one has a prior pyabc
+    them), in the order of `[[uncertain]]`; ConfigError if there are none, a name is unknown, or one has a prior pyabc
     cannot perturb (`choice`, `posterior`). The others are drawn from their priors in
     every simulation (nuisance parameters) and stay priors in the posterior."""
     if not cfg.uncertain:
@@ -54,7 +54,8 @@ def calibrated(cfg: Config, source: str = "<config>") -> list[UncertainParameter
     by_name = {u.name: (i, u) for i, u in enumerate(cfg.uncertain)}
     if names is not None:
         _check_names(names, list(by_name), source)
-    chosen = [by_name[n] for n in (names if names is not None else list(by_name))]
+    # in the config's order, whatever the list's: the fit is the same however it is listed
+    chosen = sorted(by_name[n] for n in (names if names is not None else list(by_name)))
     for i, u in chosen:
         if isinstance(u.prior, ChoicePrior | PosteriorPrior):
             raise ConfigError(source, f"uncertain.{i}.prior ({u.name})", f"a "

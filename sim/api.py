@@ -439,8 +439,7 @@ def compare(*sources: str | Path | Config, out: str | Path | None = None,
     folder or another one. Runs with other seeds or replication counts are refused
     unless `unpaired` (Welch intervals)."""
     from .analysis.compare import check_comparable, compare_runs
-    from .report.compare import compare_markdown, plot_differences
-    from .report.compare import COMPARE_INFO
+    from .report.compare import COMPARE_INFO, compare_markdown, plot_differences
     from .report.progress import shown_progress
     from .run.store import atomic_write_bytes, digest
 

@@ -32,7 +32,7 @@ class Results(StoredRun):
 
     def plot(self, out: str | Path | None = None) -> list[Path]:
         """Draw every plot as PNG into `out` (default `<results>/plots`)."""
-        from .report.run_plots import plot_run
+        from .report.run.plots import plot_run
 
         return _plots(self, plot_run, out)
 
@@ -42,7 +42,7 @@ class Results(StoredRun):
 
     def text(self) -> str:
         """The sector and authority tables, as `rareshock summary` prints them."""
-        from .report.text import run_text
+        from .report.run.text import run_text
 
         return run_text(self)
 
@@ -53,7 +53,7 @@ class SweepResults(StoredSweep):
 
     def plot(self, out: str | Path | None = None) -> list[Path]:
         """Draw the plots that fit the sweep's method into `out` (default `<results>/plots`)."""
-        from .report.sweep_plots import plot_sweep
+        from .report.sweep.plots import plot_sweep
 
         return _plots(self, plot_sweep, out)
 
@@ -64,7 +64,7 @@ class SweepResults(StoredSweep):
     def text(self) -> str:
         """The points, the sensitivity ranking and the discovered box, as `rareshock
         summary` prints them."""
-        from .report.text import sweep_text
+        from .report.sweep.text import sweep_text
 
         return sweep_text(self)
 
@@ -111,7 +111,7 @@ def _claim_plot_folder(out: Path, source: Path) -> None:
 def report(path: str | Path) -> Path:
     """Write `report.html`, one self-contained HTML page, into the results folder of a
     run, sweep, comparison or calibration at `path`; returns its path."""
-    from .report.pages import write_report
+    from .report.write import write_report
 
     return write_report(Path(path))
 
@@ -439,8 +439,7 @@ def compare(*sources: str | Path | Config, out: str | Path | None = None,
     folder or another one. Runs with other seeds or replication counts are refused
     unless `unpaired` (Welch intervals)."""
     from .analysis.compare import check_comparable, compare_runs
-    from .report.compare import compare_markdown, plot_differences
-    from .report.pages import COMPARE_INFO
+    from .report.compare import COMPARE_INFO, compare_markdown, plot_differences
     from .report.progress import shown_progress
     from .run.store import atomic_write_bytes, digest
 
@@ -516,7 +515,7 @@ def _claim_compare_folder(path: Path, overwrite: bool, inputs: list[Path]) -> No
     compares, and must be new, empty, or a comparison's folder (an unfinished one is
     continued; a finished one is replaced only with `overwrite`). Marks it as a
     comparison's by `_mark_compare_folder` before anything is written into it."""
-    from .report.pages import COMPARE_INFO, compare_info
+    from .report.compare import COMPARE_INFO, compare_info
 
     here = path.absolute().resolve()
     for src in inputs:
@@ -537,7 +536,7 @@ def _claim_compare_folder(path: Path, overwrite: bool, inputs: list[Path]) -> No
 
 def _mark_compare_folder(path: Path) -> None:
     """Mark `path` as a comparison's, unfinished (compare.json), creating it if need be."""
-    from .report.pages import COMPARE_INFO
+    from .report.compare import COMPARE_INFO
     from .run.store import atomic_write_bytes
 
     try:

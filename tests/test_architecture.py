@@ -31,11 +31,11 @@ def test_layer_contract_catches_an_upward_import(tmp_path: Path) -> None:
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     world = tmp_path / "sim" / "model" / "world.py"
-    world.write_text(world.read_text() + "\nfrom ..report.text import run_text  # noqa\n")
+    world.write_text(world.read_text() + "\nfrom ..report.run.text import run_text  # noqa\n")
     r = lint(tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "BROKEN" in r.stdout
-    assert "sim.model.world -> sim.report.text" in r.stdout
+    assert "sim.model.world -> sim.report.run.text" in r.stdout
 
 
 def _private_imports(path: Path, root: Path = ROOT) -> list[str]:

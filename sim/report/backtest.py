@@ -1,4 +1,5 @@
-"""The back-test written out: CSV tables, a Markdown report and the exports plot."""
+"""The back-test written out: CSV tables, a Markdown report, the exports plot and the
+report page's back-test section."""
 
 from __future__ import annotations
 
@@ -7,8 +8,21 @@ from pathlib import Path
 import numpy as np
 
 from ..calibration.backtest import Backtest
-from .figures import save, subplots
+from .figures import Album, save, subplots
+from .html import Section, figures, frame_table
 from .text import markdown_table, md_text
+
+# file name -> (alt text, the one sentence that says how to read the figure)
+CAPTIONS: dict[str, tuple[str, str]] = {
+    "backtest_exports.png": (
+        "Back-test: simulated monthly export ratios against the observations",
+        "the band holds 90% of replications and the line their median; filled squares are "
+        "observations the calibration saw (fit window), open squares are held out."),
+    "posterior_predictive.png": (
+        "Posterior predictive monthly export ratios against the observations",
+        "the band holds 90% of posterior predictive replications; filled squares were in "
+        "the fit window, open squares were held out, so they test the fit."),
+}
 
 
 def markdown_tables(bt: Backtest) -> str:
@@ -68,3 +82,22 @@ def plot_backtest(bt: Backtest, out: Path, title: str,
         ax.legend(fontsize=8)
     fig.suptitle(f"Back-test: monthly controlled exports — {title}")
     return [save(fig, out / name)]
+
+
+def backtest_section(bt: Backtest, title: str, figure_name: str) -> Section:
+    """The report page's back-test: the exports plot (drawn as `figure_name`) and the
+    back-test's tables."""
+    album = Album()
+    plot_backtest(bt, album, title, figure_name)
+    sec = Section("backtest", "Back-test against the observations",
+                  ["Observed and simulated controlled exports per day in each month, over "
+                   "the same level before the controls; in = fit window, out = held out "
+                   "(not used for fitting)."])
+    sec.items += figures(album.figures, CAPTIONS, "bt")
+    for df, caption in ((bt.exports, "Monthly exports, ratio to the level before the "
+                         "controls"), (bt.errors, "Error measures"),
+                        (bt.stoppages, "First stoppages against the reported dates"),
+                        (bt.approvals, "Applications approved")):
+        if len(df):
+            sec.items.append(frame_table(df, caption, default="{:.3g}", row_headers=False))
+    return sec

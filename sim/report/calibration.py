@@ -10,13 +10,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..analysis.stored import StoredRun
 from ..calibration.abc import Fit, unscaled_note
 from ..calibration.backtest import Backtest
-from ..calibration.posterior import weighted_quantiles
+from ..calibration.posterior import stored_fit, weighted_quantiles
 from ..config.schema import Config
-from .backtest import markdown_tables, plot_backtest
-from .figures import save, subplots
+from ..run.store import ResultsDir
+from .backtest import backtest_section, markdown_tables, plot_backtest
+from .figures import Album, save, subplots
+from .html import Facts, Page, Section, cell, figures, frame_table, rows_table
+from .sections import config_sections
 from .text import markdown_table, md_text
+
+# file name -> (alt text, the one sentence that says how to read the figure)
+CAPTIONS: dict[str, tuple[str, str]] = {
+    "posterior_marginals.png": (
+        "Prior and posterior density of each calibrated parameter",
+        "grey is what we assumed before seeing the data, blue what the data left; a blue "
+        "much narrower than grey means the data pinned the parameter down."),
+    "posterior_pairs.png": (
+        "Posterior particles for every pair of calibrated parameters",
+        "each dot is a particle, sized by its weight; a slanted cloud is a trade-off the "
+        "targets cannot separate."),
+}
 
 PRIOR_GRID = 2001  # quantiles of a prior drawn for its plot and its interval
 
@@ -233,3 +249,64 @@ def plot_pairs(fit: Fit, out: Path) -> Path:
 def plot_predictive(bt: Backtest, out: Path, title: str) -> list[Path]:
     """The posterior predictive monthly exports against the observations."""
     return plot_backtest(bt, out, title, "posterior_predictive.png")
+
+
+def calibration_page(path: Path) -> Page:
+    """The report of a calibration folder."""
+    store = ResultsDir(path)
+    man = store.open_header()
+    cfg = store.config()
+    fit = stored_fit(path, cfg)
+    name = cfg.name or path.name
+    gens = fit.generations.copy()
+    s = fit.settings
+    fit_months = sorted({t.key.split()[-1] for t in fit.targets if t.group == "exports"})
+    sections = [Section("fit", "What was fitted", [
+        f"ABC-SMC (pyabc) of {len(fit.names)} uncertain parameters against "
+        f"{len(fit.targets)} targets of the fit window {', '.join(fit_months)}; population "
+        f"{s.population}, at most {s.generations} generations, stopping once acceptance "
+        f"falls below {s.min_acceptance:.1%}."], [Facts([
+            ("simulations", f"{fit.simulations:,}"),
+            ("fit time", f"{fit.wall_seconds / 60:.1f} min"),
+            ("generations", str(len(gens))),
+            ("final ESS", f"{float(gens['ess'].iloc[-1]):.0f} of {s.population}")])])]
+    sections.append(Section("generations", "Generations", [
+        "epsilon: the tolerance on the weighted distance (its scale is re-set each "
+        "generation); acceptance: particles accepted over simulations; ESS: effective "
+        "sample size of the weighted particles."], [frame_table(
+            gens, "Generations", formats={"acceptance": "{:.1%}", "t": "{:.0f}",
+                                          "particles": "{:.0f}", "simulations": "{:,.0f}"},
+            ident="generations")]))
+    album = Album()
+    plot_marginals(cfg, fit, album)
+    plot_pairs(fit, album)
+    params = parameter_table(cfg, fit)
+    corr = correlations(fit)
+    items: list[Any] = [frame_table(params, "Prior and posterior", ident="parameters",
+                                    note="Width / prior: the posterior's P5–P95 width over "
+                                    "the prior's (1: the data said nothing; small: well "
+                                    "identified).")]
+    if len(corr):
+        items.append(frame_table(corr, "Posterior correlations (|r| ≥ 0.3)",
+                                 formats={"correlation": "{:+.2f}"}))
+    items += figures(album.figures, CAPTIONS, "cal")
+    sections.append(Section("posterior", "Prior and posterior", [], items))
+    targets = [[t.key, t.group, cell(t.observed, "{:.3f}")] for t in fit.targets]
+    sections.append(Section("targets", "Targets", [], [rows_table(
+        "Observed targets of the fit window", ["target", "kind", "observed"], targets)]))
+    pred = StoredRun(path / "predictive")
+    bt = pred.backtest()
+    bsec = backtest_section(bt, f"{name} posterior predictive, {pred.replications} "
+                             "replications", "posterior_predictive.png")
+    bsec.ident, bsec.title = "predictive", "Posterior predictive fit"
+    bsec.paragraphs.insert(0, f"{pred.replications} replications of posterior.toml, each "
+                           "drawing one particle, over the whole horizon.")
+    bsec.items.insert(0, frame_table(coverage(bt, fit_months), "Observed points inside the "
+                                     "predictive P5–P95", formats={}, default="{:.0f}"))
+    sections.append(bsec)
+    cmd = f"rareshock calibrate {path / 'config.toml'} --out {path}-again"
+    sections += config_sections(store, man, cmd)
+    return Page("calibration", f"Calibration: {name}", str(path), [
+        f"What do the 2025 observations say about the {len(fit.names)} uncertain "
+        "parameters, and does the fitted model reproduce the months it did not see?"],
+        sections)

@@ -1,22 +1,38 @@
-"""A comparison of scenarios for people: compare.md, a terminal table, and the plot of the
-paired differences of sector shortfall."""
+"""A comparison of scenarios for people: compare.md, a terminal table, the plot of the
+paired differences of sector shortfall, and the comparison's report page (from compare.csv
+and compare.json)."""
 
 from __future__ import annotations
 
+import io
+import json
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..analysis.compare import per_replication
-from .figures import SECTOR_COLOURS, save, subplots
+from ..analysis.compare import COLUMNS, per_replication
+from ..analysis.stored import StoredRun
+from ..errors import FolderError
+from ..run.store import digest
+from .figures import SECTOR_COLOURS, Album, save, subplots
+from .html import Cell, Code, Page, Section, Table, figures, rows_table
 from .text import markdown_table, md_text
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..analysis.stored import StoredRun
+COMPARE_INFO = "compare.json"  # what a comparison compared: labels, runs, pairing
+
+
+# file name -> (alt text, the one sentence that says how to read the figure)
+CAPTIONS: dict[str, tuple[str, str]] = {
+    "compare.png": (
+        "Paired differences of sector shortfall per replication",
+        "each violin is one alternative's shortfall minus the reference's, replication by "
+        "replication; below zero the alternative did better, the bar is the mean."),
+}
 
 
 def _fmt(metric: str, v: float) -> str:
@@ -175,3 +191,105 @@ def plot_differences(runs: list[StoredRun], labels: list[str], out: Path) -> Pat
         ax.set_ylabel(f"shortfall minus {labels[0]}, points")
     fig.suptitle("Paired differences of sector shortfall, per replication")
     return save(fig, out / "compare.png")
+
+
+def compare_info(path: Path) -> dict[str, Any]:
+    """compare.json: what a comparison compared (`state` "running" until it is written
+    whole); FolderError if it cannot be read."""
+    try:
+        info = json.loads((path / COMPARE_INFO).read_bytes())
+    except FileNotFoundError:
+        raise FolderError(str(path), f"holds no comparison (no {COMPARE_INFO})") from None
+    except (OSError, ValueError, UnicodeDecodeError):
+        info = None
+    if not isinstance(info, dict):
+        raise FolderError(str(path), f"{COMPARE_INFO} is damaged (not a JSON object); run "
+                          "the comparison again with --overwrite")
+    if "state" not in info and "labels" in info:
+        info["state"] = "complete"  # written before comparisons recorded their state
+    return info
+
+
+def _compare_inputs(path: Path) -> tuple[dict[str, Any], list[StoredRun], pd.DataFrame]:
+    """A finished comparison's record, runs and table; one-line FolderError saying what
+    is missing or damaged."""
+    import pandas as pd
+
+    info = compare_info(path)
+    if info.get("state") != "complete":
+        raise FolderError(str(path), f"the comparison did not finish ({COMPARE_INFO} says "
+                          "it is unfinished); run the same compare again to finish it")
+    again = "run the same compare again with --overwrite"
+    keys = ("labels", "runs", "paired", "replications", "seed")
+    lacking = [k for k in keys if k not in info]
+    if lacking or not isinstance(info["labels"], list) or not isinstance(info["runs"], list) \
+            or len(info["labels"]) != len(info["runs"]) or len(info["labels"]) < 2:
+        raise FolderError(str(path), f"{COMPARE_INFO} is damaged (its labels and runs do "
+                          "not match); run the comparison again with --overwrite")
+    runs = []
+    for lab, rel in zip(info["labels"], info["runs"], strict=True):
+        try:
+            runs.append(StoredRun(path / str(rel)))  # relative to the folder, or absolute
+        except FolderError as exc:
+            raise FolderError(str(path), f"the run compared as {lab!r} cannot be read "
+                              f"({exc}); {again}") from None
+    for lab, run, rid in zip(info["labels"], runs, info.get("run_ids") or [None] * len(runs),
+                             strict=False):
+        if rid is not None and run.manifest["run_id"] != rid:
+            raise FolderError(str(path), f"the run compared as {lab!r} ({run.path}) was "
+                              f"replaced since the comparison; {again}")
+    try:
+        data = (path / "compare.csv").read_bytes()
+    except FileNotFoundError:
+        raise FolderError(str(path), f"compare.csv is missing; {again}") from None
+    want = (info.get("sha256") or {}).get("compare.csv")
+    if want is not None and digest(data) != want:
+        raise FolderError(str(path), "compare.csv was changed or damaged since the "
+                          f"comparison wrote it (its sha256 differs); {again}")
+    try:
+        table = pd.read_csv(io.BytesIO(data), keep_default_na=True, dtype={
+            c: object for c in ("vs_best", "best", "reference_vs_best", "only_in")})
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise FolderError(str(path), f"compare.csv cannot be read ({str(exc).splitlines()[0]}"
+                          f"); {again}") from None
+    lacking = [c for c in COLUMNS if c not in table.columns]
+    if lacking:
+        raise FolderError(str(path), f"compare.csv is damaged (no column {lacking[0]!r}); "
+                          f"{again}")
+    return info, runs, table.fillna({"vs_best": "", "best": "", "reference_vs_best": "",
+                                     "only_in": ""})
+
+
+def compare_page(path: Path) -> Page:
+    """The report of a comparison folder (compare.csv and compare.json)."""
+    info, runs, table = _compare_inputs(path)
+    labels = [str(lab) for lab in info["labels"]]
+    paras = compare_intro(table, labels, [str(r.path) for r in runs], info["paired"],
+                          info["replications"], info["seed"])
+    head = compare_head(labels)
+    body = compare_rows(table)
+    diffs = Table("Paired differences, alternative minus reference", head,
+                  [[Cell(c) for c in r] for r in body], "", "differences")
+    for row, (_, r) in zip(diffs.rows, table.iterrows(), strict=True):
+        row[4].value, row[4].key = float(r["diff"]), f"{r['name']}/{r['metric']}/{r['alternative']}"
+    album = Album()
+    if not runs[0].firms.empty:
+        plot_differences(runs, labels, album)
+    sections = [Section("differences", "Paired differences", [p.replace("`", "")
+                                                                for p in paras],
+                        [diffs, *figures(album.figures, CAPTIONS, "cmp")])]
+    sections.append(Section("runs", "The runs compared", [], [rows_table(
+        "Runs", ["label", "folder", "replications", "seed", "config sha256"],
+        [[lab, str(r.path), r.replications, str(r.manifest.get("seed")),
+          r.manifest.get("config_sha256", "")[:16]] for lab, r in zip(labels, runs,
+                                                                      strict=True)])]))
+    cmd = "rareshock compare " + " ".join(str(r.path / "config.toml") for r in runs) + \
+        f" --out {path}-again"
+    sections.append(Section("reproduce", "Reproduce it", [
+        "Runs every scenario again from its folder's config on the shared seed into a new "
+        "folder and compares them."], [Code(cmd, css="command")]))
+    title = f"{', '.join(labels[1:])} against {labels[0]}"
+    return Page("comparison", title, str(path), [
+        f"What changes in sector shortfall if {', '.join(labels[1:])} happens instead of "
+        f"{labels[0]}? Each alternative minus the reference, replication by replication."],
+        sections)

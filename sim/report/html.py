@@ -58,19 +58,6 @@ class FigureItem:
 
 
 @dataclass
-class Text:
-    text: str
-    css: str = ""
-    kind: str = "text"
-
-
-@dataclass
-class Heading:
-    text: str
-    kind: str = "heading"
-
-
-@dataclass
 class Facts:
     pairs: list[tuple[str, str]]
     kind: str = "facts"

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..analysis.stored import StoredRun
-from ..model.calendar import WorkingCalendar
-from ..run.phases import steps
-from .figures import SECTOR_COLOURS, save, subplots
+from ...analysis.stored import StoredRun
+from ...model.calendar import WorkingCalendar
+from ...run.phases import steps
+from ..figures import SECTOR_COLOURS, save, subplots
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from ..config.schema import Config
+    from ...config.schema import Config
 
 
 

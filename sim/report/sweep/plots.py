@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..analysis.stored import StoredSweep, numeric_points
-from .figures import SECTOR_COLOURS, save, subplots
+from ...analysis.stored import StoredSweep, numeric_points
+from ..figures import SECTOR_COLOURS, save, subplots
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -91,7 +91,7 @@ def response_curve(res: StoredSweep, out: Path) -> Path:
 
 def _scenario(res: StoredSweep, j: int) -> object:
     """The scenario's own value of parameter j (1.0 for a scale factor), or None."""
-    from ..sweep.levers import scenario_value
+    from ...sweep.levers import scenario_value
 
     sweep = res.config.sweep
     assert sweep is not None

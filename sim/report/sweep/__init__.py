@@ -1,0 +1,1 @@
+"""A sweep's report: its page (`page`), plots (`plots`) and terminal tables (`text`)."""

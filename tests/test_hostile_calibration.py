@@ -329,6 +329,9 @@ def test_targets_without_spread_are_named_and_all_of_them_refused() -> None:
     (UniformPrior(low=2.0, high=5.0), 4.9, "upper bound"),
     (UniformPrior(low=2.0, high=5.0), 3.5, ""),
     (LogUniformPrior(low=0.1, high=10.0), 9.9, "upper bound"),
+    # near 1 on [1, 1e5] as a width, but log(25.2) / log(1e5) = 0.28 of the prior below it
+    (LogUniformPrior(low=1.0, high=1e5), 25.2, ""),
+    (LogUniformPrior(low=1.0, high=1e5), 1.2, "lower bound"),  # below its P5, 10 ** 0.25
 ])
 def test_only_finite_bounds_are_flagged(prior, p50: float, note: str) -> None:  # noqa: ANN001
     got = _edge(prior, p50)

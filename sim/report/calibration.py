@@ -44,14 +44,16 @@ def _prior_sample(prior: Any) -> np.ndarray:
 
 def _edge(prior: Any, p50: float) -> str:
     """Where a posterior median sits against its prior's bounds: '' or a warning. Only a
-    finite bound counts (a normal or a lognormal's upper tail has none); the median is
-    against it within 5% of the prior's width (its far P5 or P95 on an unbounded side)."""
+    finite bound counts (a normal or a lognormal's upper tail has none), and the median
+    must be near it on both scales: within 5% of the prior's width (its far P5 or P95 on
+    an unbounded side) and beyond the prior's own P5 or P95 on that side (a log-uniform's
+    median at 25 on [1, 1e5] is within 5% of the width of 1, yet at its 28th percentile)."""
     lo, hi = prior.bounds
-    if math.isfinite(lo) and p50 - lo < 0.05 * ((hi if math.isfinite(hi) else
-                                                 prior.quantile(0.95)) - lo):
+    if math.isfinite(lo) and p50 <= prior.quantile(0.05) and \
+            p50 - lo < 0.05 * ((hi if math.isfinite(hi) else prior.quantile(0.95)) - lo):
         return "against the prior's lower bound"
-    if math.isfinite(hi) and hi - p50 < 0.05 * (hi - (lo if math.isfinite(lo) else
-                                                      prior.quantile(0.05))):
+    if math.isfinite(hi) and p50 >= prior.quantile(0.95) and \
+            hi - p50 < 0.05 * (hi - (lo if math.isfinite(lo) else prior.quantile(0.05))):
         return "against the prior's upper bound"
     return ""
 

@@ -12,7 +12,7 @@ from typing import Any
 from .analysis.precision import PrecisionTarget
 from .analysis.stored import StoredRun, StoredSweep, is_sweep
 from .config import Config, load_config
-from .config.work import check_warnings, check_work
+from .config.workload import check_warnings, check_work
 from .errors import ArgumentError, BadInput, ConfigError, FolderError
 from .model import Replication, simulate
 from .run.batch import check_count
@@ -157,7 +157,7 @@ def run_batch(cfg: Config, out: str | Path | None = None, *, replications: int |
     `resume` continues an interrupted run, `overwrite` replaces an existing folder. With
     `precision`, replications are added until every sector's 95% half-width of mean
     `shortfall_frac` is under it (up to `max_replications`); the manifest records whether
-    it was met. Unless `force`, a config beyond the work limits (`sim.config.work`) is
+    it was met. Unless `force`, a config beyond the work limits (`sim.config.workload`) is
     refused before anything is written; errors and warnings name `source` (default: the
     config's name).
     """

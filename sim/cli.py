@@ -259,7 +259,7 @@ def _version() -> str:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .config import load_config
-    from .config.work import check_warnings, check_work, estimate_work
+    from .config.workload import check_warnings, check_work, estimate_work
 
     cfg = load_config(args.config, args.overrides)
     if args.force:

@@ -26,7 +26,7 @@ import sim
 from sim.analysis.precision import PrecisionTarget
 from sim.config import config_from_dict, load_config
 from sim.config.loading import MAX_EXTENDS, config_dict
-from sim.config.work import (
+from sim.config.workload import (
     MAX_EVENTS,
     MAX_HORIZON_DAYS,
     MAX_ROWS,
@@ -343,7 +343,7 @@ def test_unstable_queue_warns(caplog: pytest.LogCaptureFixture) -> None:
     q = queue_stability(cfg)
     assert q is not None and q.first_day == 93
     assert q.arrivals == pytest.approx(25.8 * 0.8545 + 10 / 7)
-    with caplog.at_level(logging.WARNING, logger="sim.config.work"):
+    with caplog.at_level(logging.WARNING, logger="sim.config.workload"):
         check_work(cfg, "b.toml")
     assert [r.getMessage() for r in caplog.records] == [
         f"b.toml: the licence queue is unstable: about 23 applications/day arrive and the "
@@ -371,7 +371,7 @@ def test_policy_events_after_the_window_warn(caplog: pytest.LogCaptureFixture) -
     # 200 days end on 2025-07-19: policy.6 (2025-09-01) onwards never happen
     cfg = load_config(BASELINE, ["horizon_days=200"])
     assert late_policy_events(cfg) == [6, 7, 8, 9, 10]
-    with caplog.at_level(logging.WARNING, logger="sim.config.work"):
+    with caplog.at_level(logging.WARNING, logger="sim.config.workload"):
         check_warnings(cfg, "b.toml")
     assert caplog.records[0].getMessage().startswith(
         "b.toml: policy.6, policy.7, policy.8, policy.9, policy.10 are dated after the "

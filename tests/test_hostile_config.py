@@ -22,7 +22,7 @@ import pytest
 from scipy import stats
 
 from sim.config import config_from_dict, load_config, read_toml_tree
-from sim.config.work import (
+from sim.config.workload import (
     HIGH_QUANTILE,
     MAX_EVENTS,
     check_work,

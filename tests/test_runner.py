@@ -17,9 +17,9 @@ import sim
 from sim.analysis.stats import COLUMNS, describe, sector_halfwidths, sector_table, summarise
 from sim.errors import ArgumentError, FolderError
 from sim.run.batch import default_chunk_size
+from sim.run.chunks import ReplicationError
 from sim.run.seeds import replication_seed
 from sim.run.store import TABLES, ResultsDir, atomic_write_bytes, config_hash
-from sim.run.work import ReplicationError
 
 ROOT = Path(__file__).resolve().parents[1]
 MMC = ROOT / "configs" / "mmc.toml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 Sector = Literal["defence", "auto", "tech"]
 EndUse = Literal["civil", "military"]
@@ -46,3 +46,19 @@ class PathError(ValueError):
         self.path = path
         self.message = message
         super().__init__(f"{path}: {message}")
+
+
+MIN_PERIOD_DAYS = 1.0 / 1440.0
+"""Shortest period of a repeating process (a dispatch, an order review, a sample): one minute.
+Shorter ones are not a schedule but a loop that barely advances the clock."""
+
+
+def _period(v: float) -> float:
+    if not v >= MIN_PERIOD_DAYS:
+        raise ValueError(f"must be at least {MIN_PERIOD_DAYS:.3g} days (one minute): a "
+                         f"shorter period repeats without end (got {v:g})")
+    return v
+
+
+Period = Annotated[float, Field(gt=0, allow_inf_nan=False), AfterValidator(_period)]
+"""Days between the repetitions of a periodic process, at least `MIN_PERIOD_DAYS`."""

@@ -314,3 +314,11 @@ def nonnegative(d: Distribution) -> bool:
             return min(d.values) >= 0
         case _:
             raise TypeError(f"not a distribution spec: {type(d).__name__}")
+
+
+def check_nonnegative(d: Distribution | None, what: str) -> Distribution | None:
+    """`d` unchanged; ValueError if it can draw a negative value."""
+    if d is not None and not nonnegative(d):
+        raise ValueError(f"{what} must not take negative values")
+    return d
+

@@ -17,9 +17,10 @@ from typing import Any
 
 from ..errors import ConfigError
 from .distributions import scaled
-from .loading import config_from_dict
 from .paths import get_path, resolve, set_path, value_kind
-from .schema import Config, DecisionConfig, SupplierConfig
+from .scenario import Config
+from .validation import validate
+from .world import DecisionConfig, SupplierConfig
 
 __all__ = ["Lever", "apply_levers", "check_lever", "plain"]
 
@@ -141,10 +142,12 @@ def plain(v: Any) -> Any:
 
 def apply_levers(cfg: Config, data: dict[str, Any], levers: Sequence[Lever],
                  values: Mapping[str, Any], source: str,
-                 error: Callable[[Lever, Any, str], ConfigError]) -> Config:
+                 error: Callable[[Lever, Any, str], ConfigError],
+                 build: Callable[[dict[str, Any], str], Config] = validate) -> Config:
     """`data` (raw config data of `cfg`, changed in place) with each lever at
-    `values[label]`, validated. `error(lever, value, message)` makes the ConfigError for a
-    value a lever cannot take; errors of the whole config name the lever whose paths they
+    `values[label]`, validated by `build(data, source)` (default: the fields alone, not the
+    uncertain parameters' priors). `error(lever, value, message)` makes the ConfigError for
+    a value a lever cannot take; errors of the whole config name the lever whose paths they
     concern, or all the levers' values."""
     for lv in levers:
         v = plain(values[lv.label])
@@ -161,7 +164,7 @@ def apply_levers(cfg: Config, data: dict[str, Any], levers: Sequence[Lever],
                 v_set = v
             set_path(data, keys, v_set, source)
     try:
-        return config_from_dict(data, source)
+        return build(data, source)
     except ConfigError as exc:
         hits = [lv for lv in levers if any(
             exc.path == p or exc.path.startswith(p + ".") or p.startswith(exc.path + ".")

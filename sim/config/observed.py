@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from .base import Date, Name, PosFloat, Probability, Strict
+from .checks import Misses, Names
 
 Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
@@ -96,3 +97,30 @@ class ObservedData(Strict):
     def months(self) -> list[str]:
         """Fit and held-out months, in order."""
         return sorted(set(self.fit_months) | set(self.held_out_months))
+
+    def check_names(self, names: Names, misses: Misses) -> None:
+        """The firms and destinations observed are the config's; each firm's first stoppage
+        and each export series' name is given once."""
+        firms: dict[str, int] = {}
+        for i, st in enumerate(self.stoppages):
+            misses.need("firm", names.firms, st.firm, f"observed.stoppages.{i}.firm")
+            if st.firm in firms:
+                misses.fail(f"observed.stoppages.{i}.firm", f"{st.firm!r} already has a "
+                            f"stoppage (observed.stoppages.{firms[st.firm]}): a firm's first "
+                            "stoppage is one date")
+            firms.setdefault(st.firm, i)
+        for i, ap in enumerate(self.approvals):
+            misses.need("destination", names.destinations, ap.destination,
+                        f"observed.approvals.{i}.destination")
+        series = self.exports.series if self.exports else []
+        seen: dict[str, int] = {}
+        for i, se in enumerate(series):
+            for k, d in enumerate(se.destinations or []):
+                misses.need("destination", names.destinations, d,
+                            f"observed.exports.series.{i}.destinations.{k}")
+            if se.name in seen:
+                misses.fail(f"observed.exports.series.{i}.name", f"{se.name!r} is already "
+                            f"observed.exports.series.{seen[se.name]}: each series needs "
+                            "its own name")
+            seen.setdefault(se.name, i)
+

@@ -14,7 +14,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from . import distributions, observed, schema, work
+from . import distributions, observed, policy, scenario, workload
+from .base import MIN_PERIOD_DAYS
 from .loading import MAX_EXTENDS
 
 _DIST_NAMES = {c.__name__ for c in (
@@ -147,7 +148,7 @@ def _models_in(tp: Any, path: str) -> list[tuple[type[BaseModel], str]]:
 def _shared_base(model: type[BaseModel]) -> type[BaseModel] | None:
     """The documented base whose fields every event shares (`PolicyEventBase`)."""
     for base in model.__mro__[1:]:
-        if base is schema.PolicyEventBase:
+        if base is policy.PolicyEventBase:
             return base
     return None
 
@@ -172,7 +173,7 @@ def sections() -> list[tuple[type[BaseModel], str]]:
                 if m not in out:
                     visit(m, sub)
 
-    visit(schema.Config, TOP)
+    visit(scenario.Config, TOP)
     return list(out.items())
 
 
@@ -219,15 +220,15 @@ draw the same row |
 
 _LIMIT_ROWS = "\n".join(f"| {what} | {limit} | {why} |" for what, limit, why in [
     ("what", "limit", "why"), ("---", "---", "---"),
-    ("`horizon_days`", f"{work.MAX_HORIZON_DAYS:.0e} days (~2,700 years)",
+    ("`horizon_days`", f"{workload.MAX_HORIZON_DAYS:.0e} days (~2,700 years)",
      "100,000 years is not a scenario; the working-day calendar holds a row per day"),
     ("mean of any duration distribution (review, pre-acceptance, transit, delays...)",
-     f"{work.MAX_MEAN_DAYS:.0e} days",
+     f"{workload.MAX_MEAN_DAYS:.0e} days",
      "a delay longer than the longest horizon never ends within a run"),
-    ("SimPy events per replication (estimated)", f"{work.MAX_EVENTS:.0e}",
+    ("SimPy events per replication (estimated)", f"{workload.MAX_EVENTS:.0e}",
      "~1,000 times the baseline's ~40,000: minutes to hours per replication at 0.1-0.4 "
      "million events/s, and gigabytes of applications"),
-    ("time-series rows per replication", f"{work.MAX_ROWS:.0e}",
+    ("time-series rows per replication", f"{workload.MAX_ROWS:.0e}",
      "the baseline writes ~1,300 (a sample every 7 days); millions fill a worker's memory"),
 ])
 
@@ -235,7 +236,7 @@ LIMITS = f"""\
 ## Work limits
 
 A config can be valid and still describe a run that would never finish. `validate`, `run`
-and `sweep` (every point) estimate the work of one replication (`sim.config.work`;
+and `sweep` (every point) estimate the work of one replication (`sim.config.workload`;
 `validate` prints it) and refuse, with exit status 2 and the field that dominates, a config
 beyond these limits, unless `--force` is given (`force=True` from Python):
 
@@ -248,11 +249,11 @@ order reviews (horizon / `review_period_days`) and licence applications (an orde
 (horizon / `dispatch_every_days`), information-request rounds, resubmissions and the
 time-series sampler; it is an order of magnitude (the baseline: ~67,000 estimated, ~39,000
 counted). A period (`dispatch_every_days`, `review_period_days`, `sample_every_days`) is at
-least {schema.MIN_PERIOD_DAYS:.3g} days (one minute).
+least {MIN_PERIOD_DAYS:.3g} days (one minute).
 
 With `[[uncertain]]` parameters the limits hold for every replication: each parameter that
 feeds the estimate is set to the end of its prior that makes the most work -- the bounds of
-a bounded prior, the {1 - work.HIGH_QUANTILE:g} or {work.HIGH_QUANTILE:g} quantile of a
+a bounded prior, the {1 - workload.HIGH_QUANTILE:g} or {workload.HIGH_QUANTILE:g} quantile of a
 normal or lognormal one -- all at once, and a config past a limit there is refused, naming
 the parameter.
 
@@ -277,8 +278,8 @@ def render() -> str:
     dists = [(m, p) for m, p in secs if m.__name__ in _DIST_NAMES]
     for model, path in [sec for sec in secs if sec not in dists]:
         fields = dict(model.model_fields)
-        if model is not schema.PolicyEventBase and issubclass(model, schema.PolicyEventBase):
-            base = set(schema.PolicyEventBase.model_fields)
+        if model is not policy.PolicyEventBase and issubclass(model, policy.PolicyEventBase):
+            base = set(policy.PolicyEventBase.model_fields)
             shown = {k: v for k, v in fields.items() if k not in base}
             sub = type(model.__name__, (BaseModel,), {})  # for a table of the own fields only
             sub.__doc__ = model.__doc__

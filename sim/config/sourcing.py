@@ -1,7 +1,7 @@
 """How firms respond to export controls on the supply side: re-sourcing to other
 suppliers, other routes (buying the sub-assembly instead of the magnet) and front-running
-an announced control. Every section is off by default; `check_sourcing` checks the names
-they use once the whole config is known.
+an announced control. Every section is off by default; `Config` checks the names they use
+once the whole config is known.
 
 Defaults and examples take their figures from public reporting on the 2025 rare-earth
 licence regime; ⚠ marks a figure that was derived rather than reported.
@@ -9,14 +9,11 @@ licence regime; ⚠ marks a figure that was derived rather than reported.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import NonNegFloat, PathError, PosFloat, Probability, Strict
-
-if TYPE_CHECKING:
-    from .schema import Config
+from .base import NonNegFloat, PosFloat, Probability, Strict
 
 
 class Resourcing(Strict):
@@ -110,57 +107,3 @@ class Route(Strict):
         default=0.0, description="Extra cost (USD) per kg of material bought this way, over "
         "the magnet route. ⚠ European magnet prices rose to up to ~6x Chinese domestic "
         "during the controls; no figure for assembled motors.")
-
-
-def check_sourcing(cfg: Config) -> None:
-    """The names the sourcing sections use exist and fit: raises PathError."""
-    from .schema import unknown_name  # the schema imports this module
-
-    free = [n for n, sup in cfg.suppliers.items() if sup.kind == "free"]
-    for name, f in cfg.firms.items():
-        r = f.ordering.resourcing
-        if r is None:
-            continue
-        p = f"firms.{name}.ordering.resourcing.to"
-        for s in r.to:
-            sup = cfg.suppliers.get(s)
-            if sup is None:
-                raise PathError(f"{p}.{s}", unknown_name("supplier", s, cfg.suppliers, free))
-            if sup.kind != "free":
-                raise PathError(f"{p}.{s}", f"{s!r} is controlled: re-sourcing goes to "
-                                "free suppliers or routes")
-            if not set(f.bom) & set(sup.materials):
-                raise PathError(f"{p}.{s}", f"{s!r} supplies none of the bill of materials")
-        movable = [m for m, g in cfg.sources(f).items()
-                   if any(n in cfg.suppliers and cfg.suppliers[n].kind == "controlled"
-                          for n in g)
-                   and any(m in cfg.suppliers[s].materials for s in r.to)]
-        if not movable:
-            raise PathError(p, "no material of the firm is ordered from a controlled "
-                            "supplier and sold by one of these: nothing would move")
-    for s_name, sup in cfg.suppliers.items():
-        if sup.route is not None and sup.kind != "free":
-            raise PathError(f"suppliers.{s_name}.route", "a route is a free supplier (it "
-                            "needs no licence until a rule closes it)")
-    fronts = [("front_running", cfg.front_running)] + [
-        (f"firms.{n}.ordering.front_running", f.ordering.front_running)
-        for n, f in cfg.firms.items()]
-    for path, fr in fronts:
-        for k, m in enumerate(fr.materials or [] if fr is not None else []):
-            if m not in cfg.materials:
-                raise PathError(f"{path}.materials.{k}", unknown_name("material", m,
-                                                                      cfg.materials))
-    for i, ev in enumerate(cfg.policy):
-        announced = getattr(ev, "announced", None)
-        if announced is not None and announced > ev.date:
-            raise PathError(f"policy.{i}.announced", f"{announced} is after the event's "
-                            f"date {ev.date}")
-        if ev.type == "close_route":
-            sup = cfg.suppliers.get(ev.supplier)
-            if sup is None:
-                raise PathError(f"policy.{i}.supplier", unknown_name(
-                    "supplier", ev.supplier, cfg.suppliers,
-                    [n for n, x in cfg.suppliers.items() if x.route is not None]))
-            if sup.route is None:
-                raise PathError(f"policy.{i}.supplier", f"{ev.supplier!r} is not a supplier "
-                                "with a [route] table")

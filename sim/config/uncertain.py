@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from .levers import Lever, apply_levers, check_lever
-from .loading import config_dict
 from .priors import U_MIN, ChoicePrior, PosteriorPrior
-from .schema import Config, UncertainParameter
+from .scenario import Config
+from .study import UncertainParameter
+from .validation import config_dict
 
 if TYPE_CHECKING:
     import numpy as np

@@ -1,5 +1,5 @@
 """The run layer: Monte Carlo batches of the model -- seeds (`seeds`), what a worker does
-(`work`), executors (`executors`: a local process pool started by `pool`, or Dask), the
+(`chunks`), executors (`executors`: a local process pool started by `pool`, or Dask), the
 results store (`store`) and the one execution path every batch goes through (`batch`:
 `BatchPlan`, `execute`, `run_batch`). Sweeps and calibration run through it.
 

@@ -27,10 +27,10 @@ from typing import Any
 from ..config.schema import Config
 from ..errors import ArgumentError, FolderError
 from ..version import __version__
+from .chunks import TABLES, Segment, run_chunk
 from .executors import Executor, make_executor
 from .progress import Progress
 from .store import ResultsDir
-from .work import TABLES, Segment, run_chunk
 
 log = logging.getLogger(__name__)
 

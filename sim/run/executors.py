@@ -21,9 +21,9 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 from ..errors import ArgumentError
+from .chunks import set_reporter
 from .pool import WORKER_PRELOAD, ignoring_sigint, start_forkserver
 from .progress import Progress, Running
-from .work import set_reporter
 
 STOP_GRACE_S = 3.0
 """How long stopped workers get to exit before they are killed."""

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 
 # What a worker process imports once, before its first chunk (either executor).
-WORKER_PRELOAD = ("sim.model", "sim.run.work", "pyarrow.parquet")
+WORKER_PRELOAD = ("sim.model", "sim.run.chunks", "pyarrow.parquet")
 
 
 @contextlib.contextmanager

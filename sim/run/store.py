@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from ..config.loading import config_dict
 from ..config.schema import Config
 from ..errors import FolderError
-from .work import ALL_TABLES as TABLES
+from .chunks import ALL_TABLES as TABLES
 
 if TYPE_CHECKING:  # pandas and pyarrow are imported where tables are read, so the parent
     import numpy as np  # of a batch, which only writes the workers' bytes, does without

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config.schema import Config
-from ..config.work import check_warnings
+from ..config.workload import check_warnings
 from ..run.batch import BatchPlan, check_count, execute, resolve_chunk_size
 from ..run.progress import Progress
 from ..run.store import ResultsDir

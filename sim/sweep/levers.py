@@ -8,7 +8,7 @@ import copy
 from typing import Any
 
 from ..config.levers import Lever, apply_levers, check_lever, plain
-from ..config.loading import config_dict
+from ..config.loading import config_dict, config_from_dict
 from ..config.paths import resolve
 from ..config.schema import Config, SweepParameter
 from ..errors import ConfigError
@@ -56,7 +56,8 @@ def point_config(cfg: Config, levers: list[Lever], values: dict[str, Any],
                            f"{message}")
 
     try:
-        return apply_levers(cfg, data, levers, values, source, error)
+        return apply_levers(cfg, data, levers, values, source, error,
+                            build=config_from_dict)  # the priors left are checked too
     except ConfigError as exc:
         if exc.path.startswith("sweep.parameters."):
             raise

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ..config.schema import Config
-from ..config.work import WorkEstimate, check_work
+from ..config.workload import WorkEstimate, check_work
 from ..errors import ConfigError
 from .design import Design, build_design
 from .levers import Lever, base_data, check_levers, fixed_uncertain, point_config

@@ -29,10 +29,9 @@ from pydantic import BaseModel
 
 from ..errors import ConfigError
 from .distributions import Constant, Empirical, Exponential, Gamma, Lognormal, Triangular, Uniform
+from .levers import Lever, apply_levers
 from .paths import get_path
-from .priors import ChoicePrior, LognormalPrior, NormalPrior
-from .schema import (
-    Config,
+from .policy import (
     ControlsLift,
     ControlsStart,
     ResumeApprovals,
@@ -41,6 +40,9 @@ from .schema import (
     SetReviewTime,
     SuspendApprovals,
 )
+from .priors import ChoicePrior, LognormalPrior, NormalPrior
+from .scenario import Config
+from .uncertain import Uncertainty, prepare
 
 __all__ = ["HIGH_QUANTILE", "MAX_EVENTS", "MAX_HORIZON_DAYS", "MAX_MEAN_DAYS", "MAX_ROWS",
            "QueueLoad", "WorkEstimate", "WorkTerm", "about", "calendar_days_per_working_day",
@@ -311,8 +313,6 @@ def prior_range(prior: Any) -> tuple[float, float]:
 def _check_priors(cfg: Config, source: str) -> None:
     """The limits with every uncertain parameter at the end of its prior that makes the
     most work (all at once); the error names the parameter whose end makes the most."""
-    from .uncertain import prepare  # it builds configs with the loader
-
     unc = prepare(cfg, source)
     if unc is None:
         return
@@ -378,18 +378,17 @@ def _feeds(path: str, data: dict[str, Any]) -> bool:
     return False
 
 
-def _apply(unc: Any, values: dict[str, Any], source: str) -> Config:
+def _apply(unc: Uncertainty, values: dict[str, Any], source: str) -> Config:
     """The config with the uncertain parameters in `values` set (the others as written)."""
-    from .levers import apply_levers
 
-    def error(lever: Any, value: Any, message: str) -> ConfigError:
+    def error(lever: Lever, value: Any, message: str) -> ConfigError:
         return ConfigError(source, lever.where, f"value {value!r}: {message}")
 
     levers = [lv for lv in unc.levers if lv.label in values]
     return apply_levers(unc.cfg, copy.deepcopy(unc.base), levers, values, source, error)
 
 
-def _events_at(unc: Any, values: dict[str, Any], source: str) -> float:
+def _events_at(unc: Uncertainty, values: dict[str, Any], source: str) -> float:
     """Estimated events of the config with `values` applied (inf where some limit fails)."""
     try:
         c = _apply(unc, values, source)

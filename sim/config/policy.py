@@ -1,0 +1,267 @@
+"""The policy events of a scenario: dated changes to the world."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from .base import (
+    Date,
+    EndUse,
+    NonNegFloat,
+    PathError,
+    PosFloat,
+    Probability,
+    Sector,
+    Strict,
+)
+from .checks import Misses, Names
+from .distributions import Distribution, check_nonnegative
+from .world import DecisionRule
+
+# --------------------------------------------------------------------------- policy
+
+
+class PolicyEventBase(Strict):
+    """A dated change to the world. The date may be uncertain: it is `date` plus a draw of
+    `delay_days` (calendar days), and the event happens at all with `probability`."""
+
+    date: Date = Field(description="Nominal date.")
+    delay_days: Distribution | None = Field(
+        default=None, description="Calendar days added to the date, drawn per replication."
+    )
+    probability: Probability = Field(
+        default=1.0, description="Chance the event happens at all (per replication)."
+    )
+    label: str = Field(default="", description="Shown on plots.")
+    announced: Date | None = Field(
+        default=None, description="Announced on this date (buyers may front-run).")
+    branch: str | None = Field(
+        default=None, description="Happens only in this branch of the future (the "
+        "config's `branch`); none: in every branch."
+    )
+    outside_window: bool = Field(
+        default=False, description="The nominal `date` may lie outside the simulated window "
+        "[calendar.start, calendar.start + horizon_days). An event dated before the start is "
+        "refused unless this is set, and then applies at t = 0 (the start); one dated at or "
+        "after the end never happens (`validate`, `run` and `sweep` warn about it unless "
+        "this is set)."
+    )
+
+    def check_names(self, at: str, names: Names, misses: Misses) -> None:
+        """Each name the event uses (at path `at`) is one the config defines; the misses
+        go to `misses`. (An event that names nothing has nothing to check.)"""
+
+    def check_fits(self, at: str, names: Names) -> None:
+        """PathError where the event does not fit the world its names exist in."""
+        if self.delay_days is not None and not math.isfinite(self.delay_days.expected):
+            raise PathError(f"{at}.delay_days", "must have a finite mean")
+
+    @staticmethod
+    def _need_each(misses: Misses, kind: str, known: frozenset[str],
+                   listed: list[str] | None, at: str) -> None:
+        for k, n in enumerate(listed or []):
+            misses.need(kind, known, n, f"{at}.{k}")
+
+
+
+class ControlsStart(PolicyEventBase):
+    """Licences are required from this date. Shipments already produced, declared or in
+    production when controls begin may still leave without one for a while: during
+    `transition_days` a shipment is exempt with a probability that falls linearly from
+    `exempt_share` to 0."""
+
+    type: Literal["controls_start"]
+    materials: list[str] = Field(min_length=1, description="Materials that now need licences.")
+    exempt_share: Probability = Field(
+        default=0.0, description="Share of shipments that still leave without a licence "
+        "when controls begin (falling to 0 over `transition_days`)."
+    )
+    transition_days: NonNegFloat = Field(
+        default=0.0, description="Calendar days over which the exempt share falls to 0."
+    )
+
+    def check_names(self, at: str, names: Names, misses: Misses) -> None:
+        self._need_each(misses, "material", names.materials, self.materials, f"{at}.materials")
+
+
+
+class ControlsLift(PolicyEventBase):
+    """Licences no longer required: files still waiting are released as approved."""
+
+    type: Literal["controls_lift"]
+    materials: list[str] = Field(min_length=1, description="Materials freed from licensing.")
+
+    def check_names(self, at: str, names: Names, misses: Misses) -> None:
+        self._need_each(misses, "material", names.materials, self.materials, f"{at}.materials")
+
+
+
+class SuspendApprovals(PolicyEventBase):
+    """Reviewers stop deciding; the queue keeps filling."""
+
+    type: Literal["suspend_approvals"]
+
+
+class ResumeApprovals(PolicyEventBase):
+    type: Literal["resume_approvals"]
+
+
+class SetReviewers(PolicyEventBase):
+    type: Literal["reviewers"]
+    count: int = Field(ge=0, description="New number of reviewers.")
+
+
+class SetDecision(PolicyEventBase):
+    """Changes approval behaviour from this date on."""
+
+    type: Literal["decision"]
+    approve_factor: NonNegFloat | None = Field(
+        default=None, description="Multiplies approval probabilities (capped by 1 - refuse)."
+    )
+    destinations: list[str] | None = Field(
+        default=None, description="Restrict approve_factor to these destinations."
+    )
+    pending_approval_rate_per_day: NonNegFloat | None = None
+    end_use: EndUse | None = Field(
+        default=None, description="`approve_factor` applies only to files with this end "
+        "use (and, with `destinations`, to those)."
+    )
+    rules: list[DecisionRule] | None = Field(default=None, description="Replace the rules.")
+
+    def check_names(self, at: str, names: Names, misses: Misses) -> None:
+        self._need_each(misses, "destination", names.destinations, self.destinations,
+                        f"{at}.destinations")
+        for j, r in enumerate(self.rules or []):
+            r.check_names(f"{at}.rules.{j}", names, misses)
+
+
+
+class SetReviewTime(PolicyEventBase):
+    type: Literal["review_time"]
+    review_time: Distribution | None = Field(
+        default=None, description="New review time, working days."
+    )
+    information_request_probability: Probability | None = Field(
+        default=None, description="New chance that a file is sent back."
+    )
+
+    @field_validator("review_time")
+    @classmethod
+    def _nonneg(cls, d: Distribution | None) -> Distribution | None:
+        return check_nonnegative(d, "review_time")
+
+    def check_fits(self, at: str, names: Names) -> None:
+        if (self.information_request_probability or 0) > 0 and \
+                not names.information_response_days:
+            raise PathError(f"{at}.information_request_probability",
+                            "needs authority.information_requests.response_days")
+        super().check_fits(at, names)
+
+
+
+class GeneralLicence(PolicyEventBase):
+    """Matching applications skip the queue for `valid_days`, decided in `processing_days`
+    working days and always approved."""
+
+    type: Literal["general_licence"]
+    destinations: list[str] | None = Field(default=None, description="Only these (or all).")
+    sectors: list[Sector] | None = Field(
+        default=None, description="Only these sectors (or all, background included)."
+    )
+    firms: list[str] | None = Field(default=None, description="Only these firms (or all).")
+    materials: list[str] | None = Field(default=None, description="Only these (or all).")
+    valid_days: PosFloat = Field(default=365.0, description="Calendar days it stays valid.")
+    processing_days: Distribution = Field(
+        default={"dist": "uniform", "low": 0.0, "high": 5.0}  # type: ignore[assignment]
+    )
+
+    @field_validator("processing_days")
+    @classmethod
+    def _nonneg(cls, d: Distribution) -> Distribution:
+        return check_nonnegative(d, "processing_days")  # type: ignore[return-value]
+
+    def check_names(self, at: str, names: Names, misses: Misses) -> None:
+        self._need_each(misses, "material", names.materials, self.materials, f"{at}.materials")
+        self._need_each(misses, "destination", names.destinations, self.destinations,
+                        f"{at}.destinations")
+        self._need_each(misses, "firm", names.firms, self.firms, f"{at}.firms")
+
+
+
+class StockpileRelease(PolicyEventBase):
+    type: Literal["stockpile_release"]
+
+    def check_fits(self, at: str, names: Names) -> None:
+        if not names.has_stockpile:
+            raise PathError(f"{at}.type", "stockpile_release needs a [stockpile] table")
+        super().check_fits(at, names)
+
+
+
+class AddCapacity(PolicyEventBase):
+    type: Literal["capacity"]
+    supplier: str = Field(description="A free supplier.")
+    add_kg_per_day: float = Field(
+        allow_inf_nan=False, description="kg/day added (negative removes)."
+    )
+
+    def check_names(self, at: str, names: Names, misses: Misses) -> None:
+        misses.need("supplier", names.suppliers, self.supplier, f"{at}.supplier")
+
+    def check_fits(self, at: str, names: Names) -> None:
+        if self.supplier not in names.free_suppliers:
+            raise PathError(f"{at}.supplier", "capacity is added to free suppliers only")
+        super().check_fits(at, names)
+
+
+
+class CloseRoute(PolicyEventBase):
+    """A later rule controls another route: it carries nothing from now on."""
+
+    type: Literal["close_route"]
+    supplier: str = Field(description="A free supplier with a [route] table.")
+
+
+class ForeignContent(PolicyEventBase):
+    """Extraterritorial control (the 0.1%-of-value rule announced 9 October 2025): from
+    now on, the shipments of free suppliers that contain Chinese-origin rare earths above
+    the threshold (their `china_content_share`) need a licence from the same authority."""
+
+    type: Literal["foreign_content"]
+    materials: list[str] = Field(min_length=1, description="Materials the rule covers.")
+    suppliers: list[str] | None = Field(
+        default=None, description="Only these free suppliers (or every free one)."
+    )
+    lift: bool = Field(default=False, description="End the rule instead.")
+
+    def check_names(self, at: str, names: Names, misses: Misses) -> None:
+        self._need_each(misses, "material", names.materials, self.materials, f"{at}.materials")
+        self._need_each(misses, "supplier", names.suppliers, self.suppliers, f"{at}.suppliers")
+
+    def check_fits(self, at: str, names: Names) -> None:
+        for k, n in enumerate(self.suppliers or []):
+            if n not in names.free_suppliers:
+                raise PathError(f"{at}.suppliers.{k}", f"{n!r} is controlled: the rule "
+                                "is about free suppliers' Chinese-origin content")
+        super().check_fits(at, names)
+
+
+
+PolicyEvent = Annotated[
+    ControlsStart
+    | ControlsLift
+    | SuspendApprovals
+    | ResumeApprovals
+    | SetReviewers
+    | SetDecision
+    | SetReviewTime
+    | GeneralLicence
+    | StockpileRelease
+    | AddCapacity
+    | ForeignContent
+    | CloseRoute,
+    Field(discriminator="type"),
+]

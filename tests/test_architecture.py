@@ -1,5 +1,7 @@
 """The package's architecture holds: layers import only downwards (the import-linter
-contract in pyproject.toml), and no module takes another's private names."""
+contracts in pyproject.toml: the packages, and the modules of sim.config), no import cycle
+anywhere in sim/ (imports in functions and for type checking counted), and no module takes
+another's private names."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from importgraph import cycles, import_graph, imported
 
 ROOT = Path(__file__).resolve().parents[1]
 LINT = str(Path(sys.executable).with_name("lint-imports"))
@@ -21,21 +25,79 @@ def lint(cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_layer_contract_is_kept() -> None:
     r = lint(ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "1 kept, 0 broken" in r.stdout
+    assert "2 kept, 0 broken" in r.stdout
 
 
 def test_layer_contract_catches_an_upward_import(tmp_path: Path) -> None:
     """A copy of the package where the model imports the report layer breaks the contract,
     and lint-imports names the import."""
-    shutil.copytree(ROOT / "sim", tmp_path / "sim",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    world = tmp_path / "sim" / "model" / "world.py"
+    world = _copy_tree(tmp_path) / "model" / "world.py"
     world.write_text(world.read_text() + "\nfrom ..report.run.text import run_text  # noqa\n")
     r = lint(tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "BROKEN" in r.stdout
     assert "sim.model.world -> sim.report.run.text" in r.stdout
+
+
+def _copy_tree(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "sim", tmp_path / "sim",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path / "sim"
+
+
+def test_config_layers_and_cycle_check_catch_a_lazy_import_back(tmp_path: Path) -> None:
+    """A copy where validation imports uncertain inside a function (the kind of circle
+    uncertain -> levers -> loading -> uncertain the config package once had) breaks the
+    config layers contract, and the cycle check finds the circle."""
+    sim = _copy_tree(tmp_path)
+    validation = sim / "config" / "validation.py"
+    validation.write_text(validation.read_text() + "\n\ndef _late() -> None:\n"
+                          "    from .uncertain import check_uncertain  # noqa\n")
+    r = lint(tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "1 kept, 1 broken" in r.stdout
+    assert "sim.config.validation -> sim.config.uncertain" in r.stdout
+    assert cycles(import_graph(sim)) == [
+        ["sim.config.levers", "sim.config.uncertain", "sim.config.validation"]]
+
+
+def test_config_modules_do_not_import_the_public_face(tmp_path: Path) -> None:
+    """`sim.config.schema` gathers the models for the other layers; a config module that
+    imports it breaks the contract."""
+    sim = _copy_tree(tmp_path)
+    levers = sim / "config" / "levers.py"
+    levers.write_text(levers.read_text() + "\nfrom .schema import Config as _C  # noqa\n")
+    r = lint(tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "sim.config.levers -> sim.config.schema" in r.stdout
+
+
+def test_no_import_cycle_in_the_package() -> None:
+    graph = import_graph()
+    assert len(graph) > 60 and sum(map(len, graph.values())) > 200  # the reader found them
+    assert cycles(graph) == []
+
+
+def test_cycle_finder_finds_known_cycles() -> None:
+    g = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"e"}, "f": set()}
+    assert sorted(cycles(g)) == [["a", "b", "c"], ["e"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_import_reader_sees_every_kind_of_import() -> None:
+    """Relative and absolute, `from . import module`, in a function, and for type checking
+    only; a name that is not a module counts as its module; other packages do not count."""
+    known = {"sim.model", "sim.model.a", "sim.model.b", "sim.model.c", "sim.model.d",
+             "sim.model.e", "sim.model.f", "sim.model.g", "sim.config", "sim.config.z"}
+    src = ("from typing import TYPE_CHECKING\nimport numpy\nfrom . import b\n"
+           "from .c import X\nimport sim.model.d\nfrom sim.model.e import Y\n"
+           "from ..config import z, Config\n"
+           "if TYPE_CHECKING:\n    from .f import G\n"
+           "def late():\n    from .g import H\n")
+    assert imported(ast.parse(src), "sim.model.a", False, known) == {
+        "sim.model.b", "sim.model.c", "sim.model.d", "sim.model.e", "sim.model.f",
+        "sim.model.g", "sim.config", "sim.config.z"}
 
 
 def _private_imports(path: Path, root: Path = ROOT) -> list[str]:

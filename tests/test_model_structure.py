@@ -8,6 +8,7 @@ import ast
 from pathlib import Path
 
 import pytest
+from importgraph import cycles, import_graph
 
 from sim import load_config
 from sim.model.world import World
@@ -25,82 +26,11 @@ def now_reads(tree: ast.Module) -> int:
     return sum(isinstance(n, ast.Attribute) and n.attr == "_now" for n in ast.walk(tree))
 
 
-def local_imports(tree: ast.Module, modules: set[str]) -> set[str]:
-    """The sibling modules of sim/model a module imports, wherever the import is (type
-    checking blocks and functions included)."""
-    out: set[str] = set()
-    for n in ast.walk(tree):
-        if isinstance(n, ast.ImportFrom) and n.level == 1:
-            if n.module is not None:
-                out.add(n.module.split(".")[0])
-            else:  # from . import x
-                out.update(a.name for a in n.names)
-        elif isinstance(n, ast.ImportFrom) and n.level == 0 and n.module is not None:
-            parts = n.module.split(".")
-            if parts[:2] == ["sim", "model"] and len(parts) > 2:
-                out.add(parts[2])
-        elif isinstance(n, ast.Import):
-            for a in n.names:
-                parts = a.name.split(".")
-                if parts[:2] == ["sim", "model"] and len(parts) > 2:
-                    out.add(parts[2])
-    return out & modules
-
-
-def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """The strongly connected components with more than one module (or a module importing
-    itself), each sorted: every import cycle lies within one."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on: set[str] = set()
-    found: list[list[str]] = []
-
-    def visit(v: str) -> None:
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        on.add(v)
-        for w in sorted(graph[v]):
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                comp.append(w)
-                if w == v:
-                    break
-            if len(comp) > 1 or v in graph[v]:
-                found.append(sorted(comp))
-
-    for v in sorted(graph):
-        if v not in index:
-            visit(v)
-    return found
-
-
 def model_graph() -> dict[str, set[str]]:
-    trees = _trees()
-    names = {n.removesuffix(".py") for n in trees} - {"__init__"}
-    return {n.removesuffix(".py"): local_imports(t, names) - ({"__init__"})
-            for n, t in trees.items() if n != "__init__.py"}
-
-
-def test_cycle_finder_finds_known_cycles() -> None:
-    g = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"e"}, "f": set()}
-    assert sorted(cycles(g)) == [["a", "b", "c"], ["e"]]
-    assert cycles({"a": {"b"}, "b": set()}) == []
-
-
-def test_import_reader_sees_type_checking_imports() -> None:
-    src = ("from typing import TYPE_CHECKING\nfrom . import b\nfrom .c import X\n"
-           "import sim.model.d\nfrom sim.model.e import Y\nfrom ..config import z\n"
-           "if TYPE_CHECKING:\n    from .f import G\n")
-    assert local_imports(ast.parse(src), set("abcdefz")) == set("bcdef")
+    """The import graph of sim/model alone (its modules, and their imports of each other)."""
+    graph = import_graph()
+    return {m: {n for n in graph[m] if n.startswith("sim.model.")}
+            for m in graph if m.startswith("sim.model.")}
 
 
 def test_no_import_cycle_in_the_model() -> None:

@@ -6,7 +6,7 @@ the public face of the models (`schema`) and the reference; the work estimate (`
 and the loader (`loading`); `uncertain`; `levers`; `validation` (raw data to a Config, and
 the wording of its errors); the root model (`scenario`); its parts by subject (`policy`,
 `study`, then `world`, `observed`, `priors`); and the building blocks (`checks`,
-`distributions`, `paths`, then `base`).
+`distributions`, `paths`, `sourcing`, then `base`).
 
 Nothing here runs a simulation; every other layer builds on it.
 """

@@ -14,7 +14,7 @@ import pytest
 from scipy import stats as sps
 
 import sim
-from sim.analysis.stats import COLUMNS, describe, sector_halfwidths, sector_table, summarise
+from sim.analysis.stats import COLUMNS, describe, sector_halfwidths, sector_table, summary_rows
 from sim.errors import ArgumentError, FolderError
 from sim.run.batch import default_chunk_size
 from sim.run.chunks import ReplicationError
@@ -287,9 +287,10 @@ def test_sector_table_zero_planned_value() -> None:
     assert (st.xs("tech", level="sector")["shortfall_frac"] == 0.0).all()
 
 
-def test_summarise_sector_rows() -> None:
-    authority = pd.DataFrame({"replication": [0, 1, 2], "queue_wait_mean": [1.0, 2.0, 3.0]})
-    s = summarise(_firms(), authority)
+def test_summary_rows_sector_rows() -> None:
+    firms = {c: v.to_numpy() for c, v in _firms().items()}
+    authority = {"replication": np.array([0, 1, 2]), "queue_wait_mean": np.array([1.0, 2.0, 3.0])}
+    s = pd.DataFrame(summary_rows(firms, authority), columns=COLUMNS)
     assert list(s.columns) == COLUMNS
     row = s[(s["level"] == "sector") & (s["name"] == "auto")
             & (s["metric"] == "shortfall_frac")].iloc[0]

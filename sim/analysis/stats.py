@@ -220,15 +220,6 @@ def summary_rows(firms: Columns, authority: Columns) -> list[dict[str, Any]]:
     return rows
 
 
-def summarise(firms: pd.DataFrame, authority: pd.DataFrame) -> pd.DataFrame:
-    """The long-format summary table of DataFrames (`summary_rows`, as a DataFrame)."""
-    import pandas as pd
-
-    cols = {c: firms[c].to_numpy() for c in firms.columns}
-    auth = {c: authority[c].to_numpy() for c in authority.columns}
-    return pd.DataFrame(summary_rows(cols, auth), columns=COLUMNS)
-
-
 def _cell(v: Any) -> str:
     """A value as pandas' `to_csv` writes it: shortest round-trip floats, NaN empty."""
     if isinstance(v, bool | np.bool_):

@@ -4,7 +4,7 @@ Each spec validates from a TOML inline table such as
 ``{dist = "exponential", mean = 1.0}`` and exposes ``expected`` (theoretical
 mean, in the same units as the samples: days, working days or kg depending on
 where it is used), ``sample(rng, size)`` returning a float64 array, and ``ppf(u)``, the
-inverse CDF of an array of uniforms in [0, 1), for draws keyed to entities (#9): the same
+inverse CDF of an array of uniforms in [0, 1), for draws keyed to entities: the same
 uniform maps through whatever distribution is in force when it is used.
 """
 

@@ -140,14 +140,6 @@ def _rounds(p: float, most: int) -> float:
     return p * (1.0 - p ** float(most)) / (1.0 - p)
 
 
-def _controlled_ever(cfg: Config) -> set[str]:
-    out = {m for m, mc in cfg.materials.items() if mc.controlled_at_start}
-    for ev in cfg.policy:
-        if isinstance(ev, ControlsStart):
-            out.update(ev.materials)
-    return out
-
-
 def _parts(kg: float, cap: float | None) -> float:
     """Licence applications an order of `kg` is split into (a controlled supplier's
     `max_shipment_kg`)."""

@@ -9,10 +9,10 @@ a reviewer is free starts review at once, so a file costs two events (arrival, e
 review) and an idle reviewer none.
 Files are rows of an `ApplicationTable` (see records.py): the queue holds row numbers.
 
-A reviewed file is approved, refused, or left *pending* (FACTS §1: most files that were not
-approved were left pending). Pending files sit on a shelf and are approved later at a
-hazard rate (per calendar day, scaled by their class's approval probability), which policy
-events can change: this is the time-varying approval hazard.
+A reviewed file is approved, refused, or left *pending* (in the 2025 regime most files
+that were not approved were left pending). Pending files sit on a shelf and are approved
+later at a hazard rate (per calendar day, scaled by their class's approval probability),
+which policy events can change: this is the time-varying approval hazard.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class Authority:
     response, the decision, the pending clock) takes its uniform from the file's own row of
     keyed uniforms (`ApplicationTable.draws` / `key`, columns in records.py), mapped through
     the distribution in force when the step happens: a file's numbers do not depend on
-    which files came before it, so levers that reorder the queue keep them (#9).
+    which files came before it, so levers that reorder the queue keep them.
 
     When a file is approved or refused, the row's `applicant` (a DecisionListener, set
     by whoever filed it) is told; other buyers' files have none and need nothing more.

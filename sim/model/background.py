@@ -70,7 +70,7 @@ def start_background(env: simpy.Environment, bg: BackgroundConfig, streams: Stre
     Arrivals do not depend on anything the model does, so the k-th arrival takes the k-th
     draw of each of its streams (gap, quantity, material, destination, end use, transition
     exemption) in every variant; its licence file's steps are row k of the keyed table
-    ``file.background.1``, so they too stay with it whatever the queue does (#9).
+    ``file.background.1``, so they too stay with it whatever the queue does.
 
     With `bg.deferred`, a DeferredDemand is every file's applicant (what its buyer does
     after a refusal or a long wait); it is returned, else None."""

@@ -6,7 +6,7 @@ goes into finished goods. While orders are open it dispatches every `dispatch_ev
 everything if it has enough, otherwise shares by its allocation rule, the rest staying on
 back-order. A customer whose order was cut is told, for shortage gaming
 (`ordering.cut_inflation`). Each dispatched piece travels `transit_days` (per arc), its
-draw keyed by the arc's dispatch count (#9)."""
+draw keyed by the arc's dispatch count."""
 
 from __future__ import annotations
 

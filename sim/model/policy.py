@@ -60,7 +60,7 @@ class Policy:
 
         An event's two uniforms (whether it happens, its delay) are keyed to its name --
         its label, or its type -- and how many events of that name came before it, so
-        adding, removing or moving another event leaves its draws alone (#9)."""
+        adding, removing or moving another event leaves its draws alone."""
         seen: dict[str, int] = {}
         for i, ev in enumerate(self.events):
             if ev.branch is not None and ev.branch != self.branch:

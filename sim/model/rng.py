@@ -4,7 +4,7 @@ entities.
 No global random state is used anywhere: every draw comes from a
 ``numpy.random.Generator`` derived from a root ``SeedSequence``. The model's random steps
 take their numbers from `KeyedUniforms` (row k of a source's table belongs to the source's
-k-th entity), so what an entity draws does not depend on the order of events (#9); plain
+k-th entity), so what an entity draws does not depend on the order of events; plain
 streams remain for what happens in a fixed order whatever the model does (other buyers'
 arrivals, uncertain parameters).
 """

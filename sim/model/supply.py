@@ -44,7 +44,7 @@ class Supplier:
 
     A shipment's random steps (records.PRODUCTION ...) are its row of the keyed table of
     its source, ``<supplier>.<firm>.<material>.<part>``: the firm's k-th order of that
-    material from this supplier gets row k whatever else happened (#9)."""
+    material from this supplier gets row k whatever else happened."""
 
     controlled = False
     exports: ExportLog | None = None  # where dispatches are recorded (the controlled exporter)
@@ -89,7 +89,7 @@ class Supplier:
 
     def _ship(self, sh: Shipment, go: float) -> None:
         """Dispatch at calendar day `go`, then transit to the firm. Licensed shipments may
-        be held by export inspections first (FACTS §1: keyword-triggered customs checks)."""
+        be held by export inspections first (keyword-triggered customs checks)."""
         draws, key = sh.draws, sh.key
         if (self.hold_p > 0.0 and (sh.application is not None or sh.covered)
                 and draws.u(key, HOLD) < self.hold_p):

@@ -1,4 +1,4 @@
-"""Seeds of replications: one root seed, one child per replication (DESIGN §3)."""
+"""Seeds of replications: one root seed, one child per replication."""
 
 from __future__ import annotations
 

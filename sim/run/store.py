@@ -1,6 +1,6 @@
 """The results folder as a small database: the manifest is the truth.
 
-Layout (DESIGN §4)::
+Layout::
 
     results/<run>/manifest.json        the run: what it is, its config's hashes, its id
     results/<run>/chunks.jsonl         one line per finished chunk: its part files, their

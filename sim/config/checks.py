@@ -71,6 +71,8 @@ class Names:
     customers: Mapping[str, frozenset[str]]
     """Supplier or firm -> the firms ordering from it."""
     free_suppliers: frozenset[str]
+    routes: frozenset[str]
+    """Suppliers with a [route] table."""
     uncertain: frozenset[str]
     has_stockpile: bool
     information_response_days: bool

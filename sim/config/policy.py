@@ -17,7 +17,7 @@ from .base import (
     Sector,
     Strict,
 )
-from .checks import Misses, Names
+from .checks import Misses, Names, unknown_name
 from .distributions import Distribution, check_nonnegative
 from .world import DecisionRule
 
@@ -58,6 +58,9 @@ class PolicyEventBase(Strict):
         """PathError where the event does not fit the world its names exist in."""
         if self.delay_days is not None and not math.isfinite(self.delay_days.expected):
             raise PathError(f"{at}.delay_days", "must have a finite mean")
+        if self.announced is not None and self.announced > self.date:
+            raise PathError(f"{at}.announced", f"{self.announced} is after the event's "
+                            f"date {self.date}")
 
     @staticmethod
     def _need_each(misses: Misses, kind: str, known: frozenset[str],
@@ -224,6 +227,16 @@ class CloseRoute(PolicyEventBase):
     type: Literal["close_route"]
     supplier: str = Field(description="A free supplier with a [route] table.")
 
+    def check_names(self, at: str, names: Names, misses: Misses) -> None:
+        if self.supplier not in names.suppliers:
+            misses.fail(f"{at}.supplier", unknown_name("supplier", self.supplier,
+                                                       names.suppliers, names.routes))
+
+    def check_fits(self, at: str, names: Names) -> None:
+        if self.supplier not in names.routes:
+            raise PathError(f"{at}.supplier", f"{self.supplier!r} is not a supplier with a "
+                            "[route] table")
+        super().check_fits(at, names)
 
 class ForeignContent(PolicyEventBase):
     """Extraterritorial control (the 0.1%-of-value rule announced 9 October 2025): from

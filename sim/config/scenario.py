@@ -16,7 +16,7 @@ from .base import (
 )
 from .checks import Misses, Names, check_sum, last_day, unknown_name
 from .observed import ObservedData
-from .policy import CloseRoute, PolicyEvent, PolicyEventBase
+from .policy import PolicyEvent, PolicyEventBase
 from .sourcing import FrontRunning
 from .study import CalibrationConfig, OutputConfig, RunsConfig, SweepConfig, UncertainParameter
 from .world import (
@@ -110,6 +110,7 @@ class Config(Strict):
             makers=tuple(sorted(n for n, f in self.firms.items() if f.output is not None)),
             customers={k: frozenset(v) for k, v in customers.items()},
             free_suppliers=frozenset(n for n, s in self.suppliers.items() if s.kind == "free"),
+            routes=frozenset(n for n, s in self.suppliers.items() if s.route is not None),
             uncertain=frozenset(u.name for u in self.uncertain),
             has_stockpile=self.stockpile is not None,
             information_response_days=(
@@ -193,19 +194,6 @@ class Config(Strict):
                 if m not in self.materials:
                     raise PathError(f"{path}.materials.{k}", unknown_name("material", m,
                                                                           self.materials))
-        for i, ev in enumerate(self.policy):
-            if ev.announced is not None and ev.announced > ev.date:
-                raise PathError(f"policy.{i}.announced", f"{ev.announced} is after the "
-                                f"event's date {ev.date}")
-            if isinstance(ev, CloseRoute):
-                sup = self.suppliers.get(ev.supplier)
-                if sup is None:
-                    raise PathError(f"policy.{i}.supplier", unknown_name(
-                        "supplier", ev.supplier, self.suppliers,
-                        [n for n, x in self.suppliers.items() if x.route is not None]))
-                if sup.route is None:
-                    raise PathError(f"policy.{i}.supplier", f"{ev.supplier!r} is not a "
-                                    "supplier with a [route] table")
 
     def _check_measured(self) -> None:
         """The measured window (`output.measure_from` to `measure_until`) holds some of the

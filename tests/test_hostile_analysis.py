@@ -22,7 +22,7 @@ from sim.analysis.stats import (
     describe,
     interval_of,
     mean_interval,
-    summarise,
+    summary_rows,
     wilson,
 )
 from sim.analysis.uncertainty import NOISE_FLOOR, explain
@@ -212,7 +212,8 @@ def test_tiers_are_listed_zero_first() -> None:
         "value_lost": [1.0, 0.0, 2.0, 0.5, 1.0, 0.0], "planned_value": [10.0] * 6,
         **{m: [0.1] * 6 for m in ("shortfall_frac", "shortfall_units", "tts_days",
                                   "ttr_days", "downtime_days")}})
-    s = summarise(firms, pd.DataFrame({"replication": [0, 1]}))
+    s = pd.DataFrame(summary_rows({c: v.to_numpy() for c, v in firms.items()},
+                                  {"replication": np.array([0, 1])}), columns=COLUMNS)
     assert s[s["level"] == "tier"]["name"].drop_duplicates().tolist() == ["0", "1", "2"]
 
 

@@ -5,8 +5,8 @@ Its modules form layers (the second import-linter contract in pyproject.toml), f
 the public face of the models (`schema`) and the reference; the work estimate (`workload`)
 and the loader (`loading`); `uncertain`; `levers`; `validation` (raw data to a Config, and
 the wording of its errors); the root model (`scenario`); its parts by subject (`policy`,
-`study`, then `world`, `observed`, `priors`); and the building blocks (`checks`,
-`distributions`, `paths`, `sourcing`, then `base`).
+`study`, then `world`, `observed`, `priors`); the responses' and sourcing's settings; and
+the building blocks (`checks`, `distributions`, `paths`, then `base`).
 
 Nothing here runs a simulation; every other layer builds on it.
 """

@@ -1,6 +1,7 @@
 """The config schema, the public face of the scenario's typed models: `Config` and the
-models of its parts, gathered from the modules that define them by subject
-(`world`, `sourcing`, `policy`, `study`, `scenario`, with the cross-reference checks in `checks`).
+models of its parts, gathered from the modules that define them by subject (`world`,
+`responses`, `sourcing`, `policy`, `study`, `scenario`, with the cross-reference checks in
+`checks`).
 
 Code outside `sim.config` imports the models from here; modules inside it import from
 the subject modules, so that this face sits above every layer of the package.
@@ -26,10 +27,10 @@ from .policy import (
     StockpileRelease,
     SuspendApprovals,
 )
+from .responses import DeferredDemand, LicenceCover
 from .scenario import (
     Config,
 )
-from .responses import DeferredDemand, LicenceCover
 from .sourcing import FrontRunning, Resourcing, Route
 from .study import (
     CalibrationConfig,

@@ -397,13 +397,17 @@ class StubStore:
 
 
 def test_precision_growth_is_finite_safe() -> None:
-    # half-width of the mean of (0.1, 0.3): t(0.975, 1) x sd 0.1414 / sqrt 2 = 1.2706
+    # shortfall is a share: the Wilson interval of the mean of (0.1, 0.3) on its effective
+    # size n = p(1 - p) / (s^2 / 2) = 0.16 / 0.01 = 16, with z = t(0.975, 1) = 12.706:
+    # centre (0.2 + z^2 / 32) / (1 + z^2 / 16) = 0.47295, half (z / 11.09) x
+    # sqrt(0.01 + z^2 / 1024) = 0.46912, so [0.00383, 0.94207]; its larger half from the
+    # mean is 0.94207 - 0.2 = 0.74207
     store: Any = StubStore()
     tiny = PrecisionTarget(1e-300, 2, 10**12)
-    assert tiny(store, 2) == 10**12  # (1.27 / 1e-300)^2 overflows: capped, not an error
-    assert tiny.worst == pytest.approx(1.27062, rel=1e-5) and tiny.met is False
-    # 2 x (1.2706 / 0.5)^2 x 1.1 = 14.2 -> 15, as before
-    assert PrecisionTarget(0.5, 2, 1000)(store, 2) == 15
+    assert tiny(store, 2) == 10**12  # (0.74 / 1e-300)^2 overflows: capped, not an error
+    assert tiny.worst == pytest.approx(0.74207, rel=1e-4) and tiny.met is False
+    # 2 x (0.74207 / 0.5)^2 x 1.1 = 4.85 -> 5
+    assert PrecisionTarget(0.5, 2, 1000)(store, 2) == 5
     assert PrecisionTarget(2.0, 2, 1000)(store, 2) is None  # met
 
 

@@ -16,7 +16,7 @@ import simpy
 
 from ..config.responses import DeferredDemand as DeferredConfig
 from .authority import Authority
-from .clock import post_call
+from .clock import now, post_call
 from .licensing import Licensing
 from .records import APPROVED, CLOSED, REFUSED, UNDECIDED, WITHDRAWN, ExportLog
 from .rng import KeyedUniforms, Keys
@@ -69,7 +69,7 @@ class DeferredDemand:
         """Background row `i` was just added: its buyer waits for the decision."""
         self.authority.apps.applicant[i] = self
         if self.patience is not None:
-            self._due.append((self.env._now + self.patience, i))
+            self._due.append((now(self.env) + self.patience, i))
             if not self._armed:
                 self._arm()
 
@@ -85,13 +85,13 @@ class DeferredDemand:
             due.popleft()
         self._armed = bool(due)
         if due:
-            post_call(self.env, max(0.0, due[0][0] - self.env._now), self._on_due, None)
+            post_call(self.env, max(0.0, due[0][0] - now(self.env)), self._on_due, None)
 
     def _run_out(self, _arg: object) -> None:
         """Patience ran out now for the first files: withdraw those still open."""
         due, state = self._due, self.authority.apps.state
-        now = self.env._now
-        while due and due[0][0] <= now + 1e-9:
+        when = now(self.env)
+        while due and due[0][0] <= when + 1e-9:
             i = due.popleft()[1]
             if state[i] != CLOSED:
                 self.authority.withdraw(i)
@@ -120,15 +120,15 @@ class DeferredDemand:
         """Row `i`'s buyer files again now (or, controls lifted, exports at once)."""
         self.waiting -= 1
         t = self.authority.apps
-        now = self.env._now
+        when = now(self.env)
         m, d, kg = t.material[i], t.destination[i], t.kg[i]
         if not self.licensing.controlled[m]:
             self.freed += 1
-            self.exports.record(now, d, m, kg)
+            self.exports.record(when, d, m, kg)
             return
         attempt, k = t.attempt[i] + 1, t.key[i]
         files = self._table("file", attempt, self.authority.steps)
-        j = t.add(m, d, kg, self.licensing.priority[d], now, files, k, t.end_use[i])
+        j = t.add(m, d, kg, self.licensing.priority[d], when, files, k, t.end_use[i])
         t.attempt[j] = attempt
         self.filed(j)
         self.authority.receive(j)

@@ -20,6 +20,19 @@ EVERY = 5.0
 """Seconds between two plain progress lines of a loop."""
 
 
+class _Stderr(logging.StreamHandler):
+    """A handler writing to whatever `sys.stderr` is when it writes (a test harness or a
+    caller may swap it, and close the one it swapped out)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: TextIO) -> None:
+        pass
+
+
 def show_phases(enabled: bool = True, stream: TextIO | None = None,
                 prefix: str = "rareshock: ") -> None:
     """Print phase and loop lines to `stream` (default stderr), each after `prefix`; with
@@ -30,7 +43,7 @@ def show_phases(enabled: bool = True, stream: TextIO | None = None,
     log.propagate = not enabled
     if not enabled:
         return
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
     handler.setFormatter(logging.Formatter(prefix + "%(message)s"))
     log.addHandler(handler)
 

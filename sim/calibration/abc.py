@@ -45,8 +45,9 @@ _current: list[Any] = [None]
 def calibrated(cfg: Config, source: str = "<config>") -> list[UncertainParameter]:
     """The uncertain parameters to calibrate (`calibration.parameters`, default all of
     them), in the order of `[[uncertain]]`; ConfigError if there are none, a name is
-    unknown, or one has a prior pyabc cannot perturb (`choice`, `posterior`). The others are drawn from their priors in
-    every simulation (nuisance parameters) and stay priors in the posterior."""
+    unknown, or one has a prior pyabc cannot perturb (`choice`, `posterior`). The others
+    are drawn from their priors in every simulation (nuisance parameters) and stay
+    priors in the posterior."""
     if not cfg.uncertain:
         raise ConfigError(source, "uncertain", "nothing to calibrate: the config has no "
                           "[[uncertain]] parameters")

@@ -51,10 +51,10 @@ class Job:
     plots: bool = True
     commit: str = "unknown"
     t0: float = field(default_factory=time.perf_counter)
+    store: ResultsDir = field(init=False)
 
-    @property
-    def store(self) -> ResultsDir:
-        return ResultsDir(self.path)
+    def __post_init__(self) -> None:
+        self.store = ResultsDir(self.path)
 
     @property
     def predictive_n(self) -> int:

@@ -4,7 +4,8 @@ The package is built in layers, each importing only those below it (a contract i
 pyproject.toml, checked by the tests): `config` (the schema and loading) <- `model` (one
 replication) <- `run` (batches, executors, the results store) <- `sweep` and
 `calibration` <- `analysis` (stored results, statistics) <- `report` (text, plots,
-documents) <- `api` and `cli`. The names below are the notebook entry points (`sim.api`).
+documents) <- `workflows` (each user job as named steps) <- `api` <- `cli` (which imports
+only `api` and `errors`). The names below are the notebook entry points (`sim.api`).
 """
 
 from __future__ import annotations

@@ -62,6 +62,18 @@ class ArgumentError(BadInput):
         return (type(self), (self.argument, self.value, self.message))
 
 
+class ConflictError(ArgumentError):
+    """Two keyword arguments that cannot be given together (`resume` and `overwrite`);
+    `other` is the second one's name, which the CLI shows as its flag too."""
+
+    def __init__(self, argument: str, value: Any, other: str) -> None:
+        self.other = other
+        super().__init__(argument, value, f"cannot be combined with {other}")
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (self.argument, self.value, self.other))
+
+
 class FolderError(BadInput):
     """A results folder cannot be used as asked (it exists, it holds something else, it
     cannot be resumed...).

@@ -25,7 +25,21 @@ def lint(cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_layer_contract_is_kept() -> None:
     r = lint(ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "2 kept, 0 broken" in r.stdout
+    assert "3 kept, 0 broken" in r.stdout
+
+
+def test_cli_contract_catches_a_direct_library_import(tmp_path: Path) -> None:
+    """The command line may reach the library only through sim.api: a copy where it
+    imports the config layer itself breaks the second contract, which names the import."""
+    shutil.copytree(ROOT / "sim", tmp_path / "sim",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    cli = tmp_path / "sim" / "cli.py"
+    cli.write_text(cli.read_text() + "\nfrom .config import load_config  # noqa\n")
+    r = lint(tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "the command line imports only sim.api and sim.errors BROKEN" in r.stdout
+    assert "sim.cli -> sim.config" in r.stdout
 
 
 def test_layer_contract_catches_an_upward_import(tmp_path: Path) -> None:
@@ -56,7 +70,7 @@ def test_config_layers_and_cycle_check_catch_a_lazy_import_back(tmp_path: Path) 
                           "    from .uncertain import check_uncertain  # noqa\n")
     r = lint(tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr
-    assert "1 kept, 1 broken" in r.stdout
+    assert "2 kept, 1 broken" in r.stdout
     assert "sim.config.validation -> sim.config.uncertain" in r.stdout
     assert cycles(import_graph(sim)) == [
         ["sim.config.levers", "sim.config.uncertain", "sim.config.validation"]]

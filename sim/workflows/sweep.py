@@ -1,0 +1,24 @@
+"""A sweep: every point of the config's design, then its summary, sensitivity and
+discovery tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..analysis.stored import StoredSweep
+from ..config import Config
+from ..run.batch import check_count
+from ..sweep import SweepInfo
+from ..sweep import run_sweep as run_points
+from .execution import Execution
+
+
+def sweep(cfg: Config, path: Path, ex: Execution, *, replications: int | None = None,
+          crn: bool | None = None, source: str = "<config>") -> SweepInfo:
+    """Run every point of `cfg.sweep` into `path` (`replications` per point, `crn`
+    overriding `sweep.crn`) and write the tables computed from them."""
+    if replications is not None:
+        check_count("replications", replications)
+    return run_points(cfg, path, replications=replications, crn=crn, source=source,
+                      force=ex.force, finished=lambda store: StoredSweep(path).write_outputs(),
+                      **ex.batch_options())

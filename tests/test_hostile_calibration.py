@@ -289,10 +289,22 @@ def test_no_generation_meeting_the_floor_ends_cleanly(tmp_path: Path) -> None:
                        r"accepted \d+ of \d+ simulations .* below the floor of 99.0%"):
         sim.calibrate(sim.load_config(path), tmp_path / "cal", workers=1,
                       config_path=path, plots=False)
-    man = json.loads((tmp_path / "cal" / "manifest.json").read_text())
+    # the folder this call made is gone: bad input leaves nothing half-written
+    assert not (tmp_path / "cal").exists()
+    # one that was there before is marked failed, with the message
+    from sim.run.store import ResultsDir
+    from sim.workflows.calibrate import mark_unfinished
+
+    store = ResultsDir(tmp_path / "cal2")
+    with store.locked():
+        store.prepare(sim.load_config(path), {"kind": "calibration", "replications": 1,
+                                              "seed": 1, "chunk_size": None, "crn": None,
+                                              "name": "x"}, resume=False, overwrite=False)
+    mark_unfinished(store, ConfigError("x.toml", "calibration.min_acceptance", "too high"))
+    man = json.loads((tmp_path / "cal2" / "manifest.json").read_text())
     assert man["state"] == "failed" and "min_acceptance" in man["error"]
     with pytest.raises(FolderError, match="did not finish.*'failed'"):
-        sim.api.report(tmp_path / "cal")
+        sim.api.report(tmp_path / "cal2")
 
 
 def test_targets_without_spread_are_named_and_all_of_them_refused() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -125,7 +126,10 @@ def fit(job: Job, progress: Callable[[str], None] | None) -> Any:
     ex = make_executor(job.ex.executor, job.ex.workers or os.cpu_count() or 1,
                        job.ex.scheduler)
     store = job.store
-    aborted, prepared = True, False
+    # a folder this call makes, refused for the user's own setting mid-fit (a floor no
+    # generation reaches, priors that clash in a draw), is removed: nothing half-written
+    fresh = not job.path.exists() or not any(job.path.iterdir())
+    aborted, prepared, remove = True, False, False
     try:
         with store.locked():
             store.prepare(job.cfg, {"kind": "calibration", "replications": job.predictive_n,
@@ -141,11 +145,14 @@ def fit(job: Job, progress: Callable[[str], None] | None) -> Any:
         with store.locked():
             write_outputs(job, store, result)
     except BaseException as exc:
-        if prepared:  # the folder says it did not finish, and why
+        remove = prepared and fresh and isinstance(exc, BadInput)
+        if prepared and not remove:  # the folder says it did not finish, and why
             mark_unfinished(store, exc)
         raise
     finally:
         ex.close(abort=aborted)
+        if remove:
+            shutil.rmtree(job.path, ignore_errors=True)
     return result
 
 

@@ -62,6 +62,11 @@ def test_one_replication_summary_imports_no_scipy_stats(tmp_path: Path) -> None:
     assert (out / "summary.csv").is_file() and (out / "uncertainty.csv").is_file()
 
 
+def test_the_command_line_and_the_api_import_neither_at_load() -> None:
+    # What every command pays before it parses its arguments.
+    assert _heavy_after("import sim.api\nimport sim.cli") == []
+
+
 @pytest.mark.parametrize("module", HEAVY)
 def test_the_check_sees_a_heavy_import(module: str) -> None:
     # The probe itself: a run path that did import one of them is reported.

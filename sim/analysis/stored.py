@@ -159,11 +159,11 @@ class StoredRun:
     def firm_columns(self) -> list[str]:
         """The replications columns a summary reads: FIRM_COLUMNS, and `tier` where the
         folder has it (runs stored before supply tiers do not)."""
-        import pyarrow.dataset as ds
+        import pyarrow.parquet as pq  # not pyarrow.dataset, which imports pandas
 
         parts = [self.path / p.file for ch in self.chunks.values()
                  for name, p in ch.parts.items() if name == "replications"]
-        names = ds.dataset(parts[:1], format="parquet").schema.names if parts else []
+        names = pq.read_schema(parts[0]).names if parts else []
         return [*FIRM_COLUMNS, *(["tier"] if "tier" in names else [])]
 
     @property

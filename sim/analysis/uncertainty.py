@@ -85,8 +85,6 @@ def _one_blas_thread():  # noqa: ANN202 - a context manager
 def _sector_rows(parameters: pd.DataFrame, g: pd.DataFrame, sector: str, keys: list[str],
                  names: list[str], metric: str, seed: int) -> list[dict]:
     """The rows of one sector (see `explain`)."""
-    from scipy.stats import spearmanr
-
     joined = parameters.merge(g[[*keys, metric]], on=keys, validate="one_to_one")
     y = joined[metric].to_numpy(dtype=float)
     usable = {n: x for n in names if (x := _numeric(joined[n])) is not None}
@@ -96,8 +94,7 @@ def _sector_rows(parameters: pd.DataFrame, g: pd.DataFrame, sector: str, keys: l
     rows = []
     for name in [*names, *floors]:
         x = usable.get(name)
-        rho = float(spearmanr(x, y).statistic) if x is not None and np.std(y) > 0 \
-            else math.nan
+        rho = _spearman(x, y) if x is not None and np.std(y) > 0 else math.nan
         d = dl.get(name, {})
         rows.append({"parameter": name, "sector": sector, "metric": metric,
                      "n": len(y), "spearman": rho,
@@ -105,6 +102,14 @@ def _sector_rows(parameters: pd.DataFrame, g: pd.DataFrame, sector: str, keys: l
                      "delta_conf": d.get("delta_conf", math.nan),
                      "S1": d.get("S1", math.nan), "S1_conf": d.get("S1_conf", math.nan)})
     return rows
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rank correlation; scipy.stats is imported here, only when there is a
+    spread to correlate (it takes about a second to import)."""
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(x, y).statistic)
 
 
 def floor_of(parameters: pd.DataFrame, name: str) -> str:

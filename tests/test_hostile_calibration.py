@@ -432,12 +432,25 @@ def test_export_onto_what_the_calibration_reads_is_refused(tmp_path: Path) -> No
         (SMALL, "a config it extends"),
         (ROOT / "configs" / "baseline.toml", "a config it extends"),
         (ROOT / "configs" / "observed" / "2025.toml", "the observations it reads"),
-        (ROOT / "configs" / "posterior" / "2025.toml", "its sample"),  # .parquet beside
         (out / "posterior.toml", "inside the calibration folder"),
     ]:
         with pytest.raises(ArgumentError, match=needle):
             check_export(target, path, [], out)
     check_export(tmp_path / "elsewhere.toml", path, [], out)  # fine
+    # the child's [[uncertain]] replace the baseline's, which draw from the committed
+    # posterior sample: the calibration does not read it, and `make calibration` exports
+    # its new posterior there
+    posterior = ROOT / "configs" / "posterior" / "2025.toml"
+    assert posterior.with_suffix(".parquet").resolve() not in reads
+    calibration = ROOT / "configs" / "calibration" / "2025.toml"
+    check_export(posterior, calibration, [], out)
+    # a config that keeps the baseline's [[uncertain]] does read the sample beside it
+    keeps = tmp_path / "keeps.toml"
+    base = os.path.relpath(ROOT / "configs" / "baseline.toml", tmp_path)
+    keeps.write_text(f'extends = "{base}"\n')
+    with pytest.raises(ArgumentError, match="its sample .* a posterior sample named in "
+                       "baseline.toml"):
+        check_export(posterior, keeps, [], out)
     obs = tmp_path / "obs.toml"
     with pytest.raises(ArgumentError, match="the observations it reads"):
         check_export(obs, path, [f"observed={json.dumps(str(obs))}"], out)

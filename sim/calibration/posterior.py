@@ -153,15 +153,22 @@ def read_files(config: Path, overrides: list[str] | None = None) -> dict[Path, s
                 note(folder / prior["file"], f"a posterior sample named in {where}")
 
     p, what = Path(config), "the config being calibrated"
+    # a child's `observed` and `[[uncertain]]` replace its parent's whole: only the nearest
+    # config in the chain that sets one is read for it
+    done: set[str] = set()
     for _ in range(64):  # the loader refuses longer chains
         note(p, what)
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
         except (OSError, ValueError):
             break
-        if isinstance(data.get("observed"), str):
-            note(p.parent / data["observed"], "the observations it reads")
-        samples(data.get("uncertain"), p.parent, p.name)
+        if "observed" in data and "observed" not in done:
+            done.add("observed")
+            if isinstance(data["observed"], str):
+                note(p.parent / data["observed"], "the observations it reads")
+        if "uncertain" in data and "uncertain" not in done:
+            done.add("uncertain")
+            samples(data["uncertain"], p.parent, p.name)
         parent = data.get("extends")
         if not isinstance(parent, str) or (p.parent / parent).resolve() in out:
             break

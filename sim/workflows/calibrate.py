@@ -97,7 +97,8 @@ def check(cfg: Config, ex: Execution, source: str) -> list:
         import pyabc  # noqa: F401
     except ImportError:
         raise ArgumentError("command", "calibrate", "needs pyabc; install the 'calibrate' "
-                            "extra: pip install 'rareshock[calibrate]'") from None
+                            "extra: pip install 'rareshock[calibrate]' (in a checkout: "
+                            "pip install -e '.[calibrate]')") from None
     return targets
 
 

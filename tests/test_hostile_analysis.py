@@ -253,6 +253,7 @@ def test_bundled_configs_gloss_every_uncertain_parameter() -> None:
 # =========================================================================== progress
 
 
+@pytest.mark.slow  # seconds of computing: make test runs it, test-fast does not
 def test_each_long_phase_says_it_starts(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'extends = "{SMALL.as_posix()}"\nuncertain = {UNCERTAIN}\n')

@@ -104,6 +104,7 @@ def test_each_parameter_receives_its_own_value(tmp_path: Path, order: tuple[str,
             assert got == (round(want) if by_name[name].integer else pytest.approx(want))
 
 
+@pytest.mark.slow  # seconds of computing: make test runs it, test-fast does not
 def test_a_reordered_calibration_keeps_each_value_with_its_name(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """End to end, names listed against the entries' order: every posterior column lies
@@ -353,6 +354,7 @@ def test_only_finite_bounds_are_flagged(prior, p50: float, note: str) -> None:  
 # --------------------------------------------------------------------------- tails
 
 
+@pytest.mark.slow  # seconds of computing: make test runs it, test-fast does not
 @pytest.mark.parametrize("low,high", [(8.0, 9.0), (-40.0, -38.0), (30.0, 31.0),
                                       (-9.0, -8.0), (8.0, None), (None, -38.0),
                                       (3.0, 4.0)])

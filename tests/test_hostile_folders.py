@@ -412,6 +412,7 @@ def test_user_labels_are_drawn_and_written_literally(run_a: Path, tmp_path: Path
     assert rows and all(r.replace("\\|", "").count("|") == cells for r in rows)
 
 
+@pytest.mark.slow  # seconds of computing: make test runs it, test-fast does not
 def test_figures_draw_mathtext_like_names_literally(run_a: Path, tmp_path: Path) -> None:
     """A config name matplotlib would read as TeX: the run's plots and report are drawn."""
     from matplotlib.figure import Figure

@@ -52,8 +52,15 @@ def test_targets_are_the_observations_by_hand() -> None:
     # held-out months are not targets; 10 export ratios (Jan + Apr-Aug total, May-Aug US)
     assert not any("2025-09" in k for k in targets)
     assert sum(t.group == "exports" for t in targets.values()) == 10
-    # the simulations run to the end of August (the last target), no further
-    assert horizon_for(list(targets.values())) == 243
+    # downtimes: the reported range's midpoint, in 2025 (FACTS §3: Ford 7-21, Suzuki 18-21)
+    assert targets["downtime us_auto_ev"].observed == 14.0
+    assert targets["downtime jp_automaker"].observed == 19.5
+    assert targets["downtime jp_automaker"].until_day == 365.0
+    # the simulations run to the end of August (the last export target) without the
+    # downtimes, to the end of 2025 with them
+    rest = [t for t in targets.values() if t.group != "downtimes"]
+    assert horizon_for(rest) == 243
+    assert horizon_for(list(targets.values())) == 365
 
 
 def test_statistics_agree_with_the_backtest() -> None:

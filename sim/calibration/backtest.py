@@ -7,6 +7,8 @@ The comparison has four parts, each computed from stored tables (one row per rep
   some), as ratios to the level before the shock (per day, so month lengths cancel):
   observed against simulated P5/P50/P95;
 - the first stoppage of each firm that stands for a reported case, against its date;
+- the days each such firm was below plan within a window (e.g. 2025), against the
+  reported range;
 - the share of a destination's licence applications approved by a date;
 - error measures: median absolute error of the monthly ratios and coverage (observed months
   inside the simulated P5–P95), for the fit window and, separately, the held-out months.
@@ -47,6 +49,7 @@ def check_backtest(cfg: Config, source: str = "<config>") -> ObservedData:
     end = pd.Timestamp(start) + pd.Timedelta(days=cfg.horizon_days)
     months = list(obs.months)
     months += [d.date.strftime("%Y-%m") for d in (*obs.stoppages, *obs.approvals)]
+    months += [d.until.strftime("%Y-%m") for d in obs.downtimes]
     for m in sorted(set(months)):
         p = pd.Period(m, "M")
         if p.start_time < pd.Timestamp(start) or p.end_time >= end:
@@ -136,6 +139,30 @@ def stoppage_table(firms: pd.DataFrame, controls_day: float, start: date,
     return pd.DataFrame(rows)
 
 
+def downtime_table(firms: pd.DataFrame, obs: ObservedData) -> pd.DataFrame:
+    """Simulated days below plan within each observed window (P5/P50/P95 over the
+    replications, column `downtime_window_days`) against the reported range: whether the
+    ranges [P5, P95] and [low, high] overlap, and the share of replications within the
+    reported range."""
+    rows = []
+    for dt in obs.downtimes:
+        g = firms[firms["firm"] == dt.firm]
+        if g.empty or "downtime_window_days" not in g:
+            continue
+        d = g["downtime_window_days"].to_numpy(dtype=float)
+        p5, p50, p95 = np.quantile(d, [0.05, 0.5, 0.95])
+        lo, hi = dt.days.low, dt.days.high
+        rows.append({"firm": dt.firm, "reported": dt.event,
+                     "window": f"{dt.since or 'start'} to {dt.until}",
+                     "reported_low": lo, "reported_high": hi,
+                     "sim_p5": p5, "sim_p50": p50, "sim_p95": p95,
+                     "overlaps_p5_p95": bool(p5 <= hi and lo <= p95),
+                     "share_within_reported": float(np.mean((d >= lo) & (d <= hi)))})
+    return pd.DataFrame(rows, columns=[
+        "firm", "reported", "window", "reported_low", "reported_high", "sim_p5", "sim_p50",
+        "sim_p95", "overlaps_p5_p95", "share_within_reported"])
+
+
 def approval_table(apps: pd.DataFrame, start: date, controls: date,
                    obs: ObservedData) -> pd.DataFrame:
     """Share of a destination's applications approved by each observed date. Two
@@ -166,6 +193,7 @@ class Backtest:
     errors: pd.DataFrame
     stoppages: pd.DataFrame
     approvals: pd.DataFrame
+    downtimes: pd.DataFrame
 
 
 def backtest_tables(cfg: Config, firms: pd.DataFrame, exports: pd.DataFrame,
@@ -182,7 +210,8 @@ def backtest_tables(cfg: Config, firms: pd.DataFrame, exports: pd.DataFrame,
     controls_day = float((first - start).days)
     ex = exports_table(exports, obs)
     return Backtest(ex, error_measures(ex), stoppage_table(firms, controls_day, start, obs),
-                    approval_table(applications, start, first, obs))
+                    approval_table(applications, start, first, obs),
+                    downtime_table(firms, obs))
 
 
 BACKTEST_APPLICATION_COLUMNS = ["replication", "destination", "submitted_day", "decided_day",

@@ -6,6 +6,10 @@ compares).
   observed reference level (the ratio the back-test shows);
 - `stoppage FIRM`: the day (since `calendar.start`) of the firm's first stock-out (the
   horizon if it has none);
+- `downtime FIRM`: the firm's days below plan within its observed window
+  (`observed.downtimes`); observed: the midpoint of the reported range. Firm outcomes,
+  not export months: they are fitted whatever the fit window (their window may run past
+  it, and the calibration then simulates to its end), unless their weight is 0;
 - `approved DESTINATION DATE`: the share of the destination's licence applications filed
   in the first `first_wave_days` of the controls that are approved by the end of DATE.
 """
@@ -25,7 +29,7 @@ from ..errors import ConfigError
 if TYPE_CHECKING:
     from ..model import Replication
 
-GROUPS = ("exports", "stoppages", "approvals")
+GROUPS = ("exports", "stoppages", "downtimes", "approvals")
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,15 @@ def fit_targets(cfg: Config, source: str = "<config>",
         if st.date.strftime("%Y-%m") in window:
             out.append(Target(f"stoppage {st.firm}", "stoppages",
                               float((st.date - start).days), float((st.date - start).days + 1)))
+    weights = cfg.calibration.weights if cfg.calibration else {}
+    if weights.get("downtimes", 1.0) > 0:
+        for i, dt in enumerate(obs.downtimes):
+            if (dt.until - start).days + 1 > cfg.horizon_days:
+                raise ConfigError(source, f"observed.downtimes.{i}.until", f"{dt.until} is "
+                                  f"past the run's last day (horizon_days = "
+                                  f"{cfg.horizon_days:g}): its downtime cannot be counted")
+            out.append(Target(f"downtime {dt.firm}", "downtimes", dt.days.mid,
+                              float((dt.until - start).days + 1)))
     for ap in obs.approvals:
         if ap.date.strftime("%Y-%m") in window:
             out.append(Target(f"approved {ap.destination} {ap.date}", "approvals", ap.share,
@@ -142,6 +155,14 @@ def statistics(rep: Replication, cfg: Config, targets: list[Target]) -> dict[str
                 firm = t.key[len("stoppage "):]
                 d = tts.get(firm, np.nan)
                 out[t.key] = cfg.horizon_days if d != d else onset + d
+    if "downtimes" in groups:
+        f = rep.columns("firms")
+        down = dict(zip(f["firm"].tolist(),
+                        np.asarray(f["downtime_window_days"], dtype=float).tolist(),
+                        strict=True))
+        for t in targets:
+            if t.group == "downtimes":
+                out[t.key] = down[t.key[len("downtime "):]]
     if "approvals" in groups:
         a = rep.columns("applications")
         first_wave = _controls_day(cfg) + obs.first_wave_days

@@ -3,8 +3,9 @@ of calibration, kept in a data file that a config names (`observed = "observed/2
 never in code.
 
 Exports are monthly tonnes leaving the controlled exporter, per series (all destinations,
-or some); stoppages are the dates firms were reported to stop; approvals are shares of a
-destination's licence applications approved by a date. Months are "YYYY-MM".
+or some); stoppages are the dates firms were reported to stop; downtimes are the days a
+firm was reported below plan within a window; approvals are shares of a destination's
+licence applications approved by a date. Months are "YYYY-MM".
 """
 
 from __future__ import annotations
@@ -55,6 +56,43 @@ class ObservedStoppage(Strict):
     date: Date = Field(description="Reported date of the stoppage.")
 
 
+class DowntimeRange(Strict):
+    """A reported number of days, as a range (`low` = `high` for a point)."""
+
+    low: Annotated[float, Field(ge=0, allow_inf_nan=False)] = Field(
+        description="Fewest days reported.")
+    high: Annotated[float, Field(ge=0, allow_inf_nan=False)] = Field(
+        description="Most days reported.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DowntimeRange:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high:g}) is below low ({self.low:g})")
+        return self
+
+    @property
+    def mid(self) -> float:
+        return 0.5 * (self.low + self.high)
+
+
+class ObservedDowntime(Strict):
+    """A firm's reported days below plan from `since` to the end of `until`, compared with
+    the simulated firm's days below plan (stopped or substituting) in the same window."""
+
+    firm: str = Field(description="The firm of the config that stands for the case.")
+    event: str = Field(description="What was reported.")
+    days: DowntimeRange = Field(description="Days below plan reported, `{ low, high }`.")
+    since: Date | None = Field(
+        default=None, description="Start of the window (default: the run's start).")
+    until: Date = Field(description="Last day of the window (counted whole).")
+
+    @model_validator(mode="after")
+    def _window(self) -> ObservedDowntime:
+        if self.since is not None and self.since > self.until:
+            raise ValueError(f"since ({self.since}) is after until ({self.until})")
+        return self
+
+
 class ObservedApproval(Strict):
     """A share of one destination's applications approved by a date."""
 
@@ -73,6 +111,8 @@ class ObservedData(Strict):
         default=None, description="Monthly exports of the controlled exporter.")
     stoppages: list[ObservedStoppage] = Field(
         default=[], description="Firms' first reported stoppages.")
+    downtimes: list[ObservedDowntime] = Field(
+        default=[], description="Firms' reported days below plan within a window.")
     approvals: list[ObservedApproval] = Field(
         default=[], description="Shares of applications approved by a date.")
     first_wave_days: PosFloat = Field(
@@ -109,6 +149,14 @@ class ObservedData(Strict):
                             f"stoppage (observed.stoppages.{firms[st.firm]}): a firm's first "
                             "stoppage is one date")
             firms.setdefault(st.firm, i)
+        down: dict[str, int] = {}
+        for i, dt in enumerate(self.downtimes):
+            misses.need("firm", names.firms, dt.firm, f"observed.downtimes.{i}.firm")
+            if dt.firm in down:
+                misses.fail(f"observed.downtimes.{i}.firm", f"{dt.firm!r} already has a "
+                            f"downtime (observed.downtimes.{down[dt.firm]}): a firm's "
+                            "downtime is counted over one window")
+            down.setdefault(dt.firm, i)
         for i, ap in enumerate(self.approvals):
             misses.need("destination", names.destinations, ap.destination,
                         f"observed.approvals.{i}.destination")

@@ -31,19 +31,37 @@ class FinishedGoods:
 
 
 class Outages:
-    """A line's stock-outs: how many, the first, the days below plan, and recovery -- the
-    start of the first run of `window` days back at plan after a stock-out."""
+    """A line's stock-outs: how many, the first, the days below plan (over the run, and
+    within the counted window [`count_from`, `count_until`), days since start), and
+    recovery -- the start of the first run of `window` days back at plan after a
+    stock-out."""
 
     __slots__ = ("window", "downtime", "stockouts", "first_stockout", "recovered_at",
-                 "run_since")
+                 "run_since", "count_from", "count_until", "counted")
 
-    def __init__(self, window: float) -> None:
+    def __init__(self, window: float,
+                 counted: tuple[float, float] = (math.inf, -math.inf)) -> None:
         self.window = window
         self.downtime = 0.0
+        self.count_from, self.count_until = counted
+        self.counted = 0.0  # days below plan within [count_from, count_until)
         self.stockouts = 0
         self.first_stockout = math.nan
         self.recovered_at = math.nan
         self.run_since = 0.0  # start of the current run at plan
+
+    def below_plan(self, t0: float, t1: float) -> None:
+        """The line ran below plan from `t0` to `t1`."""
+        self.downtime += t1 - t0
+        lo = t0 if t0 > self.count_from else self.count_from
+        hi = t1 if t1 < self.count_until else self.count_until
+        if hi > lo:
+            self.counted += hi - lo
+
+    @property
+    def counted_days(self) -> float:
+        """Days below plan within the counted window (NaN without one)."""
+        return self.counted if self.count_until >= self.count_from else math.nan
 
     def stopped(self, t: float) -> None:
         """A stock-out at `t` (the run before it may have been the recovery)."""
@@ -64,10 +82,12 @@ class Outages:
 class Production:
     """One product line's inputs (kg), output (units) and production state; rates in units
     per calendar day. What it makes goes into `goods` if it makes for other firms.
-    Production counts as recovered after `recovery_window` days back at plan."""
+    Production counts as recovered after `recovery_window` days back at plan; days below
+    plan are also counted within `counted` = (from, until), days since start."""
 
     def __init__(self, env: simpy.Environment, cfg: FirmConfig, recovery_window: float,
-                 goods: FinishedGoods | None = None) -> None:
+                 goods: FinishedGoods | None = None,
+                 counted: tuple[float, float] = (math.inf, -math.inf)) -> None:
         self.env = env
         self.cfg = cfg
         self.goods = goods
@@ -83,7 +103,7 @@ class Production:
         self.produced = 0.0
         self.produced_std = 0.0  # units made with the standard bill of materials
         self.measured = [0.0, math.nan]  # output at the start and end of the measured window
-        self.outages = Outages(recovery_window)
+        self.outages = Outages(recovery_window, counted)
         self._version = 0  # invalidates stale stock-out predictions
         self._restart_version = 0
         self._restart_pending = False
@@ -91,12 +111,13 @@ class Production:
     def advance(self) -> None:
         """Bring production and stocks up to now."""
         t = now(self.env)
-        dt = t - self.last
+        t0 = self.last
+        dt = t - t0
         if dt <= 0.0:
             return
         self.last = t
         if self.rate < self.plan:
-            self.outages.downtime += dt
+            self.outages.below_plan(t0, t)
         self.produced += self.rate * dt
         if self.goods is not None:
             self.goods.on_hand += self.rate * dt

@@ -260,6 +260,8 @@ def _firms_columns(w: World) -> dict[str, Any]:
         "tts_days": first - w.shock_onset,
         "ttr_days": np.array([o.recovered_at for o in out], dtype=float) - first,
         "downtime_days": np.array([o.downtime for o in out], dtype=float),
+        # within the firm's observed window (observed.downtimes); NaN for the others
+        "downtime_window_days": np.array([o.counted_days for o in out], dtype=float),
         "stockouts": np.array([o.stockouts for o in out], dtype=np.int64),
         "fill_rate": fill,
         **_resourced(firms),

@@ -8,6 +8,8 @@ to the horizon, checks conservation and keeps the records that `tables` turns in
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable
 
 import numpy as np
@@ -66,9 +68,11 @@ class World:
         # supplier side of the makers, then the firms that order from all of them.
         bought = {s for f in cfg.firms.values() for s in f.ordering.suppliers
                   if s in cfg.firms}
+        counted = self._downtime_windows()
         production = {
             n: Production(env, f, cfg.output.recovery_window_days,
-                          finished_goods(f.shipping, f.units_per_day) if n in bought else None)
+                          finished_goods(f.shipping, f.units_per_day) if n in bought else None,
+                          counted.get(n, (math.inf, -math.inf)))
             for n, f in cfg.firms.items()}
         self.makers = {n: FirmSupplier(env, n, p, p.goods, cfg.firms[n].shipping,
                                        self.streams.keys)
@@ -208,6 +212,14 @@ class World:
         if problems:
             raise ConservationError("; ".join(problems))
         self.events_processed = events_processed(env) - ticks[0]
+
+    def _downtime_windows(self) -> dict[str, tuple[float, float]]:
+        """Per firm with an observed downtime (`observed.downtimes`), the window its days
+        below plan are counted in: [since, until + 1 day), days since start."""
+        obs = self.cfg.observed
+        cal = self.calendar
+        return {d.firm: (cal.day_of(d.since) if d.since else 0.0, cal.day_of(d.until) + 1.0)
+                for d in (obs.downtimes if obs is not None else [])}
 
     def _measure(self, k: int) -> None:
         """The start (k = 0) or end (k = 1) of the measured window: each firm's output so

@@ -37,6 +37,11 @@ def markdown_tables(bt: Backtest) -> str:
         markdown_table(bt.errors, "{:.3f}"), "",
         "### First stoppages", "",
         markdown_table(bt.stoppages, "{:.2f}"), "",
+        *(["### Downtime against the reports", "",
+           "Days below plan (stopped or on a substitute) within the window, per "
+           "replication, against the reported range; overlap: the simulated P5-P95 and the "
+           "reported range share a day.", "",
+           markdown_table(bt.downtimes, "{:.1f}"), ""] if len(bt.downtimes) else []),
         "### Applications approved", "",
         markdown_table(bt.approvals, "{:.2f}"), "",
     ])
@@ -47,7 +52,8 @@ def write_backtest(bt: Backtest, out: Path, title: str) -> list[Path]:
     from ..run.store import atomic_write_bytes
 
     files = {"backtest_exports.csv": bt.exports, "backtest_errors.csv": bt.errors,
-             "backtest_stoppages.csv": bt.stoppages, "backtest_approvals.csv": bt.approvals}
+             "backtest_stoppages.csv": bt.stoppages, "backtest_approvals.csv": bt.approvals,
+             "backtest_downtimes.csv": bt.downtimes}
     paths = []
     for name, df in files.items():
         atomic_write_bytes(out / name, df.to_csv(index=False).encode())
@@ -97,6 +103,7 @@ def backtest_section(bt: Backtest, title: str, figure_name: str) -> Section:
     for df, caption in ((bt.exports, "Monthly exports, ratio to the level before the "
                          "controls"), (bt.errors, "Error measures"),
                         (bt.stoppages, "First stoppages against the reported dates"),
+                        (bt.downtimes, "Downtime within the window against the reports"),
                         (bt.approvals, "Applications approved")):
         if len(df):
             sec.items.append(frame_table(df, caption, default="{:.3g}", row_headers=False))

@@ -141,7 +141,7 @@ def calibration_markdown(cfg: Config, fit: Fit, bt: Backtest, *, title: str,
     corr = correlations(fit)
     s = fit.settings
     counts = {g: sum(t.group == g for t in fit.targets) for g in ("exports", "stoppages",
-                                                                 "approvals")}
+                                                                 "downtimes", "approvals")}
     targets = pd.DataFrame([{"target": t.key, "kind": t.group, "observed": t.observed}
                             for t in fit.targets])
     lines = [
@@ -149,7 +149,8 @@ def calibration_markdown(cfg: Config, fit: Fit, bt: Backtest, *, title: str,
         f"rareshock calibrate {md_text(source)} (commit {md_text(commit)}): ABC-SMC (pyabc) of "
         f"{len(fit.names)} uncertain parameters against {len(fit.targets)} targets of the fit "
         f"window {', '.join(fit_months)} ({counts['exports']} monthly export ratios, "
-        f"{counts['stoppages']} first stoppages, {counts['approvals']} approval shares; "
+        f"{counts['stoppages']} first stoppages, {counts['downtimes']} downtimes, "
+        f"{counts['approvals']} approval shares; "
         f"weights {s.weights}). Population {s.population}, at most {s.generations} "
         f"generations, stopping once acceptance falls below {s.min_acceptance:.1%}.", "",
         f"**{fit.simulations:,} simulations in {fit.wall_seconds / 60:.1f} min** "

@@ -53,14 +53,14 @@ bench: $(BENCH_STAMP)
 
 ## calibration: fit the 2025 priors (configs/calibration/2025.toml) to the fit window and
 ## write the posterior the baseline draws from (configs/posterior/2025.toml + .parquet),
-## then the rolling-origin calibration (fitted to June only); ~30 min each on 2 cores.
+## then the rolling-origin calibration (fitted to June only); ~30-40 min each on 2 cores.
 ## Run it again whenever the model's numbers change, then `make validation`.
 CAL := results/calibration-2025
 calibration: $(STAMP)
 	$(BIN)/rareshock calibrate configs/calibration/2025.toml --out $(CAL) --overwrite \
 	    --export configs/posterior/2025.toml
 	$(BIN)/rareshock calibrate configs/calibration/2025.toml --out $(CAL)-to-june --overwrite \
-	    --set 'calibration.fit_months=["2025-01", "2025-04", "2025-05", "2025-06"]'
+	    --set 'calibration.fit_months=["2025-04", "2025-05", "2025-06"]'
 	rm -rf docs/calibration/2025 && mkdir -p docs/calibration/2025
 	cp $(CAL)/calibration.md $(CAL)/generations.csv docs/calibration/2025/
 	cp -r $(CAL)/plots docs/calibration/2025/

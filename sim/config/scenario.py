@@ -139,6 +139,7 @@ class Config(Strict):
                 raise PathError(f"firms.{f_name}.output", f"{f.output!r} is in its own bill "
                                 "of materials")
             self._check_sources(f_name, f)
+            self._check_rationing(f_name, f)
         self._check_tiers()
         for i, ev in enumerate(self.policy):
             self._check_event(i, ev, names)
@@ -258,6 +259,17 @@ class Config(Strict):
         suppliers_only = {n: s for n, s in f.ordering.suppliers.items() if n in self.suppliers}
         if suppliers_only and len(suppliers_only) < len(f.ordering.suppliers):
             check_sum(suppliers_only, p)
+
+    @staticmethod
+    def _check_rationing(name: str, f: FirmConfig) -> None:
+        """A rationing firm's unit value is the plan-weighted mean of its lines' values."""
+        r = f.rationing
+        if r is not None and abs(r.mean_value() - f.unit_value) > 1e-9 * max(
+                1.0, abs(f.unit_value)):
+            listed = " + ".join(f"{x.share:g} x {x.value:g}" for x in r.lines)
+            raise PathError(f"firms.{name}.unit_value", f"is {f.unit_value:g} but must be "
+                            "the plan-weighted mean of the rationing lines' values "
+                            f"({listed} = {r.mean_value():g})")
 
     def _check_tiers(self) -> None:
         """No firm buys, through any chain of firms, from itself; the loop is named."""

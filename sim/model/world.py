@@ -98,10 +98,22 @@ class World:
                 total = sum(g.values())
                 to[m] = {n: w / total for n, w in g.items()} if total > 0 else {}
             sources = self.sources
+            controlled = self.licensing.controlled
+            upstream = {m: self._upstream(m) for m in f.bom}
             resourcer = Resourcer(r, self.cfg.sources(f), to,
-                                  lambda n: sources[n].controlled, self.licensing.controlled)
+                                  lambda n: sources[n].controlled,
+                                  lambda m: any(controlled.get(x, False) for x in upstream[m]))
         fr = f.ordering.front_running or self.cfg.front_running
         return resourcer, FrontRunner(fr, list(f.bom)) if fr is not None else None
+
+    def _upstream(self, m: str) -> tuple[str, ...]:
+        """`m` and the materials upstream of it: those in the bills of materials of the
+        firms that make it, and so on (a control on any of them makes `m` scarce)."""
+        out = [m]
+        for f in self.cfg.firms.values():
+            if f.output == m:
+                out += [x for b in f.bom for x in self._upstream(b) if x not in out]
+        return tuple(dict.fromkeys(out))
 
     def _announce(self) -> None:
         """Tell the front-running firms of each announced event that happens: from its

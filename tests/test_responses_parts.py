@@ -137,6 +137,8 @@ def _refused(edit: Any, match: str) -> None:
     (lambda d: d["suppliers"]["cn"].update(materials=["m"]) or d["suppliers"].update(
         cn_part={"kind": "controlled", "materials": ["part"], "transit_days": _const(1.0)}),
      r"suppliers\.cn_part\.materials\.0: 'part' is counted in pieces"),
+    (lambda d: d["suppliers"]["motor_cn"].update(china_content_share=0.5),
+     r"suppliers\.motor_cn\.china_content_share: sells parts counted in pieces"),
     (lambda d: d["firms"]["oem"]["ordering"].update(
         resourcing={"to": {"motor_cn": 1.0}, "away_from": ["t11"], "cover_below_days": 5.0}),
      r"resourcing\.away_from\.0: unknown source 't11'; did you mean 't1'"),

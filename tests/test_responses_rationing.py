@@ -86,6 +86,17 @@ def test_both_lines_until_the_minimum_cover_by_hand() -> None:
     assert on["stopped_days"] == pytest.approx(60.0 - 5.0 - 50.0 / 3.0)
 
 
+@pytest.mark.parametrize("n", [0.5, 2.0, 5.0, 9.0, 10.0, 20.0])
+def test_value_lost_falls_with_the_minimum_cover_by_hand(n: float) -> None:
+    """With minimum cover N < 10 days both lines run until day 10 - N (worth 370 USD a
+    day), then `ev` alone uses the 10 N kg left (1,000 USD per day of cover): the value
+    made is 3,700 + 630 N and the loss 18,500 - 630 N, down to 12,200 from N = 10 on,
+    when all the stock goes to `ev` from day 0. The units made are 100 whatever N."""
+    on = _firm(ration(stranded(), n))
+    assert on["value_lost"] == pytest.approx(18500.0 - 630.0 * min(n, 10.0))
+    assert on["produced_units"] == pytest.approx(100.0)
+
+
 def test_lines_restart_when_material_arrives_by_hand() -> None:
     """Minimum cover 14 days. Days 0-6: `ev` alone (18 kg): 82 kg left, +200 = 282 kg on
     day 6, 28.2 days for both lines; they restart on day 8 (276 kg) and run at plan until

@@ -135,11 +135,12 @@ class Config(Strict):
                 raise PathError(f"firms.{name}", f"{name!r} names a supplier too: a name is a "
                                 "supplier's or a firm's")
         self._check_units()
+        made = self.made_materials()
         for f_name, f in self.firms.items():
             if f.output is not None and f.output in f.bom:
                 raise PathError(f"firms.{f_name}.output", f"{f.output!r} is in its own bill "
                                 "of materials")
-            self._check_sources(f_name, f)
+            self._check_sources(f_name, f, made)
             self._check_rationing(f_name, f)
         self._check_tiers()
         for i, ev in enumerate(self.policy):
@@ -161,6 +162,7 @@ class Config(Strict):
     def _check_sourcing(self) -> None:
         """The names the sourcing sections use exist and fit: raises PathError."""
         free = [n for n, sup in self.suppliers.items() if sup.kind == "free"]
+        made = self.made_materials()
         for name, f in self.firms.items():
             r = f.ordering.resourcing
             if r is None:
@@ -178,7 +180,7 @@ class Config(Strict):
                     raise PathError(f"{p}.{s}",
                                     f"{s!r} supplies none of the bill of materials")
             away = self._check_away(name, f)
-            movable = [m for m, g in self.sources(f).items()
+            movable = [m for m, g in self.sources(f, made).items()
                        if any(n in away if away is not None else
                               n in self.suppliers and self.suppliers[n].kind == "controlled"
                               for n in g)
@@ -244,22 +246,25 @@ class Config(Strict):
         """The materials some firm makes (its `output`)."""
         return frozenset(f.output for f in self.firms.values() if f.output is not None)
 
-    def assembly_sellers(self, firm: FirmConfig) -> frozenset[str]:
+    def assembly_sellers(self, firm: FirmConfig,
+                         made: frozenset[str] | None = None) -> frozenset[str]:
         """The suppliers named in `firm`'s ordering that sell a material of its bill of
         materials which firms make (a motor set assembled outside the model): they
-        supply that material only, beside the firms that make it."""
-        made = self.made_materials() & firm.bom.keys()
+        supply that material only, beside the firms that make it. `made`: the
+        `made_materials()`, if known (a loop over the firms passes them)."""
+        made = (self.made_materials() if made is None else made) & firm.bom.keys()
         return frozenset(n for n in firm.ordering.suppliers
                          if n in self.suppliers and made & set(self.suppliers[n].materials))
 
-    def sources(self, firm: FirmConfig) -> dict[str, dict[str, float]]:
+    def sources(self, firm: FirmConfig,
+                made: frozenset[str] | None = None) -> dict[str, dict[str, float]]:
         """Per material of `firm`'s bill of materials, the suppliers (or firms) it orders it
         from and their shares: a material that firms make comes from the named firms that
         make it and the named suppliers that sell it (`assembly_sellers`), every other
-        material from the other named suppliers."""
+        material from the other named suppliers. `made`: as for `assembly_sellers`."""
         shares = firm.ordering.suppliers
         firms = {n: s for n, s in shares.items() if n in self.firms}
-        sellers = self.assembly_sellers(firm)
+        sellers = self.assembly_sellers(firm, made)
         out = {}
         for m in firm.bom:
             g = {n: s for n, s in firms.items() if self.firms[n].output == m}
@@ -268,7 +273,7 @@ class Config(Strict):
                            if n not in self.firms and n not in sellers}
         return out
 
-    def _check_sources(self, name: str, f: FirmConfig) -> None:
+    def _check_sources(self, name: str, f: FirmConfig, made: frozenset[str]) -> None:
         p = f"firms.{name}.ordering.suppliers"
         for s_name in f.ordering.suppliers:
             maker = self.firms.get(s_name)
@@ -276,8 +281,8 @@ class Config(Strict):
                 what = (f"makes {maker.output!r}, which is not in the bill of materials"
                         if maker.output else "makes nothing for other firms (no output)")
                 raise PathError(f"{p}.{s_name}", f"firm {s_name!r} {what}")
-        groups = self.sources(f)
-        sellers = self.assembly_sellers(f)
+        groups = self.sources(f, made)
+        sellers = self.assembly_sellers(f, made)
         if not sellers and all(g.keys() <= self.suppliers.keys() for g in groups.values()):
             check_sum(f.ordering.suppliers, p)  # no firm suppliers: one set of shares
         for m, g in groups.items():
@@ -319,6 +324,11 @@ class Config(Strict):
                 raise PathError(p, f"mixes materials in kg ({', '.join(kg)}) and in pieces "
                                 f"({', '.join(pieces)}): its capacity per day counts them "
                                 "together; sell them through two suppliers")
+            if sup.china_content_share > 0:
+                raise PathError(f"suppliers.{s_name}.china_content_share",
+                                f"sells parts counted in pieces ({', '.join(pieces)}): "
+                                "licences under a foreign-content rule are for kg of "
+                                "material; close the route with a close_route event instead")
             if sup.kind == "controlled":
                 raise PathError(f"{p}.{sup.materials.index(pieces[0])}",
                                 f"{pieces[0]!r} is counted in pieces; a controlled "

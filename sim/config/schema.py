@@ -27,7 +27,7 @@ from .policy import (
     StockpileRelease,
     SuspendApprovals,
 )
-from .responses import DeferredDemand, LicenceCover, RationLine, Rationing
+from .responses import DeferredDemand, LicenceCover, Rationing, RationLine
 from .scenario import (
     Config,
 )

@@ -117,5 +117,6 @@ class Route(Strict):
         "traction motor holds about 1.3-2 kg of NdFeB magnet.")
     premium_per_kg: NonNegFloat = Field(
         default=0.0, description="Extra cost (USD) per kg of material bought this way (per "
-        "piece, for a route selling a part firms make), over the usual route. ⚠ European magnet prices rose to up to ~6x Chinese domestic "
-        "during the controls; no figure for assembled motors.")
+        "piece, for a route selling a part firms make), over the usual route. ⚠ European "
+        "magnet prices rose to up to ~6x Chinese domestic during the controls; no figure "
+        "for assembled motors.")

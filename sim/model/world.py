@@ -74,8 +74,9 @@ class World:
                                        self.streams.keys)
                        for n, p in production.items() if p.goods is not None}
         self.sources: dict[str, Supplier | FirmSupplier] = {**self.suppliers, **self.makers}
+        self._made = cfg.made_materials()
         self.firms = [Firm(env, n, f, self.horizon, production[n], self.sources,
-                           self.stockpile, cfg.sources(f), *self._responses(f))
+                           self.stockpile, cfg.sources(f, self._made), *self._responses(f))
                       for n, f in cfg.firms.items()]
         self.tiers = cfg.tiers()
         self.policy = Policy(env, cfg.policy, self.calendar, self.horizon, self.streams,
@@ -100,7 +101,7 @@ class World:
             sources = self.sources
             controlled = self.licensing.controlled
             upstream = {m: self._upstream(m) for m in f.bom}
-            resourcer = Resourcer(r, self.cfg.sources(f), to,
+            resourcer = Resourcer(r, self.cfg.sources(f, self._made), to,
                                   lambda n: sources[n].controlled,
                                   lambda m: any(controlled.get(x, False) for x in upstream[m]))
         fr = f.ordering.front_running or self.cfg.front_running

@@ -129,9 +129,10 @@ class Rationing(Strict):
 
     lines: list[RationLine] = Field(min_length=2, description="The firm's product lines, "
                                     "at least two (in any order).")
-    # ⚠ derived: Ford idled the Explorer line at Chicago for about a week in May 2025 while
-    # its other lines ran (FACTS §3); no reported threshold. Two weeks is about the time
-    # to the next deliveries of a firm that orders weekly with a week's transit.
+    # ⚠ derived: no threshold was reported. In 2025 firms cut single lines or models
+    # rather than whole plants (Ford idled the Chicago Explorer line; Maruti cut its
+    # e-Vitara plan 69% April-September; FACTS §3). Two weeks is about the time to the
+    # next delivery of a firm that reviews weekly with a week's transit.
     min_cover_days: PosFloat = Field(
         default=14.0, description="Days of planned use of the lines running that stock on "
         "hand must cover; below it the lowest-value running line stops.")

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, PlainValidator, field_validator, model_validator
 
-from .base import Date, PosFloat, Probability, Sector, Strict
+from .base import Date, NonNegFloat, PosFloat, Probability, Sector, Strict
 from .distributions import Distribution, nonnegative
 
 
@@ -102,6 +102,63 @@ class LicenceCover(Strict):
         default=None, description="Sectors whose suppliers get such licences (none: all).")
 
 
+class RationLine(Strict):
+    """One product line of a firm that rations: its share of the firm's planned output and
+    the value of one of its units."""
+
+    name: str = Field(min_length=1, description="The line's name (shown in errors), e.g. `ev`.")
+    share: Probability = Field(description="Share of the firm's planned units (the shares "
+                               "of a firm's lines sum to 1).")
+    value: NonNegFloat = Field(description="Value of one unit of this line (USD).")
+
+
+class Rationing(Strict):
+    """A short firm gives its scarce material to its highest-value lines first. The firm
+    runs its lines (by value, highest first) while its stock on hand covers them for at
+    least `min_cover_days` at their planned use; when it no longer does, the lowest-value
+    line still running stops, and when a delivery lifts the cover the stopped lines start
+    again (after `restart_delay_days`). The top line runs while there is any stock. Lines
+    share one bill of materials (kg per unit), so a line uses material in proportion to
+    its units. Stock in transit does not count: the decision is on what is at hand.
+
+    The firm's `unit_value` must be the plan-weighted mean of the lines' values, so its
+    planned value is unchanged; its `value_lost` is the planned value less the value of
+    the units each line made. A day on which some line is stopped counts as downtime
+    (`downtime_days`: days below plan); `stopped_days` counts the days every line was
+    stopped."""
+
+    lines: list[RationLine] = Field(min_length=2, description="The firm's product lines, "
+                                    "at least two (in any order).")
+    # ⚠ derived: no threshold was reported. In 2025 firms cut single lines or models
+    # rather than whole plants (Ford idled the Chicago Explorer line; Maruti cut its
+    # e-Vitara plan 69% April-September; FACTS §3). Two weeks is about the time to the
+    # next delivery of a firm that reviews weekly with a week's transit.
+    min_cover_days: PosFloat = Field(
+        default=14.0, description="Days of planned use of the lines running that stock on "
+        "hand must cover; below it the lowest-value running line stops.")
+
+    @model_validator(mode="after")
+    def _lines(self) -> Rationing:
+        total = sum(line.share for line in self.lines)
+        if abs(total - 1.0) > 1e-6:
+            listed = ", ".join(f"{x.name} {x.share:g}" for x in self.lines)
+            raise ValueError(f"the lines' shares must sum to 1 (they sum to {total:g}: "
+                             f"{listed})")
+        names = [x.name for x in self.lines]
+        for k, n in enumerate(names):
+            if n in names[:k]:
+                raise ValueError(f"line {n!r} is listed twice (lines.{names.index(n)} and "
+                                 f"lines.{k})")
+        if any(x.share <= 0.0 for x in self.lines):
+            bad = next(x.name for x in self.lines if x.share <= 0.0)
+            raise ValueError(f"line {bad!r} has share 0: a line makes some of the plan")
+        return self
+
+    def mean_value(self) -> float:
+        """The plan-weighted mean of the lines' unit values (USD)."""
+        return sum(x.share * x.value for x in self.lines)
+
+
 class ResponseSwitches(Strict):
     """Switches for the responses a config sets up, all on by default: `false` turns a
     mechanism off wherever the config gives it, leaving its settings (and the uncertain
@@ -119,3 +176,6 @@ class ResponseSwitches(Strict):
     front_running: bool = Field(
         default=True, description="Firms front-run announced controls (`front_running`, "
         "`firms.NAME.ordering.front_running`).")
+    rationing: bool = Field(
+        default=True, description="Firms ration short material across their lines "
+        "(`firms.NAME.rationing`).")

@@ -138,11 +138,14 @@ class Config(Strict):
             if name in self.suppliers:
                 raise PathError(f"firms.{name}", f"{name!r} names a supplier too: a name is a "
                                 "supplier's or a firm's")
+        self._check_units()
+        made = self.made_materials()
         for f_name, f in self.firms.items():
             if f.output is not None and f.output in f.bom:
                 raise PathError(f"firms.{f_name}.output", f"{f.output!r} is in its own bill "
                                 "of materials")
-            self._check_sources(f_name, f)
+            self._check_sources(f_name, f, made)
+            self._check_rationing(f_name, f)
         self._check_tiers()
         for i, ev in enumerate(self.policy):
             self._check_event(i, ev, names)
@@ -163,6 +166,7 @@ class Config(Strict):
     def _check_sourcing(self) -> None:
         """The names the sourcing sections use exist and fit: raises PathError."""
         free = [n for n, sup in self.suppliers.items() if sup.kind == "free"]
+        made = self.made_materials()
         for name, f in self.firms.items():
             r = f.ordering.resourcing
             if r is None:
@@ -179,13 +183,16 @@ class Config(Strict):
                 if not set(f.bom) & set(sup.materials):
                     raise PathError(f"{p}.{s}",
                                     f"{s!r} supplies none of the bill of materials")
-            movable = [m for m, g in self.sources(f).items()
-                       if any(n in self.suppliers and self.suppliers[n].kind == "controlled"
+            away = self._check_away(name, f)
+            movable = [m for m, g in self.sources(f, made).items()
+                       if any(n in away if away is not None else
+                              n in self.suppliers and self.suppliers[n].kind == "controlled"
                               for n in g)
                        and any(m in self.suppliers[s].materials for s in r.to)]
             if not movable:
                 raise PathError(p, "no material of the firm is ordered from a controlled "
-                                "supplier and sold by one of these: nothing would move")
+                                "supplier (or a source in `away_from`) and sold by one of "
+                                "these: nothing would move")
         for s_name, sup in self.suppliers.items():
             if sup.route is not None and sup.kind != "free":
                 raise PathError(f"suppliers.{s_name}.route", "a route is a free supplier (it "
@@ -198,6 +205,26 @@ class Config(Strict):
                 if m not in self.materials:
                     raise PathError(f"{path}.materials.{k}", unknown_name("material", m,
                                                                           self.materials))
+
+    def _check_away(self, name: str, f: FirmConfig) -> frozenset[str] | None:
+        """The sources a firm's re-sourcing moves orders away from (None: its controlled
+        suppliers): each named in its ordering and none a target."""
+        r = f.ordering.resourcing
+        if r is None or r.away_from is None:
+            return None
+        p = f"firms.{name}.ordering.resourcing.away_from"
+        if not r.away_from:
+            raise PathError(p, "names no source (leave it out to move away from the "
+                            "controlled suppliers)")
+        for k, n in enumerate(r.away_from):
+            if n not in f.ordering.suppliers:
+                raise PathError(f"{p}.{k}", unknown_name(
+                    "source", n, f.ordering.suppliers,
+                    also="; away_from names the firm's own suppliers or firms"))
+            if n in r.to:
+                raise PathError(f"{p}.{k}", f"{n!r} is also in `to`: orders would move "
+                                "to where they came from")
+        return frozenset(r.away_from)
 
     def _check_measured(self) -> None:
         """The measured window (`output.measure_from` to `measure_until`) holds some of the
@@ -219,19 +246,38 @@ class Config(Strict):
             raise PathError("output.measure_until", f"{o.measure_until} is not after the "
                             f"start: nothing would be measured; {window}")
 
-    def sources(self, firm: FirmConfig) -> dict[str, dict[str, float]]:
+    def made_materials(self) -> frozenset[str]:
+        """The materials some firm makes (its `output`)."""
+        return frozenset(f.output for f in self.firms.values() if f.output is not None)
+
+    def assembly_sellers(self, firm: FirmConfig,
+                         made: frozenset[str] | None = None) -> frozenset[str]:
+        """The suppliers named in `firm`'s ordering that sell a material of its bill of
+        materials which firms make (a motor set assembled outside the model): they
+        supply that material only, beside the firms that make it. `made`: the
+        `made_materials()`, if known (a loop over the firms passes them)."""
+        made = (self.made_materials() if made is None else made) & firm.bom.keys()
+        return frozenset(n for n in firm.ordering.suppliers
+                         if n in self.suppliers and made & set(self.suppliers[n].materials))
+
+    def sources(self, firm: FirmConfig,
+                made: frozenset[str] | None = None) -> dict[str, dict[str, float]]:
         """Per material of `firm`'s bill of materials, the suppliers (or firms) it orders it
-        from and their shares: a material some named firm makes comes from those firms,
-        every other material from the named suppliers."""
+        from and their shares: a material that firms make comes from the named firms that
+        make it and the named suppliers that sell it (`assembly_sellers`), every other
+        material from the other named suppliers. `made`: as for `assembly_sellers`."""
         shares = firm.ordering.suppliers
         firms = {n: s for n, s in shares.items() if n in self.firms}
+        sellers = self.assembly_sellers(firm, made)
         out = {}
         for m in firm.bom:
-            makers = {n: s for n, s in firms.items() if self.firms[n].output == m}
-            out[m] = makers or {n: s for n, s in shares.items() if n not in self.firms}
+            g = {n: s for n, s in firms.items() if self.firms[n].output == m}
+            g.update((n, shares[n]) for n in sellers if m in self.suppliers[n].materials)
+            out[m] = g or {n: s for n, s in shares.items()
+                           if n not in self.firms and n not in sellers}
         return out
 
-    def _check_sources(self, name: str, f: FirmConfig) -> None:
+    def _check_sources(self, name: str, f: FirmConfig, made: frozenset[str]) -> None:
         p = f"firms.{name}.ordering.suppliers"
         for s_name in f.ordering.suppliers:
             maker = self.firms.get(s_name)
@@ -239,18 +285,21 @@ class Config(Strict):
                 what = (f"makes {maker.output!r}, which is not in the bill of materials"
                         if maker.output else "makes nothing for other firms (no output)")
                 raise PathError(f"{p}.{s_name}", f"firm {s_name!r} {what}")
-        groups = self.sources(f)
-        if all(g.keys() <= self.suppliers.keys() for g in groups.values()):
+        groups = self.sources(f, made)
+        sellers = self.assembly_sellers(f, made)
+        if not sellers and all(g.keys() <= self.suppliers.keys() for g in groups.values()):
             check_sum(f.ordering.suppliers, p)  # no firm suppliers: one set of shares
         for m, g in groups.items():
             if not g:
                 raise PathError(p, f"nothing named here supplies {m!r} (in the bill of "
                                 "materials)")
-            if g.keys() <= self.firms.keys():
+            if g.keys() & (self.firms.keys() | sellers):
                 total = sum(g.values())
                 if abs(total - 1.0) > 1e-6:
                     listed = ", ".join(f"{k} {v:g}" for k, v in g.items())
-                    raise PathError(p, f"the firms making {m!r} must have shares summing "
+                    who = ("the firms making" if g.keys() <= self.firms.keys()
+                           else "the firms making and suppliers selling")
+                    raise PathError(p, f"{who} {m!r} must have shares summing "
                                     f"to 1 (they sum to {total:g}: {listed})")
                 continue
             for s_name, share in g.items():
@@ -259,9 +308,47 @@ class Config(Strict):
                         f"{p}.{s_name}",
                         f"supplier {s_name!r} does not supply {m!r} (in the bill of materials)",
                     )
-        suppliers_only = {n: s for n, s in f.ordering.suppliers.items() if n in self.suppliers}
+        suppliers_only = {n: s for n, s in f.ordering.suppliers.items()
+                          if n in self.suppliers and n not in sellers}
         if suppliers_only and len(suppliers_only) < len(f.ordering.suppliers):
             check_sum(suppliers_only, p)
+
+    def _check_units(self) -> None:
+        """A supplier sells materials of one unit (its capacity adds them up), and parts
+        counted in pieces only from a free supplier (a controlled exporter's shipments
+        are licensed exports in kg)."""
+        for s_name, sup in self.suppliers.items():
+            units = {m: self.materials[m].unit for m in sup.materials}
+            pieces = [m for m, u in units.items() if u == "pieces"]
+            if not pieces:
+                continue
+            p = f"suppliers.{s_name}.materials"
+            kg = [m for m, u in units.items() if u == "kg"]
+            if kg:
+                raise PathError(p, f"mixes materials in kg ({', '.join(kg)}) and in pieces "
+                                f"({', '.join(pieces)}): its capacity per day counts them "
+                                "together; sell them through two suppliers")
+            if sup.china_content_share > 0:
+                raise PathError(f"suppliers.{s_name}.china_content_share",
+                                f"sells parts counted in pieces ({', '.join(pieces)}): "
+                                "licences under a foreign-content rule are for kg of "
+                                "material; close the route with a close_route event instead")
+            if sup.kind == "controlled":
+                raise PathError(f"{p}.{sup.materials.index(pieces[0])}",
+                                f"{pieces[0]!r} is counted in pieces; a controlled "
+                                "supplier's shipments are licensed exports in kg: sell "
+                                "parts through a free supplier (a route)")
+
+    @staticmethod
+    def _check_rationing(name: str, f: FirmConfig) -> None:
+        """A rationing firm's unit value is the plan-weighted mean of its lines' values."""
+        r = f.rationing
+        if r is not None and abs(r.mean_value() - f.unit_value) > 1e-9 * max(
+                1.0, abs(f.unit_value)):
+            listed = " + ".join(f"{x.share:g} x {x.value:g}" for x in r.lines)
+            raise PathError(f"firms.{name}.unit_value", f"is {f.unit_value:g} but must be "
+                            "the plan-weighted mean of the rationing lines' values "
+                            f"({listed} = {r.mean_value():g})")
 
     def _check_tiers(self) -> None:
         """No firm buys, through any chain of firms, from itself; the loop is named."""

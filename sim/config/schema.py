@@ -27,7 +27,7 @@ from .policy import (
     StockpileRelease,
     SuspendApprovals,
 )
-from .responses import DeferredDemand, LicenceCover
+from .responses import DeferredDemand, LicenceCover, Rationing, RationLine
 from .scenario import (
     Config,
 )
@@ -103,6 +103,8 @@ __all__ = [
     "Period",
     "PolicyEvent",
     "PolicyEventBase",
+    "RationLine",
+    "Rationing",
     "RefusalConfig",
     "Resourcing",
     "ResumeApprovals",

@@ -26,7 +26,16 @@ class Resourcing(Strict):
     to: dict[str, Probability] = Field(
         description="Free suppliers (or routes) the moved orders go to, with their shares "
         "of what moves (summing to 1): e.g. Neo's Narva plant (2,000 t/yr) or MP "
-        "Materials' Independence (~1,000 t/yr ramping from late 2025).")
+        "Materials' Independence (~1,000 t/yr ramping from late 2025); for a part firms "
+        "make (`motor_set`), a free supplier selling it, its capacity in pieces a day.")
+    away_from: list[str] | None = Field(
+        default=None, description="Sources named in the firm's ordering (suppliers or "
+        "firms) whose orders move (none: its controlled suppliers). A firm that buys a "
+        "part (`motor_set`) from tier-1s whose magnets are controlled names the tier-1s, "
+        "and a free supplier selling the part (a motor assembled in China) in `to`; it "
+        "then switches while a material upstream of the part (in the tier-1s' bills of "
+        "materials) is controlled, and once switched stops counting what those sources "
+        "still owe it.")
     move_share: Probability = Field(
         default=1.0, description="Share of the controlled sources' orders moved (1: all).")
     cover_below_days: NonNegFloat | None = Field(
@@ -99,8 +108,11 @@ class Route(Strict):
     in China, which the April 2025 licence did not cover) instead of the magnet. Its
     capacity, ramp, production and transit days are the supplier's own and count in kg of
     the firm's material carried inside the assemblies, so one kg bought this way stands
-    for one kg of the material the firm would otherwise fit. A `close_route` policy event
-    (a later rule that controls the assemblies) closes it."""
+    for one kg of the material the firm would otherwise fit. A route may instead sell a
+    part that firms make (its `materials` name that part, counted in pieces): then it
+    serves firms whose bill of materials is the part, its capacity is in pieces a day and
+    the premium is per piece. A `close_route` policy event (a later rule that controls
+    the assemblies) closes it."""
 
     assembly: str = Field(default="assembly", description="What is bought (shown in "
                           "tables), e.g. `motor`.")
@@ -108,6 +120,7 @@ class Route(Strict):
         default=1.5, description="kg of the material inside one assembly. ⚠ a battery-EV "
         "traction motor holds about 1.3-2 kg of NdFeB magnet.")
     premium_per_kg: NonNegFloat = Field(
-        default=0.0, description="Extra cost (USD) per kg of material bought this way, over "
-        "the magnet route. ⚠ European magnet prices rose to up to ~6x Chinese domestic "
-        "during the controls; no figure for assembled motors.")
+        default=0.0, description="Extra cost (USD) per kg of material bought this way (per "
+        "piece, for a route selling a part firms make), over the usual route. ⚠ European "
+        "magnet prices rose to up to ~6x Chinese domestic during the controls; no figure "
+        "for assembled motors.")

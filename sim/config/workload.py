@@ -154,6 +154,7 @@ def estimate_work(cfg: Config) -> WorkEstimate:
     a = cfg.authority
     pre = _PRE if a.pre_acceptance is not None else 0.0
     terms: list[WorkTerm] = []
+    made = cfg.made_materials()
     bg = a.background.rate_per_day * h
     terms.append(WorkTerm("background applications", bg, bg * (_BG + pre),
                           "authority.background.rate_per_day"))
@@ -172,7 +173,7 @@ def estimate_work(cfg: Config) -> WorkEstimate:
         first_cover = max(0.0, o.target_cover_days - f.initial_cover_days - o.in_transit_days)
         for m, per_unit in f.bom.items():
             use = f.units_per_day * per_unit  # kg/day
-            for s_name, share in cfg.sources(f)[m].items():
+            for s_name, share in cfg.sources(f, made)[m].items():
                 sup = cfg.suppliers.get(s_name)
                 if share <= 0.0:
                     continue
@@ -524,6 +525,7 @@ def queue_stability(cfg: Config) -> QueueLoad | None:
     h = cfg.horizon_days
     ratio = calendar_days_per_working_day(cfg)
     controlled = {m for m, mc in cfg.materials.items() if mc.controlled_at_start}
+    made = cfg.made_materials()
     reviewers = a.reviewers
     review = a.review_time.expected
     p_rfi = a.information_requests.probability
@@ -541,7 +543,7 @@ def queue_stability(cfg: Config) -> QueueLoad | None:
             for m, per_unit in f.bom.items():
                 if m not in controlled:
                     continue
-                for s_name, share in cfg.sources(f)[m].items():
+                for s_name, share in cfg.sources(f, made)[m].items():
                     sup = cfg.suppliers.get(s_name)
                     if share > 0.0 and sup is not None and sup.kind == "controlled":
                         kg = f.units_per_day * per_unit * o.review_period_days * share

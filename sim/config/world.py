@@ -24,7 +24,7 @@ from .base import (
 )
 from .checks import Misses, Names, unknown_name
 from .distributions import Distribution, check_nonnegative
-from .responses import DeferredDemand, LicenceCover
+from .responses import DeferredDemand, LicenceCover, Rationing
 from .sourcing import FrontRunning, Resourcing, Route
 
 
@@ -515,6 +515,10 @@ class FirmConfig(Strict):
     shipping: ShippingConfig = Field(
         default=ShippingConfig(), description="How it serves its customer firms (with "
         "`output`)."
+    )
+    rationing: Rationing | None = Field(
+        default=None, description="Product lines served highest value first when short "
+        "(none: one line, all or nothing)."
     )
 
     def check_names(self, name: str, names: Names, misses: Misses) -> None:

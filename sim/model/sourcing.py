@@ -22,31 +22,37 @@ class Resourcer:
     def __init__(self, cfg: Resourcing, base: Mapping[str, Mapping[str, float]],
                  to: Mapping[str, Mapping[str, float]],
                  controlled_source: Callable[[str], bool],
-                 controlled_now: Mapping[str, bool]) -> None:
+                 controlled_now: Callable[[str], bool]) -> None:
         """`base`: the firm's shares per material; `to`: per material, the suppliers of it
         the moved share goes to (shares summing to 1, or none: it is not moved);
         `controlled_source(name)`: whether a source may need a licence;
-        `controlled_now[m]`: whether material `m` needs one now."""
+        `controlled_now(m)`: whether material `m` (or, for a part firms make, a material
+        upstream of it) needs one now. The orders that move are those of the controlled
+        sources, or of the sources in `cfg.away_from` if it names any."""
         self.cfg = cfg
         self.base = {m: dict(g) for m, g in base.items()}
         self.controlled_now = controlled_now
-        # per material: what its controlled sources hold, and where the moved share goes
-        self.moved = {m: sum(s for n, s in g.items() if controlled_source(n)) if to.get(m)
+        away_from = frozenset(cfg.away_from) if cfg.away_from is not None else None
+        self._away = (controlled_source if away_from is None
+                      else away_from.__contains__)
+        # per material: what the sources it moves from hold, and where the moved share goes
+        self.moved = {m: sum(s for n, s in g.items() if self._away(n)) if to.get(m)
                       else 0.0 for m, g in self.base.items()}
-        self.switched = {m: self._switched(g, to.get(m, {}), controlled_source)
+        self.switched = {m: self._switched(g, to.get(m, {}), self._away)
                          for m, g in self.base.items()}
         self.state = dict.fromkeys(self.base, NONE)
         self.decided = dict.fromkeys(self.base, math.nan)
         self.eased = dict.fromkeys(self.base, math.nan)  # when controls were first off
         self.at = math.nan
         self.to: list[str] = []
-        self._files: list[tuple[float, Shipment]] = []  # licence files, oldest first
+        self._files: list[tuple[float, Shipment]] = []  # files and owed orders, oldest first
         self._seen = 0
         self._controlled_source = controlled_source
 
     def _switched(self, g: Mapping[str, float], to: Mapping[str, float],
                   controlled: Callable[[str], bool]) -> dict[str, float]:
-        """Shares after the switch: `move_share` of the controlled sources' goes to `to`."""
+        """Shares after the switch: `move_share` of the `controlled` sources' (those it moves
+        away from) goes to `to`."""
         if not to:
             return dict(g)
         share = self.cfg.move_share
@@ -57,10 +63,12 @@ class Resourcer:
         return out
 
     def watch(self, shipments: list[Shipment], t: float) -> None:
-        """Note the firm's new shipments from controlled sources (placed at `t`)."""
+        """Note the firm's new shipments from controlled sources, or sources it may move
+        away from (placed at `t`)."""
         files = self._files
         for sh in shipments[self._seen:]:
-            if sh.state == AWAITING and self._controlled_source(sh.supplier):
+            if sh.state == AWAITING and (self._controlled_source(sh.supplier)
+                                         or self._away(sh.supplier)):
                 files.append((t, sh))
         self._seen = len(shipments)
 
@@ -70,13 +78,15 @@ class Resourcer:
         while files and files[0][1].state != AWAITING:
             files.pop(0)
         for day, sh in files:
-            if sh.material == material and sh.state == AWAITING:
+            if (sh.material == material and sh.state == AWAITING
+                    and self._controlled_source(sh.supplier)):
                 return day
         return math.inf
 
     def written_off(self, m: str) -> float:
-        """kg of `m` in licence files the firm no longer counts on (once it switched): its
-        order position leaves them out, so it orders what it needs elsewhere."""
+        """kg of `m` in licence files, or owed by the sources it moved away from, that the
+        firm no longer counts on (once it switched): its order position leaves them out,
+        so it orders what it needs elsewhere."""
         if self.state[m] != SWITCHED:
             return 0.0
         self._files = files = [(d, sh) for d, sh in self._files if sh.state == AWAITING]
@@ -89,7 +99,7 @@ class Resourcer:
         state = self.state[m]
         cfg = self.cfg
         if state == NONE:
-            if self.moved[m] <= 0.0 or not self.controlled_now.get(m, False):
+            if self.moved[m] <= 0.0 or not self.controlled_now(m):
                 return self.base[m]
             usable = stock + (transit if cfg.count_in_transit else 0.0)
             low = cfg.cover_below_days is not None and usable < cfg.cover_below_days * use
@@ -114,7 +124,7 @@ class Resourcer:
         moving linearly back to the old ones."""
         if self.cfg.after == "stay":
             return self.switched[m]
-        if self.controlled_now.get(m, False):
+        if self.controlled_now(m):
             self.eased[m] = math.nan
             return self.switched[m]
         if math.isnan(self.eased[m]):

@@ -242,6 +242,11 @@ def _firms_columns(w: World) -> dict[str, Any]:
     # rounding, not a shortfall (it would count in P(shortfall > 0))
     shortfall = np.array([p - q if p - q > 1e-9 * p else 0.0
                           for p, q in zip(planned, produced, strict=True)], dtype=float)
+    lost = shortfall * value
+    for i, p in enumerate(prod):  # rationing: the planned value less the value each line made
+        if p.rationing is not None:
+            gap = planned[i] * value[i] - (p.measured_value[1] - p.measured_value[0])
+            lost[i] = gap if gap > 1e-9 * planned[i] * value[i] else 0.0
     first = np.array([o.first_stockout for o in out], dtype=float)
     makers = w.makers
     fill = np.array([makers[f.name].shipped / makers[f.name].goods.ordered
@@ -256,10 +261,11 @@ def _firms_columns(w: World) -> dict[str, Any]:
         "shortfall_units": shortfall,
         "shortfall_frac": shortfall / planned,
         "planned_value": planned * value,
-        "value_lost": shortfall * value,
+        "value_lost": lost,
         "tts_days": first - w.shock_onset,
         "ttr_days": np.array([o.recovered_at for o in out], dtype=float) - first,
         "downtime_days": np.array([o.downtime for o in out], dtype=float),
+        "stopped_days": np.array([o.stopped_days for o in out], dtype=float),
         # within the firm's observed window (observed.downtimes); NaN for the others
         "downtime_window_days": np.array([o.counted_days for o in out], dtype=float),
         "stockouts": np.array([o.stockouts for o in out], dtype=np.int64),

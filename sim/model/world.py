@@ -69,8 +69,11 @@ class World:
         bought = {s for f in cfg.firms.values() for s in f.ordering.suppliers
                   if s in cfg.firms}
         counted = self._downtime_windows()
+        ration = cfg.responses.rationing
         production = {
-            n: Production(env, f, cfg.output.recovery_window_days,
+            n: Production(env, f if ration or f.rationing is None else
+                          f.model_copy(update={"rationing": None}),
+                          cfg.output.recovery_window_days,
                           finished_goods(f.shipping, f.units_per_day) if n in bought else None,
                           counted.get(n, (math.inf, -math.inf)))
             for n, f in cfg.firms.items()}
@@ -78,8 +81,9 @@ class World:
                                        self.streams.keys)
                        for n, p in production.items() if p.goods is not None}
         self.sources: dict[str, Supplier | FirmSupplier] = {**self.suppliers, **self.makers}
+        self._made = cfg.made_materials()
         self.firms = [Firm(env, n, f, self.horizon, production[n], self.sources,
-                           self.stockpile, cfg.sources(f), *self._responses(f))
+                           self.stockpile, cfg.sources(f, self._made), *self._responses(f))
                       for n, f in cfg.firms.items()]
         self.tiers = cfg.tiers()
         self.policy = Policy(env, cfg.policy, self.calendar, self.horizon, self.streams,
@@ -103,10 +107,22 @@ class World:
                 total = sum(g.values())
                 to[m] = {n: w / total for n, w in g.items()} if total > 0 else {}
             sources = self.sources
-            resourcer = Resourcer(r, self.cfg.sources(f), to,
-                                  lambda n: sources[n].controlled, self.licensing.controlled)
+            controlled = self.licensing.controlled
+            upstream = {m: self._upstream(m) for m in f.bom}
+            resourcer = Resourcer(r, self.cfg.sources(f, self._made), to,
+                                  lambda n: sources[n].controlled,
+                                  lambda m: any(controlled.get(x, False) for x in upstream[m]))
         fr = (f.ordering.front_running or self.cfg.front_running) if on.front_running else None
         return resourcer, FrontRunner(fr, list(f.bom)) if fr is not None else None
+
+    def _upstream(self, m: str) -> tuple[str, ...]:
+        """`m` and the materials upstream of it: those in the bills of materials of the
+        firms that make it, and so on (a control on any of them makes `m` scarce)."""
+        out = [m]
+        for f in self.cfg.firms.values():
+            if f.output == m:
+                out += [x for b in f.bom for x in self._upstream(b) if x not in out]
+        return tuple(dict.fromkeys(out))
 
     def _announce(self) -> None:
         """Tell the front-running firms of each announced event that happens: from its

@@ -72,3 +72,19 @@ def test_front_running_switch() -> None:
     # 300 kg more with front-running (tests/test_responses_sourcing.py, by hand); none off
     assert ordered[0] - ordered[2] == pytest.approx(300.0)
     assert ordered[1] == pytest.approx(ordered[2])
+
+
+def test_rationing_switch() -> None:
+    """tests/test_responses_rationing.py by hand: 10 days' stock, no deliveries, 60 days:
+    18,500 USD lost without rationing, 12,200 with it (min cover 14 days); switched off,
+    the firm is one line again."""
+    from test_responses_rationing import ration, stranded
+
+    def lost(d: dict[str, Any]) -> float:
+        return float(sim.simulate(config_from_dict(d), 1).firms["value_lost"].sum())
+
+    on = ration(stranded(), 14.0)
+    off = copy.deepcopy(on)
+    off["responses"] = {"rationing": False}
+    assert lost(on) == pytest.approx(12_200.0)
+    assert lost(off) == pytest.approx(18_500.0)

@@ -43,15 +43,18 @@ def test_targets_are_the_observations_by_hand() -> None:
     targets = {t.key: t for t in fit_targets(cfg)}
     per_day_2024 = 58152 / 366  # configs/observed/2025.toml: the total's reference level
     assert targets["exports total 2025-05"].observed == pytest.approx(1238 / 31 / per_day_2024)
-    assert targets["exports total 2025-01"].observed == pytest.approx(6357 / 31 / per_day_2024)
+    # the level before the controls (January-March, whole months before 4 April) is the
+    # reference level itself: 2024's
+    assert targets["level total"].observed == 1.0
+    assert targets["level US"].until_day == 31 + 28 + 31
     assert targets["exports US 2025-06"].observed == pytest.approx(353 / 30 / (7416.25 / 366))
     # stoppages: days since 2025-01-01; approvals: the share, due by the end of the day
     assert targets["stoppage jp_automaker"].observed == 31 + 28 + 31 + 30 + 25  # 26 May
     assert targets["approved EU 2025-06-04"].observed == 0.25
     assert targets["approved EU 2025-06-04"].until_day == 154 + 1  # 4 June is day 154
-    # held-out months are not targets; 10 export ratios (Jan + Apr-Aug total, May-Aug US)
-    assert not any("2025-09" in k for k in targets)
-    assert sum(t.group == "exports" for t in targets.values()) == 10
+    # held-out months are not targets; 9 export ratios (Apr-Aug total, May-Aug US)
+    assert not any("2025-09" in k or "2025-01" in k for k in targets)
+    assert sum(t.group == "exports" for t in targets.values()) == 9
     # downtimes: the reported range's midpoint, in 2025 (FACTS §3: Ford 7-21, Suzuki 18-21)
     assert targets["downtime us_auto_ev"].observed == 14.0
     assert targets["downtime jp_automaker"].observed == 19.5
@@ -75,6 +78,9 @@ def test_statistics_agree_with_the_backtest() -> None:
         if t.group == "exports":
             _, series, month = t.key.split()
             assert got[t.key] == pytest.approx(ratios[(series, month)], rel=1e-12)
+    # the level: January-March's exports (90 days) per day over the reference, by hand
+    jan_mar = ratios.loc["total"].loc[["2025-01", "2025-02", "2025-03"]]
+    assert got["level total"] == pytest.approx((jan_mar * [31, 28, 31]).sum() / 90, rel=1e-12)
     firms = rep.firms.set_index("firm")["tts_days"]
     assert got["stoppage jp_automaker"] == pytest.approx(93 + firms["jp_automaker"])
     apps = rep.applications
@@ -282,7 +288,8 @@ def test_export_rewrites_paths(small_calibration, tmp_path: Path) -> None:  # no
 def test_calibrated_parameters_default_to_all() -> None:
     cfg = sim.load_config(CALIBRATION, ["calibration.parameters=[\"auto_cover\"]"])
     assert [u.name for u in calibrated(cfg)] == ["auto_cover"]
-    cfg = sim.load_config(CALIBRATION, ["uncertain.10.prior={dist = \"choice\", values = "
+    k = [u.name for u in cfg.uncertain].index("september_scale")
+    cfg = sim.load_config(CALIBRATION, [f"uncertain.{k}.prior={{dist = \"choice\", values = "
                                         "[0.8, 1.0]}"])
     assert "september_scale" not in [u.name for u in calibrated(cfg)]  # not listed
     with pytest.raises(ConfigError, match="cannot be calibrated"):

@@ -299,6 +299,25 @@ def test_front_running_cover_at_the_control_by_hand() -> None:
     assert ordered[1] - ordered[0] == pytest.approx(300.0)
 
 
+def test_front_running_only_in_the_last_lead_days_by_hand() -> None:
+    """Announced on day 30, effective day 60, buyers act only in the last 10 days: of the
+    reviews inside [30, 60) only day 56's is inside [50, 60), and it orders up to 600 kg:
+    370 kg instead of 70. The position at day 60 is 560 kg as with the whole window (the
+    last review catches up), but only 70 + 370 kg arrive after day 56 -- day 56's order
+    is still in transit on day 60 (10 days), so on hand is 600 - 40 - 370 = 190 kg, as
+    without front-running, and the line stops at day 116 as with the whole window."""
+    d = front_world(2.0)
+    d["front_running"]["lead_days"] = 10.0
+    rep = _run(d)
+    ts = rep.timeseries
+    inv = ts[(ts["series"] == "inventory_kg") & (ts["day"] == 60.0)]["value"]
+    assert float(inv.iloc[0]) == pytest.approx(190.0)
+    f = rep.firms.set_index("firm").loc["f"]
+    assert f["tts_days"] == pytest.approx(116.0 - 60.0)
+    whole = _run(front_world(2.0)).arcs.set_index("supplier").loc["cn", "ordered"]
+    assert rep.arcs.set_index("supplier").loc["cn", "ordered"] == pytest.approx(whole)
+
+
 def test_front_running_target_cover_per_firm() -> None:
     """A firm's own section (a target cover of 45 days) overrides the global one: the
     position at day 60 is 450 - 40 = 410 kg, 70 kg of it in transit."""

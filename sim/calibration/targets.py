@@ -4,6 +4,10 @@ compares).
 
 - `exports SERIES MONTH`: a series' exports in the month, kg per day over the series'
   observed reference level (the ratio the back-test shows);
+- `level SERIES`: a series' mean exports per day over the whole months before the
+  controls, over its reference level; observed: 1 (the reference is the known level
+  before the shock, e.g. 2024's total). Fitted whatever the fit window, unless its weight
+  is 0; a single month (January 2025, a record) is noise around it, the year's total not;
 - `stoppage FIRM`: the day (since `calendar.start`) of the firm's first stock-out (the
   horizon if it has none);
 - `downtime FIRM`: the firm's days below plan within its observed window
@@ -29,7 +33,7 @@ from ..errors import ConfigError
 if TYPE_CHECKING:
     from ..model import Replication
 
-GROUPS = ("exports", "stoppages", "downtimes", "approvals")
+GROUPS = ("exports", "level", "stoppages", "downtimes", "approvals")
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,20 @@ def _controls_day(cfg: Config) -> float:
         raise ConfigError("<config>", "policy", "no controls_start event: nothing to calibrate "
                           "the shock against")
     return float((starts[0].date - cfg.calendar.start).days)
+
+
+def _months_before_controls(cfg: Config) -> list[str]:
+    """The whole calendar months of the run before the month the controls start."""
+    start = cfg.calendar.start
+    first = start if start.day == 1 else date(start.year + start.month // 12,
+                                              start.month % 12 + 1, 1)
+    onset = start.toordinal() + int(_controls_day(cfg))
+    out = []
+    y, m = first.year, first.month
+    while date(y, m, cal_mod.monthrange(y, m)[1]).toordinal() < onset:
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
 
 
 def fit_targets(cfg: Config, source: str = "<config>",
@@ -106,6 +124,11 @@ def fit_targets(cfg: Config, source: str = "<config>",
                                   f"{cfg.horizon_days:g}): its downtime cannot be counted")
             out.append(Target(f"downtime {dt.firm}", "downtimes", dt.days.mid,
                               float((dt.until - start).days + 1)))
+    before = _months_before_controls(cfg)
+    if weights.get("level", 1.0) > 0 and before and obs.exports is not None:
+        for s in obs.exports.series:
+            out.append(Target(f"level {s.name}", "level", 1.0,
+                              _month_end_day(cfg, before[-1])))
     for ap in obs.approvals:
         if ap.date.strftime("%Y-%m") in window:
             out.append(Target(f"approved {ap.destination} {ap.date}", "approvals", ap.share,
@@ -145,6 +168,17 @@ def statistics(rep: Replication, cfg: Config, targets: list[Target]) -> dict[str
                     days = cal_mod.monthrange(*map(int, m.split("-")))[1]
                     total = float(kg[mask & (month == m)].sum())
                     out[t.key] = total / days / (1000.0 * s.reference_t_per_day)
+    if "level" in groups and obs.exports is not None:
+        ex = rep.columns("exports")
+        month, dest, kg = ex["month"], ex["destination"], np.asarray(ex["kg"], dtype=float)
+        before = _months_before_controls(cfg)
+        days = sum(cal_mod.monthrange(*map(int, m.split("-")))[1] for m in before)
+        for s in obs.exports.series:
+            mask = np.isin(month, before)
+            if s.destinations is not None:
+                mask &= np.isin(dest, s.destinations)
+            out[f"level {s.name}"] = float(kg[mask].sum()) / days / (
+                1000.0 * s.reference_t_per_day)
     if "stoppages" in groups:
         f = rep.columns("firms")
         onset = _controls_day(cfg)

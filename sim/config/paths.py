@@ -89,6 +89,11 @@ def value_kind(ann: Any) -> str:
         if all(isinstance(a, type) and "dist" in getattr(a, "model_fields", {}) for a in args):
             return "distribution"
         kinds = {value_kind(a) for a in args if a is not type(None)}
+        words = [a for a in args if typing.get_origin(a) is typing.Literal]
+        if len(kinds) == 2 and words and kinds & {"int", "float"}:
+            # a number or a word that means "none" (patience_days = "never"): a lever
+            # sets the number
+            kinds &= {"int", "float"}
         return kinds.pop() if len(kinds) == 1 else "value"
     if origin is list or origin is tuple:
         return "list"

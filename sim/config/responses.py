@@ -100,3 +100,22 @@ class LicenceCover(Strict):
     # The 2 June 2025 licences went to suppliers of US automakers (sector auto).
     sectors: list[Sector] | None = Field(
         default=None, description="Sectors whose suppliers get such licences (none: all).")
+
+
+class ResponseSwitches(Strict):
+    """Switches for the responses a config sets up, all on by default: `false` turns a
+    mechanism off wherever the config gives it, leaving its settings (and the uncertain
+    parameters that name them) in place -- for a scenario that asks what one mechanism
+    carries, paired with the config that keeps it on (`rareshock compare`)."""
+
+    deferred_demand: bool = Field(
+        default=True, description="Other buyers' refused or long-pending files are "
+        "re-filed, bought elsewhere or given up (`authority.background.deferred`).")
+    licence_cover: bool = Field(
+        default=True, description="Licences cover further shipments "
+        "(`authority.licence_cover`).")
+    resourcing: bool = Field(
+        default=True, description="Firms re-source (`firms.NAME.ordering.resourcing`).")
+    front_running: bool = Field(
+        default=True, description="Firms front-run announced controls (`front_running`, "
+        "`firms.NAME.ordering.front_running`).")

@@ -17,6 +17,7 @@ from .base import (
 from .checks import Misses, Names, check_sum, last_day, unknown_name
 from .observed import ObservedData
 from .policy import PolicyEvent, PolicyEventBase
+from .responses import ResponseSwitches
 from .sourcing import FrontRunning
 from .study import CalibrationConfig, OutputConfig, RunsConfig, SweepConfig, UncertainParameter
 from .world import (
@@ -55,6 +56,9 @@ class Config(Strict):
     policy: list[PolicyEvent] = []
     front_running: FrontRunning | None = Field(
         default=None, description="Front-running for every firm without its own (off).")
+    responses: ResponseSwitches = Field(
+        default=ResponseSwitches(), description="Switch a response mechanism off without "
+        "removing its settings (all on).")
     sweep: SweepConfig | None = Field(
         default=None, description="Sensitivity sweep (`rareshock sweep`); `run` ignores it."
     )

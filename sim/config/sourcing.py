@@ -85,6 +85,10 @@ class FrontRunning(Strict):
         "at about twice the usual rate, as germanium in July 2023 (derived).")
     target_cover_days: NonNegFloat | None = Field(
         default=None, description="Or: target cover of this many days during the window.")
+    lead_days: PosFloat | None = Field(
+        default=None, description="Buyers act only in the last this many days before the "
+        "control takes effect (none: from the announcement). ⚠ 30: germanium and graphite "
+        "exports surged in the month before their controls took effect (derived).")
     materials: list[str] | None = Field(
         default=None, description="Only these materials (or those the event names, or "
         "all of the firm's if it names none).")

@@ -57,7 +57,7 @@ class Licensing:
         # (free supplier, material) whose Chinese-origin content needs a licence now
         self.foreign: set[tuple[str, str]] = set()
         # Licences that cover further shipments of their exporter and firm, if configured
-        lc = cfg.authority.licence_cover
+        lc = cfg.authority.licence_cover if cfg.responses.licence_cover else None
         self.cover = (LicenceCovers(lc, authority.cal) if lc is not None
                       else None)
 

@@ -135,6 +135,8 @@ class FrontRunner:
     def announce(self, start: float, end: float, materials: list[str] | None) -> None:
         """Buyers know from `start` that a control on `materials` (None: every one) applies
         at `end`."""
+        if self.cfg.lead_days is not None:
+            start = max(start, end - self.cfg.lead_days)
         mats = self.materials if materials is None else self.materials & set(materials)
         if end > start and mats:
             self.windows.append((start, end, frozenset(mats)))

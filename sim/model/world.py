@@ -92,7 +92,8 @@ class World:
 
     def _responses(self, f: FirmConfig) -> tuple[Resourcer | None, FrontRunner | None]:
         """The firm's re-sourcing and front-running policies (None where off)."""
-        r = f.ordering.resourcing
+        on = self.cfg.responses
+        r = f.ordering.resourcing if on.resourcing else None
         resourcer = None
         if r is not None:
             to = {}
@@ -103,7 +104,7 @@ class World:
             sources = self.sources
             resourcer = Resourcer(r, self.cfg.sources(f), to,
                                   lambda n: sources[n].controlled, self.licensing.controlled)
-        fr = f.ordering.front_running or self.cfg.front_running
+        fr = (f.ordering.front_running or self.cfg.front_running) if on.front_running else None
         return resourcer, FrontRunner(fr, list(f.bom)) if fr is not None else None
 
     def _announce(self) -> None:
@@ -170,10 +171,12 @@ class World:
         count)."""
         env = self.env
         self.policy.schedule()
-        if self.cfg.front_running is not None or any(
-                f.ordering.front_running is not None for f in self.firms):
+        if self.cfg.responses.front_running and (self.cfg.front_running is not None or any(
+                f.ordering.front_running is not None for f in self.firms)):
             self._announce()
         bg = self.cfg.authority.background
+        if bg.deferred is not None and not self.cfg.responses.deferred_demand:
+            bg = bg.model_copy(update={"deferred": None})
         if bg.rate_per_day > 0:
             self.deferred = start_background(env, bg, self.streams, self.authority,
                                              self.licensing, self.exports)

@@ -201,7 +201,12 @@ def small_calibration(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, P
     tmp = tmp_path_factory.mktemp("cal")
     sets = ["--set", "calibration.population=12", "--set", "calibration.generations=2",
             "--set", "calibration.predictive_replications=3", "--set",
-            'calibration.parameters=["exempt_share", "review_median"]']
+            'calibration.parameters=["exempt_share", "review_median"]',
+            # the downtimes left out: these two parameters cannot bring the simulated
+            # stoppages (5-8x the reported lengths, issue 22) near them, and with them the
+            # adaptive distance's tolerance grew from 5.11 to 5.58 in the second generation
+            "--set", "calibration.weights={exports = 1.0, stoppages = 1.0, downtimes = 0.0, "
+            "approvals = 1.0}"]
     outs = []
     for workers in ("1", "2"):
         out = tmp / f"cal-{workers}"

@@ -17,8 +17,10 @@ from sim.calibration.backtest import (
     error_measures,
     export_ratios,
     exports_table,
+    level_table,
     stoppage_table,
 )
+from sim.calibration.scores import crps_ensemble
 
 ROOT = Path(__file__).resolve().parents[1]
 START = date(2025, 1, 1)
@@ -72,6 +74,29 @@ def test_exports_table_compares_with_facts_and_counts_coverage() -> None:
         1238 / 31 / (58152 / 366))
     e = error_measures(t)
     assert set(e["sample"]) == {"in", "out"}
+    # each point's CRPS is the ensemble CRPS of the three replications' ratios: 0.99,
+    # 1, 1.01 times the observed ratio o, so by hand (E|X - o| - E|X - X'| / 2)
+    # o (0.02 / 3 - (2 x 0.02) / 9) = o x 0.02 / 9
+    may = tot.set_index("month").loc["2025-05"]
+    assert may["crps"] == pytest.approx(may["observed"] * 0.02 / 9)
+    assert may["crps"] == pytest.approx(crps_ensemble(
+        may["observed"] * np.array([0.99, 1.0, 1.01]), may["observed"]))
+
+
+def test_level_before_the_controls_by_hand() -> None:
+    """Three replications at 0.9, 1.0 and 1.1 times 2024's level per day (158.9 t/day) in
+    January to March (controls on 4 April): P5-P95 = 0.91-1.09 times 4,846 t/month
+    (58,152 / 12), inside +-10%; at spread 0.2 (0.8-1.2) it is not."""
+    base = {"base": 1000.0 * OBS.exports.series[0].reference_t_per_day}
+    t = level_table(_exports(base, spread=0.1), OBS, START, date(2025, 4, 4))
+    tot = t.set_index("series").loc["total"]
+    assert tot["months"] == "2025-01 to 2025-03"
+    assert tot["reference_t_per_month"] == pytest.approx(58152 / 12)
+    assert [tot["ratio_p5"], tot["ratio_p95"]] == pytest.approx([0.91, 1.09])
+    assert tot["sim_p50"] == pytest.approx(4846.0)
+    assert bool(tot["within_10%"])
+    wide = level_table(_exports(base, spread=0.2), OBS, START, date(2025, 4, 4))
+    assert not bool(wide.set_index("series").loc["total", "within_10%"])
 
 
 def test_stoppage_table_dates_and_shares() -> None:

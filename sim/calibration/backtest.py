@@ -11,7 +11,12 @@ The comparison has four parts, each computed from stored tables (one row per rep
   reported range;
 - the share of a destination's licence applications approved by a date;
 - error measures: median absolute error of the monthly ratios and coverage (observed months
-  inside the simulated P5–P95), for the fit window and, separately, the held-out months.
+  inside the simulated P5–P95), for the fit window and, separately, the held-out months;
+- proper scores of the monthly ratios (`scores.py`): CRPS, the 90% interval score, points
+  above the median, band width, and skill against persistence and the 2024 level; the
+  downtimes' CRPS against the reported range;
+- the level before the controls: simulated exports per day in the months before the
+  first control, against the reference level.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import pandas as pd
 from ..config.observed import ObservedData, ObservedExports
 from ..config.schema import Config
 from ..errors import ConfigError
+from .scores import crps_ensemble, crps_interval, interval_score, score_table
 
 
 def _days_in(month: str) -> int:
@@ -79,9 +85,10 @@ def export_ratios(exports: pd.DataFrame, obs: ObservedExports) -> pd.DataFrame:
 def exports_table(exports: pd.DataFrame, obs: ObservedData) -> pd.DataFrame:
     """Observed against simulated P5/P50/P95 monthly export ratios, over the fit and
     held-out months."""
+    cols = ["series", "month", "sample", "observed", "sim_p5", "sim_p50", "sim_p95",
+            "abs_error", "inside", "crps", "interval_score"]
     if obs.exports is None:
-        return pd.DataFrame(columns=["series", "month", "sample", "observed", "sim_p5",
-                                     "sim_p50", "sim_p95", "abs_error", "inside"])
+        return pd.DataFrame(columns=cols)
     r = export_ratios(exports, obs.exports)
     fit = set(obs.fit_months)
     rows = []
@@ -98,8 +105,10 @@ def exports_table(exports: pd.DataFrame, obs: ObservedData) -> pd.DataFrame:
             rows.append({"series": s.name, "month": month,
                          "sample": "in" if month in fit else "out",
                          "observed": o, "sim_p5": p5, "sim_p50": p50, "sim_p95": p95,
-                         "abs_error": abs(p50 - o), "inside": bool(p5 <= o <= p95)})
-    return pd.DataFrame(rows)
+                         "abs_error": abs(p50 - o), "inside": bool(p5 <= o <= p95),
+                         "crps": crps_ensemble(sim, o), "interval_score": interval_score(
+                             p5, p95, o)})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def error_measures(table: pd.DataFrame) -> pd.DataFrame:
@@ -157,10 +166,47 @@ def downtime_table(firms: pd.DataFrame, obs: ObservedData) -> pd.DataFrame:
                      "reported_low": lo, "reported_high": hi,
                      "sim_p5": p5, "sim_p50": p50, "sim_p95": p95,
                      "overlaps_p5_p95": bool(p5 <= hi and lo <= p95),
-                     "share_within_reported": float(np.mean((d >= lo) & (d <= hi)))})
+                     "share_within_reported": float(np.mean((d >= lo) & (d <= hi))),
+                     "crps_vs_range": crps_interval(d, lo, hi)})
     return pd.DataFrame(rows, columns=[
         "firm", "reported", "window", "reported_low", "reported_high", "sim_p5", "sim_p50",
-        "sim_p95", "overlaps_p5_p95", "share_within_reported"])
+        "sim_p95", "overlaps_p5_p95", "share_within_reported", "crps_vs_range"])
+
+
+def level_table(exports: pd.DataFrame, obs: ObservedData, start: date,
+                controls: date, tolerance: float = 0.1) -> pd.DataFrame:
+    """Per observed series, simulated exports per day over the whole months before the
+    month of the first control (P5/P50/P95 over the replications), as a ratio to the
+    series' reference level and in tonnes per month (a twelfth of a year at the reference
+    level: 2024's 58,152 t / 12 = 4,846 t), and whether P5-P95 lies within +-`tolerance` of it."""
+    cols = ["series", "months", "reference_t_per_month", "sim_p5", "sim_p50", "sim_p95",
+            "ratio_p5", "ratio_p95", f"within_{tolerance:.0%}"]
+    months = [str(p) for p in pd.period_range(pd.Period(start, "M"),
+                                              pd.Period(controls, "M") - 1)
+              if p.start_time >= pd.Timestamp(start)]
+    if obs.exports is None or not months:
+        return pd.DataFrame(columns=cols)
+    days = float(sum(_days_in(m) for m in months))
+    rows = []
+    for s in obs.exports.series:
+        frame = exports if s.destinations is None else exports[
+            exports["destination"].isin(s.destinations)]
+        frame = frame[frame["month"].isin(months)]
+        reps = exports["replication"].unique()
+        kg = frame.groupby("replication")["kg"].sum().reindex(reps, fill_value=0.0)
+        ratio = kg.to_numpy(dtype=float) / days / (1000.0 * s.reference_t_per_day)
+        if len(ratio) == 0:
+            continue
+        q = np.quantile(ratio, [0.05, 0.5, 0.95])
+        year = s.reference_days if 365 <= s.reference_days <= 366 else 365.25
+        per_month = s.reference_t_per_day * year / 12.0  # a year's reference: its tonnes / 12
+        rows.append({"series": s.name, "months": f"{months[0]} to {months[-1]}",
+                     "reference_t_per_month": per_month,
+                     "sim_p5": q[0] * per_month, "sim_p50": q[1] * per_month,
+                     "sim_p95": q[2] * per_month, "ratio_p5": q[0], "ratio_p95": q[2],
+                     f"within_{tolerance:.0%}": bool(1 - tolerance <= q[0]
+                                                     and q[2] <= 1 + tolerance)})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def approval_table(apps: pd.DataFrame, start: date, controls: date,
@@ -194,6 +240,8 @@ class Backtest:
     stoppages: pd.DataFrame
     approvals: pd.DataFrame
     downtimes: pd.DataFrame
+    scores: pd.DataFrame
+    level: pd.DataFrame
 
 
 def backtest_tables(cfg: Config, firms: pd.DataFrame, exports: pd.DataFrame,
@@ -211,7 +259,8 @@ def backtest_tables(cfg: Config, firms: pd.DataFrame, exports: pd.DataFrame,
     ex = exports_table(exports, obs)
     return Backtest(ex, error_measures(ex), stoppage_table(firms, controls_day, start, obs),
                     approval_table(applications, start, first, obs),
-                    downtime_table(firms, obs))
+                    downtime_table(firms, obs), score_table(ex, obs.fit_months),
+                    level_table(exports, obs, start, first))
 
 
 BACKTEST_APPLICATION_COLUMNS = ["replication", "destination", "submitted_day", "decided_day",

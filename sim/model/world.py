@@ -9,7 +9,6 @@ to the horizon, checks conservation and keeps the records that `tables` turns in
 from __future__ import annotations
 
 import math
-
 from collections.abc import Callable
 
 import numpy as np

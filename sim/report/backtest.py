@@ -25,6 +25,19 @@ CAPTIONS: dict[str, tuple[str, str]] = {
 }
 
 
+SCORES_NOTE = (
+    "Scores of the monthly ratios (lower is better; `sim/calibration/scores.py`): `crps` is "
+    "the mean CRPS of the replications' empirical distribution; `interval_score_90` the "
+    "mean interval score of P5-P95 (Gneiting & Raftery 2007: width plus 20 times any miss); "
+    "`above_median` the observations above the simulated median; `band_over_observed` the "
+    "median width of P5-P95 over the observed value. Skill = 1 - CRPS / CRPS of a naive "
+    "forecast (a point, scored by its absolute error): persistence of the last fitted "
+    "month's observed ratio (held-out months only) and the 2024 level (a ratio of 1); 1 is "
+    "perfect, 0 no better than the naive forecast. `in` = fit window, `out` = held out, "
+    "`all` = both. The downtime table's `crps_vs_range` is the CRPS against the reported "
+    "range as an interval-censored observation (0 when every replication is inside it).")
+
+
 def markdown_tables(bt: Backtest) -> str:
     """The back-test's tables as Markdown."""
     return "\n".join([
@@ -35,6 +48,14 @@ def markdown_tables(bt: Backtest) -> str:
         markdown_table(bt.exports, "{:.2f}"), "",
         "### Error measures", "",
         markdown_table(bt.errors, "{:.3f}"), "",
+        "### Proper scores", "",
+        SCORES_NOTE, "",
+        markdown_table(bt.scores, "{:.3f}"), "",
+        *(["### Level before the controls", "",
+           "Simulated exports per day over the whole months before the first control, as "
+           "tonnes per month (a twelfth of a year at that rate) and as a ratio to the "
+           "observed reference level (2024's for 2025); within: P5-P95 within 10% of it.",
+           "", markdown_table(bt.level, "{:.2f}"), ""] if len(bt.level) else []),
         "### First stoppages", "",
         markdown_table(bt.stoppages, "{:.2f}"), "",
         *(["### Downtime against the reports", "",
@@ -53,7 +74,8 @@ def write_backtest(bt: Backtest, out: Path, title: str) -> list[Path]:
 
     files = {"backtest_exports.csv": bt.exports, "backtest_errors.csv": bt.errors,
              "backtest_stoppages.csv": bt.stoppages, "backtest_approvals.csv": bt.approvals,
-             "backtest_downtimes.csv": bt.downtimes}
+             "backtest_downtimes.csv": bt.downtimes, "backtest_scores.csv": bt.scores,
+             "backtest_level.csv": bt.level}
     paths = []
     for name, df in files.items():
         atomic_write_bytes(out / name, df.to_csv(index=False).encode())
@@ -102,6 +124,9 @@ def backtest_section(bt: Backtest, title: str, figure_name: str) -> Section:
     sec.items += figures(album.figures, CAPTIONS, "bt")
     for df, caption in ((bt.exports, "Monthly exports, ratio to the level before the "
                          "controls"), (bt.errors, "Error measures"),
+                        (bt.scores, "Proper scores: CRPS, interval score, skill against "
+                         "persistence and the 2024 level"),
+                        (bt.level, "Level before the controls"),
                         (bt.stoppages, "First stoppages against the reported dates"),
                         (bt.downtimes, "Downtime within the window against the reports"),
                         (bt.approvals, "Applications approved")):

@@ -97,7 +97,8 @@ def correlations(fit: Fit) -> pd.DataFrame:
 
 def coverage(bt: Backtest, fit_months: list[str]) -> pd.DataFrame:
     """Observed points inside the predictive P5-P95: monthly exports by fit window and
-    held out; stoppages (within a week of the reported date); approval shares."""
+    held out; stoppages (within a week of the reported date); downtimes (the simulated
+    P5-P95 and the reported range overlap); approval shares."""
     ex = bt.exports
     rows = []
     for label, sel in (("exports, fit window", ex["month"].isin(fit_months)),
@@ -109,6 +110,10 @@ def coverage(bt: Backtest, fit_months: list[str]) -> pd.DataFrame:
         near = st["days_p50_minus_reported"].abs() <= 7
         rows.append({"targets": "first stoppages, P50 within 7 days of the report",
                      "points": len(st), "inside P5-P95": int(near.sum())})
+    dt = bt.downtimes
+    if len(dt):
+        rows.append({"targets": "downtimes, P5-P95 overlaps the reported range",
+                     "points": len(dt), "inside P5-P95": int(dt["overlaps_p5_p95"].sum())})
     ap = bt.approvals
     if len(ap):
         first = ap[ap["basis"].str.startswith("submitted in")]

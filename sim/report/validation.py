@@ -18,6 +18,7 @@ import pandas as pd
 from ..analysis.stats import describe
 from ..analysis.stored import StoredRun
 from ..calibration.backtest import Backtest
+from ..calibration.scores import score_table
 from ..calibration.theory import cobham_waits, erlang_c, mmc_wq
 from ..config.loading import load_config
 from ..config.schema import Config
@@ -134,8 +135,40 @@ def coverage_row(label: str, bt: Backtest, fit_months: list[str]) -> dict:
             "held out": f"{int(ex[~fit]['inside'].sum())} of {int((~fit).sum())}",
             "approval shares inside": f"{int(first['inside'].sum())} of {len(first)}",
             "stoppages, P50 within 7 days": f"{near} of {len(st)}",
+            "downtimes, P5-P95 meets the report": (
+                f"{int(bt.downtimes['overlaps_p5_p95'].sum())} of {len(bt.downtimes)}"),
             "median abs error (fit / held out)":
-                f"{ex[fit]['abs_error'].median():.2f} / {ex[~fit]['abs_error'].median():.2f}"}
+                f"{ex[fit]['abs_error'].median():.2f} / {ex[~fit]['abs_error'].median():.2f}",
+            **_score_cells(score_table(ex, fit_months)),
+            **_level_cell(bt.level)}
+
+
+def _level_cell(level: pd.DataFrame) -> dict[str, str]:
+    """The total's level before the controls: P5-P95 in t/month and whether within 10%."""
+    tot = level[level["series"] == "total"] if len(level) else level
+    if tot.empty:
+        return {}
+    r = tot.iloc[0]
+    ok = "yes" if r["within_10%"] else "no"
+    return {"level before controls, P5-P95 t/month (within 10%)":
+            f"{r['sim_p5']:,.0f}-{r['sim_p95']:,.0f} of {r['reference_t_per_month']:,.0f} "
+            f"({ok})"}
+
+
+def _score_cells(sc: pd.DataFrame) -> dict[str, str]:
+    """The proper scores a before/after row shows: over all points, and held out."""
+    by = sc.set_index(["sample", "series"]) if len(sc) else sc
+    cells = {}
+    if ("all", "both") in by.index:
+        a = by.loc[("all", "both")]
+        cells["above median"] = str(a["above_median"])
+        cells["band / observed (median)"] = f"{a['band_over_observed']:.2f}"
+    if ("out", "both") in by.index:
+        o = by.loc[("out", "both")]
+        cells["held-out CRPS (skill vs persistence / 2024 level)"] = (
+            f"{o['crps']:.3f} ({o['skill_vs_persistence']:.2f} / "
+            f"{o['skill_vs_2024_level']:.2f})")
+    return cells
 
 
 def rolling_origin(calibrations: list[Path]) -> pd.DataFrame:
@@ -165,8 +198,24 @@ def rolling_origin(calibrations: list[Path]) -> pd.DataFrame:
                          f"{int(after['month'].isin(nxt[:2]).sum())}"),
                      "median abs error, predicted": float(after["abs_error"].median())
                      if len(after) else math.nan,
+                     **_predicted_scores(ex, fit),
                      "folder": str(folder)})
     return pd.DataFrame(rows)
+
+
+def _predicted_scores(ex: pd.DataFrame, fit: list[str]) -> dict[str, object]:
+    """CRPS of the months after the fit window, its skill against persistence of the last
+    fitted month and against the 2024 level, and the points above the median."""
+    sc = score_table(ex, fit)
+    out = sc[(sc["sample"] == "out") & (sc["series"] == "both")]
+    if out.empty:
+        return {"CRPS, predicted": math.nan, "skill vs persistence": math.nan,
+                "skill vs 2024 level": math.nan, "above median, predicted": ""}
+    r = out.iloc[0]
+    return {"CRPS, predicted": float(r["crps"]),
+            "skill vs persistence": float(r["skill_vs_persistence"]),
+            "skill vs 2024 level": float(r["skill_vs_2024_level"]),
+            "above median, predicted": str(r["above_median"])}
 
 
 def run_backtest_batch(n: int, workers: int | None, config: Path,
@@ -245,7 +294,9 @@ def validate_model(doc: Path, configs: Path = Path("configs"), small: bool = Fal
         ro = rolling_origin(calibrations)
         rolling = f"""Each calibration was fitted on the window shown (with January, for the
 level) and its posterior predictive run is compared with the months after it, which it never
-saw.
+saw. The predicted months are scored with the CRPS (mean over the points) and its skill
+against two naive forecasts: the last fitted month's observed ratio persisting, and the 2024
+level (a ratio of 1); 1 is perfect, 0 no better, below 0 worse.
 
 {markdown_table(ro, "{:.2f}")}
 """

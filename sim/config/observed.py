@@ -141,22 +141,10 @@ class ObservedData(Strict):
     def check_names(self, names: Names, misses: Misses) -> None:
         """The firms and destinations observed are the config's; each firm's first stoppage
         and each export series' name is given once."""
-        firms: dict[str, int] = {}
-        for i, st in enumerate(self.stoppages):
-            misses.need("firm", names.firms, st.firm, f"observed.stoppages.{i}.firm")
-            if st.firm in firms:
-                misses.fail(f"observed.stoppages.{i}.firm", f"{st.firm!r} already has a "
-                            f"stoppage (observed.stoppages.{firms[st.firm]}): a firm's first "
-                            "stoppage is one date")
-            firms.setdefault(st.firm, i)
-        down: dict[str, int] = {}
-        for i, dt in enumerate(self.downtimes):
-            misses.need("firm", names.firms, dt.firm, f"observed.downtimes.{i}.firm")
-            if dt.firm in down:
-                misses.fail(f"observed.downtimes.{i}.firm", f"{dt.firm!r} already has a "
-                            f"downtime (observed.downtimes.{down[dt.firm]}): a firm's "
-                            "downtime is counted over one window")
-            down.setdefault(dt.firm, i)
+        _one_per_firm(self.stoppages, "stoppages", "a stoppage", "a firm's first stoppage "
+                      "is one date", names, misses)
+        _one_per_firm(self.downtimes, "downtimes", "a downtime", "a firm's downtime is "
+                      "counted over one window", names, misses)
         for i, ap in enumerate(self.approvals):
             misses.need("destination", names.destinations, ap.destination,
                         f"observed.approvals.{i}.destination")
@@ -172,3 +160,14 @@ class ObservedData(Strict):
                             "its own name")
             seen.setdefault(se.name, i)
 
+
+def _one_per_firm(entries: list, key: str, what: str, why: str, names: Names,
+                  misses: Misses) -> None:
+    """Each entry of `observed.KEY` names a firm of the config, and no firm twice."""
+    seen: dict[str, int] = {}
+    for i, e in enumerate(entries):
+        misses.need("firm", names.firms, e.firm, f"observed.{key}.{i}.firm")
+        if e.firm in seen:
+            misses.fail(f"observed.{key}.{i}.firm", f"{e.firm!r} already has {what} "
+                        f"(observed.{key}.{seen[e.firm]}): {why}")
+        seen.setdefault(e.firm, i)

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 GrowRule = Callable[[ResultsDir, int], int | None]
 """Called after the chunks of n replications are done: the new n, or None to stop."""
+Finished = Callable[[ResultsDir, Executor], None]
+"""Called once the chunks are done and recorded, with the batch's executor still open."""
 
 
 def default_chunk_size(replications: int) -> int:
@@ -135,13 +137,14 @@ def execute(plan: BatchPlan, out: str | Path, *, workers: int | None = None,
             overwrite: bool = False, progress: Progress | None = None,
             prepared: Callable[[ResultsDir], None] | None = None,
             grow: GrowRule | None = None,
-            finished: Callable[[ResultsDir], None] | None = None) -> BatchInfo:
+            finished: Finished | None = None) -> BatchInfo:
     """Run `plan` into the results folder `out`: the folder is created (or, with `resume`,
     reopened; with `overwrite`, replaced), `prepared(store)` writes what the kind of batch
     adds to it, then every chunk not yet done runs on the executor and is written as soon
     as it returns. With `grow` (runs only), after the chunks of n replications are done
     `grow(store, n)` may ask for more, and the batch goes on until it returns None. Then
-    `finished(store)` writes what is computed from the tables (the summary...).
+    `finished(store, executor)` writes what is computed from the tables (the summary...),
+    on the batch's executor where it shares work out.
 
     The folder's lock is held throughout; a chunk recorded with fewer replications than
     the plan gives it (the last chunk of a smaller batch) is run again, whole."""
@@ -173,7 +176,8 @@ def execute(plan: BatchPlan, out: str | Path, *, workers: int | None = None,
                 aborted = False
             finally:
                 progress.close()
-                ex.close(abort=aborted)
+                if aborted:
+                    ex.close(abort=True)
                 wall = wall_before + time.perf_counter() - t0
                 chunks = store.chunks()
                 events = sum(ch.events for ch in chunks.values())
@@ -186,7 +190,9 @@ def execute(plan: BatchPlan, out: str | Path, *, workers: int | None = None,
                         replications_done=sum(ch.replications for ch in chunks.values()),
                         state="complete" if complete else "interrupted")
             if finished is not None:
-                finished(store)
+                aborted = True  # until the tables are summarised
+                finished(store, ex)
+                aborted = False
     finally:
         ex.close(abort=aborted)
     return BatchInfo(store.path, plan.replications, ran, events, wall, executor, ex.workers)
@@ -222,7 +228,7 @@ def run_batch(cfg: Config, out: str | Path, *, replications: int | None = None,
               scheduler: str | None = None, chunk_size: int | None = None,
               resume: bool = False, overwrite: bool = False,
               progress: Progress | None = None, grow: GrowRule | None = None,
-              finished: Callable[[ResultsDir], None] | None = None) -> BatchInfo:
+              finished: Finished | None = None) -> BatchInfo:
     """Run `replications` (default `cfg.runs.replications`) of `cfg` and store them under
     `out`. `grow` may extend the batch (see `execute`; `sim.api.run_batch` builds one
     from a precision target)."""

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..config.schema import Config
 from ..config.workload import check_warnings
-from ..run.batch import BatchPlan, check_count, execute, resolve_chunk_size
+from ..run.batch import BatchPlan, Finished, check_count, execute, resolve_chunk_size
 from ..run.progress import Progress
 from ..run.store import ResultsDir
 from .plan import check_plan_work, plan_sweep, with_options
@@ -43,7 +43,7 @@ def run_sweep(cfg: Config, out: str | Path, *, replications: int | None = None,
               scheduler: str | None = None, chunk_size: int | None = None,
               resume: bool = False, overwrite: bool = False,
               progress: Progress | None = None, source: str = "<config>",
-              finished: Callable[[ResultsDir], None] | None = None,
+              finished: Finished | None = None,
               force: bool = False) -> SweepInfo:
     """Run every point of `cfg.sweep` (`replications` per point, default
     `sweep.replications`) and store the tables under `out`, with `points.csv`.

@@ -11,6 +11,7 @@ from ..config.workload import check_warnings, check_work
 from ..errors import ArgumentError, ConfigError
 from ..run.batch import BatchInfo, check_count
 from ..run.batch import run_batch as run_replications
+from ..run.executors import Executor
 from ..run.store import ResultsDir
 from .execution import Execution
 
@@ -25,7 +26,7 @@ def run(cfg: Config, path: Path, ex: Execution, *, replications: int | None = No
     grow = precision_target(cfg, replications, precision, max_replications, source)
     check_limits(cfg, ex, source)
     return run_replications(cfg, path, replications=replications, grow=grow,
-                            finished=lambda store: finish(store, path, grow),
+                            finished=lambda store, on: finish(store, path, grow, on),
                             **ex.batch_options())
 
 
@@ -53,9 +54,11 @@ def check_limits(cfg: Config, ex: Execution, source: str) -> None:
         check_work(cfg, source)
 
 
-def finish(store: ResultsDir, path: Path, grow: PrecisionTarget | None) -> None:
-    """Record whether the precision target was met, and write summary.csv."""
+def finish(store: ResultsDir, path: Path, grow: PrecisionTarget | None,
+           executor: Executor | None = None) -> None:
+    """Record whether the precision target was met, and write summary.csv (and
+    uncertainty.csv, its analysis shared out on `executor`)."""
     if grow is not None:
         store.update_manifest(precision={"target_halfwidth": grow.halfwidth,
                                          "met": grow.met, "worst_halfwidth": grow.worst})
-    StoredRun(path).write_summary()
+    StoredRun(path).write_summary(executor)

@@ -20,5 +20,5 @@ def sweep(cfg: Config, path: Path, ex: Execution, *, replications: int | None = 
     if replications is not None:
         check_count("replications", replications)
     return run_points(cfg, path, replications=replications, crn=crn, source=source,
-                      force=ex.force, finished=lambda store: StoredSweep(path).write_outputs(),
+                      force=ex.force, finished=lambda store, _: StoredSweep(path).write_outputs(),
                       **ex.batch_options())

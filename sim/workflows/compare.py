@@ -16,8 +16,8 @@ from ..errors import ArgumentError, FolderError
 from ..report.compare import COMPARE_INFO, compare_info, compare_markdown, plot_differences
 from ..report.progress import shown_progress
 from ..report.write import write_report
+from ..run.execution import Execution
 from ..run.store import ResultsDir, atomic_write_bytes, digest
-from .execution import Execution
 from .run import run
 
 Source = str | Path | Config

@@ -9,11 +9,11 @@ from ..analysis.stored import StoredRun
 from ..config import Config
 from ..config.workload import check_warnings, check_work
 from ..errors import ArgumentError, ConfigError
-from ..run.batch import BatchInfo, check_count
+from ..run.batch import BatchInfo
 from ..run.batch import run_batch as run_replications
+from ..run.execution import Execution, check_count
 from ..run.executors import Executor
 from ..run.store import ResultsDir
-from .execution import Execution
 
 
 def run(cfg: Config, path: Path, ex: Execution, *, replications: int | None = None,
@@ -25,9 +25,8 @@ def run(cfg: Config, path: Path, ex: Execution, *, replications: int | None = No
         check_count("replications", replications)
     grow = precision_target(cfg, replications, precision, max_replications, source)
     check_limits(cfg, ex, source)
-    return run_replications(cfg, path, replications=replications, grow=grow,
-                            finished=lambda store, on: finish(store, path, grow, on),
-                            **ex.batch_options())
+    return run_replications(cfg, path, ex, replications=replications, grow=grow,
+                            finished=lambda store, on: finish(store, path, grow, on))
 
 
 def precision_target(cfg: Config, replications: int | None, precision: float | None,

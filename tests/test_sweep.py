@@ -376,6 +376,12 @@ def test_outputs_and_plots(method: str, parameters: list[dict], plots: set[str],
         assert cover["low_effect"] == pytest.approx(0.03, abs=1e-9)   # paired: noise cancels
         assert cover["high_effect"] == pytest.approx(-0.09, abs=1e-9)
         assert cover["low_ci_low"] == pytest.approx(cover["low_ci_high"], abs=1e-9)
+        # computed once per folder object (the text and the plots below read it again),
+        # each reader given its own copy
+        monkeypatch.setattr("sim.sweep.sensitivity.tornado_table", _not_again)
+        mine = res.sensitivity()
+        mine["rank"] = 0
+        assert list(res.sensitivity()["rank"]) == list(t["rank"])
     if "discovery.png" in plots:
         box = pd.read_csv(res.path / "discovery.csv")
         assert list(box["parameter"]) == labels
@@ -388,6 +394,10 @@ def test_outputs_and_plots(method: str, parameters: list[dict], plots: set[str],
     assert {p.name for p in paths} == plots
     assert all(p.stat().st_size > 10_000 for p in paths)
     assert f"{method} sweep, {len(points)} points x 4 replications" in res.text()
+
+
+def _not_again(*args: object) -> None:
+    raise AssertionError("the sensitivity table was computed a second time")
 
 
 def test_discovery_finds_a_known_box() -> None:

@@ -289,7 +289,14 @@ class StoredSweep(StoredRun):
 
     def sensitivity(self) -> pd.DataFrame | None:
         """Sobol indices (sobol), mu*/sigma (morris) or the tornado table (oat); None for
-        grid and lhs."""
+        grid and lhs. Computed once per folder object: every reader (the text, the plots,
+        the page) gets its own copy."""
+        if "_sensitivity" not in self.__dict__:
+            self.__dict__["_sensitivity"] = self._sensitivity()
+        sens = self.__dict__["_sensitivity"]
+        return sens.copy() if sens is not None else None
+
+    def _sensitivity(self) -> pd.DataFrame | None:
         from ..sweep import sensitivity as sa
 
         d = self.design

@@ -87,3 +87,20 @@ def test_a_part_says_when_a_density_estimate_failed() -> None:
     x = np.random.default_rng(2).random((30, 2))
     assert uncertainty._delta_part(["p", "q"], x, y, 7, 1, 2) is None
     assert uncertainty._splittable()  # SALib's delta is the one the parts follow
+
+
+def test_an_estimate_that_might_fail_is_made() -> None:
+    """A resample whose spread underflows (variance 0 in doubles) makes SALib's density
+    estimate singular: it is not taken as one that cannot fail."""
+    from SALib.analyze.delta import calc_delta
+
+    m, grid = np.linspace(0, 30, 4), np.linspace(0.0, 1.0, 100)
+    x = np.arange(30.0)
+    tiny = np.zeros(30)
+    tiny[-1] = 1e-200
+    assert not uncertainty._estimable(tiny, x, m)
+    with pytest.raises(np.linalg.LinAlgError):
+        calc_delta(tiny, grid, x, m)
+    fine = np.random.default_rng(1).random(30)
+    assert uncertainty._estimable(fine, x, m)
+    assert calc_delta(fine, grid, x, m) > 0

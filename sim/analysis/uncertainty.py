@@ -67,9 +67,10 @@ def explain(parameters: pd.DataFrame, sectors: pd.DataFrame, seed: int = 0,
     `sectors` is `sector_table`'s (or `sector_cases`'s). A case is one replication (of
     one point): parameters and outcomes are matched on both keys, never across points.
 
-    Delta's density estimates are most of the time; with an `executor` of several
-    workers (`sim.run.executors`) each sector's parameters are shared out among them,
-    and the numbers are the same as computed here alone (see `_delta_part`)."""
+    Delta's density estimates are most of the time: only those of the numbers kept are
+    made, and with an `executor` of several workers (`sim.run.executors`) each sector's
+    parameters are shared out among them; the numbers are SALib's to the last bit (see
+    `_delta_part`)."""
     import pandas as pd
 
     keys = [k for k in ("point", "replication") if k in parameters.columns]
@@ -83,11 +84,11 @@ def explain(parameters: pd.DataFrame, sectors: pd.DataFrame, seed: int = 0,
           f"{len(groups)} sectors, {len(parameters):,} cases...")
     cases = [_sector_case(parameters, g, sector, keys, names, metric, seed)
              for sector, g in groups]
-    workers = getattr(executor, "workers", 1) if seed else 1  # seed 0: SALib draws unseeded
+    # seed 0: SALib draws from numpy's global generator unseeded; as before, here
+    workers = getattr(executor, "workers", 1) if seed and _splittable() else 1
     jobs = [((k, lo), (list(c.xs), np.column_stack(list(c.xs.values())), c.y, seed, lo, hi))
-            for k, c in enumerate(cases) if c.delta
-            for lo, hi in _ranges(len(c.xs), workers if _splittable() else 1)]
-    run = executor.map_unordered if executor is not None else _here
+            for k, c in enumerate(cases) if c.delta for lo, hi in _ranges(len(c.xs), workers)]
+    run = executor.map_unordered if executor is not None and seed else _here
     parts: dict[int, list[dict | None]] = {}
     what = "sectors analysed" if len(jobs) == sum(c.delta for c in cases) \
         else "parts of sectors analysed"
@@ -245,15 +246,24 @@ def _analyze(names: list[str], x: np.ndarray, y: np.ndarray, seed: int,
             if real is None or n in real}
 
 
-# ---------------------------------------------------------------- delta, shared out
+# ---------------------------------------------------------------- delta, in parts
 #
 # SALib's `delta.analyze` takes the columns in turn from one random stream (seeded once):
-# column k's resamples depend on every draw columns 0..k-1 made. The draws are cheap, the
-# density estimates (`calc_delta`) on each resample are not and draw nothing. So columns
-# [lo, hi) can be computed apart: run `analyze` on columns [0, hi), its density estimates
-# skipped for the columns before lo (their resamples are drawn all the same, `_replay`).
-# That holds while no density estimate fails: a failure makes SALib stop a column early
+# column k's resamples depend on every draw columns 0..k-1 made. It estimates three
+# deltas a column (balanced, raw, step) of which only the balanced one is kept here. The
+# draws are cheap; the density estimates (`calc_delta`, four kernel densities on each of
+# 101 resamples) are not, and draw nothing. So:
+# - the raw and step estimates are skipped, their resamples drawn all the same; an
+#   estimate that might fail (a resample, or a bin of one, with next to no spread) is
+#   computed, since a failure changes what SALib does next;
+# - columns [lo, hi) can be computed apart: `analyze` on columns [0, hi), the columns
+#   before lo only drawing their resamples (`_replay`).
+# Both hold while no density estimate fails: a failure makes SALib stop a column early
 # (fewer draws) or give up, so any failure anywhere sends the sector back to `_delta`.
+
+TINY = 1e-100
+"""A sample whose spread (max - min) is above this has a variance far above the smallest
+double: its kernel density estimate cannot be singular."""
 
 
 def _splittable() -> bool:
@@ -264,49 +274,55 @@ def _splittable() -> bool:
         return False
     want = ["Y", "Ygrid", "X", "m", "num_resamples", "conf_level", "y_resamples", "mode",
             "bin_edges", "paramname", "min_class_size"]
-    return all(hasattr(delta, f) for f in ("calc_delta", "obtain_resampled_subset")) and \
+    return all(hasattr(delta, f) for f in ("calc_delta", "obtain_resampled_subset",
+                                           "rankdata")) and \
         list(inspect.signature(delta.bias_reduced_delta).parameters) == want
 
 
 def _delta_part(names: list[str], x: np.ndarray, y: np.ndarray, seed: int, lo: int,
                 hi: int) -> dict[str, dict] | None:
-    """`_delta_all` of columns `names[lo:hi]` alone (the whole of `names`: `_delta`), the
-    same numbers; None when a density estimate failed (then `_delta` must do the sector).
-    """
-    if lo == 0 and hi == len(names):
-        return _delta(dict(zip(names, x.T, strict=True)), y, seed)
+    """`_delta_all` of the columns `names[lo:hi]` of `x`, the same numbers (the module's
+    note above). None when a density estimate failed in a part of a sector: then
+    `_delta` must do the sector (a whole sector is done so here)."""
+    whole = lo == 0 and hi == len(names)
+    if not _splittable():
+        return _delta(dict(zip(names, x.T, strict=True)), y, seed) if whole else None
     failed: list[BaseException] = []
     with _replay(set(names[lo:hi]), failed):
         try:
             out = _analyze(names[:hi], x[:, :hi], y, seed, real=set(names[lo:hi]))
         except (ValueError, np.linalg.LinAlgError):
-            return None
-    return None if failed else out
+            out = None
+    if out is not None and not failed:
+        return out
+    return _delta(dict(zip(names, x.T, strict=True)), y, seed) if whole else None
+
+
+def _estimable(y: np.ndarray, x: np.ndarray, m: np.ndarray) -> bool:
+    """Whether SALib's `calc_delta(y, _, x, m)` certainly succeeds: the whole sample, and
+    each bin of it with any spread (one without is skipped), spread above TINY."""
+    from SALib.analyze.delta import rankdata
+
+    if not np.ptp(y) > TINY:
+        return False
+    xr = rankdata(x, method="ordinal")
+    for j in range(len(m) - 1):
+        s = y[(xr > m[j]) & (xr <= m[j + 1])]
+        if len(s) and (p := np.ptp(s)) != 0.0 and not p > TINY:
+            return False
+    return True
 
 
 @contextlib.contextmanager
 def _replay(real: set[str], failed: list[BaseException]) -> Iterator[None]:
-    """While SALib's delta runs here: the columns not in `real` draw their resamples as
-    `bias_reduced_delta` does, in the same order, and estimate nothing (nan); a density
-    estimate that fails is recorded in `failed`."""
+    """While SALib's delta runs here: the balanced delta of the columns in `real` is
+    estimated as SALib does; every other estimate only draws its resamples, as
+    `bias_reduced_delta` does and in the same order (nan), except that for the columns
+    in `real` an estimate that might fail is computed; one that fails is recorded in
+    `failed`."""
     from SALib.analyze import delta as mod
 
     brd, calc, draw = mod.bias_reduced_delta, mod.calc_delta, mod.obtain_resampled_subset
-
-    def bias_reduced_delta(Y, Ygrid, X, m, num_resamples, conf_level, y_resamples,  # noqa: ANN001, ANN202, N803
-                           mode, bin_edges, paramname, min_class_size):
-        if paramname in real:
-            return brd(Y, Ygrid, X, m, num_resamples, conf_level, y_resamples, mode,
-                       bin_edges, paramname, min_class_size)
-        ind = draw(X, y_resamples, mode, bin_edges, paramname, min_class_size,
-                   warn_print=True)
-        try:
-            for _ in range(num_resamples):
-                draw(X, y_resamples, mode, bin_edges, paramname, min_class_size,
-                     warn_print=False)
-        except ValueError as e:
-            raise RuntimeError(f"Bootstrap error: [{paramname}][{mode}]: {e}") from e
-        return math.nan, math.nan, ind
 
     def calc_delta(*args):  # noqa: ANN002, ANN202
         try:
@@ -314,6 +330,29 @@ def _replay(real: set[str], failed: list[BaseException]) -> Iterator[None]:
         except BaseException as e:
             failed.append(e)
             raise
+
+    def check(Y, Ygrid, X, m, r) -> None:  # noqa: ANN001, N803
+        if not _estimable(Y[r], X[r], m):
+            calc_delta(Y[r], Ygrid, X[r], m)
+
+    def bias_reduced_delta(Y, Ygrid, X, m, num_resamples, conf_level, y_resamples,  # noqa: ANN001, ANN202, N803
+                           mode, bin_edges, paramname, min_class_size):
+        mine = paramname in real
+        if mine and mode == "balanced":
+            return brd(Y, Ygrid, X, m, num_resamples, conf_level, y_resamples, mode,
+                       bin_edges, paramname, min_class_size)
+        ind = draw(X, y_resamples, mode, bin_edges, paramname, min_class_size,
+                   warn_print=True)
+        if mine:
+            check(Y, Ygrid, X, m, ind)
+        try:
+            rs = [draw(X, y_resamples, mode, bin_edges, paramname, min_class_size,
+                       warn_print=False) for _ in range(num_resamples)]
+        except ValueError as e:
+            raise RuntimeError(f"Bootstrap error: [{paramname}][{mode}]: {e}") from e
+        for r in rs if mine else ():
+            check(Y, Ygrid, X, m, r)
+        return math.nan, math.nan, ind
 
     mod.bias_reduced_delta, mod.calc_delta = bias_reduced_delta, calc_delta
     try:

@@ -85,7 +85,9 @@ def explain(parameters: pd.DataFrame, sectors: pd.DataFrame, seed: int = 0,
     cases = [_sector_case(parameters, g, sector, keys, names, metric, seed)
              for sector, g in groups]
     # seed 0: SALib draws from numpy's global generator unseeded; as before, here
-    workers = getattr(executor, "workers", 1) if seed and _splittable() else 1
+    workers = getattr(executor, "workers", 1) if seed else 1
+    if workers > 1 and not (any(c.delta for c in cases) and _splittable()):
+        workers = 1  # (SALib, and scipy.stats with it, imported only when delta is had)
     jobs = [((k, lo), (list(c.xs), np.column_stack(list(c.xs.values())), c.y, seed, lo, hi))
             for k, c in enumerate(cases) if c.delta for lo, hi in _ranges(len(c.xs), workers)]
     run = executor.map_unordered if executor is not None and seed else _here

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -26,7 +27,7 @@ from typing import Any
 from ..config.schema import Config
 from ..errors import FolderError
 from ..version import __version__
-from .chunks import TABLES, Segment, run_chunk
+from .chunks import TABLES, Segment, call, run_chunk, warm
 from .execution import Execution, check_count
 from .executors import Executor, make_executor
 from .progress import Progress
@@ -125,7 +126,8 @@ def resolve_chunk_size(store: ResultsDir, chunk_size: int | None, total: int,
 
 def execute(plan: BatchPlan, out: str | Path, ex: Execution | None = None, *,
             prepared: Callable[[ResultsDir], None] | None = None,
-            grow: GrowRule | None = None, finished: Finished | None = None) -> BatchInfo:
+            grow: GrowRule | None = None, finished: Finished | None = None,
+            tail: tuple[str, ...] = ()) -> BatchInfo:
     """Run `plan` into the results folder `out` as `ex` says (default: `Execution()`): the
     folder is created (or, with `ex.resume`, reopened; with `ex.overwrite`, replaced),
     `prepared(store)` writes what the kind of batch adds to it, then every chunk not yet
@@ -133,7 +135,9 @@ def execute(plan: BatchPlan, out: str | Path, ex: Execution | None = None, *,
     only), after the chunks of n replications are done `grow(store, n)` may ask for more,
     and the batch goes on until it returns None. Then `finished(store, executor)` writes
     what is computed from the tables (the summary...), on the batch's executor where it
-    shares work out.
+    shares work out; the modules it imports (`tail`) are loaded ahead, with several
+    workers: by this process while the chunks run, and by each worker once the chunks
+    run out.
 
     The folder's lock is held throughout; a chunk recorded with fewer replications than
     the plan gives it (the last chunk of a smaller batch) is run again, whole."""
@@ -145,6 +149,9 @@ def execute(plan: BatchPlan, out: str | Path, ex: Execution | None = None, *,
     # The executor first: a scheduler that cannot be reached is bad input, and then
     # nothing may have been written yet.
     pool = make_executor(ex.executor, ex.worker_count(), ex.scheduler, progress)
+    tail = tail if finished is not None and pool.workers > 1 else ()
+    if tail:  # this process mostly waits while the workers run
+        threading.Thread(target=warm, args=(tail,), name="warm", daemon=True).start()
     t0 = time.perf_counter()
     wall_before, ran = 0.0, 0
     aborted = True  # until the batch ends by itself: a stop (Ctrl-C, SIGTERM) or an error
@@ -157,7 +164,7 @@ def execute(plan: BatchPlan, out: str | Path, ex: Execution | None = None, *,
                 prepared(store)
             try:
                 while True:
-                    ran += _run_chunks(plan, store, pool, progress)
+                    ran += _run_chunks(plan, store, pool, progress, tail)
                     n = grow(store, plan.replications) if grow is not None else None
                     if n is None or n <= plan.replications:
                         break
@@ -189,15 +196,19 @@ def execute(plan: BatchPlan, out: str | Path, ex: Execution | None = None, *,
                      pool.workers)
 
 
-def _jobs(plan: BatchPlan, done: set[int]) -> Iterator[tuple[int, tuple]]:
-    """(chunk, arguments of `run_chunk`) for each chunk not done, planned as they are taken."""
+def _jobs(plan: BatchPlan, done: set[int], tail: tuple[str, ...], workers: int
+          ) -> Iterator[tuple[int, tuple]]:
+    """(chunk, arguments of `call`) for each chunk not done, planned as they are taken;
+    then, with `tail`, a warm-up for each worker (negative keys)."""
     for c in range(plan.chunks):
         if c not in done:
-            yield c, (plan.seed, plan.segments(c), plan.crn, plan.tables)
+            yield c, (run_chunk, plan.seed, plan.segments(c), plan.crn, plan.tables)
+    for k in range(workers if tail else 0):
+        yield -1 - k, (warm, tail)
 
 
-def _run_chunks(plan: BatchPlan, store: ResultsDir, ex: Executor,
-                progress: Progress) -> int:
+def _run_chunks(plan: BatchPlan, store: ResultsDir, pool: Executor,
+                progress: Progress, tail: tuple[str, ...] = ()) -> int:
     """Run every chunk of `plan` the folder does not hold whole, writing each chunk's tables
     as soon as it returns. Returns the number of chunks run."""
     recorded = store.chunks()
@@ -205,7 +216,10 @@ def _run_chunks(plan: BatchPlan, store: ResultsDir, ex: Executor,
             if c < plan.chunks and ch.replications == plan.chunk_size_of(c)}
     progress.start(plan.total, sum(plan.chunk_size_of(c) for c in done))
     ran = 0
-    for c, (tables, events) in ex.map_unordered(run_chunk, _jobs(plan, done)):
+    for c, got in pool.map_unordered(call, _jobs(plan, done, tail, pool.workers)):
+        if c < 0:  # a warm-up
+            continue
+        tables, events = got
         if c in recorded:  # a shorter chunk of a smaller batch: no longer done
             store.drop_chunk(c)
         store.write_chunk(c, tables, plan.chunk_size_of(c), events)
@@ -216,10 +230,10 @@ def _run_chunks(plan: BatchPlan, store: ResultsDir, ex: Executor,
 
 def run_batch(cfg: Config, out: str | Path, ex: Execution | None = None, *,
               replications: int | None = None, grow: GrowRule | None = None,
-              finished: Finished | None = None) -> BatchInfo:
+              finished: Finished | None = None, tail: tuple[str, ...] = ()) -> BatchInfo:
     """Run `replications` (default `cfg.runs.replications`) of `cfg` and store them under
     `out`, as `ex` says. `grow` may extend the batch (see `execute`; `sim.api.run_batch`
-    builds one from a precision target)."""
+    builds one from a precision target); `finished` and `tail` as in `execute`."""
     ex = ex or Execution()
     n = check_count("replications", replications if replications is not None
                     else cfg.runs.replications)
@@ -228,4 +242,4 @@ def run_batch(cfg: Config, out: str | Path, ex: Execution | None = None, *,
     store = ResultsDir(out)
     size = resolve_chunk_size(store, ex.chunk_size, n, ex.resume)
     plan = BatchPlan(cfg, (cfg,), n, cfg.runs.seed, size)
-    return execute(plan, out, ex, grow=grow, finished=finished)
+    return execute(plan, out, ex, grow=grow, finished=finished, tail=tail)

@@ -15,6 +15,9 @@ from ..run.execution import Execution, check_count
 from ..run.executors import Executor
 from ..run.store import ResultsDir
 
+EXPLAIN_IMPORTS = ("pandas", "scipy.stats", "SALib.analyze.delta", "sim.analysis.uncertainty")
+"""What the spread analysis (uncertainty.csv) imports, loaded while the replications run."""
+
 
 def run(cfg: Config, path: Path, ex: Execution, *, replications: int | None = None,
         precision: float | None = None, max_replications: int | None = None,
@@ -26,7 +29,8 @@ def run(cfg: Config, path: Path, ex: Execution, *, replications: int | None = No
     grow = precision_target(cfg, replications, precision, max_replications, source)
     check_limits(cfg, ex, source)
     return run_replications(cfg, path, ex, replications=replications, grow=grow,
-                            finished=lambda store, on: finish(store, path, grow, on))
+                            finished=lambda store, on: finish(store, path, grow, on),
+                            tail=EXPLAIN_IMPORTS if cfg.uncertain else ())
 
 
 def precision_target(cfg: Config, replications: int | None, precision: float | None,

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ArgumentError, FolderError
+from .run.execution import Execution
 from .version import __version__
-from .workflows.execution import Execution
 
 if TYPE_CHECKING:
     from .config import Config, load_config

@@ -130,3 +130,28 @@ def test_compare_configs_end_to_end(tmp_path: Path) -> None:
              cwd=tmp_path)
     assert r.returncode == 0 and set(pd.read_csv(tmp_path / "c2" / "compare.csv")["method"]) \
         == {"Welch"}
+
+
+def test_progress_names_the_scenario_being_run(tmp_path: Path) -> None:
+    """Each configured scenario's run is announced with its label and place, and its
+    progress lines carry the label."""
+    import io
+
+    from sim.report.progress import LineProgress
+    from sim.run.phases import show_phases
+
+    buf = io.StringIO()
+    show_phases(True, buf, prefix="x: ")
+    try:
+        sim.compare(SMALL, SMALL, out=tmp_path / "cmp", replications=2, workers=1,
+                    plots=False)
+    finally:
+        show_phases(False)
+    said = [line for line in buf.getvalue().splitlines() if "scenario" in line]
+    assert said == [f"x: scenario 1 of 2: small -> {tmp_path / 'cmp' / 'small'}",
+                    f"x: scenario 2 of 2: small-2 -> {tmp_path / 'cmp' / 'small-2'}"]
+    line = io.StringIO()
+    p = LineProgress(every=0.0, stream=line, label="small-2")
+    p.start(64, 0)
+    p.advance(16)
+    assert line.getvalue().startswith("rareshock: small-2: 16 of 64 replications (25%) after")

@@ -20,9 +20,10 @@ HEAVY = ("scipy.stats", "pandas")
 RUN_PATH = """
 from sim.config import load_config
 from sim.run.batch import run_batch
+from sim.run.execution import Execution
 
 cfg = load_config({config!r})
-run_batch(cfg, {out!r}, replications=1, workers=1)
+run_batch(cfg, {out!r}, Execution(workers=1), replications=1)
 """
 
 SUMMARY = """

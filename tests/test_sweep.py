@@ -25,6 +25,7 @@ from sim.cli import main
 from sim.config import config_from_dict, read_toml_tree
 from sim.errors import FolderError
 from sim.model import Replication
+from sim.run.execution import Execution
 from sim.run.store import ResultsDir
 from sim.sweep import plan_sweep, run_sweep
 from sim.sweep.design import build_design, design_size
@@ -289,7 +290,7 @@ def test_sobol_wiring_gives_ishigami_indices(tmp_path: Path,
         {"path": f"firms.f.{k}", "low": 0.0, "high": two_pi}
         for k in ("initial_cover_days", "restart_delay_days", "pipeline_days")]}
     cfg = config_from_dict(data)
-    run_sweep(cfg, tmp_path / "ish", workers=1, chunk_size=512)
+    run_sweep(cfg, tmp_path / "ish", Execution(workers=1, chunk_size=512))
     res = sim.SweepResults(tmp_path / "ish")
     s = res.sensitivity().query("metric == 'shortfall_frac' and sector == 'auto'")
     assert list(s["parameter"]) == [f"firms.f.{k}" for k in (
@@ -375,6 +376,12 @@ def test_outputs_and_plots(method: str, parameters: list[dict], plots: set[str],
         assert cover["low_effect"] == pytest.approx(0.03, abs=1e-9)   # paired: noise cancels
         assert cover["high_effect"] == pytest.approx(-0.09, abs=1e-9)
         assert cover["low_ci_low"] == pytest.approx(cover["low_ci_high"], abs=1e-9)
+        # computed once per folder object (the text and the plots below read it again),
+        # each reader given its own copy
+        monkeypatch.setattr("sim.sweep.sensitivity.tornado_table", _not_again)
+        mine = res.sensitivity()
+        mine["rank"] = 0
+        assert list(res.sensitivity()["rank"]) == list(t["rank"])
     if "discovery.png" in plots:
         box = pd.read_csv(res.path / "discovery.csv")
         assert list(box["parameter"]) == labels
@@ -387,6 +394,10 @@ def test_outputs_and_plots(method: str, parameters: list[dict], plots: set[str],
     assert {p.name for p in paths} == plots
     assert all(p.stat().st_size > 10_000 for p in paths)
     assert f"{method} sweep, {len(points)} points x 4 replications" in res.text()
+
+
+def _not_again(*args: object) -> None:
+    raise AssertionError("the sensitivity table was computed a second time")
 
 
 def test_discovery_finds_a_known_box() -> None:
@@ -420,7 +431,7 @@ def grid2(tmp_path_factory: pytest.TempPathFactory) -> tuple[sim.Config, Path]:
         {"path": "authority.review_time", "scale": True, "values": [0.8, 1.0]}]},
         horizon_days=200)
     d = tmp_path_factory.mktemp("grid2")
-    run_sweep(cfg, d / "serial", workers=1, chunk_size=5)
+    run_sweep(cfg, d / "serial", Execution(workers=1, chunk_size=5))
     return cfg, d
 
 
@@ -438,10 +449,10 @@ def _same(a: Path, b: Path) -> None:
 
 def test_same_tables_for_any_executor_and_chunk_size(grid2: tuple[sim.Config, Path]) -> None:
     cfg, d = grid2
-    run_sweep(cfg, d / "pool", workers=2, chunk_size=2)
+    run_sweep(cfg, d / "pool", Execution(workers=2, chunk_size=2))
     _same(d / "serial", d / "pool")
     pytest.importorskip("dask.distributed")
-    run_sweep(cfg, d / "dask", workers=2, executor="dask", chunk_size=4)
+    run_sweep(cfg, d / "dask", Execution("dask", workers=2, chunk_size=4))
     _same(d / "serial", d / "dask")
 
 
@@ -458,10 +469,10 @@ def test_resume_finishes_an_interrupted_sweep(grid2: tuple[sim.Config, Path]) ->
                        "missing"):
         sim.SweepResults(part)
     with pytest.raises(FolderError, match="resume=True or overwrite=True"):
-        run_sweep(cfg, part, workers=1)
+        run_sweep(cfg, part, Execution(workers=1))
     with pytest.raises(FolderError, match="differs"):  # crn is part of the config
-        run_sweep(cfg, part, workers=1, resume=True, crn=False)
-    info = run_sweep(cfg, part, workers=1, resume=True)
+        run_sweep(cfg, part, Execution(workers=1, resume=True), crn=False)
+    info = run_sweep(cfg, part, Execution(workers=1, resume=True))
     assert info.chunks_run == 1
     _same(d / "serial", part)
 

@@ -12,7 +12,7 @@ import pytest
 import sim
 from sim.cli import build_parser, main
 from sim.errors import ArgumentError, ConflictError
-from sim.workflows.execution import Execution
+from sim.run.execution import Execution
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "tests" / "data" / "small.toml"

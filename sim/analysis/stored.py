@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pandas is imported when a table is asked for: `summary_rows
     import pandas as pd  # `write_summary` (what the command line needs) do without it
 
     from ..calibration.backtest import Backtest
+    from .uncertainty import Mapper
 
 
 UNCERTAINTY = "uncertainty.csv"
@@ -129,12 +130,13 @@ class StoredRun:
             self.__dict__["_explained"] = stored if stored is not None else self._explain()
         return self.__dict__["_explained"]
 
-    def _explain(self) -> pd.DataFrame | None:
+    def _explain(self, executor: Mapper | None = None) -> pd.DataFrame | None:
         from .uncertainty import explain
 
         if self.parameters is None or self.firms.empty:
             return None
-        return explain(self.parameters, self.sectors(), seed=self.config.runs.seed)
+        return explain(self.parameters, self.sectors(), seed=self.config.runs.seed,
+                       executor=executor)
 
     def _stored_explained(self) -> pd.DataFrame | None:
         import io
@@ -176,13 +178,14 @@ class StoredRun:
 
         return pd.DataFrame(self.summary_rows, columns=self.summary_columns)
 
-    def write_summary(self) -> Path:
+    def write_summary(self, executor: Mapper | None = None) -> Path:
         """Write summary.csv, and uncertainty.csv when the run drew uncertain parameters
-        (with the folder's lock); returns summary.csv's path."""
+        (its analysis shared out among `executor`'s workers, if given), with the folder's
+        lock; returns summary.csv's path."""
         with self.store.locked():
             path = self.store.write_output(
                 "summary.csv", csv_text(self.summary_rows, self.summary_columns).encode())
-            exp = self._explain()
+            exp = self._explain(executor)
             if exp is not None:
                 from ..run.store import digest
 
@@ -286,7 +289,14 @@ class StoredSweep(StoredRun):
 
     def sensitivity(self) -> pd.DataFrame | None:
         """Sobol indices (sobol), mu*/sigma (morris) or the tornado table (oat); None for
-        grid and lhs."""
+        grid and lhs. Computed once per folder object: every reader (the text, the plots,
+        the page) gets its own copy."""
+        if "_sensitivity" not in self.__dict__:
+            self.__dict__["_sensitivity"] = self._sensitivity()
+        sens = self.__dict__["_sensitivity"]
+        return sens.copy() if sens is not None else None
+
+    def _sensitivity(self) -> pd.DataFrame | None:
         from ..sweep import sensitivity as sa
 
         d = self.design

@@ -21,10 +21,12 @@ def _under_way(where: Mapping[int, Running], width: int = 3) -> str:
 
 
 class BarProgress(Progress):
-    """A tqdm bar of replications, with the replications under way after it."""
+    """A tqdm bar of replications (named `label`, e.g. a compared scenario's), with the
+    replications under way after it."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, label: str | None = None) -> None:
         self.stream = stream or sys.stderr
+        self.label = label
         self.bar = None
 
     def start(self, total: int, done: int) -> None:
@@ -32,7 +34,7 @@ class BarProgress(Progress):
 
         self.close()
         self.bar = tqdm(total=total, initial=done, unit="rep", dynamic_ncols=True,
-                        desc="replications", file=self.stream)
+                        desc=self.label or "replications", file=self.stream)
 
     def advance(self, finished: int) -> None:
         if self.bar is not None:
@@ -49,11 +51,14 @@ class BarProgress(Progress):
 
 
 class LineProgress(Progress):
-    """A plain line at most every `every` seconds (none in the first `every` seconds)."""
+    """A plain line at most every `every` seconds (none in the first `every` seconds),
+    after `label` if given (e.g. a compared scenario's)."""
 
-    def __init__(self, every: float = 10.0, stream: TextIO | None = None) -> None:
+    def __init__(self, every: float = 10.0, stream: TextIO | None = None,
+                 label: str | None = None) -> None:
         self.every = every
         self.stream = stream or sys.stderr
+        self.label = label
         self.total = self.done = 0
         self.where: dict[int, Running] = {}
         self.t0 = self.last = time.monotonic()
@@ -76,19 +81,20 @@ class LineProgress(Progress):
             return
         self.last = now
         share = self.done / self.total if self.total else 1.0
-        line = (f"rareshock: {self.done:,} of {self.total:,} replications ({share:.0%}) "
-                f"after {now - self.t0:,.0f} s")
+        named = f"{self.label}: " if self.label else ""
+        line = (f"rareshock: {named}{self.done:,} of {self.total:,} replications "
+                f"({share:.0%}) after {now - self.t0:,.0f} s")
         if self.where and self.done < self.total:
             line += f"; under way: {_under_way(self.where)}"
         print(line, file=self.stream, flush=True)
 
 
-def shown_progress() -> Progress | None:
+def shown_progress(label: str | None = None) -> Progress | None:
     """The batch's progress as the command line shows it (a bar on a terminal, plain lines
-    otherwise) when phase lines are shown (`sim.run.phases`: the command line without
-    --quiet), else None: for batches run inside a longer command."""
+    otherwise; named `label` if given) when phase lines are shown (`sim.run.phases`: the
+    command line without --quiet), else None: for batches run inside a longer command."""
     from ..run.phases import showing
 
     if not showing():
         return None
-    return BarProgress() if sys.stderr.isatty() else LineProgress()
+    return BarProgress(label=label) if sys.stderr.isatty() else LineProgress(label=label)

@@ -25,6 +25,7 @@ from ..config.schema import Config
 from ..errors import ArgumentError, ConfigError, ConservationError
 from ..model import simulate
 from ..run.batch import run_batch
+from ..run.execution import Execution
 from ..run.phases import phase, steps
 from ..version import __version__
 from .backtest import markdown_tables, plot_backtest
@@ -224,8 +225,8 @@ def run_backtest_batch(n: int, workers: int | None, config: Path,
     """A batch of `n` replications of `config` and its back-test."""
     cfg = load_config(config, overrides)
     path = out or Path(tempfile.mkdtemp(prefix="rareshock-backtest-"))
-    run_batch(cfg, path, replications=n, workers=workers, overwrite=True,
-              progress=shown_progress())
+    run_batch(cfg, path, Execution(workers=workers, overwrite=True,
+                                   progress=shown_progress()), replications=n)
     res = StoredRun(path)
     return res.backtest(), res
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from ..config.schema import Config
-from ..errors import ArgumentError, FolderError
+from ..errors import FolderError
 from ..version import __version__
-from .chunks import TABLES, Segment, run_chunk
+from .chunks import TABLES, Segment, call, run_chunk, warm
+from .execution import Execution, check_count
 from .executors import Executor, make_executor
 from .progress import Progress
 from .store import ResultsDir
@@ -36,20 +37,13 @@ log = logging.getLogger(__name__)
 
 GrowRule = Callable[[ResultsDir, int], int | None]
 """Called after the chunks of n replications are done: the new n, or None to stop."""
+Finished = Callable[[ResultsDir, Executor], None]
+"""Called once the chunks are done and recorded, with the batch's executor still open."""
 
 
 def default_chunk_size(replications: int) -> int:
     """About 32 chunks per batch for load balance, between 1 and 20 replications each."""
     return max(1, min(20, math.ceil(replications / 32)))
-
-
-def check_count(name: str, value: Any, minimum: int = 1) -> int:
-    """A whole-number argument of at least `minimum`; ArgumentError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ArgumentError(name, value, "must be a whole number")
-    if value < minimum:
-        raise ArgumentError(name, value, f"must be at least {minimum}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -130,28 +124,34 @@ def resolve_chunk_size(store: ResultsDir, chunk_size: int | None, total: int,
     return check_count("chunk_size", chunk_size)
 
 
-def execute(plan: BatchPlan, out: str | Path, *, workers: int | None = None,
-            executor: str = "local", scheduler: str | None = None, resume: bool = False,
-            overwrite: bool = False, progress: Progress | None = None,
+def execute(plan: BatchPlan, out: str | Path, ex: Execution | None = None, *,
             prepared: Callable[[ResultsDir], None] | None = None,
-            grow: GrowRule | None = None,
-            finished: Callable[[ResultsDir], None] | None = None) -> BatchInfo:
-    """Run `plan` into the results folder `out`: the folder is created (or, with `resume`,
-    reopened; with `overwrite`, replaced), `prepared(store)` writes what the kind of batch
-    adds to it, then every chunk not yet done runs on the executor and is written as soon
-    as it returns. With `grow` (runs only), after the chunks of n replications are done
-    `grow(store, n)` may ask for more, and the batch goes on until it returns None. Then
-    `finished(store)` writes what is computed from the tables (the summary...).
+            grow: GrowRule | None = None, finished: Finished | None = None,
+            tail: tuple[str, ...] = ()) -> BatchInfo:
+    """Run `plan` into the results folder `out` as `ex` says (default: `Execution()`): the
+    folder is created (or, with `ex.resume`, reopened; with `ex.overwrite`, replaced),
+    `prepared(store)` writes what the kind of batch adds to it, then every chunk not yet
+    done runs on the executor and is written as soon as it returns. With `grow` (runs
+    only), after the chunks of n replications are done `grow(store, n)` may ask for more,
+    and the batch goes on until it returns None. Then `finished(store, executor)` writes
+    what is computed from the tables (the summary...), on the batch's executor where it
+    shares work out; the modules it imports (`tail`) are loaded ahead, with several
+    workers: by this process while the chunks run, and by each worker once the chunks
+    run out.
 
     The folder's lock is held throughout; a chunk recorded with fewer replications than
     the plan gives it (the last chunk of a smaller batch) is run again, whole."""
-    workers = check_count("workers", workers) if workers is not None else os.cpu_count() or 1
+    ex = ex or Execution()
+    resume, overwrite = ex.resume, ex.overwrite
     store = ResultsDir(out)
     store.precheck(resume, overwrite, plan.manifest_meta().get("kind", "run"))
-    progress = progress or Progress()
+    progress = ex.progress or Progress()
     # The executor first: a scheduler that cannot be reached is bad input, and then
     # nothing may have been written yet.
-    ex = make_executor(executor, workers, scheduler, progress)
+    pool = make_executor(ex.executor, ex.worker_count(), ex.scheduler, progress)
+    tail = tail if finished is not None and pool.workers > 1 else ()
+    if tail:  # this process mostly waits while the workers run
+        threading.Thread(target=warm, args=(tail,), name="warm", daemon=True).start()
     t0 = time.perf_counter()
     wall_before, ran = 0.0, 0
     aborted = True  # until the batch ends by itself: a stop (Ctrl-C, SIGTERM) or an error
@@ -164,7 +164,7 @@ def execute(plan: BatchPlan, out: str | Path, *, workers: int | None = None,
                 prepared(store)
             try:
                 while True:
-                    ran += _run_chunks(plan, store, ex, progress)
+                    ran += _run_chunks(plan, store, pool, progress, tail)
                     n = grow(store, plan.replications) if grow is not None else None
                     if n is None or n <= plan.replications:
                         break
@@ -173,7 +173,8 @@ def execute(plan: BatchPlan, out: str | Path, *, workers: int | None = None,
                 aborted = False
             finally:
                 progress.close()
-                ex.close(abort=aborted)
+                if aborted:
+                    pool.close(abort=True)
                 wall = wall_before + time.perf_counter() - t0
                 chunks = store.chunks()
                 events = sum(ch.events for ch in chunks.values())
@@ -182,25 +183,32 @@ def execute(plan: BatchPlan, out: str | Path, *, workers: int | None = None,
                 with contextlib.suppress(FolderError):  # a full disk: the log still holds
                     store.update_manifest(
                         replications=plan.replications, wall_seconds=round(wall, 3),
-                        events_processed=events, executor=executor, workers=ex.workers,
+                        events_processed=events, executor=ex.executor, workers=pool.workers,
                         replications_done=sum(ch.replications for ch in chunks.values()),
                         state="complete" if complete else "interrupted")
             if finished is not None:
-                finished(store)
+                aborted = True  # until the tables are summarised
+                finished(store, pool)
+                aborted = False
     finally:
-        ex.close(abort=aborted)
-    return BatchInfo(store.path, plan.replications, ran, events, wall, executor, ex.workers)
+        pool.close(abort=aborted)
+    return BatchInfo(store.path, plan.replications, ran, events, wall, ex.executor,
+                     pool.workers)
 
 
-def _jobs(plan: BatchPlan, done: set[int]) -> Iterator[tuple[int, tuple]]:
-    """(chunk, arguments of `run_chunk`) for each chunk not done, planned as they are taken."""
+def _jobs(plan: BatchPlan, done: set[int], tail: tuple[str, ...], workers: int
+          ) -> Iterator[tuple[int, tuple]]:
+    """(chunk, arguments of `call`) for each chunk not done, planned as they are taken;
+    then, with `tail`, a warm-up for each worker (negative keys)."""
     for c in range(plan.chunks):
         if c not in done:
-            yield c, (plan.seed, plan.segments(c), plan.crn, plan.tables)
+            yield c, (run_chunk, plan.seed, plan.segments(c), plan.crn, plan.tables)
+    for k in range(workers if tail else 0):
+        yield -1 - k, (warm, tail)
 
 
-def _run_chunks(plan: BatchPlan, store: ResultsDir, ex: Executor,
-                progress: Progress) -> int:
+def _run_chunks(plan: BatchPlan, store: ResultsDir, pool: Executor,
+                progress: Progress, tail: tuple[str, ...] = ()) -> int:
     """Run every chunk of `plan` the folder does not hold whole, writing each chunk's tables
     as soon as it returns. Returns the number of chunks run."""
     recorded = store.chunks()
@@ -208,7 +216,10 @@ def _run_chunks(plan: BatchPlan, store: ResultsDir, ex: Executor,
             if c < plan.chunks and ch.replications == plan.chunk_size_of(c)}
     progress.start(plan.total, sum(plan.chunk_size_of(c) for c in done))
     ran = 0
-    for c, (tables, events) in ex.map_unordered(run_chunk, _jobs(plan, done)):
+    for c, got in pool.map_unordered(call, _jobs(plan, done, tail, pool.workers)):
+        if c < 0:  # a warm-up
+            continue
+        tables, events = got
         if c in recorded:  # a shorter chunk of a smaller batch: no longer done
             store.drop_chunk(c)
         store.write_chunk(c, tables, plan.chunk_size_of(c), events)
@@ -217,22 +228,18 @@ def _run_chunks(plan: BatchPlan, store: ResultsDir, ex: Executor,
     return ran
 
 
-def run_batch(cfg: Config, out: str | Path, *, replications: int | None = None,
-              workers: int | None = None, executor: str = "local",
-              scheduler: str | None = None, chunk_size: int | None = None,
-              resume: bool = False, overwrite: bool = False,
-              progress: Progress | None = None, grow: GrowRule | None = None,
-              finished: Callable[[ResultsDir], None] | None = None) -> BatchInfo:
+def run_batch(cfg: Config, out: str | Path, ex: Execution | None = None, *,
+              replications: int | None = None, grow: GrowRule | None = None,
+              finished: Finished | None = None, tail: tuple[str, ...] = ()) -> BatchInfo:
     """Run `replications` (default `cfg.runs.replications`) of `cfg` and store them under
-    `out`. `grow` may extend the batch (see `execute`; `sim.api.run_batch` builds one
-    from a precision target)."""
+    `out`, as `ex` says. `grow` may extend the batch (see `execute`; `sim.api.run_batch`
+    builds one from a precision target); `finished` and `tail` as in `execute`."""
+    ex = ex or Execution()
     n = check_count("replications", replications if replications is not None
                     else cfg.runs.replications)
     if n != cfg.runs.replications:
         cfg = cfg.model_copy(update={"runs": cfg.runs.model_copy(update={"replications": n})})
     store = ResultsDir(out)
-    size = resolve_chunk_size(store, chunk_size, n, resume)
+    size = resolve_chunk_size(store, ex.chunk_size, n, ex.resume)
     plan = BatchPlan(cfg, (cfg,), n, cfg.runs.seed, size)
-    return execute(plan, out, workers=workers, executor=executor, scheduler=scheduler,
-                   resume=resume, overwrite=overwrite, progress=progress, grow=grow,
-                   finished=finished)
+    return execute(plan, out, ex, grow=grow, finished=finished, tail=tail)

@@ -161,6 +161,20 @@ def run_chunk(root: int, segments: Sequence[Segment], crn: bool = True,
     return encoded, events
 
 
+def warm(modules: Sequence[str]) -> None:
+    """Import `modules` (what the step after the replications will need in this process:
+    a worker run out of chunks loads them while the others finish theirs)."""
+    import importlib
+
+    for name in modules:
+        importlib.import_module(name)
+
+
+def call(fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(*args)`: how the batch hands a worker either a chunk or a warm-up."""
+    return fn(*args)
+
+
 def parquet_bytes(table: pa.Table) -> bytes:
     """An Arrow table as the bytes of a parquet file (zstd), as every part is stored.
 

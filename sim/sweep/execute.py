@@ -17,8 +17,8 @@ import pandas as pd
 
 from ..config.schema import Config
 from ..config.workload import check_warnings
-from ..run.batch import BatchPlan, check_count, execute, resolve_chunk_size
-from ..run.progress import Progress
+from ..run.batch import BatchPlan, Finished, execute, resolve_chunk_size
+from ..run.execution import Execution, check_count
 from ..run.store import ResultsDir
 from .plan import check_plan_work, plan_sweep, with_options
 
@@ -38,31 +38,29 @@ class SweepInfo:
     wall_seconds: float
 
 
-def run_sweep(cfg: Config, out: str | Path, *, replications: int | None = None,
-              crn: bool | None = None, workers: int | None = None, executor: str = "local",
-              scheduler: str | None = None, chunk_size: int | None = None,
-              resume: bool = False, overwrite: bool = False,
-              progress: Progress | None = None, source: str = "<config>",
-              finished: Callable[[ResultsDir], None] | None = None,
-              force: bool = False) -> SweepInfo:
+def run_sweep(cfg: Config, out: str | Path, ex: Execution | None = None, *,
+              replications: int | None = None, crn: bool | None = None,
+              source: str = "<config>", finished: Finished | None = None) -> SweepInfo:
     """Run every point of `cfg.sweep` (`replications` per point, default
-    `sweep.replications`) and store the tables under `out`, with `points.csv`.
+    `sweep.replications`; `crn` overriding `sweep.crn`) as `ex` says, and store the tables
+    under `out`, with `points.csv`.
 
     Every point's config is checked against the work limits first (`check_work`), unless
-    `force`. The summary, sensitivity and discovery tables are computed from the stored
+    `ex.force`. The summary, sensitivity and discovery tables are computed from the stored
     tables (`sim.run_sweep` writes them too).
     """
+    ex = ex or Execution()
     if replications is not None:
         check_count("replications", replications)
     cfg = with_options(cfg, replications, crn)
     plan = plan_sweep(cfg, source)
-    if not force:
+    if not ex.force:
         check_plan_work(plan, source)
     check_warnings(cfg, source)
     sweep = cfg.sweep
     assert sweep is not None  # plan_sweep refuses a config without one
     reps, n_points = sweep.replications, plan.design.size
-    size = resolve_chunk_size(ResultsDir(out), chunk_size, reps * n_points, resume)
+    size = resolve_chunk_size(ResultsDir(out), ex.chunk_size, reps * n_points, ex.resume)
     batch = BatchPlan(
         cfg, tuple(plan.configs), reps, cfg.runs.seed, size, points=True, crn=sweep.crn,
         tables=tuple(sweep.tables),
@@ -70,9 +68,7 @@ def run_sweep(cfg: Config, out: str | Path, *, replications: int | None = None,
               "parameters": [lv.label for lv in plan.levers]})
     write: Callable[[ResultsDir], None] = lambda store: write_points(  # noqa: E731
         store, plan.points, sweep.crn)
-    info = execute(batch, out, workers=workers, executor=executor, scheduler=scheduler,
-                   resume=resume, overwrite=overwrite, progress=progress, prepared=write,
-                   finished=finished)
+    info = execute(batch, out, ex, prepared=write, finished=finished)
     return SweepInfo(info.path, n_points, reps, sweep.crn, info.chunks_run, info.events,
                      info.wall_seconds)
 

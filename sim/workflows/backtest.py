@@ -8,7 +8,7 @@ from ..analysis.stored import StoredRun
 from ..calibration.backtest import Backtest, check_backtest
 from ..config import Config
 from ..report.backtest import plot_backtest, write_backtest
-from .execution import Execution
+from ..run.execution import Execution
 from .run import run
 
 

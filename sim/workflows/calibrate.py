@@ -31,10 +31,10 @@ from ..report.calibration import (
 )
 from ..report.progress import shown_progress
 from ..report.write import write_report
+from ..run.execution import Execution
 from ..run.executors import make_executor
 from ..run.phases import phase
 from ..run.store import ResultsDir, config_toml, digest
-from .execution import Execution
 from .run import check_limits, run
 
 

@@ -16,8 +16,9 @@ from ..errors import ArgumentError, FolderError
 from ..report.compare import COMPARE_INFO, compare_info, compare_markdown, plot_differences
 from ..report.progress import shown_progress
 from ..report.write import write_report
+from ..run.execution import Execution
+from ..run.phases import phase
 from ..run.store import ResultsDir, atomic_write_bytes, digest
-from .execution import Execution
 from .run import run
 
 Source = str | Path | Config
@@ -88,7 +89,8 @@ def gather(sources: tuple[Source, ...], configs: dict[int, Config],
                 update={"seed": shared_seed})})
             label = unique(cfg.name or Path(str(src)).stem, labels)
             source = str(src) if not isinstance(src, Config) else None
-            run_ex = ex.but(resume=not ex.overwrite, progress=shown_progress())
+            phase(f"scenario {i + 1} of {len(sources)}: {label} -> {path / label}")
+            run_ex = ex.but(resume=not ex.overwrite, progress=shown_progress(label))
             info = run(cfg, path / label, run_ex, replications=shared_n,
                        source=source or cfg.name or "<config>")
             runs.append(StoredRun(path / label, info))

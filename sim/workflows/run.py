@@ -9,10 +9,14 @@ from ..analysis.stored import StoredRun
 from ..config import Config
 from ..config.workload import check_warnings, check_work
 from ..errors import ArgumentError, ConfigError
-from ..run.batch import BatchInfo, check_count
+from ..run.batch import BatchInfo
 from ..run.batch import run_batch as run_replications
+from ..run.execution import Execution, check_count
+from ..run.executors import Executor
 from ..run.store import ResultsDir
-from .execution import Execution
+
+EXPLAIN_IMPORTS = ("pandas", "scipy.stats", "SALib.analyze.delta", "sim.analysis.uncertainty")
+"""What the spread analysis (uncertainty.csv) imports, loaded while the replications run."""
 
 
 def run(cfg: Config, path: Path, ex: Execution, *, replications: int | None = None,
@@ -24,9 +28,9 @@ def run(cfg: Config, path: Path, ex: Execution, *, replications: int | None = No
         check_count("replications", replications)
     grow = precision_target(cfg, replications, precision, max_replications, source)
     check_limits(cfg, ex, source)
-    return run_replications(cfg, path, replications=replications, grow=grow,
-                            finished=lambda store: finish(store, path, grow),
-                            **ex.batch_options())
+    return run_replications(cfg, path, ex, replications=replications, grow=grow,
+                            finished=lambda store, on: finish(store, path, grow, on),
+                            tail=EXPLAIN_IMPORTS if cfg.uncertain else ())
 
 
 def precision_target(cfg: Config, replications: int | None, precision: float | None,
@@ -53,9 +57,11 @@ def check_limits(cfg: Config, ex: Execution, source: str) -> None:
         check_work(cfg, source)
 
 
-def finish(store: ResultsDir, path: Path, grow: PrecisionTarget | None) -> None:
-    """Record whether the precision target was met, and write summary.csv."""
+def finish(store: ResultsDir, path: Path, grow: PrecisionTarget | None,
+           executor: Executor | None = None) -> None:
+    """Record whether the precision target was met, and write summary.csv (and
+    uncertainty.csv, its analysis shared out on `executor`)."""
     if grow is not None:
         store.update_manifest(precision={"target_halfwidth": grow.halfwidth,
                                          "met": grow.met, "worst_halfwidth": grow.worst})
-    StoredRun(path).write_summary()
+    StoredRun(path).write_summary(executor)

@@ -7,10 +7,9 @@ from pathlib import Path
 
 from ..analysis.stored import StoredSweep
 from ..config import Config
-from ..run.batch import check_count
+from ..run.execution import Execution, check_count
 from ..sweep import SweepInfo
 from ..sweep import run_sweep as run_points
-from .execution import Execution
 
 
 def sweep(cfg: Config, path: Path, ex: Execution, *, replications: int | None = None,
@@ -19,6 +18,5 @@ def sweep(cfg: Config, path: Path, ex: Execution, *, replications: int | None = 
     overriding `sweep.crn`) and write the tables computed from them."""
     if replications is not None:
         check_count("replications", replications)
-    return run_points(cfg, path, replications=replications, crn=crn, source=source,
-                      force=ex.force, finished=lambda store: StoredSweep(path).write_outputs(),
-                      **ex.batch_options())
+    return run_points(cfg, path, ex, replications=replications, crn=crn, source=source,
+                      finished=lambda store, _: StoredSweep(path).write_outputs())

@@ -1,14 +1,25 @@
-"""How a job runs, validated once: `Execution`."""
+"""How a job runs, validated once: `Execution`, passed whole from the API through the
+workflows to the batch runner (`sim.run.batch.execute`)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ArgumentError, ConflictError
 
 if TYPE_CHECKING:
-    from ..run.progress import Progress
+    from .progress import Progress
+
+
+def check_count(name: str, value: Any, minimum: int = 1) -> int:
+    """A whole-number argument of at least `minimum`; ArgumentError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ArgumentError(name, value, "must be a whole number")
+    if value < minimum:
+        raise ArgumentError(name, value, f"must be at least {minimum}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -31,8 +42,6 @@ class Execution:
     quiet: bool = False
 
     def __post_init__(self) -> None:
-        from ..run.batch import check_count
-
         if self.workers is not None:
             check_count("workers", self.workers)
         if self.chunk_size is not None:
@@ -51,12 +60,9 @@ class Execution:
         """This execution with some fields changed (validated again)."""
         return replace(self, **changes)
 
-    def batch_options(self) -> dict[str, Any]:
-        """The keyword arguments of the batch runner (`sim.run.batch`, `sim.sweep`)."""
-        return {"workers": self.workers, "executor": self.executor,
-                "scheduler": self.scheduler, "chunk_size": self.chunk_size,
-                "resume": self.resume, "overwrite": self.overwrite,
-                "progress": self.progress}
+    def worker_count(self) -> int:
+        """`workers`, or every core."""
+        return self.workers if self.workers is not None else os.cpu_count() or 1
 
 
 def _check_dask() -> None:

@@ -25,6 +25,9 @@ def report_page(path: Path) -> Page:
     if not (path / MANIFEST).is_file():
         raise FolderError(str(path), "holds no results (no manifest.json or compare.json)")
     kind = ResultsDir(path).open_header().get("kind")
+    if kind == "optimize":
+        raise FolderError(str(path), "is an optimisation folder: its report is optimize.md "
+                          "(with plots/optimize.png); an HTML page is not made for it yet")
     if kind == "calibration":
         phase(said)
         from .calibration import calibration_page

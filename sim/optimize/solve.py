@@ -1,0 +1,182 @@
+"""Solving a planned problem with its method, on an Evaluator: the search's outcome as
+tables (every candidate, its replications and estimates) and the answer (a dict, as
+answer.json holds it)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..config.schema import Constraint
+from .bisection import Bisection, bisect, stages_of
+from .bounds import METHODS, Estimate, cvar_estimate, mean_estimate, probability_estimate
+from .evaluate import Evaluator
+from .problem import Problem
+from .selection import Selection, equal_allocation, kn_select
+
+__all__ = ["Solution", "estimate", "solve"]
+
+
+@dataclass
+class Solution:
+    """The method's outcome: `rows` (one per candidate, or per candidate and constraint),
+    `answer` (answer.json), `trace` (the search's steps, for the convergence plot)."""
+
+    method: str
+    rows: list[dict[str, Any]]
+    answer: dict[str, Any]
+    trace: list[dict[str, Any]] = field(default_factory=list)
+    raw: Bisection | Selection | None = None
+
+
+def estimate(c: Constraint, y: np.ndarray, a: float) -> Estimate:
+    """A constraint's estimate with bounds at level 1 - a."""
+    if c.kind == "probability":
+        assert c.above is not None
+        return probability_estimate(y, c.above, c.at_most, a)
+    if c.kind == "mean":
+        return mean_estimate(y, c.at_most, a)
+    return cvar_estimate(y, c.level, c.at_most, a)
+
+
+def solve(prob: Problem, ev: Evaluator) -> Solution:
+    """Run the problem's method."""
+    return _bisection(prob, ev) if prob.method == "bisection" else _selection(prob, ev)
+
+
+def _bisection(prob: Problem, ev: Evaluator) -> Solution:
+    opt = prob.settings
+    label = prob.lever.label
+    cons = opt.constraints
+
+    def judge(pos: float, n: int, a: float) -> Sequence[Estimate]:
+        value = prob.value_at(pos)
+        key = (value,)
+        ev.add(key, prob.config({label: value}))
+        ev.run([key], n)
+        return [estimate(c, ev.values(key, c.label, n), a) for c in cons]
+
+    low, high, integer = prob.search_range()
+    stages = stages_of(opt.replications, opt.max_replications)
+    res = bisect(judge, low, high, integer=integer, tolerance=prob.tolerance(),
+                 stages=stages, confidence=opt.confidence, constraints=len(cons))
+    rows, trace = [], []
+    for j, p in enumerate(res.points):
+        value = prob.value_at(p.position)
+        for c, e in zip(cons, p.estimates, strict=True):
+            rows.append({"order": p.order, label: value, "cost": prob.cost({label: value}),
+                         "replications": p.replications, "status": p.status,
+                         "constraint": c.text, "estimate": e.estimate, "low": e.low,
+                         "high": e.high, "limit": e.limit, "bound": METHODS[c.kind],
+                         "level_each": 1 - e.a})
+        seen = res.points[:j + 1]
+        passed = [q.position for q in seen if q.status == "accepted"]
+        failed = [q.position for q in seen if q.status == "rejected" and
+                  (not passed or q.position < min(passed))]
+        trace.append({"order": p.order, "simulations": _sims_up_to(res, p.order),
+                      "value": value, "status": p.status,
+                      "bracket_low": prob.value_at(max(failed, default=low)),
+                      "bracket_high": prob.value_at(min(passed)) if passed else None})
+    answer = _bisection_answer(prob, res, ev)
+    return Solution("bisection", rows, answer, trace, res)
+
+
+def _sims_up_to(res: Bisection, order: int) -> int:
+    """Replications run by the time point `order` was judged: each new point's last
+    stage (CRN: the points' replications are not shared, each point runs its own)."""
+    return sum(p.replications for p in res.points if p.order <= order)
+
+
+def _bisection_answer(prob: Problem, res: Bisection, ev: Evaluator) -> dict[str, Any]:
+    opt = prob.settings
+    label = prob.lever.label
+    last = {p.position: p for p in res.points}
+    out: dict[str, Any] = {
+        "method": "bisection", "lever": label, "confidence": opt.confidence,
+        "level_each_look": 1 - res.a, "constraints": [c.text for c in opt.constraints],
+        "simulations": ev.simulations, "points_judged": len(res.points),
+        "stages": stages_of(opt.replications, opt.max_replications),
+        "stopped_on": "max_points" if res.exhausted else "tolerance",
+        "tolerance": prob.tolerance(),
+    }
+    if not res.feasible:
+        p = res.points[0]
+        out.update(feasible=False, answer="infeasible", best_point={
+            label: prob.value_at(p.position), "replications": p.replications,
+            "status": p.status, "estimates": [_est(c, e) for c, e in
+                                              zip(opt.constraints, p.estimates, strict=True)]},
+            note=("even the dearest value in the range was not shown to meet the "
+                  "constraints" + (" (it was shown to fail one)" if p.status == "rejected"
+                                   else f" at {p.replications} replications")))
+        return out
+    assert res.answer is not None
+    p = last[res.answer]
+    ends = sorted([prob.value_at(res.lo), prob.value_at(res.hi)],
+                  key=lambda v: float(v))
+    out.update(feasible=True, answer={label: prob.value_at(res.answer)},
+               bracket=ends, replications=p.replications,
+               estimates=[_est(c, e) for c, e in zip(opt.constraints, p.estimates,
+                                                     strict=True)],
+               undecided=[prob.value_at(q.position) for q in res.points
+                          if q.status == "undecided"])
+    return out
+
+
+def _est(c: Constraint, e: Estimate) -> dict[str, Any]:
+    return {"constraint": c.text, "estimate": e.estimate, "low": e.low, "high": e.high,
+            "n": e.n, "decision": e.decision}
+
+
+def _selection(prob: Problem, ev: Evaluator) -> Solution:
+    opt = prob.settings
+    out_ = opt.objective.output
+    assert out_ is not None and opt.indifference is not None
+    cands = prob.candidates()
+    keys = [tuple(c.values()) for c in cands]
+    for key, values in zip(keys, cands, strict=True):
+        ev.add(key, prob.config(values))
+    costs = np.array([prob.cost(c) for c in cands])
+
+    def sample(systems: Sequence[int], start: int, stop: int) -> np.ndarray:
+        ks = [keys[i] for i in systems]
+        ev.run(ks, stop)
+        return np.array([ev.done[keys[i]][out_.label][start:stop] + costs[i]
+                         for i in systems])
+
+    alpha = 1 - opt.confidence
+    sel = kn_select(sample, len(cands), opt.indifference, alpha, opt.replications,
+                    max_n=opt.max_replications, batch=max(1, min(10, opt.replications)))
+    first = np.array([ev.done[k][out_.label][:opt.replications] + costs[i]
+                      for i, k in enumerate(keys)])
+    rows = []
+    for i, values in enumerate(cands):
+        y = ev.done[keys[i]][out_.label][:int(sel.used[i])] + costs[i]
+        e = mean_estimate(y, math.inf, alpha / 2)
+        rows.append({**values, "cost": costs[i], "replications": int(sel.used[i]),
+                     "simulated": int(sel.simulated[i]), "mean": e.estimate,
+                     "ci_low": e.low, "ci_high": e.high,
+                     "eliminated_at": sel.eliminated_at[i], "selected": i == sel.selected,
+                     "in_subset": i in sel.subset, "diff_vs_selected": sel.diff[i],
+                     "diff_low": sel.diff_low[i]})
+    objective = (f"E[{out_.label}]" + (" + lever cost" if costs.any() else ""))
+    answer = {
+        "method": "kn", "objective": objective, "confidence": opt.confidence,
+        "indifference": opt.indifference, "answer": cands[sel.selected],
+        "mean": float(sel.means[sel.selected]),
+        "guarantee": (f"P(correct selection) >= {opt.confidence:g} when the best mean is "
+                      f"at least {opt.indifference:g} below every other (normal outputs)")
+        if sel.finished else (f"none: stopped at max_replications = "
+                              f"{opt.max_replications} before KN finished; the selection "
+                              "is the least mean of the systems left"),
+        "finished": sel.finished, "subset": [cands[i] for i in sel.subset],
+        "replications_used": sel.total_used, "simulations": ev.simulations,
+        "equal_allocation": equal_allocation(first, opt.indifference, alpha),
+        "candidates": len(cands), "h2": sel.h2, "n0": opt.replications,
+    }
+    trace = [{"candidate": i, "eliminated_at": sel.eliminated_at[i]}
+             for i in range(len(cands))]
+    return Solution("kn", rows, answer, trace, sel)

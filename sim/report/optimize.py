@@ -1,0 +1,155 @@
+"""What `rareshock optimize` writes for people: optimize.md (the answer with its
+confidence, the candidates, how to reproduce a candidate) and plots/optimize.png (the
+frontier: each candidate's constraint estimate with its bounds, the bracket; and the
+convergence: the bracket against the simulations run, or KN's eliminations)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .figures import save, subplots
+from .text import markdown_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..optimize.solve import Solution
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def answer_text(answer: dict[str, Any]) -> str:
+    """The answer in one or two lines."""
+    if answer["method"] == "bisection":
+        cons = "; ".join(answer["constraints"])
+        if not answer["feasible"]:
+            best = answer["best_point"]
+            ests = ", ".join(f"{e['constraint']}: estimate {e['estimate']:.4g} "
+                             f"[{e['low']:.4g}, {e['high']:.4g}]" for e in best["estimates"])
+            return (f"INFEASIBLE: {answer['note']}. Best point found: {answer['lever']} = "
+                    f"{_fmt(best[answer['lever']])} ({best['replications']} replications; "
+                    f"{ests}).")
+        (lever, value), = answer["answer"].items()
+        lo, hi = answer["bracket"]
+        ests = ", ".join(f"{e['constraint'].split(' <=')[0]} = {e['estimate']:.4g} "
+                         f"(upper bound {e['high']:.4g})" for e in answer["estimates"])
+        return (f"{lever} = {_fmt(value)}: the cheapest value meeting {cons}, bracketed in "
+                f"[{_fmt(lo)}, {_fmt(hi)}] with confidence {answer['confidence']:g}; at it "
+                f"{ests} on {answer['replications']} replications.")
+    chosen = ", ".join(f"{k} = {_fmt(v)}" for k, v in answer["answer"].items())
+    subset = "; ".join(", ".join(f"{k} = {_fmt(v)}" for k, v in s.items())
+                       for s in answer["subset"])
+    return (f"{chosen}: least {answer['objective']} ({answer['mean']:.4g}). Guarantee: "
+            f"{answer['guarantee']}. Cannot be told apart from it: {subset}.")
+
+
+def optimize_markdown(answer: dict[str, Any], table: pd.DataFrame, title: str,
+                      source: str, seed: int, plots: list[str]) -> str:
+    """optimize.md."""
+    lines = [f"# Optimisation: {title}", "", f"Config: `{source}`; seed {seed}; common "
+             "random numbers (replication i of every candidate uses the seed of replication "
+             "i of `rareshock run`).", "", "## Answer", "", answer_text(answer), ""]
+    if answer["method"] == "bisection":
+        lines += [f"Method: bisection on the lever, each point judged on "
+                  f"{', '.join(map(str, answer['stages']))} replications "
+                  f"(stages), accepted only when every constraint's one-sided upper bound "
+                  f"meets its limit; each look at level {answer['level_each_look']:.5g} "
+                  f"(1 - confidence split over every look the search may make), so the "
+                  f"bracket holds the cheapest feasible value with probability at least "
+                  f"{answer['confidence']:g}, assuming feasibility is monotone in the lever. "
+                  f"{answer['points_judged']} points, {answer['simulations']:,} simulations; "
+                  f"stopped on {answer['stopped_on']}.", ""]
+        if answer.get("undecided"):
+            lines += [f"Left undecided at the last stage (within sampling error of the "
+                      f"limit): {', '.join(map(_fmt, answer['undecided']))}.", ""]
+    else:
+        lines += [f"Method: Kim-Nelson (KN) fully sequential ranking and selection, "
+                  f"n0 = {answer['n0']}, indifference zone {answer['indifference']:g}, "
+                  f"h2 = {answer['h2']:.4g}; {answer['replications_used']:,} replications "
+                  f"used over {answer['candidates']} candidates ({answer['simulations']:,} "
+                  f"simulated, batches), against {answer['equal_allocation']:,} for equal "
+                  f"allocation with the same guarantee (every candidate to KN's last stage). "
+                  "The subset holds the candidates whose paired difference from the "
+                  "selected one is not shown above 0 (one-sided t, Bonferroni).", ""]
+    lines += ["## Candidates", "", markdown_table(table), ""]
+    lines += [f"![{p}]({p})" for p in plots]
+    return "\n".join(lines) + "\n"
+
+
+def plot_optimize(sol: Solution, table: pd.DataFrame, lever: str, out: Path) -> Path:
+    """The frontier and the convergence, side by side."""
+    fig, (a1, a2) = subplots(1, 2, figsize=(10, 3.8))
+    if sol.method == "bisection":
+        _frontier(a1, table, lever, sol.answer)
+        _convergence(a2, sol.trace)
+    else:
+        _means(a1, table, sol.answer)
+        _eliminations(a2, table)
+    return save(fig, out / "optimize.png")
+
+
+def _frontier(ax: Any, table: pd.DataFrame, lever: str, answer: dict[str, Any]) -> None:
+    for cons, g in table.groupby("constraint", sort=False):
+        g = g.sort_values(lever)
+        x = g[lever].astype(float).to_numpy()
+        colours = {"accepted": "tab:green", "rejected": "tab:red", "undecided": "tab:orange"}
+        ax.errorbar(x, g["estimate"], yerr=[g["estimate"] - g["low"], g["high"] -
+                                            g["estimate"]], fmt="none", ecolor="grey")
+        for st, gg in g.groupby("status"):
+            ax.scatter(gg[lever].astype(float), gg["estimate"], color=colours.get(st),
+                       label=f"{st}", zorder=3)
+        ax.axhline(float(g["limit"].iloc[0]), color="black", lw=0.8, ls="--",
+                   label=f"limit ({cons})")
+    if answer.get("feasible"):
+        lo, hi = (float(v) for v in answer["bracket"])
+        ax.axvspan(lo, hi if hi > lo else lo + 1e-9, color="tab:green", alpha=0.15,
+                   label="bracket")
+    ax.set_xlabel(lever)
+    ax.set_ylabel("estimate, with one-sided bounds")
+    ax.legend(fontsize=7)
+    ax.set_title("Frontier: constraint against the lever")
+
+
+def _convergence(ax: Any, trace: list[dict[str, Any]]) -> None:
+    sims = [t["simulations"] for t in trace]
+    lo = [float(t["bracket_low"]) for t in trace]
+    hi = [float(t["bracket_high"]) if t["bracket_high"] is not None else np.nan
+          for t in trace]
+    ax.step(sims, lo, where="post", label="bracket low")
+    ax.step(sims, hi, where="post", label="bracket high (answer)")
+    ax.scatter(sims, [float(t["value"]) for t in trace], s=12, color="grey",
+               label="point judged")
+    ax.set_xlabel("simulations")
+    ax.set_ylabel("lever")
+    ax.legend(fontsize=7)
+    ax.set_title("Convergence")
+
+
+def _means(ax: Any, table: pd.DataFrame, answer: dict[str, Any]) -> None:
+    levers = list(answer["answer"])
+    labels = [", ".join(_fmt(r[k]) for k in levers) for _, r in table.iterrows()]
+    y = np.arange(len(table))
+    colours = ["tab:green" if s else ("tab:orange" if b else "tab:grey")
+               for s, b in zip(table["selected"], table["in_subset"], strict=True)]
+    ax.errorbar(table["mean"], y, xerr=[table["mean"] - table["ci_low"],
+                                        table["ci_high"] - table["mean"]], fmt="none",
+                ecolor="grey")
+    ax.scatter(table["mean"], y, color=colours, zorder=3)
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.set_xlabel(answer["objective"])
+    ax.set_title("Candidates (green: selected; orange: cannot be told apart)")
+
+
+def _eliminations(ax: Any, table: pd.DataFrame) -> None:
+    r = table["replications"].to_numpy()
+    steps = np.unique(np.concatenate([[0], r]))
+    alive = [(r >= s).sum() for s in steps]
+    ax.step(steps, alive, where="post")
+    ax.set_xlabel("replications per candidate (r)")
+    ax.set_ylabel("candidates still in contention")
+    ax.set_title("Convergence: KN's eliminations")

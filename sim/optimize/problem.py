@@ -157,7 +157,7 @@ def plan_problem(cfg: Config, source: str = "<config>", force: bool = False) -> 
 
 def _corners(prob: Problem) -> list[dict[str, Any]]:
     """The candidates to check before running: each bound of a range, or every value."""
-    if prob.method == "bisection":
+    if prob.method == "bisection" and prob.lever.values is None:
         low, high, _ = prob.search_range()
         return [{prob.lever.label: prob.value_at(p)} for p in (low, high)]
     return prob.candidates()

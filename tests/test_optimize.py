@@ -123,12 +123,12 @@ def test_integer_bisection_ends_on_adjacent_whole_numbers() -> None:
     assert res.lo <= TRUE_BUFFER <= res.hi
 
 
-def buffer_problem(seed: int) -> dict[str, Any]:
+def buffer_problem(seed: int, tolerance: float = 0.5) -> dict[str, Any]:
     d = buffer_world()
     d["runs"] = {"seed": seed}
     d["optimize"] = {
         "levers": [{"path": "firms.f.initial_cover_days", "low": 10, "high": 40}],
-        "objective": {"kind": "levers"}, "tolerance": 0.5,
+        "objective": {"kind": "levers"}, "tolerance": tolerance,
         "constraints": [{"kind": "probability", "metric": "shortfall_frac", "firm": "f",
                          "above": 0.0, "at_most": 0.10}]}
     return d
@@ -138,7 +138,7 @@ def test_optimize_finds_the_buffer_of_the_simulated_world(tmp_path: Path) -> Non
     """Through the simulator and the results folder: the bracket holds 28, every
     candidate is listed with its bounds, and `verify` checks the outputs."""
     out = tmp_path / "opt"
-    ans = api.optimize(config_from_dict(buffer_problem(11)), out, workers=1)
+    ans = api.optimize(config_from_dict(buffer_problem(11, tolerance=2.0)), out, workers=1)
     assert ans["feasible"]
     lo, hi = ans["bracket"]
     assert lo <= TRUE_BUFFER <= hi
@@ -160,6 +160,24 @@ def test_optimize_brackets_the_simulated_optimum_in_19_of_20_seeds(tmp_path: Pat
                            workers=1, plots=False)
         hits += ans["bracket"][0] <= TRUE_BUFFER <= ans["bracket"][1]
     assert hits >= 19, hits
+
+
+def test_a_negative_cost_seeks_the_largest_value(tmp_path: Path) -> None:
+    """The widest transit window U(10, h) a cover of 28 days survives with P(stock-out)
+    <= 0.10: (h - 28) / (h - 10) = 0.10 at h = 30."""
+    d = buffer_world(28.0)
+    d["runs"] = {"seed": 5}
+    d["optimize"] = {
+        "levers": [{"path": "suppliers.cn.transit_days.high", "low": 20, "high": 50,
+                    "cost": -1.0}],
+        "objective": {"kind": "levers"}, "tolerance": 2.0,
+        "constraints": [{"kind": "probability", "metric": "shortfall_frac", "firm": "f",
+                         "above": 0.0, "at_most": 0.10}]}
+    ans = api.optimize(config_from_dict(d), tmp_path / "o", workers=1, plots=False)
+    lo, hi = ans["bracket"]
+    assert ans["seeks"] == "largest" and lo <= 30.0 <= hi
+    assert ans["answer"]["suppliers.cn.transit_days.high"] == lo  # the safe end
+    assert "the largest value meeting" in api.optimize_text(ans)
 
 
 def test_infeasible_problem_reports_its_best_point(tmp_path: Path,

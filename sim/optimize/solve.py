@@ -97,6 +97,7 @@ def _bisection_answer(prob: Problem, res: Bisection, ev: Evaluator) -> dict[str,
     last = {p.position: p for p in res.points}
     out: dict[str, Any] = {
         "method": "bisection", "lever": label, "confidence": opt.confidence,
+        "seeks": "largest" if prob.sign < 0 else "least",
         "level_each_look": 1 - res.a, "constraints": [c.text for c in opt.constraints],
         "simulations": ev.simulations, "points_judged": len(res.points),
         "stages": stages_of(opt.replications, opt.max_replications),

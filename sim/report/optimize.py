@@ -38,7 +38,8 @@ def answer_text(answer: dict[str, Any]) -> str:
         lo, hi = answer["bracket"]
         ests = ", ".join(f"{e['constraint'].split(' <=')[0]} = {e['estimate']:.4g} "
                          f"(upper bound {e['high']:.4g})" for e in answer["estimates"])
-        return (f"{lever} = {_fmt(value)}: the cheapest value meeting {cons}, bracketed in "
+        which = "largest" if answer.get("seeks") == "largest" else "least"
+        return (f"{lever} = {_fmt(value)}: the {which} value meeting {cons}, bracketed in "
                 f"[{_fmt(lo)}, {_fmt(hi)}] with confidence {answer['confidence']:g}; at it "
                 f"{ests} on {answer['replications']} replications.")
     chosen = ", ".join(f"{k} = {_fmt(v)}" for k, v in answer["answer"].items())

@@ -147,10 +147,13 @@ def _means(ax: Any, table: pd.DataFrame, answer: dict[str, Any]) -> None:
 
 
 def _eliminations(ax: Any, table: pd.DataFrame) -> None:
-    r = table["replications"].to_numpy()
-    steps = np.unique(np.concatenate([[0], r]))
-    alive = [(r >= s).sum() for s in steps]
+    """Candidates left after each replication r: those not yet eliminated."""
+    out = table["eliminated_at"].to_numpy(dtype=float)  # NaN: never (the selected)
+    last = int(np.nanmax(np.append(out, table["replications"].max())))
+    steps = np.unique(np.concatenate([[0], out[~np.isnan(out)], [last]]))
+    alive = [int(np.sum(np.isnan(out) | (out > s))) for s in steps]
     ax.step(steps, alive, where="post")
+    ax.set_yticks(range(1, len(table) + 1))
     ax.set_xlabel("replications per candidate (r)")
     ax.set_ylabel("candidates still in contention")
     ax.set_title("Convergence: KN's eliminations")

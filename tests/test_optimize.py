@@ -148,6 +148,8 @@ def test_optimize_finds_the_buffer_of_the_simulated_world(tmp_path: Path) -> Non
     assert json.loads((out / "answer.json").read_text())["answer"] == ans["answer"]
     assert (out / "plots" / "optimize.png").is_file() and (out / "optimize.md").is_file()
     assert "optimisation (bisection)" in api.verify(out)[0]
+    page = (out / "report.html").read_text()
+    assert "Optimisation: " in page and "bracketed in" in page and "<svg" in page
     evals = __import__("pandas").read_parquet(out / "evaluations.parquet")
     assert ans["simulations"] == len(evals) == table["replications"].sum()
 

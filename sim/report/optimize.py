@@ -16,8 +16,6 @@ from .text import markdown_table
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..optimize.solve import Solution
-
 
 def _fmt(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
@@ -82,16 +80,57 @@ def optimize_markdown(answer: dict[str, Any], table: pd.DataFrame, title: str,
     return "\n".join(lines) + "\n"
 
 
-def plot_optimize(sol: Solution, table: pd.DataFrame, lever: str, out: Path) -> Path:
-    """The frontier and the convergence, side by side."""
+def plot_optimize(answer: dict[str, Any], table: pd.DataFrame, out: Path | Any) -> Path:
+    """The frontier and the convergence, side by side (`answer` as answer.json holds it,
+    with its `trace`; `table` as candidates.csv)."""
     fig, (a1, a2) = subplots(1, 2, figsize=(10, 3.8))
-    if sol.method == "bisection":
-        _frontier(a1, table, lever, sol.answer)
-        _convergence(a2, sol.trace)
+    if answer["method"] == "bisection":
+        _frontier(a1, table, answer["lever"], answer)
+        _convergence(a2, answer["trace"])
     else:
-        _means(a1, table, sol.answer)
+        _means(a1, table, answer)
         _eliminations(a2, table)
     return save(fig, out / "optimize.png")
+
+
+def optimize_page(path: Path) -> Any:
+    """The HTML report of an optimisation folder: the answer, the candidates, the figure,
+    the config and manifest."""
+    import json
+
+    import pandas as pd
+
+    from ..run.store import ResultsDir
+    from .figures import Album
+    from .html import Facts, Page, Section, figure_item, frame_table
+    from .sections import config_sections
+
+    store = ResultsDir(path)
+    man = store.open_header()
+    answer = json.loads((path / "answer.json").read_bytes())
+    table = pd.read_csv(path / "candidates.csv")
+    name = man.get("name") or path.name
+    facts = [("method", answer["method"]), ("confidence", f"{answer['confidence']:g}"),
+             ("simulations", f"{answer['simulations']:,}"),
+             ("wall time", f"{answer.get('wall_seconds', 0):.1f} s")]
+    album = Album()
+    plot_optimize(answer, table, album)
+    fig = album.figures["optimize.png"]
+    items: list[Any] = [Facts(facts)]
+    sections = [Section("answer", "Answer", [answer_text(answer)], items),
+                Section("candidates", "Candidates", [
+                    "Every candidate judged, in order, with its replications (common random "
+                    "numbers: replication i of every candidate shares its seed)."],
+                    [frame_table(table, "candidates.csv", ident="candidates", default="{:.4g}"),
+                     figure_item(fig, "opt-frontier", "The frontier and the convergence",
+                                 "Left: each candidate's estimate and bounds (the bracket "
+                                 "shaded). Right: the bracket against the simulations run, "
+                                 "or the candidates KN keeps.")])]
+    cmd = f"rareshock optimize {path / 'config.toml'} --out {path}-again"
+    sections += config_sections(store, man, cmd)
+    return Page("optimisation", f"Optimisation: {name}", str(path), [
+        "Which lever value, or which policy, answers the [optimize] question, and how sure "
+        "is the answer?"], sections)
 
 
 def _frontier(ax: Any, table: pd.DataFrame, lever: str, answer: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from ..optimize.evaluate import Evaluator
 from ..optimize.problem import Problem, plan_problem
 from ..optimize.solve import Solution, solve
 from ..report.optimize import optimize_markdown, plot_optimize
+from ..report.write import write_report
 from ..run.executors import make_executor
 from ..run.phases import phase
 from ..run.store import ResultsDir, digest
@@ -74,18 +75,16 @@ def table_of(sol: Solution) -> Any:
 def write(store: ResultsDir, prob: Problem, sol: Solution, ev: Evaluator, source: str,
           plots: bool, wall: float) -> dict[str, Any]:
     """Every output, then the checksums and the manifest marked complete; the answer."""
-    import pandas as pd
-
     table = table_of(sol)
     store.write_output("candidates.csv", table.to_csv(index=False).encode())
     store.write_output("evaluations.parquet", _evaluations(prob, ev))
-    answer = {**sol.answer, "wall_seconds": round(wall, 3)}
+    answer = {**sol.answer, "wall_seconds": round(wall, 3), "trace": sol.trace}
     store.write_output("answer.json", json.dumps(answer, indent=1, default=_plain).encode())
     drawn: list[str] = []
     if plots and not table.empty:
         (store.path / "plots").mkdir(exist_ok=True)
-        lever = prob.specs[0].label
-        p = plot_optimize(sol, pd.DataFrame(sol.rows), lever, store.path / "plots")
+        p = plot_optimize(json.loads(json.dumps(answer, default=_plain)), table,
+                          store.path / "plots")
         drawn.append(str(Path(p).relative_to(store.path)))
         store.record_output(drawn[-1])
     md = optimize_markdown(answer, table, prob.cfg.name or source, source,
@@ -95,6 +94,8 @@ def write(store: ResultsDir, prob: Problem, sol: Solution, ev: Evaluator, source
             if (store.path / o).is_file()}
     store.update_manifest(state="complete", sha256=sums, simulations=ev.simulations,
                           wall_seconds=round(wall, 3))
+    if plots:
+        write_report(store.path)
     return answer
 
 

@@ -297,9 +297,10 @@ def optimize(cfg: Config, out: str | Path | None = None, *, workers: int | None 
     numbers and write into `out` (default `results/<cfg.name>-optimize`): candidates.csv
     (every candidate, its replications and its constraint estimates with their bounds),
     evaluations.parquet (each candidate's outputs per replication), answer.json and
-    optimize.md (the answer with its confidence, or "infeasible" with the best point found)
-    and plots/optimize.png. Bisection for one lever with a `levers` objective; Kim-Nelson
-    ranking and selection for levers with values and a `mean` objective. Bad input (an
+    optimize.md (the answer with its confidence, or "infeasible" with the best point found),
+    plots/optimize.png and report.html (unless not `plots`). Bisection for one lever with
+    a `levers` objective; Kim-Nelson ranking and selection for levers with values and a
+    `mean` objective. Bad input (an
     unknown path, an output that does not exist, bounds the path cannot take) is refused
     before anything is written; an existing folder is replaced only with `overwrite`.
     Returns the answer (as answer.json holds it)."""

@@ -475,6 +475,8 @@ def main(argv: list[str] | None = None) -> int:
         signum = getattr(exc, "signum", signal.SIGINT)
         what = ("the calibration is incomplete (run it again with --overwrite)"
                 if args.command == "calibrate" else
+                "the optimisation is incomplete (run it again with --overwrite)"
+                if args.command == "optimize" else
                 "finished chunks are kept (continue with --resume)")
         print(f"rareshock: stopped by {signal.Signals(signum).name}; {what}", file=sys.stderr)
         return 128 + signum

@@ -269,6 +269,15 @@ def broken(change: str) -> dict[str, Any]:
         opt["levers"][0]["low"] = -5
     elif change == "none":
         del d["optimize"]
+    elif change == "two-ranges":
+        opt["levers"].append({"path": "firms.f.restart_delay_days", "low": 0, "high": 5})
+    elif change == "cvar":
+        opt["constraints"][0].update(kind="cvar", metric="value_lost")
+        del opt["constraints"][0]["above"]
+    elif change == "kn-constrained":
+        opt["levers"][0] = {"path": "firms.f.initial_cover_days", "values": [10.0, 20.0]}
+        opt["objective"] = {"kind": "mean", "output": {"metric": "value_lost", "firm": "f"}}
+        opt["indifference"] = 100.0
     return copy.deepcopy(d)
 
 
@@ -280,6 +289,9 @@ def broken(change: str) -> dict[str, Any]:
     ("empty", ["optimize.levers.0", "the range is empty"]),
     ("bound", ["optimize.levers.0 (firms.f.initial_cover_days)", "-5"]),
     ("none", ["no [optimize] table"]),
+    ("two-ranges", ["optimize.levers", "not supported yet"]),
+    ("cvar", ["optimize.constraints.0", "cvar bound is exact only"]),
+    ("kn-constrained", ["optimize.constraints", "not supported yet"]),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                           change: str, needles: list[str]) -> None:

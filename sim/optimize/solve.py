@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..config.schema import Constraint
+from ..run.phases import phase
 from .bisection import Bisection, bisect, stages_of
 from .bounds import METHODS, Estimate, cvar_estimate, mean_estimate, probability_estimate
 from .evaluate import Evaluator
@@ -58,7 +59,11 @@ def _bisection(prob: Problem, ev: Evaluator) -> Solution:
         key = (value,)
         ev.add(key, prob.config({label: value}))
         ev.run([key], n)
-        return [estimate(c, ev.values(key, c.label, n), a) for c in cons]
+        est = [estimate(c, ev.values(key, c.label, n), a) for c in cons]
+        phase(f"optimize: {label} = {value:.4g}, {n} replications: " + "; ".join(
+            f"{c.text.split(' <=')[0]} = {e.estimate:.3g} [{e.low:.3g}, {e.high:.3g}] "
+            f"{e.decision}" for c, e in zip(cons, est, strict=True)))
+        return est
 
     low, high, integer = prob.search_range()
     stages = stages_of(opt.replications, opt.max_replications)
@@ -144,6 +149,8 @@ def _selection(prob: Problem, ev: Evaluator) -> Solution:
 
     def sample(systems: Sequence[int], start: int, stop: int) -> np.ndarray:
         ks = [keys[i] for i in systems]
+        phase(f"optimize: KN, {len(systems)} candidate{'s' if len(systems) > 1 else ''} "
+              f"in contention, replications {start} to {stop - 1}")
         ev.run(ks, stop)
         return np.array([ev.done[keys[i]][out_.label][start:stop] + costs[i]
                          for i in systems])

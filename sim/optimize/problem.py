@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,8 @@ from ..errors import ConfigError
 from ..sweep.levers import fixed_uncertain
 
 __all__ = ["Problem", "plan_problem"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -141,6 +144,10 @@ def plan_problem(cfg: Config, source: str = "<config>", force: bool = False) -> 
         base.pop(key, None)
     fixed = set(fixed_uncertain(cfg, levers))
     if fixed:
+        log.warning("%s: the levers set the uncertain parameter%s %s: candidates do not "
+                    "draw %s (the other uncertain parameters are drawn as in the scenario)",
+                    source, "s" if len(fixed) > 1 else "", ", ".join(sorted(fixed)),
+                    "them" if len(fixed) > 1 else "it")
         base["uncertain"] = [u for u in base.get("uncertain", []) if u["name"] not in fixed]
     prob = Problem(cfg, opt, levers, base, source, opt.resolved_method())
     for values in _corners(prob):

@@ -81,6 +81,21 @@ def test_mean_bound_is_students_t() -> None:
     assert (e.low, e.high) == pytest.approx((2 - 1.685855, 2 + 1.685855), abs=1e-6)
 
 
+def test_outputs_per_replication_by_firm_and_sector() -> None:
+    """Sector shortfall is value-weighted: (10 + 30) / (100 + 100) = 0.2 in replication 5,
+    (0 + 50) / (100 + 100) = 0.25 in replication 6; rows in any order."""
+    from sim.config.schema import Output
+    from sim.optimize.evaluate import outputs_of
+
+    firms = {"replication": np.array([6, 5, 5, 6]), "firm": np.array(["a", "b", "a", "b"]),
+             "sector": np.array(["auto"] * 4), "value_lost": np.array([0., 30., 10., 50.]),
+             "planned_value": np.full(4, 100.0), "shortfall_frac": np.array([0., .3, .1, .5])}
+    got = outputs_of(firms, [Output(metric="shortfall_frac", sector="auto"),
+                             Output(metric="value_lost", firm="b")], 5, 7)
+    assert got["shortfall_frac[auto]"].tolist() == pytest.approx([0.2, 0.25])
+    assert got["value_lost[b]"].tolist() == [30.0, 50.0]
+
+
 # --------------------------------------------------------------------------- bisection
 
 

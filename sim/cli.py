@@ -218,9 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Solve the [optimize] problem on common random numbers: bisection for "
         "one lever under chance constraints (exact Clopper-Pearson bounds), Kim-Nelson "
         "ranking and selection for a finite set of policies. Writes candidates.csv, "
-        "evaluations.parquet, answer.json, optimize.md and plots/optimize.png."),
+        "evaluations.parquet, answer.json, optimize.md, plots/optimize.png and report.html."),
         *config, "seed", *EXECUTOR, "chunk_size", "out", "overwrite", "no_plots", "quiet",
         out="output folder (default: results/<config file name>-optimize)",
+        chunk_size="replications per task (default: each stage's new replications in two "
+        "tasks per worker)",
         seed="root seed: replication i of every candidate uses its child i "
         "(default: runs.seed)")
     vm = sub.add_parser("validate-model", help="regenerate the validation report "

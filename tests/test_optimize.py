@@ -27,6 +27,7 @@ from worlds import buffer_world
 import sim.api as api
 from sim.cli import main
 from sim.config import config_from_dict
+from sim.errors import FolderError
 from sim.optimize.bisection import bisect, stages_of
 from sim.optimize.bounds import (
     ACCEPTED,
@@ -165,6 +166,8 @@ def test_optimize_finds_the_buffer_of_the_simulated_world(tmp_path: Path) -> Non
     assert "optimisation (bisection)" in api.verify(out)[0]
     page = (out / "report.html").read_text()
     assert "Optimisation: " in page and "bracketed in" in page and "<svg" in page
+    with pytest.raises(FolderError, match="is an optimisation folder"):
+        api.open_results(out)
     evals = __import__("pandas").read_parquet(out / "evaluations.parquet")
     assert ans["simulations"] == len(evals) == table["replications"].sum()
 

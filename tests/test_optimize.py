@@ -258,6 +258,46 @@ def test_kn_picks_the_cheapest_buffer_by_expected_cost(tmp_path: Path) -> None:
     assert "optimisation (kn)" in api.verify(tmp_path / "kn")[0]
 
 
+# --------------------------------------------------------------------------- surrogate
+
+
+def test_surrogate_finds_the_bottom_of_a_noisy_bowl() -> None:
+    """(x - 0.3)^2 + 2 (y - 0.7)^2 with noise sd 0.05 shared by every point (common random
+    numbers), 10 replications a point: within 0.1 of (0.3, 0.7) after 14 points; the
+    fresh replications' interval holds the true value there."""
+    from sim.optimize.surrogate import surrogate_search
+
+    def f(x: np.ndarray) -> float:
+        return (x[0] - 0.3) ** 2 + 2 * (x[1] - 0.7) ** 2
+
+    def evaluate(x: np.ndarray, start: int, stop: int) -> np.ndarray:
+        return f(x) + 0.05 * np.random.default_rng([7, start]).standard_normal(stop - start)
+
+    r = surrogate_search(evaluate, [0, 0], [1, 1], [False, False], points=14, n=10, seed=1)
+    x = r.x[r.incumbent]
+    assert np.hypot(x[0] - 0.3, x[1] - 0.7) < 0.1, x
+    assert r.fresh_low <= f(x) <= r.fresh_high
+    assert r.design.sum() == 6  # 2d + 2 Latin hypercube points first
+
+
+def test_surrogate_on_the_buffer_world(tmp_path: Path) -> None:
+    """25 (30 - c)^2 + 250 c over c in [10, 40] (continuous) is least at c = 25; flat
+    near it (J(22) = 7100 against 6875)."""
+    d = buffer_world()
+    d["runs"] = {"seed": 3}
+    d["optimize"] = {"levers": [{"path": "firms.f.initial_cover_days", "low": 10,
+                                 "high": 40, "cost": 250.0}],
+                     "objective": {"kind": "mean",
+                                   "output": {"metric": "value_lost", "firm": "f"}},
+                     "replications": 20, "points": 8}
+    ans = api.optimize(config_from_dict(d), tmp_path / "s", workers=1, plots=False)
+    c = ans["answer"]["firms.f.initial_cover_days"]
+    assert ans["method"] == "surrogate" and abs(c - 25) < 3.5, c
+    true = 25 * max(0.0, 30 - c) ** 2 + 250 * c
+    assert ans["ci_fresh"][0] <= true <= ans["ci_fresh"][1]
+    assert ans["simulations"] == 8 * 20 + 20  # the points, then the incumbent's fresh ones
+
+
 # --------------------------------------------------------------------------- bad input
 
 

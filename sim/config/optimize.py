@@ -198,10 +198,11 @@ class OptimizeConfig(Strict):
                               description="Of the whole answer: the bracket holds the "
                               "optimum (bisection), or the selection is correct within "
                               "the indifference zone (ranking and selection).")
-    method: Literal["auto", "bisection", "kn"] = Field(
+    method: Literal["auto", "bisection", "kn", "surrogate"] = Field(
         default="auto", description="`bisection` (one lever, `levers` objective), `kn` "
-        "(Kim-Nelson ranking and selection: levers with values, `mean` objective), or "
-        "`auto` (by the problem's shape).")
+        "(Kim-Nelson ranking and selection: levers with values, `mean` objective), "
+        "`surrogate` (levers with ranges, `mean` objective: a Gaussian-process search), "
+        "or `auto` (by the problem's shape).")
     replications: int = Field(default=30, ge=2, description="First-stage replications "
                               "per candidate (n0).")
     max_replications: int = Field(default=240, ge=2, description="Most replications per "
@@ -210,6 +211,10 @@ class OptimizeConfig(Strict):
                                     description="bisection: stop when the bracket is this "
                                     "narrow (default: 1 for a whole-number lever, 1% of "
                                     "the range otherwise).")
+    points: int = Field(default=20, ge=3, le=500, description="surrogate: points "
+                        "evaluated (a Latin hypercube of 2d + 2, then expected improvement), "
+                        "each on `replications`; the incumbent then runs on as many fresh "
+                        "ones.")
     indifference: float | None = Field(default=None, gt=0, allow_inf_nan=False,
                                        description="kn: differences in the objective "
                                        "smaller than this do not matter (δ, in its "
@@ -229,6 +234,8 @@ class OptimizeConfig(Strict):
         method = self.resolved_method()
         if method == "bisection":
             self._check_bisection()
+        elif method == "surrogate":
+            self._check_surrogate()
         else:
             self._check_selection()
         return self
@@ -237,13 +244,33 @@ class OptimizeConfig(Strict):
         """`bisection` or `kn`: the method asked for, or the one the shape calls for."""
         if self.method != "auto":
             return self.method
-        return "bisection" if self.objective.kind == "levers" else "kn"
+        if self.objective.kind == "levers":
+            return "bisection"
+        return "kn" if any(lv.values is not None for lv in self.levers) else "surrogate"
+
+    def _check_surrogate(self) -> None:
+        if self.objective.kind != "mean":
+            raise PathError("optimize.objective.kind", "the surrogate search minimises an "
+                            "expected output: use a `mean` objective")
+        for i, lv in enumerate(self.levers):
+            if lv.values is not None:
+                raise PathError(f"optimize.levers.{i}.values", "the surrogate search "
+                                "moves levers within ranges: give low/high (or values for "
+                                "every lever: ranking and selection)")
+        if self.constraints:
+            raise PathError("optimize.constraints", "constraints with the surrogate "
+                            "search are not supported yet")
+        if self.points < 2 * len(self.levers) + 3:
+            raise PathError("optimize.points", f"{self.points} points cannot fit a surface "
+                            f"over {len(self.levers)} levers: give at least "
+                            f"{2 * len(self.levers) + 3}")
 
     def _check_bisection(self) -> None:
         if len(self.levers) != 1:
             raise PathError("optimize.levers", f"bisection searches one lever ({len(self.levers)} "
-                            "given); several levers with ranges (a surrogate search) are not "
-                            "supported yet: give each a few values and a `mean` objective")
+                            "given); several levers under constraints are not supported "
+                            "yet (with a `mean` objective: ranking and selection over "
+                            "values, or the surrogate search over ranges)")
         if self.objective.kind != "levers":
             raise PathError("optimize.objective.kind", "bisection minimises the lever's "
                             "cost (`levers`); a `mean` objective is for ranking and "

@@ -19,7 +19,7 @@ from ..config.levers import Lever, apply_levers, check_lever, plain
 from ..config.loading import config_dict, config_from_dict
 from ..config.schema import Config, OptimizeConfig, OptimizeLever
 from ..config.workload import check_work
-from ..errors import ConfigError
+from ..errors import ArgumentError, ConfigError
 from ..sweep.levers import fixed_uncertain
 
 __all__ = ["Problem", "plan_problem"]
@@ -150,6 +150,13 @@ def plan_problem(cfg: Config, source: str = "<config>", force: bool = False) -> 
                     "them" if len(fixed) > 1 else "it")
         base["uncertain"] = [u for u in base.get("uncertain", []) if u["name"] not in fixed]
     prob = Problem(cfg, opt, levers, base, source, opt.resolved_method())
+    if prob.method == "surrogate":
+        try:
+            import sklearn  # noqa: F401
+        except ImportError:
+            raise ArgumentError("method", "surrogate", "needs scikit-learn; install the "
+                                "'optimize' extra: pip install 'rareshock[optimize]'") \
+                from None
     for values in _corners(prob):
         built = prob.config(values)
         if not force:
@@ -167,4 +174,8 @@ def _corners(prob: Problem) -> list[dict[str, Any]]:
     if prob.method == "bisection" and prob.lever.values is None:
         low, high, _ = prob.search_range()
         return [{prob.lever.label: prob.value_at(p)} for p in (low, high)]
+    if prob.method == "surrogate":  # the box's lowest and highest corners
+        return [{s.label: (math.ceil(b) if s.integer else b) if end == "low" else
+                 (math.floor(b) if s.integer else b)
+                 for s in prob.specs for b in [getattr(s, end)]} for end in ("low", "high")]
     return prob.candidates()

@@ -18,6 +18,7 @@ from .bounds import METHODS, Estimate, cvar_estimate, mean_estimate, probability
 from .evaluate import Evaluator
 from .problem import Problem
 from .selection import Selection, equal_allocation, kn_select
+from .surrogate import surrogate_search
 
 __all__ = ["Solution", "estimate", "solve"]
 
@@ -46,7 +47,59 @@ def estimate(c: Constraint, y: np.ndarray, a: float) -> Estimate:
 
 def solve(prob: Problem, ev: Evaluator) -> Solution:
     """Run the problem's method."""
-    return _bisection(prob, ev) if prob.method == "bisection" else _selection(prob, ev)
+    if prob.method == "bisection":
+        return _bisection(prob, ev)
+    if prob.method == "surrogate":
+        return _surrogate(prob, ev)
+    return _selection(prob, ev)
+
+
+def _surrogate(prob: Problem, ev: Evaluator) -> Solution:
+    opt = prob.settings
+    out_ = opt.objective.output
+    assert out_ is not None
+    specs = prob.specs
+    names = [s.label for s in specs]
+
+    def values_of(x: np.ndarray) -> dict[str, Any]:
+        return {s.label: (int(v) if s.integer else float(v)) for s, v in zip(specs, x,
+                                                                             strict=True)}
+
+    def evaluate(x: np.ndarray, start: int, stop: int) -> np.ndarray:
+        vals = values_of(x)
+        key = tuple(vals.values())
+        ev.add(key, prob.config(vals))
+        ev.run([key], stop)
+        y = ev.done[key][out_.label][start:stop] + prob.cost(vals)
+        phase(f"optimize: surrogate, {', '.join(f'{k} = {v:.4g}' for k, v in vals.items())}"
+              f", replications {start} to {stop - 1}: mean {y.mean():.4g}")
+        return y
+
+    res = surrogate_search(evaluate, [float(s.low or 0) for s in specs],
+                           [float(s.high or 0) for s in specs], [s.integer for s in specs],
+                           opt.points, opt.replications, prob.cfg.runs.seed)
+    rows = []
+    for i, x in enumerate(res.x):
+        rows.append({"order": i, **values_of(x), "cost": prob.cost(values_of(x)),
+                     "replications": opt.replications, "mean": res.mean[i],
+                     "sd_of_mean": math.sqrt(res.var[i]), "posterior_mean": res.posterior[i],
+                     "phase": "design" if res.design[i] else "search",
+                     "incumbent": i == res.incumbent})
+    best = values_of(res.x[res.incumbent])
+    objective = f"E[{out_.label}]" + (" + lever cost" if any(r["cost"] for r in rows) else "")
+    answer = {
+        "method": "surrogate", "objective": objective, "levers": names,
+        "answer": best, "confidence": opt.confidence,
+        "mean_fresh": res.fresh_mean, "ci_fresh": [res.fresh_low, res.fresh_high],
+        "fresh_replications": [opt.replications, 2 * opt.replications - 1],
+        "mean_search": float(res.mean[res.incumbent]), "points": len(res.x),
+        "simulations": ev.simulations,
+        "guarantee": "none: the best of the points a Gaussian-process search chose; its "
+                     "mean is re-estimated on replications the search did not use",
+    }
+    trace = [{"order": i, "simulations": (i + 1) * opt.replications,
+              "best_mean": float(np.min(res.mean[:i + 1]))} for i in range(len(res.x))]
+    return Solution("surrogate", rows, answer, trace, None)
 
 
 def _bisection(prob: Problem, ev: Evaluator) -> Solution:

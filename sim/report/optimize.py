@@ -41,6 +41,12 @@ def answer_text(answer: dict[str, Any]) -> str:
                 f"[{_fmt(lo)}, {_fmt(hi)}] with confidence {answer['confidence']:g}; at it "
                 f"{ests} on {answer['replications']} replications.")
     chosen = ", ".join(f"{k} = {_fmt(v)}" for k, v in answer["answer"].items())
+    if answer["method"] == "surrogate":
+        lo, hi = answer["ci_fresh"]
+        return (f"{chosen}: least {answer['objective']} among {answer['points']} points of "
+                f"a Gaussian-process search; on fresh replications "
+                f"{answer['mean_fresh']:.4g} [95% CI {lo:.4g}, {hi:.4g}] (in the search "
+                f"{answer['mean_search']:.4g}). Guarantee: {answer['guarantee']}.")
     subset = "; ".join(", ".join(f"{k} = {_fmt(v)}" for k, v in s.items())
                        for s in answer["subset"])
     return (f"{chosen}: least {answer['objective']} ({answer['mean']:.4g}). Guarantee: "
@@ -66,6 +72,14 @@ def optimize_markdown(answer: dict[str, Any], table: pd.DataFrame, title: str,
         if answer.get("undecided"):
             lines += [f"Left undecided at the last stage (within sampling error of the "
                       f"limit): {', '.join(map(_fmt, answer['undecided']))}.", ""]
+    elif answer["method"] == "surrogate":
+        lines += [f"Method: a Gaussian-process surrogate (stochastic kriging: each point's "
+                  f"noise is its variance of the mean) over {answer['points']} points, each "
+                  f"on the same replications (common random numbers), chosen by a Latin "
+                  f"hypercube then by expected improvement; {answer['simulations']:,} "
+                  f"simulations, the incumbent's included, re-run on replications "
+                  f"{answer['fresh_replications'][0]} to {answer['fresh_replications'][1]}.",
+                  ""]
     else:
         lines += [f"Method: Kim-Nelson (KN) fully sequential ranking and selection, "
                   f"n0 = {answer['n0']}, indifference zone {answer['indifference']:g}, "
@@ -87,6 +101,13 @@ def plot_optimize(answer: dict[str, Any], table: pd.DataFrame, out: Path | Any) 
     if answer["method"] == "bisection":
         _frontier(a1, table, answer["lever"], answer)
         _convergence(a2, answer["trace"])
+    elif answer["method"] == "surrogate":
+        _surface(a1, table, answer)
+        t = answer["trace"]
+        a2.step([r["simulations"] for r in t], [r["best_mean"] for r in t], where="post")
+        a2.set_xlabel("simulations")
+        a2.set_ylabel(f"least mean so far, {answer['objective']}")
+        a2.set_title("Convergence")
     else:
         _means(a1, table, answer)
         _eliminations(a2, table)
@@ -168,6 +189,28 @@ def _convergence(ax: Any, trace: list[dict[str, Any]]) -> None:
     ax.set_ylabel("lever")
     ax.legend(fontsize=7)
     ax.set_title("Convergence")
+
+
+def _surface(ax: Any, table: pd.DataFrame, answer: dict[str, Any]) -> None:
+    """One lever: the means against it; several: the first two, coloured by the mean."""
+    levers = answer["levers"]
+    best = table[table["incumbent"].astype(bool)]
+    if len(levers) == 1:
+        ax.errorbar(table[levers[0]], table["mean"], yerr=1.96 * table["sd_of_mean"],
+                    fmt="o", color="tab:grey", ecolor="lightgrey")
+        ax.scatter(best[levers[0]], best["mean"], color="tab:green", zorder=3,
+                   label="incumbent")
+        ax.set_xlabel(levers[0])
+        ax.set_ylabel(answer["objective"])
+    else:
+        sc = ax.scatter(table[levers[0]], table[levers[1]], c=table["mean"], cmap="viridis")
+        ax.figure.colorbar(sc, ax=ax, label=answer["objective"])
+        ax.scatter(best[levers[0]], best[levers[1]], marker="*", s=200, color="tab:red",
+                   label="incumbent")
+        ax.set_xlabel(levers[0])
+        ax.set_ylabel(levers[1])
+    ax.legend(fontsize=7)
+    ax.set_title("Points evaluated")
 
 
 def _means(ax: Any, table: pd.DataFrame, answer: dict[str, Any]) -> None:

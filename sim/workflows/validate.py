@@ -37,6 +37,7 @@ def validate(cfg: Config, source: str, force: bool = False) -> list[str]:
     if problem is not None:
         opt = problem.settings
         what = (f"{len(problem.candidates())} candidates" if problem.method == "kn" else
+                "the box's corners" if problem.method == "surrogate" else
                 "the range's ends" if problem.lever.values is None else "every value")
         lines.append(f"optimize: {problem.method} on "
                      f"{', '.join(s.label for s in opt.levers)}, {len(opt.constraints)} "

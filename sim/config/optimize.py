@@ -197,14 +197,18 @@ class OptimizeConfig(Strict):
     confidence: float = Field(default=0.95, gt=0.5, lt=1, allow_inf_nan=False,
                               description="Of the whole answer: the bracket holds the "
                               "optimum (bisection), or the selection is correct within "
-                              "the indifference zone (ranking and selection).")
+                              "the indifference zone (ranking and selection); the "
+                              "surrogate search has none to give (its incumbent's fresh "
+                              "interval is 95%).")
     method: Literal["auto", "bisection", "kn", "surrogate"] = Field(
         default="auto", description="`bisection` (one lever, `levers` objective), `kn` "
         "(Kim-Nelson ranking and selection: levers with values, `mean` objective), "
         "`surrogate` (levers with ranges, `mean` objective: a Gaussian-process search), "
         "or `auto` (by the problem's shape).")
     replications: int = Field(default=30, ge=2, description="First-stage replications "
-                              "per candidate (n0).")
+                              "per candidate (n0 of kn; the first stage of bisection, "
+                              "doubled up to `max_replications`; every point of the "
+                              "surrogate search).")
     max_replications: int = Field(default=240, ge=2, description="Most replications per "
                                   "candidate.")
     tolerance: float | None = Field(default=None, gt=0, allow_inf_nan=False,

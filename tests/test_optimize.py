@@ -182,6 +182,19 @@ def test_optimize_brackets_the_simulated_optimum_in_19_of_20_seeds(tmp_path: Pat
     assert hits >= 19, hits
 
 
+def test_bisection_over_listed_values(tmp_path: Path) -> None:
+    """Values searched in order of cost (listed out of order): the least listed cover
+    with P(stock-out) <= 0.10 is 28.5 (P = 0.075; 25 has 0.25), so the bracket's ends are
+    listed values around it."""
+    d = buffer_problem(9)
+    d["optimize"]["levers"][0] = {"path": "firms.f.initial_cover_days",
+                                  "values": [40.0, 10.0, 25.0, 35.0, 28.5, 15.0, 30.0, 20.0]}
+    ans = api.optimize(config_from_dict(d), tmp_path / "v", workers=1, plots=False)
+    lo, hi = ans["bracket"]
+    assert lo < 28.5 <= hi and {lo, hi} <= {10.0, 15.0, 20.0, 25.0, 28.5, 30.0, 35.0, 40.0}
+    assert ans["answer"]["firms.f.initial_cover_days"] == hi
+
+
 def test_a_negative_cost_seeks_the_largest_value(tmp_path: Path) -> None:
     """The widest transit window U(10, h) a cover of 28 days survives with P(stock-out)
     <= 0.10: (h - 28) / (h - 10) = 0.10 at h = 30."""

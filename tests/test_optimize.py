@@ -383,6 +383,8 @@ def test_an_existing_folder_needs_overwrite(tmp_path: Path,
     d["optimize"].update(replications=30, max_replications=30, tolerance=10.0)
     f = write(tmp_path, d)
     out = str(tmp_path / "out")
+    assert main(["validate", str(f)]) == 0
+    assert "optimize: bisection on firms.f.initial_cover_days" in capsys.readouterr().out
     assert main(["optimize", str(f), "--out", out, "-q", "-j", "1", "--no-plots"]) == 0
     assert main(["optimize", str(f), "--out", out, "-q", "-j", "1"]) == 2
     err = capsys.readouterr().err

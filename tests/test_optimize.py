@@ -271,6 +271,29 @@ def test_kn_picks_the_cheapest_buffer_by_expected_cost(tmp_path: Path) -> None:
     assert "optimisation (kn)" in api.verify(tmp_path / "kn")[0]
 
 
+def test_kn_ranks_only_the_candidates_shown_to_meet_the_constraints(tmp_path: Path) -> None:
+    """With P(stock-out) <= 0.10 required, 15, 20 and 25 days fail (0.75, 0.5, 0.25) and
+    30 and 35 pass (0): of those, 30 costs least (7,500 against 8,750, no losses). With
+    only 15 and 20 listed, nothing passes: "infeasible", with the nearer one."""
+    d = buffer_problem(4)
+    d["optimize"] = {"levers": [{"path": "firms.f.initial_cover_days",
+                                 "values": [15.0, 20.0, 25.0, 30.0, 35.0], "cost": 250.0}],
+                     "objective": {"kind": "mean",
+                                   "output": {"metric": "value_lost", "firm": "f"}},
+                     "constraints": d["optimize"]["constraints"], "indifference": 300.0,
+                     "replications": 30, "max_replications": 240}
+    ans = api.optimize(config_from_dict(d), tmp_path / "a", workers=1)
+    assert ans["answer"] == {"firms.f.initial_cover_days": 30.0}
+    assert ans["shown_feasible"] == 2 and ans["mean"] == 7500.0
+    table = __import__("pandas").read_csv(tmp_path / "a" / "candidates.csv")
+    assert table["feasibility"].tolist() == ["rejected"] * 3 + ["accepted"] * 2
+    d["optimize"]["levers"][0]["values"] = [15.0, 20.0]
+    ans = api.optimize(config_from_dict(d), tmp_path / "b", workers=1)
+    assert ans["answer"] == "infeasible" and \
+        ans["best_point"]["firms.f.initial_cover_days"] == 20.0
+    assert "INFEASIBLE" in api.optimize_text(ans)
+
+
 # --------------------------------------------------------------------------- surrogate
 
 
@@ -345,10 +368,7 @@ def broken(change: str) -> dict[str, Any]:
     elif change == "cvar":
         opt["constraints"][0].update(kind="cvar", metric="value_lost")
         del opt["constraints"][0]["above"]
-    elif change == "kn-constrained":
-        opt["levers"][0] = {"path": "firms.f.initial_cover_days", "values": [10.0, 20.0]}
-        opt["objective"] = {"kind": "mean", "output": {"metric": "value_lost", "firm": "f"}}
-        opt["indifference"] = 100.0
+
     return copy.deepcopy(d)
 
 
@@ -362,7 +382,6 @@ def broken(change: str) -> dict[str, Any]:
     ("none", ["no [optimize] table"]),
     ("two-ranges", ["optimize.levers", "not supported yet"]),
     ("cvar", ["optimize.constraints.0", "cvar bound is exact only"]),
-    ("kn-constrained", ["optimize.constraints", "not supported yet"]),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                           change: str, needles: list[str]) -> None:

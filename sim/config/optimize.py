@@ -193,7 +193,8 @@ class OptimizeConfig(Strict):
     objective: Objective = Field(description="What to minimise.")
     constraints: list[Constraint] = Field(default=[], description="Bounds on outputs; a "
                                           "candidate is accepted only when every one holds "
-                                          "at `confidence`.")
+                                          "at `confidence` (kn: only candidates shown to "
+                                          "meet them are ranked).")
     confidence: float = Field(default=0.95, gt=0.5, lt=1, allow_inf_nan=False,
                               description="Of the whole answer: the bracket holds the "
                               "optimum (bisection), or the selection is correct within "
@@ -299,10 +300,6 @@ class OptimizeConfig(Strict):
             if lv.values is None:
                 raise PathError(f"optimize.levers.{i}.values", "ranking and selection "
                                 "chooses among a finite set: give values, not low/high")
-        if self.constraints:
-            raise PathError("optimize.constraints", "constraints with ranking and "
-                            "selection are not supported yet (only the mean objective "
-                            "is ranked)")
         if self.indifference is None:
             raise PathError("optimize.indifference", "kn needs the indifference zone δ: "
                             "the smallest difference in the objective that matters")

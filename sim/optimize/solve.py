@@ -14,7 +14,16 @@ import numpy as np
 from ..config.schema import Constraint
 from ..run.phases import phase
 from .bisection import Bisection, bisect, stages_of
-from .bounds import METHODS, Estimate, cvar_estimate, mean_estimate, probability_estimate
+from .bounds import (
+    ACCEPTED,
+    METHODS,
+    REJECTED,
+    UNDECIDED,
+    Estimate,
+    cvar_estimate,
+    mean_estimate,
+    probability_estimate,
+)
 from .evaluate import Evaluator
 from .problem import Problem
 from .selection import Selection, equal_allocation, kn_select
@@ -190,6 +199,34 @@ def _est(c: Constraint, e: Estimate) -> dict[str, Any]:
             "n": e.n, "decision": e.decision}
 
 
+def _screen(prob: Problem, ev: Evaluator, keys: list[tuple], alpha: float
+            ) -> tuple[dict[int, str], dict[int, list[Estimate]], int]:
+    """Each candidate's constraints judged as bisection judges a point, the candidates
+    side by side stage by stage (at level alpha split over candidates, stages and
+    constraints): the verdicts, the estimates, and the replications the screening used
+    (KN then starts after them, on fresh ones)."""
+    cons = prob.settings.constraints
+    stages = stages_of(prob.settings.replications, prob.settings.max_replications)
+    a = alpha / (len(keys) * len(stages) * len(cons))
+    status = {i: UNDECIDED for i in range(len(keys))}
+    est: dict[int, list[Estimate]] = {}
+    used = 0
+    for n in stages:
+        open_ = [i for i, st in status.items() if st == UNDECIDED]
+        if not open_:
+            break
+        phase(f"optimize: screening {len(open_)} candidate{'s' if len(open_) > 1 else ''} "
+              f"on the constraints, {n} replications")
+        ev.run([keys[i] for i in open_], n)
+        used = n
+        for i in open_:
+            est[i] = [estimate(c, ev.values(keys[i], c.label, n), a) for c in cons]
+            ds = {e.decision for e in est[i]}
+            status[i] = REJECTED if REJECTED in ds else ACCEPTED if ds == {ACCEPTED} \
+                else UNDECIDED
+    return status, est, used
+
+
 def _selection(prob: Problem, ev: Evaluator) -> Solution:
     opt = prob.settings
     out_ = opt.objective.output
@@ -199,45 +236,87 @@ def _selection(prob: Problem, ev: Evaluator) -> Solution:
     for key, values in zip(keys, cands, strict=True):
         ev.add(key, prob.config(values))
     costs = np.array([prob.cost(c) for c in cands])
+    alpha = 1 - opt.confidence
+    cons = opt.constraints
+    status: dict[int, str] = {}
+    est: dict[int, list[Estimate]] = {}
+    offset = 0
+    if cons:  # half the error to the screening, half to the selection
+        status, est, offset = _screen(prob, ev, keys, alpha / 2)
+        alpha /= 2
+    pool = [i for i in range(len(cands)) if not cons or status[i] == ACCEPTED]
 
     def sample(systems: Sequence[int], start: int, stop: int) -> np.ndarray:
-        ks = [keys[i] for i in systems]
+        ks = [keys[pool[i]] for i in systems]
         phase(f"optimize: KN, {len(systems)} candidate{'s' if len(systems) > 1 else ''} "
-              f"in contention, replications {start} to {stop - 1}")
-        ev.run(ks, stop)
-        return np.array([ev.done[keys[i]][out_.label][start:stop] + costs[i]
-                         for i in systems])
+              f"in contention, replications {offset + start} to {offset + stop - 1}")
+        ev.run(ks, offset + stop)
+        return np.array([ev.done[keys[pool[i]]][out_.label][offset + start:offset + stop]
+                         + costs[pool[i]] for i in systems])
 
-    alpha = 1 - opt.confidence
-    sel = kn_select(sample, len(cands), opt.indifference, alpha, opt.replications,
-                    max_n=opt.max_replications, batch=max(1, min(10, opt.replications)))
-    first = np.array([ev.done[k][out_.label][:opt.replications] + costs[i]
-                      for i, k in enumerate(keys)])
+    sel = None
+    if len(pool) >= 2:
+        sel = kn_select(sample, len(pool), opt.indifference, alpha, opt.replications,
+                        max_n=opt.max_replications, batch=max(1, min(10, opt.replications)))
     rows = []
     for i, values in enumerate(cands):
-        y = ev.done[keys[i]][out_.label][:int(sel.used[i])] + costs[i]
-        e = mean_estimate(y, math.inf, alpha / 2)
-        rows.append({**values, "cost": costs[i], "replications": int(sel.used[i]),
-                     "simulated": int(sel.simulated[i]), "mean": e.estimate,
-                     "ci_low": e.low, "ci_high": e.high,
-                     "eliminated_at": sel.eliminated_at[i], "selected": i == sel.selected,
-                     "in_subset": i in sel.subset, "diff_vs_selected": sel.diff[i],
-                     "diff_low": sel.diff_low[i]})
+        row: dict[str, Any] = {**values, "cost": costs[i]}
+        if cons:
+            row["feasibility"] = status[i]
+            row["constraints"] = "; ".join(
+                f"{c.text}: {e.estimate:.4g} [{e.low:.4g}, {e.high:.4g}]"
+                for c, e in zip(cons, est[i], strict=True))
+        j = pool.index(i) if i in pool else None
+        if sel is not None and j is not None:
+            y = ev.done[keys[i]][out_.label][offset:offset + int(sel.used[j])] + costs[i]
+            e = mean_estimate(y, math.inf, alpha / 2)
+            row.update({"replications": int(sel.used[j]), "simulated": int(sel.simulated[j]),
+                        "mean": e.estimate, "ci_low": e.low, "ci_high": e.high,
+                        "eliminated_at": sel.eliminated_at[j], "selected": j == sel.selected,
+                        "in_subset": j in sel.subset, "diff_vs_selected": sel.diff[j],
+                        "diff_low": sel.diff_low[j]})
+        else:
+            row.update({"selected": j is not None and sel is None, "in_subset": False})
+        rows.append(row)
     objective = (f"E[{out_.label}]" + (" + lever cost" if costs.any() else ""))
-    answer = {
+    answer: dict[str, Any] = {
         "method": "kn", "objective": objective, "confidence": opt.confidence,
-        "indifference": opt.indifference, "answer": cands[sel.selected],
-        "mean": float(sel.means[sel.selected]),
-        "guarantee": (f"P(correct selection) >= {opt.confidence:g} when the best mean is "
-                      f"at least {opt.indifference:g} below every other (normal outputs)")
+        "indifference": opt.indifference, "simulations": ev.simulations,
+        "candidates": len(cands), "n0": opt.replications,
+        "constraints": [c.text for c in cons], "screened_with": offset,
+        "shown_feasible": len(pool)}
+    if not pool:
+        worst = {i: max((e.low - e.limit) / max(abs(e.limit), 1e-12) for e in est[i])
+                 for i in est}
+        b = min(worst, key=lambda i: worst[i])
+        answer.update(feasible=False, answer="infeasible", best_point={
+            **cands[b], "estimates": [_est(c, e) for c, e in zip(cons, est[b], strict=True)]},
+            note="no candidate was shown to meet the constraints", finished=True, subset=[],
+            guarantee="none", mean=None, replications_used=0, equal_allocation=0, h2=None)
+        return Solution("kn", rows, answer, [], None)
+    if sel is None:  # one candidate shown feasible: nothing to rank
+        i = pool[0]
+        y = ev.done[keys[i]][out_.label][:offset] + costs[i]
+        answer.update(feasible=True, answer=cands[i], mean=float(y.mean()), finished=True,
+                      subset=[cands[i]], replications_used=0, equal_allocation=0, h2=None,
+                      guarantee=f"the only candidate shown to meet the constraints (the "
+                      f"screening's verdicts hold together with probability at least "
+                      f"{1 - alpha:g})")
+        return Solution("kn", rows, answer, [], None)
+    first = np.array([ev.done[keys[i]][out_.label][offset:offset + opt.replications]
+                      + costs[i] for i in pool])
+    best = pool[sel.selected]
+    among = " among the candidates shown to meet the constraints" if cons else ""
+    answer.update(
+        feasible=True, answer=cands[best], mean=float(sel.means[sel.selected]),
+        guarantee=(f"P(correct selection{among}) >= {opt.confidence:g} when the best mean "
+                   f"is at least {opt.indifference:g} below every other (normal outputs)")
         if sel.finished else (f"none: stopped at max_replications = "
                               f"{opt.max_replications} before KN finished; the selection "
                               "is the least mean of the systems left"),
-        "finished": sel.finished, "subset": [cands[i] for i in sel.subset],
-        "replications_used": sel.total_used, "simulations": ev.simulations,
-        "equal_allocation": equal_allocation(first, opt.indifference, alpha),
-        "candidates": len(cands), "h2": sel.h2, "n0": opt.replications,
-    }
-    trace = [{"candidate": i, "eliminated_at": sel.eliminated_at[i]}
-             for i in range(len(cands))]
+        finished=sel.finished, subset=[cands[pool[j]] for j in sel.subset],
+        replications_used=sel.total_used,
+        equal_allocation=equal_allocation(first, opt.indifference, alpha), h2=sel.h2)
+    trace = [{"candidate": pool[j], "eliminated_at": sel.eliminated_at[j]}
+             for j in range(len(pool))]
     return Solution("kn", rows, answer, trace, sel)

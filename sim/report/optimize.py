@@ -17,6 +17,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+RESULT_COLUMNS = frozenset({
+    "cost", "feasibility", "constraints", "replications", "simulated", "mean", "ci_low",
+    "ci_high", "eliminated_at", "selected", "in_subset", "diff_vs_selected", "diff_low"})
+"""The columns of a ranking's candidates.csv that are not levers."""
+
+
 def _fmt(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
@@ -40,6 +46,12 @@ def answer_text(answer: dict[str, Any]) -> str:
         return (f"{lever} = {_fmt(value)}: the {which} value meeting {cons}, bracketed in "
                 f"[{_fmt(lo)}, {_fmt(hi)}] with confidence {answer['confidence']:g}; at it "
                 f"{ests} on {answer['replications']} replications.")
+    if answer.get("feasible") is False:  # kn, every candidate screened out
+        best = answer["best_point"]
+        at = ", ".join(f"{k} = {_fmt(v)}" for k, v in best.items() if k != "estimates")
+        ests = ", ".join(f"{e['constraint']}: estimate {e['estimate']:.4g} "
+                         f"[{e['low']:.4g}, {e['high']:.4g}]" for e in best["estimates"])
+        return f"INFEASIBLE: {answer['note']}. Nearest: {at} ({ests})."
     chosen = ", ".join(f"{k} = {_fmt(v)}" for k, v in answer["answer"].items())
     if answer["method"] == "surrogate":
         lo, hi = answer["ci_fresh"]
@@ -49,8 +61,10 @@ def answer_text(answer: dict[str, Any]) -> str:
                 f"{answer['mean_search']:.4g}). Guarantee: {answer['guarantee']}.")
     subset = "; ".join(", ".join(f"{k} = {_fmt(v)}" for k, v in s.items())
                        for s in answer["subset"])
-    return (f"{chosen}: least {answer['objective']} ({answer['mean']:.4g}). Guarantee: "
-            f"{answer['guarantee']}. Cannot be told apart from it: {subset}.")
+    screened = (f" ({answer['shown_feasible']} of {answer['candidates']} candidates shown to "
+                f"meet {'; '.join(answer['constraints'])})" if answer.get("constraints") else "")
+    return (f"{chosen}: least {answer['objective']} ({answer['mean']:.4g}){screened}. "
+            f"Guarantee: {answer['guarantee']}. Cannot be told apart from it: {subset}.")
 
 
 def optimize_markdown(answer: dict[str, Any], table: pd.DataFrame, title: str,
@@ -80,12 +94,24 @@ def optimize_markdown(answer: dict[str, Any], table: pd.DataFrame, title: str,
                   f"simulations, the incumbent's included, re-run on replications "
                   f"{answer['fresh_replications'][0]} to {answer['fresh_replications'][1]}.",
                   ""]
+    elif answer.get("h2") is None:
+        lines += ["Method: the candidates were screened on the constraints (as bisection "
+                  "judges a point); fewer than two were shown to meet them, so there was "
+                  "nothing to rank.", ""]
     else:
+        if answer.get("constraints"):
+            lines += [f"Screening: each candidate judged on the constraints as bisection "
+                      f"judges a point, on replications 0 to {answer['screened_with'] - 1} "
+                      f"(half the error, 1 - confidence, split over candidates, stages and "
+                      f"constraints); ranking on the {answer['shown_feasible']} shown to "
+                      f"meet them, on replications from {answer['screened_with']} on (the "
+                      "other half).", ""]
         lines += [f"Method: Kim-Nelson (KN) fully sequential ranking and selection, "
                   f"n0 = {answer['n0']}, indifference zone {answer['indifference']:g}, "
                   f"h2 = {answer['h2']:.4g}; {answer['replications_used']:,} replications "
-                  f"used over {answer['candidates']} candidates ({answer['simulations']:,} "
-                  f"simulated, batches), against {answer['equal_allocation']:,} for equal "
+                  f"used by KN over the {answer['shown_feasible']} candidates ranked "
+                  f"({answer['simulations']:,} simulated in all, screening and batches "
+                  f"included), against {answer['equal_allocation']:,} for equal "
                   f"allocation with the same guarantee (every candidate to KN's last stage). "
                   "The subset holds the candidates whose paired difference from the "
                   "selected one is not shown above 0 (one-sided t, Bonferroni).", ""]
@@ -214,7 +240,11 @@ def _surface(ax: Any, table: pd.DataFrame, answer: dict[str, Any]) -> None:
 
 
 def _means(ax: Any, table: pd.DataFrame, answer: dict[str, Any]) -> None:
-    levers = list(answer["answer"])
+    if "mean" not in table.columns:
+        ax.text(0.5, 0.5, "nothing ranked: fewer than two candidates\nshown to meet the "
+                "constraints", ha="center", va="center", transform=ax.transAxes)
+        return
+    levers = [c for c in table.columns if c not in RESULT_COLUMNS]
     labels = [", ".join(_fmt(r[k]) for k in levers) for _, r in table.iterrows()]
     y = np.arange(len(table))
     colours = ["tab:green" if s else ("tab:orange" if b else "tab:grey")
@@ -230,6 +260,9 @@ def _means(ax: Any, table: pd.DataFrame, answer: dict[str, Any]) -> None:
 
 def _eliminations(ax: Any, table: pd.DataFrame) -> None:
     """Candidates left after each replication r: those not yet eliminated."""
+    if "eliminated_at" not in table.columns:
+        return
+    table = table[table["replications"].notna()]
     out = table["eliminated_at"].to_numpy(dtype=float)  # NaN: never (the selected)
     last = int(np.nanmax(np.append(out, table["replications"].max())))
     steps = np.unique(np.concatenate([[0], out[~np.isnan(out)], [last]]))

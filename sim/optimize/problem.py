@@ -109,6 +109,10 @@ class Problem:
         return int(round(v)) if integer else float(v)
 
     def tolerance(self) -> float:
+        """Bracket width at which bisection stops, in search positions (listed values:
+        neighbours in the list)."""
+        if self.lever.values is not None:
+            return 1.0
         low, high, integer = self.search_range()
         if integer:
             return max(1.0, self.settings.tolerance or 1.0)

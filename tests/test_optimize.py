@@ -172,6 +172,17 @@ def test_optimize_finds_the_buffer_of_the_simulated_world(tmp_path: Path) -> Non
     assert ans["simulations"] == len(evals) == table["replications"].sum()
 
 
+def test_two_workers_give_the_same_answer(tmp_path: Path) -> None:
+    """Replication i of a candidate has the same seed wherever it runs: a pool of two
+    writes the candidates.csv and evaluations.parquet that one process writes."""
+    d = buffer_problem(12, tolerance=4.0)
+    d["optimize"].update(max_replications=60)
+    for w in (1, 2):
+        api.optimize(config_from_dict(d), tmp_path / str(w), workers=w, plots=False)
+    for f in ("candidates.csv", "evaluations.parquet"):
+        assert (tmp_path / "1" / f).read_bytes() == (tmp_path / "2" / f).read_bytes(), f
+
+
 @pytest.mark.slow
 def test_optimize_brackets_the_simulated_optimum_in_19_of_20_seeds(tmp_path: Path) -> None:
     hits = 0

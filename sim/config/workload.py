@@ -31,7 +31,6 @@ from ..errors import ConfigError
 from .distributions import Constant, Empirical, Exponential, Gamma, Lognormal, Triangular, Uniform
 from .levers import Lever, apply_levers
 from .paths import get_path
-from .world import AuthorityConfig
 from .policy import (
     ControlsLift,
     ControlsStart,
@@ -44,6 +43,7 @@ from .policy import (
 from .priors import ChoicePrior, LognormalPrior, NormalPrior
 from .scenario import Config
 from .uncertain import Uncertainty, prepare
+from .world import AuthorityConfig
 
 __all__ = ["HIGH_QUANTILE", "MAX_EVENTS", "MAX_HORIZON_DAYS", "MAX_MEAN_DAYS", "MAX_ROWS",
            "QueueLoad", "WorkEstimate", "WorkTerm", "about", "calendar_days_per_working_day",

@@ -20,10 +20,10 @@ from ..optimize.problem import Problem, plan_problem
 from ..optimize.solve import Solution, solve
 from ..report.optimize import optimize_markdown, plot_optimize
 from ..report.write import write_report
+from ..run.execution import Execution
 from ..run.executors import make_executor
 from ..run.phases import phase
 from ..run.store import ResultsDir, digest
-from .execution import Execution
 
 KIND = "optimize"
 

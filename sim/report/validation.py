@@ -293,8 +293,8 @@ def validate_model(doc: Path, configs: Path = Path("configs"), small: bool = Fal
     phase(f"4/4 rolling origin: {len(calibrations or [])} calibrations; writing {doc}...")
     if calibrations:
         ro = rolling_origin(calibrations)
-        rolling = f"""Each calibration was fitted on the window shown (with January, for the
-level) and its posterior predictive run is compared with the months after it, which it never
+        rolling = f"""Each calibration was fitted on the window shown (with the level before
+the controls, 2024's) and its posterior predictive run is compared with the months after it, which it never
 saw. The predicted months are scored with the CRPS (mean over the points) and its skill
 against two naive forecasts: the last fitted month's observed ratio persisting, and the 2024
 level (a ratio of 1); 1 is perfect, 0 no better, below 0 worse.
@@ -333,7 +333,7 @@ consumption matches the units made with the standard bill of materials; a violat
 
 `{base}`, {sizes.backtest_reps} replications, against its observations ({md_text(obs.source)}).
 Its uncertain parameters are drawn from the posterior of the 2025 calibration
-({fitted}, fitted on {", ".join(obs.fit_months)} and January's level; see
+({fitted}, fitted on {", ".join(obs.fit_months)} and the level before the controls (2024's); see
 [the calibration report](calibration/2025/calibration.md));
 {", ".join(obs.held_out_months)} are held out. The
 P5-P95 bands are posterior predictive: they hold what we do not know about the parameters

@@ -12,8 +12,9 @@
 #              unfinished ones (default: every folder is run again, --overwrite)
 #   RS=...     the rareshock command (default: .venv/bin/rareshock)
 #
-# Steps (each prints where its numbers are):
-#   baseline       results/baseline (the worked example, plots, report), the ripple lags,
+# Steps (each prints where its numbers are; a comparison's README table is DIR/readme.md):
+#   baseline       results/baseline (the worked example, plots, report; summary.txt, firms.txt),
+#                  the ripple lags (ripple.csv),
 #                  docs/shortfall_by_sector.png, exports_monthly.png, network_baseline.png
 #   fixed          results/baseline-fixed: the same seeds with the parameters fixed
 #   compare-2025   results/compare-2025 and docs/compare_2025.png
@@ -47,6 +48,9 @@ if [ -n "$RESUME" ]; then MODE=(--resume); else MODE=(--overwrite); fi
 S=configs/scenarios
 
 say() { printf '\n== %s\n' "$*" >&2; }
+
+# The README's tables from a folder (docs/readme_tables.py), into a file beside its numbers.
+tables() { "$PYTHON" docs/readme_tables.py "$@"; }
 
 # The replications a run of CONFIG makes here: N, or the config's own.
 planned() {
@@ -88,11 +92,12 @@ run() {
 compare() {
     local out=$1; shift
     if [ -n "$RESUME" ] && complete "$out" "$(planned configs/baseline.toml)"; then
-        say "$out is complete: kept"; return
+        say "$out is complete: kept"; tables compare "$out" > "$out/readme.md"; return
     fi
     local mode=(--overwrite)
     [ -n "$RESUME" ] && mode=()  # an unfinished comparison is continued
     "$RS" compare "$@" --out "$out" "${OPTS[@]}" "${mode[@]}" -q
+    tables compare "$out" > "$out/readme.md"
 }
 
 step_baseline() {
@@ -103,6 +108,7 @@ step_baseline() {
     cp results/baseline/plots/exports_monthly.png docs/exports_monthly.png
     cp results/baseline/plots/network.png docs/network_baseline.png
     arcs results/baseline > results/baseline/ripple.csv
+    tables firms results/baseline > results/baseline/firms.txt
 }
 
 # Per arc: the ripple lag (median, P5, P95 over the replications that have one) and the
@@ -125,6 +131,7 @@ step_fixed() {
     say "the same seeds, parameters fixed -> results/baseline-fixed (summary.txt)"
     run configs/baseline.toml results/baseline-fixed --set 'uncertain=[]' --no-plots
     "$RS" summary results/baseline-fixed > results/baseline-fixed/summary.txt
+    tables spread results/baseline results/baseline-fixed > results/baseline-fixed/spread.md
 }
 
 step_compare-2025() {

@@ -3,9 +3,10 @@
 The package is built in layers, each importing only those below it (a contract in
 pyproject.toml, checked by the tests): `config` (the schema and loading) <- `model` (one
 replication) <- `run` (batches, executors, the results store) <- `sweep` and
-`calibration` <- `analysis` (stored results, statistics) <- `report` (text, plots,
-documents) <- `workflows` (each user job as named steps) <- `api` <- `cli` (which imports
-only `api` and `errors`). The names below are the notebook entry points (`sim.api`).
+`calibration` <- `analysis` (stored results, statistics) <- `optimize` (decisions:
+bisection, ranking and selection) <- `report` (text, plots, documents) <- `workflows`
+(each user job as named steps) <- `api` <- `cli` (which imports only `api` and
+`errors`). The names below are the notebook entry points (`sim.api`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from .version import __version__
 
 __all__ = ["Calibration", "Comparison", "Config", "ConfigError", "Replication", "Results",
-           "SweepResults", "calibrate", "compare", "load_config", "open_results", "run_batch",
-           "run_sweep", "simulate", "__version__"]
+           "SweepResults", "calibrate", "compare", "load_config", "open_results", "optimize",
+           "run_batch", "run_sweep", "simulate", "__version__"]
 
 if TYPE_CHECKING:
     from .api import (
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
         compare,
         load_config,
         open_results,
+        optimize,
         run_batch,
         run_sweep,
         simulate,

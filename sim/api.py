@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Backtested", "Calibration", "Comparison", "Config", "Execution", "Replication",
            "Results", "SweepResults", "backtest", "calibrate", "compare", "load_config",
-           "open_results", "report", "run_batch", "run_sweep", "simulate", "verify", "__version__"]
+           "open_results", "optimize", "report", "run_batch", "run_sweep", "simulate", "verify",
+           "__version__"]
 
 
 def __getattr__(name: str) -> Any:
@@ -56,9 +57,13 @@ def open_results(path: str | Path) -> Results | SweepResults:
     from .run.store import ResultsDir
     from .workflows.results import Results, SweepResults
 
-    if ResultsDir(path).open_header().get("kind") == "calibration":
+    kind = ResultsDir(path).open_header().get("kind")
+    if kind == "calibration":
         raise FolderError(str(path), "is a calibration folder: see its calibration.md; its "
                           f"posterior predictive run is {Path(path) / 'predictive'}")
+    if kind == "optimize":
+        raise FolderError(str(path), "is an optimisation folder: see its optimize.md, "
+                          "answer.json and candidates.csv")
     return SweepResults(path) if is_sweep(path) else Results(path)
 
 
@@ -282,6 +287,36 @@ def compare(*sources: str | Path | Config, out: str | Path | None = None,
                                          seed=seed, unpaired=unpaired, plots=plots)
     return Comparison(path, table, labels, [Results(r.path, r.info) for r in runs],
                       not unpaired)
+
+
+def optimize(cfg: Config, out: str | Path | None = None, *, workers: int | None = None,
+             executor: str = "local", scheduler: str | None = None,
+             chunk_size: int | None = None, overwrite: bool = False, plots: bool = True,
+             force: bool = False, source: str | None = None) -> dict[str, Any]:
+    """Solve `cfg`'s `[optimize]` problem (levers, objective, constraints) on common random
+    numbers and write into `out` (default `results/<cfg.name>-optimize`): candidates.csv
+    (every candidate, its replications and its constraint estimates with their bounds),
+    evaluations.parquet (each candidate's outputs per replication), answer.json and
+    optimize.md (the answer with its confidence, or "infeasible" with the best point found),
+    plots/optimize.png and report.html (unless not `plots`). Bisection for one lever with
+    a `levers` objective; Kim-Nelson ranking and selection for levers with values and a
+    `mean` objective. Bad input (an
+    unknown path, an output that does not exist, bounds the path cannot take) is refused
+    before anything is written; an existing folder is replaced only with `overwrite`.
+    Returns the answer (as answer.json holds it)."""
+    from .workflows.optimize import optimize as solve
+
+    cfg = _check_config(cfg)
+    ex = Execution(executor, workers, scheduler, chunk_size, overwrite=overwrite, force=force)
+    path = Path(out) if out is not None else Path("results") / f"{cfg.name or 'run'}-optimize"
+    return solve(cfg, path, ex, source=source or cfg.name or "<config>", plots=plots)
+
+
+def optimize_text(answer: dict[str, Any]) -> str:
+    """The answer of `optimize` in a line or two, as the command line prints it."""
+    from .report.optimize import answer_text
+
+    return answer_text(answer)
 
 
 def validate(cfg: Config, source: str, force: bool = False) -> list[str]:

@@ -212,6 +212,19 @@ def build_parser() -> argparse.ArgumentParser:
     _flags(cmp, "overwrite", "no_plots", "quiet",
            overwrite="replace an existing comparison (and rerun its configs)",
            no_plots="skip the plot and the HTML report")
+    _flags(sub.add_parser(
+        "optimize", help="answer a decision: the cheapest lever meeting chance constraints, "
+        "or the best of a set of policies (the config's [optimize] table)",
+        description="Solve the [optimize] problem on common random numbers: bisection for "
+        "one lever under chance constraints (exact Clopper-Pearson bounds), Kim-Nelson "
+        "ranking and selection for a finite set of policies. Writes candidates.csv, "
+        "evaluations.parquet, answer.json, optimize.md, plots/optimize.png and report.html."),
+        *config, "seed", *EXECUTOR, "chunk_size", "out", "overwrite", "no_plots", "quiet",
+        out="output folder (default: results/<config file name>-optimize)",
+        chunk_size="replications per task (default: each stage's new replications in two "
+        "tasks per worker)",
+        seed="root seed: replication i of every candidate uses its child i "
+        "(default: runs.seed)")
     vm = sub.add_parser("validate-model", help="regenerate the validation report "
                         "(docs/validation.md): queueing theory, conservation, back-test")
     vm.add_argument("--doc", default="docs/validation.md", metavar="FILE",
@@ -376,6 +389,25 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_optimize(args: argparse.Namespace) -> int:
+    api.start_pool_early(args.executor, args.workers)
+    cfg = api.load_config(args.config, [
+        *args.overrides, *([f"runs.seed={args.seed}"] if args.seed is not None else [])])
+    if cfg.optimize is None:
+        raise ConfigError(args.config, "optimize", "this config has no [optimize] table "
+                          "(see the README, Decisions)")
+    out = Path(args.out) if args.out else Path("results") / f"{Path(args.config).stem}-optimize"
+    answer = api.optimize(cfg, out, workers=args.workers, executor=args.executor,
+                          scheduler=args.scheduler, chunk_size=args.chunk_size,
+                          overwrite=args.overwrite, plots=not args.no_plots,
+                          force=args.force, source=args.config)
+    if not args.quiet:
+        print(api.optimize_text(answer))
+        print(f"{answer['simulations']:,} simulations in {answer['wall_seconds']:.1f} s "
+              f"-> {out / 'optimize.md'}")
+    return 0
+
+
 def _cmd_validate_model(args: argparse.Namespace) -> int:
     doc = api.validate_model(args.doc, args.configs, small=args.small, workers=args.workers,
                              calibrations=args.calibrations)
@@ -398,7 +430,7 @@ COMMANDS = {"run": _cmd_run, "sweep": _cmd_sweep, "validate": _cmd_validate,
             "summary": _cmd_summary, "plot": _cmd_plot, "report": _cmd_report,
             "verify": _cmd_verify, "schema": _cmd_schema, "backtest": _cmd_backtest,
             "calibrate": _cmd_calibrate, "validate-model": _cmd_validate_model,
-            "compare": _cmd_compare}
+            "compare": _cmd_compare, "optimize": _cmd_optimize}
 
 
 class Stopped(KeyboardInterrupt):
@@ -445,6 +477,8 @@ def main(argv: list[str] | None = None) -> int:
         signum = getattr(exc, "signum", signal.SIGINT)
         what = ("the calibration is incomplete (run it again with --overwrite)"
                 if args.command == "calibrate" else
+                "the optimisation is incomplete (run it again with --overwrite)"
+                if args.command == "optimize" else
                 "finished chunks are kept (continue with --resume)")
         print(f"rareshock: stopped by {signal.Signals(signum).name}; {what}", file=sys.stderr)
         return 128 + signum

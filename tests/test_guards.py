@@ -169,7 +169,7 @@ def test_cli_messages_blame_the_right_thing(tmp_path: Path) -> None:
         "suppliers = { china = 0.94, nosuch = 0.06 }\n")
     assert bad(tmp_path, "validate", "ext.toml") == (
         "ext.toml: firms.us_auto_ev.ordering.suppliers.nosuch: unknown supplier 'nosuch' "
-        "(known: china, row; firms that make parts: eu_motor_supplier, jp_tier1, "
+        "(known: china, china_motors, row; firms that make parts: eu_motor_supplier, jp_tier1, "
         "us_defence_subtier, us_tier1)")
     assert bad(tmp_path, "validate", BASELINE, "--set", "authority.reviewers=abc") == \
         "--set: authority.reviewers: should be a whole number (got 'abc')"

@@ -50,7 +50,8 @@ def check_lever(cfg: Config, source: str, where: str, label: str, paths: Sequenc
             value, ann = resolve(cfg, path)
         except ValueError as exc:
             raise ConfigError(source, f"{where}.path", str(exc)) from None
-        if path.split(".")[0] in ("sweep", "uncertain", "calibration", "observed"):
+        if path.split(".")[0] in ("sweep", "uncertain", "calibration", "observed",
+                                     "optimize"):
             raise ConfigError(source, f"{where}.path",
                               f"{what} cannot set {path.split('.')[0]} settings")
         kinds.add(_kind(path, value, ann, scale, integer, numbers_only, source, where, what))

@@ -16,6 +16,7 @@ from .base import (
 )
 from .checks import Misses, Names, check_sum, last_day, unknown_name
 from .observed import ObservedData
+from .optimize import OptimizeConfig
 from .policy import PolicyEvent, PolicyEventBase
 from .responses import ResponseSwitches
 from .sourcing import FrontRunning
@@ -65,6 +66,10 @@ class Config(Strict):
     calibration: CalibrationConfig | None = Field(
         default=None, description="Settings of `rareshock calibrate` (defaults without it)."
     )
+    optimize: OptimizeConfig | None = Field(
+        default=None, description="Decision levers, objective and constraints of "
+        "`rareshock optimize`; `run` ignores it."
+    )
     uncertain: list[UncertainParameter] = Field(
         default=[], description="Values we do not know, drawn per replication from priors "
         "(`[[uncertain]]`); the `parameters` dataset records each replication's draws."
@@ -98,6 +103,9 @@ class Config(Strict):
             self.observed.check_names(names, misses)
         if self.calibration is not None:
             self.calibration.check_names(names, misses)
+        if self.optimize is not None:
+            self.optimize.check_names(names, frozenset(f.sector for f in self.firms.values()),
+                                      misses)
         misses.raise_any()
         self._check_structure(names)
         return self

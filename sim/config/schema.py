@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .base import MIN_PERIOD_DAYS, Period
 from .checks import MAX_REPORTED, SECTORS, Misses, Names, PathErrors, unknown_name
+from .optimize import Constraint, Objective, OptimizeConfig, OptimizeLever, Output
 from .policy import (
     AddCapacity,
     CloseRoute,
@@ -77,6 +78,7 @@ __all__ = [
     "CloseRoute",
     "Config",
     "DeferredDemand",
+    "Constraint",
     "ControlsLift",
     "ControlsStart",
     "CustomsHold",
@@ -96,8 +98,12 @@ __all__ = [
     "MaterialConfig",
     "Misses",
     "Names",
+    "Objective",
+    "OptimizeConfig",
+    "OptimizeLever",
     "OrderBookConfig",
     "OrderingConfig",
+    "Output",
     "OutputConfig",
     "PathErrors",
     "Period",

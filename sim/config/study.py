@@ -59,7 +59,7 @@ class OutputConfig(Strict):
 SweepValue = bool | int | float | str | Date
 
 
-class _PathLever(Strict):
+class PathLever(Strict):
     """What sweep and uncertain parameters share: a `path` field (a dotted config path or a
     list of them, declared by each with its own description), checked, and `paths`."""
 
@@ -80,7 +80,7 @@ class _PathLever(Strict):
         return (path,) if isinstance(path, str) else tuple(path)
 
 
-class SweepParameter(_PathLever):
+class SweepParameter(PathLever):
     """One lever of a sweep: a dotted config path and the values it takes.
 
     `values` for `grid` and `oat` (the first is the base value of `oat` unless `base` is
@@ -309,7 +309,7 @@ class CalibrationConfig(Strict):
 # --------------------------------------------------------------------------- uncertain
 
 
-class UncertainParameter(_PathLever):
+class UncertainParameter(PathLever):
     """A config value we do not know: each replication draws it from `prior`, from a
     random stream of its own keyed to the replication (so replication i draws the same
     value in every scenario that shares this entry). With `scale = true` the value is a

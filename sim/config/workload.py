@@ -43,6 +43,7 @@ from .policy import (
 from .priors import ChoicePrior, LognormalPrior, NormalPrior
 from .scenario import Config
 from .uncertain import Uncertainty, prepare
+from .world import AuthorityConfig
 
 __all__ = ["HIGH_QUANTILE", "MAX_EVENTS", "MAX_HORIZON_DAYS", "MAX_MEAN_DAYS", "MAX_ROWS",
            "QueueLoad", "WorkEstimate", "WorkTerm", "about", "calendar_days_per_working_day",
@@ -218,6 +219,27 @@ def estimate_work(cfg: Config) -> WorkEstimate:
     if again > 0.0:
         terms.append(WorkTerm("resubmitted applications", again, again * (_APP + pre),
                               "authority.refusal.max_attempts"))
+    deferred = a.background.deferred
+    if deferred is not None and cfg.responses.deferred_demand and bg > 0.0:
+        # files refused or left pending come back as new applications, up to max_attempts
+        # filings in all: at most the share not approved at first, times the re-file share
+        back = (1.0 - _background_approve(a)) * deferred.refile_share
+        refiled = _mul(bg, _rounds(back, deferred.max_attempts - 1))
+        if refiled > 0.0:
+            terms.append(WorkTerm("re-filed applications of other buyers", refiled,
+                                  refiled * (_BG + pre),
+                                  "authority.background.deferred.refile_share"))
+    if cfg.responses.resourcing:
+        for name, f in cfg.firms.items():
+            r = f.ordering.resourcing
+            if r is None:
+                continue
+            reviews = h / f.ordering.review_period_days + 1.0
+            new = [n for n in r.to if n not in f.ordering.suppliers]
+            n = reviews * len(new) * len(f.bom)
+            if n > 0.0:
+                terms.append(WorkTerm("shipments from suppliers re-sourced to", n, 2.0 * n,
+                                      f"firms.{name}.ordering.resourcing.to"))
     samples = h / cfg.output.sample_every_days + 1.0
     terms.append(WorkTerm("time-series samples", samples, samples, "output.sample_every_days"))
     per_sample = 2 + sum(len(f.bom) + 1 for f in cfg.firms.values())
@@ -606,3 +628,14 @@ def _day(start: date, day: float) -> str:
         return (start + timedelta(days=math.floor(day))).isoformat()
     except OverflowError:
         return f"day {day:g}"
+
+
+def _background_approve(a: AuthorityConfig) -> float:
+    """Chance a background file is approved at its first review, its destinations'
+    shares weighing the first rule naming only the destination (else the default)."""
+    d = a.decision
+    by_dest = {r.destination: r.approve for r in reversed(d.rules) if r.destination
+               and r.sector is None and r.end_use is None and r.material is None}
+    shares = a.background.destinations
+    total = sum(shares.values()) or 1.0
+    return sum(w * by_dest.get(k, d.approve) for k, w in shares.items()) / total

@@ -82,7 +82,7 @@ class Section:
 
 @dataclass
 class Page:
-    kind: str  # run, sweep, comparison, calibration
+    kind: str  # run, sweep, comparison, calibration, optimisation
     title: str
     folder: str
     intro: list[str]

@@ -1,5 +1,6 @@
 """The HTML report of a results folder: `write_report` picks the page by what the folder
-holds (a run, a sweep, a comparison or a calibration) and writes `report.html` into it."""
+holds (a run, a sweep, a comparison, a calibration or an optimisation) and writes
+`report.html` into it."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ def report_page(path: Path) -> Page:
     if not (path / MANIFEST).is_file():
         raise FolderError(str(path), "holds no results (no manifest.json or compare.json)")
     kind = ResultsDir(path).open_header().get("kind")
+    if kind == "optimize":
+        phase(said)
+        from .optimize import optimize_page
+
+        return optimize_page(path)
     if kind == "calibration":
         phase(said)
         from .calibration import calibration_page
@@ -54,7 +60,7 @@ def write_report(path: str | Path) -> Path:
     store = ResultsDir(path)
     with store.locked():
         store.write_output(REPORT, data)
-        if page.kind == "calibration":
+        if page.kind in ("calibration", "optimisation"):
             sums = dict(store.header().get("sha256", {}))
             sums[REPORT] = digest(data)
             store.update_manifest(sha256=sums)

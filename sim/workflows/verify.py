@@ -17,6 +17,14 @@ def verify(path: str | Path) -> list[str]:
     if man.get("kind") == "calibration":  # no chunks of its own: its outputs and its runs
         store.config_bytes()  # config.toml as the calibration began
         return verify_calibration(store, man)
+    if man.get("kind") == "optimize":  # its outputs only
+        store.config_bytes()
+        check_finished(store, man, "optimisation")
+        check_outputs(store, man, "optimisation")
+        return [f"{store.path}: optimisation ({man.get('method')}), "
+                f"{man.get('simulations', 0):,} simulations; {len(man.get('outputs', []))} "
+                f"outputs present, {len(man.get('sha256', {}))} files match their sha256 "
+                "checksums; config.toml is the one that ran"]
     return [verify_batch(store)]
 
 
@@ -57,21 +65,21 @@ def verify_calibration(store: ResultsDir, man: dict) -> list[str]:
             "config.toml is the one that ran"]
 
 
-def check_finished(store: ResultsDir, man: dict) -> None:
+def check_finished(store: ResultsDir, man: dict, what: str = "calibration") -> None:
     if man.get("state") != "complete":
-        raise FolderError(str(store.path), "the calibration did not finish; run it again "
+        raise FolderError(str(store.path), f"the {what} did not finish; run it again "
                           "with --overwrite", ())
 
 
-def check_outputs(store: ResultsDir, man: dict) -> None:
+def check_outputs(store: ResultsDir, man: dict, what: str = "calibration") -> None:
     """Every listed output present, and those with checksums unchanged."""
     missing = [o for o in man.get("outputs", []) if not (store.path / o).exists()]
     if missing:
         raise FolderError(str(store.path), f"missing {', '.join(missing)}; run the "
-                          "calibration again with --overwrite", ())
+                          f"{what} again with --overwrite", ())
     changed = [o for o, h in man.get("sha256", {}).items()
                if digest((store.path / o).read_bytes()) != h]
     if changed:
         raise FolderError(str(store.path), f"{', '.join(changed)} changed since the "
-                          "calibration wrote them (sha256 differs); run the calibration again "
+                          f"{what} wrote them (sha256 differs); run the {what} again "
                           "with --overwrite", ())

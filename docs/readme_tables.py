@@ -20,9 +20,8 @@ import sim
 SECTORS = ("auto", "defence", "tech")
 
 
-def _pp(x: float) -> str:
-    return f"{x * 100:+.1f}".replace("-", "−") if abs(x) >= 0.0005 else f"{x * 100:+.2f}"\
-        .replace("-", "−")
+def _pp(x: float, digits: int) -> str:
+    return f"{x * 100:+.{digits}f}".replace("-", "−")
 
 
 def compare_table(folder: Path, metric: str = "shortfall_frac") -> str:
@@ -44,8 +43,9 @@ def compare_table(folder: Path, metric: str = "shortfall_frac") -> str:
         for a in alts:
             r = rows.loc[a]
             better = f"better in {r['share_better']:.0%}" if k == 0 else f"{r['share_better']:.0%}"
-            cells.append(f"{_pp(r['diff'])} pp [{_pp(r['ci_low'])}, {_pp(r['ci_high'])}], "
-                         f"{better}")
+            d = 1 if max(abs(r["diff"]), abs(r["ci_low"]), abs(r["ci_high"])) >= 0.01 else 2
+            cells.append(f"{_pp(r['diff'], d)} pp [{_pp(r['ci_low'], d)}, "
+                         f"{_pp(r['ci_high'], d)}], {better}")
         lines.append(f"| {sector} | " + " | ".join(cells) + " |")
     auth = pd.read_csv(folder / "compare.csv")
     auth = auth[auth["level"] == "authority"]

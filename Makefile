@@ -71,7 +71,7 @@ validation: $(STAMP)
 	$(BIN)/rareshock validate-model --calibrations $(CAL)-to-june $(CAL)
 
 ## docs: regenerate every results folder the README quotes and its figures (docs/*.png), by
-## command (docs/regenerate.sh says which file holds which number); about an hour on 2 cores.
+## command (docs/regenerate.sh says which file holds which number); ~40 min on 2 cores.
 ## Run it whenever the model's numbers change (after `make calibration`), then update the
 ## README from the files it names. N=4 for a quick check, J= workers, STEPS="baseline 2026"
 ## for some steps only, RESUME=1 to keep complete folders and continue unfinished ones.

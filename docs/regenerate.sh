@@ -6,7 +6,9 @@
 #   docs/regenerate.sh [STEP ...]      # default: every step, in the order below
 #
 # Environment:
-#   N=4        replications per scenario (default: each config's own, 200, as the README says)
+#   N=4        replications per scenario (default: each config's own, 200, as the README says;
+#              the 2026 steps: N26)
+#   N26=200    replications of the 2026 steps when N is not given (default 100, as the README)
 #   J=2        workers (default: every core)
 #   RESUME=1   keep the folders that are complete with these replications, continue the
 #              unfinished ones (default: every folder is run again, --overwrite)
@@ -41,9 +43,16 @@ ALL=(baseline fixed compare-2025 responses 2026 october front-running branches t
 STEPS=("$@")
 [ ${#STEPS[@]} -eq 0 ] && STEPS=("${ALL[@]}")
 
-OPTS=()
-[ -n "$N" ] && OPTS+=(-n "$N")
-[ -n "$J" ] && OPTS+=(-j "$J")
+# The 2026 scenarios (twice the horizon, about 2.5x a 2025 replication's work) run with
+# N26 replications (the README's 2026 figures: 100) unless N is given.
+N26=${N26:-100}
+
+# The options of every run and comparison: -n N (if given) and -j J (if given).
+opts() {
+    OPTS=()
+    if [ -n "$N" ]; then OPTS+=(-n "$N"); fi
+    if [ -n "$J" ]; then OPTS+=(-j "$J"); fi
+}
 if [ -n "$RESUME" ]; then MODE=(--resume); else MODE=(--overwrite); fi
 S=configs/scenarios
 
@@ -82,6 +91,7 @@ run_or_config() {
 # rareshock run CONFIG into OUT, unless RESUME finds it complete.
 run() {
     local config=$1 out=$2; shift 2
+    opts
     if [ -n "$RESUME" ] && complete "$out" "$(planned "$config")"; then
         say "$out is complete: kept"; return
     fi
@@ -91,6 +101,7 @@ run() {
 # rareshock compare SOURCES... into OUT, unless RESUME finds it complete.
 compare() {
     local out=$1; shift
+    opts
     if [ -n "$RESUME" ] && complete "$out" "$(planned configs/baseline.toml)"; then
         say "$out is complete: kept"; tables compare "$out" > "$out/readme.md"; return
     fi
@@ -148,6 +159,7 @@ step_responses() {
 }
 
 step_2026() {
+    local N=${N:-$N26}
     say "late 2026 -> results/compare-2026 (compare.md)"
     compare results/compare-2026 $S/2026-suspension-extended.toml \
         $S/2026-october-measures.toml $S/2026-nd-pr.toml
@@ -156,6 +168,7 @@ step_2026() {
 EXTENDED=results/compare-2026/2026-suspension-extended
 
 step_october() {
+    local N=${N:-$N26}
     say "the October measures, part by part -> results/compare-2026-october (compare.md)"
     compare results/compare-2026-october \
         "$(run_or_config $EXTENDED $S/2026-suspension-extended.toml)" \
@@ -166,6 +179,7 @@ step_october() {
 }
 
 step_front-running() {
+    local N=${N:-$N26}
     say "the 2026 expiry without front-running -> results/compare-front-running (compare.md)"
     compare results/compare-front-running \
         "$(run_or_config $EXTENDED $S/2026-suspension-extended.toml)" \
@@ -173,6 +187,7 @@ step_front-running() {
 }
 
 step_branches() {
+    local N=${N:-$N26}
     say "the branch uncertain -> results/2026-branches (summary.txt, branches.csv)"
     run $S/2026-branches.toml results/2026-branches --no-plots
     "$RS" summary results/2026-branches > results/2026-branches/summary.txt

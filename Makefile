@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast hostile lint clean bench calibration validation
+.PHONY: run test test-fast hostile lint clean bench calibration validation docs
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -69,6 +69,15 @@ calibration: $(STAMP)
 ## rolling origin from the two calibrations above)
 validation: $(STAMP)
 	$(BIN)/rareshock validate-model --calibrations $(CAL)-to-june $(CAL)
+
+## docs: regenerate every results folder the README quotes and its figures (docs/*.png), by
+## command (docs/regenerate.sh says which file holds which number); ~40 min on 2 cores.
+## Run it whenever the model's numbers change (after `make calibration`), then update the
+## README from the files it names. N=4 for a quick check (N26= the 2026 steps, default 100),
+## J= workers, STEPS="baseline 2026" for some steps only, RESUME=1 to keep complete folders
+## and continue unfinished ones.
+docs: $(STAMP)
+	N="$(N)" N26="$(N26)" J="$(J)" RESUME="$(RESUME)" RS=$(BIN)/rareshock docs/regenerate.sh $(STEPS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests

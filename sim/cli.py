@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import api
 from .errors import ArgumentError, BadInput, ConfigError, ConflictError, FolderError
@@ -296,13 +296,20 @@ def _nothing_run(out: Path, what: str, manifest: dict, wall: float) -> str:
             f"{wall:.1f} s of computing); nothing left to run")
 
 
-def _cmd_sweep(args: argparse.Namespace) -> int:
+def _load_for(args: argparse.Namespace, table: str, section: str) -> Any:
+    """Start the pool, load the config (with --seed) and check it has the command's
+    table (`[sweep]`, `[optimize]`), naming the README section that explains it."""
     api.start_pool_early(args.executor, args.workers)
     cfg = api.load_config(args.config, [
         *args.overrides, *([f"runs.seed={args.seed}"] if args.seed is not None else [])])
-    if cfg.sweep is None:
-        raise ConfigError(args.config, "sweep", "this config has no [sweep] table (see the "
-                          "README, Sensitivity sweeps)")
+    if getattr(cfg, table) is None:
+        raise ConfigError(args.config, table, f"this config has no [{table}] table (see the "
+                          f"README, {section})")
+    return cfg
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    cfg = _load_for(args, "sweep", "Sensitivity sweeps")
     out = Path(args.out) if args.out else Path("results") / Path(args.config).stem
     res = api.run_sweep(cfg, out, replications=args.replications,
                         crn=False if args.no_crn else None, execution=_execution(args),
@@ -390,12 +397,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_optimize(args: argparse.Namespace) -> int:
-    api.start_pool_early(args.executor, args.workers)
-    cfg = api.load_config(args.config, [
-        *args.overrides, *([f"runs.seed={args.seed}"] if args.seed is not None else [])])
-    if cfg.optimize is None:
-        raise ConfigError(args.config, "optimize", "this config has no [optimize] table "
-                          "(see the README, Decisions)")
+    cfg = _load_for(args, "optimize", "Decisions")
     out = Path(args.out) if args.out else Path("results") / f"{Path(args.config).stem}-optimize"
     answer = api.optimize(cfg, out, workers=args.workers, executor=args.executor,
                           scheduler=args.scheduler, chunk_size=args.chunk_size,

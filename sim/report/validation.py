@@ -294,10 +294,11 @@ def validate_model(doc: Path, configs: Path = Path("configs"), small: bool = Fal
     if calibrations:
         ro = rolling_origin(calibrations)
         rolling = f"""Each calibration was fitted on the window shown (with the level before
-the controls, 2024's) and its posterior predictive run is compared with the months after it, which it never
-saw. The predicted months are scored with the CRPS (mean over the points) and its skill
-against two naive forecasts: the last fitted month's observed ratio persisting, and the 2024
-level (a ratio of 1); 1 is perfect, 0 no better, below 0 worse.
+the controls, 2024's) and its posterior predictive run is compared with the months after
+it, which it never saw. The predicted months are scored with the CRPS (mean over the
+points) and its skill against two naive forecasts: the last fitted month's observed
+ratio persisting, and the 2024 level (a ratio of 1); 1 is perfect, 0 no better, below 0
+worse.
 
 {markdown_table(ro, "{:.2f}")}
 """

@@ -167,6 +167,8 @@ def _synthetic(tmp_path: Path, truth: float) -> Path:
         'observed = "observed.toml"',
         "[runs]", "seed = 4242",
         "[calibration]", "population = 40", "generations = 4", "predictive_replications = 4",
+        # the January-March level would count the same three months twice
+        "weights = { exports = 1.0, level = 0.0 }",
         "[[uncertain]]", 'name = "background_rate"',
         'path = "authority.background.rate_per_day"',
         'prior = { dist = "uniform", low = 15, high = 45 }', ""]))

@@ -184,13 +184,16 @@ def test_two_workers_give_the_same_answer(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_optimize_brackets_the_simulated_optimum_in_19_of_20_seeds(tmp_path: Path) -> None:
+def test_optimize_brackets_the_simulated_optimum(tmp_path: Path) -> None:
+    """Through the simulator, five seeds (the 20-seed figure, 20 of 20, is
+    tests/benchmarks/optimize_checks.py's; the sampler version above runs 20 here): each
+    search brackets the true 28 days at 95% confidence, so at least 4 of 5 must."""
     hits = 0
-    for seed in range(20):
+    for seed in range(5):
         ans = api.optimize(config_from_dict(buffer_problem(100 + seed)), tmp_path / str(seed),
                            workers=1, plots=False)
         hits += ans["bracket"][0] <= TRUE_BUFFER <= ans["bracket"][1]
-    assert hits >= 19, hits
+    assert hits >= 4, hits
 
 
 def test_bisection_over_listed_values(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast hostile lint clean bench calibration validation docs
+.PHONY: run test test-long test-fast hostile lint clean bench calibration validation docs
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -20,10 +20,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP) $(RUN_STAMP)
 
-## test: create .venv, install the project with its dev extra, run the whole test suite
-## (about 10 min on 2 cores) and list its ten slowest tests
+## test: create .venv, install the project with its dev extra, run the test suite (all but
+## the six `long` tests, see test-long; under 10 min on 2 cores) and list its ten slowest tests
 test: $(STAMP)
-	$(BIN)/python -m pytest -q --durations=10
+	$(BIN)/python -m pytest -q -m "not long" --durations=10
+
+## test-long: the six longest tests `make test` leaves out (marked `long`: a wheel install,
+## process kills, the small validation report, a calibration recovering a known rate;
+## about 3 min)
+test-long: $(STAMP)
+	$(BIN)/python -m pytest -q -m long
 
 ## test-fast: the tests that run in-process (none marked `slow`, `browser` or `subprocess`:
 ## tests/conftest.py gives the last two); about a minute on 2 cores, for the edit-test

@@ -176,6 +176,7 @@ def _synthetic(tmp_path: Path, truth: float) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_calibration_recovers_a_known_rate(tmp_path: Path) -> None:
     """Observations made by the model at rate 30: the posterior must hold 30 and be much
     narrower than the prior (January-March exports are ~linear in the rate; their noise

@@ -165,6 +165,7 @@ def _steps(total: int, k: int, seed: int) -> list[int]:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_kills_during_a_run_end_in_the_same_tables(ref: dict, tmp_path: Path) -> None:
     """Each kill leaves a folder that summary reads truthfully (or refuses), and that
     resuming completes to the uninterrupted run."""
@@ -185,6 +186,7 @@ def test_kills_during_a_run_end_in_the_same_tables(ref: dict, tmp_path: Path) ->
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_kills_during_an_overwrite_leave_the_old_run_or_a_resumable_new_one(
         ref: dict, tmp_path: Path) -> None:
     """The probe's worst case: killed while replacing a run. Every kill leaves either the
@@ -215,6 +217,7 @@ def test_kills_during_an_overwrite_leave_the_old_run_or_a_resumable_new_one(
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_kills_during_a_sweep_end_in_the_same_tables(tmp_path: Path) -> None:
     cfg = tmp_path / "sweep.toml"
     cfg.write_text(SWEEP_TOML)

@@ -54,6 +54,7 @@ def test_installed_package_is_the_wheel(installed: Path, tmp_path: Path) -> None
     assert "site-packages" in where.parts and ROOT not in where.parents
 
 
+@pytest.mark.long
 def test_installed_commands_run_from_an_empty_folder(installed: Path, tmp_path: Path) -> None:
     base = str(CONFIGS / "baseline.toml")
     r = _run(installed, tmp_path, "run", base, "-n", "2", "-j", "1", "--no-plots", "-q",

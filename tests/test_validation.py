@@ -137,6 +137,7 @@ def test_backtest_refuses_a_config_without_controls(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow  # tens of seconds of computing
+@pytest.mark.long
 def test_validation_report_small(tmp_path: Path) -> None:
     from sim.report.validation import validate_model
 

@@ -77,6 +77,32 @@ class DeferredDemand(Strict):
         return self
 
 
+class OrderingAhead(Strict):
+    """Other buyers file for a shipment ahead of the day they need it, by the licence
+    lead time they have seen: when licences take longer they file earlier, so a rise in
+    the lead time brings forward a wave of filings and a fall leaves a lull (the pipeline
+    filled by orders, Forrester's and Lee et al.'s bullwhip, rather than by shipments
+    missed). Their estimate is the mean filing-to-approval time of their approved files,
+    smoothed day by day over `memory_days`; they file `anticipation` times it ahead, at
+    most `max_days`. A shipment that needs no licence when it is filed still leaves on
+    the day it is needed."""
+
+    # ⚠ derived: 1 = buyers order exactly one lead time ahead (an order-up-to policy that
+    # counts its pipeline); 0 = they do not react. Uncertain (2025 calibration).
+    anticipation: NonNegFloat = Field(
+        default=1.0, description="Multiple of the lead time seen that buyers file ahead "
+        "of need (0: they do not).")
+    # ⚠ derived: buyers see a month or so of decisions before they change how far ahead
+    # they order.
+    memory_days: PosFloat = Field(
+        default=30.0, description="Calendar days over which buyers smooth the lead times "
+        "they see (an exponential average, updated daily).")
+    # ⚠ derived: FACTS §3, buffers (on hand and in transit) of 25-100 days: buyers do not
+    # order much further ahead than the stock they are used to carrying.
+    max_days: PosFloat = Field(
+        default=120.0, description="Most calendar days ahead of need that buyers file.")
+
+
 class LicenceCover(Strict):
     """A licence granted for a modelled firm's shipment also covers that exporter's
     further shipments of the same material to the same firm, up to `quantity_kg` of them
@@ -168,6 +194,9 @@ class ResponseSwitches(Strict):
     deferred_demand: bool = Field(
         default=True, description="Other buyers' refused or long-pending files are "
         "re-filed, bought elsewhere or given up (`authority.background.deferred`).")
+    ordering_ahead: bool = Field(
+        default=True, description="Other buyers file ahead of need by the lead time they "
+        "see (`authority.background.ordering_ahead`).")
     licence_cover: bool = Field(
         default=True, description="Licences cover further shipments "
         "(`authority.licence_cover`).")

@@ -24,7 +24,7 @@ from .base import (
 )
 from .checks import Misses, Names, unknown_name
 from .distributions import Distribution, check_nonnegative
-from .responses import DeferredDemand, LicenceCover, Rationing
+from .responses import DeferredDemand, LicenceCover, OrderingAhead, Rationing
 from .sourcing import FrontRunning, Resourcing, Route
 
 
@@ -211,6 +211,9 @@ class BackgroundConfig(Strict):
     deferred: DeferredDemand | None = Field(
         default=None, description="What buyers do with refused or long-pending files "
         "(none: they are lost).")
+    ordering_ahead: OrderingAhead | None = Field(
+        default=None, description="Buyers file ahead of need by the licence lead time "
+        "they see (none: they file on the day they need a shipment).")
 
     @field_validator("quantity_kg")
     @classmethod

@@ -15,7 +15,7 @@ from collections import deque
 import simpy
 
 from ..config.responses import DeferredDemand as DeferredConfig
-from .authority import Authority
+from .authority import Authority, DecisionListener
 from .clock import now, post_call
 from .licensing import Licensing
 from .records import APPROVED, CLOSED, REFUSED, UNDECIDED, WITHDRAWN, ExportLog
@@ -44,6 +44,8 @@ class DeferredDemand:
         self.licensing = licensing
         self.exports = exports
         self.patience = None if cfg.patience_days == "never" else cfg.patience_days
+        # who is told of a file's decision: this object, or one that passes it on here
+        self.applicant: DecisionListener = self
         self.fate: dict[int, int] = {}
         self.waiting = 0
         self.freed = 0
@@ -67,7 +69,7 @@ class DeferredDemand:
 
     def filed(self, i: int) -> None:
         """Background row `i` was just added: its buyer waits for the decision."""
-        self.authority.apps.applicant[i] = self
+        self.authority.apps.applicant[i] = self.applicant
         if self.patience is not None:
             self._due.append((now(self.env) + self.patience, i))
             if not self._armed:

@@ -541,14 +541,15 @@ def _authority_columns(w: World, apps: dict[str, Any]) -> dict[str, np.ndarray]:
         **_responses(w),
     }
     counts = {"applications", "background_refiled", "background_elsewhere",
-              "background_given_up", "covered_shipments"}
+              "background_given_up", "background_filed_ahead", "covered_shipments"}
     return {k: np.array([v], dtype=np.int64 if k in counts else float)
             for k, v in row.items()}
 
 
 def _responses(w: World) -> dict[str, float]:
     """What other buyers did with refused or withdrawn files (those filed on or after the
-    warm-up), and the shipments that licences for earlier ones covered (all run); zeros
+    warm-up), how many files they filed ahead of need and by how many days on average, and
+    the shipments that licences for earlier ones covered (all run); zeros
     where the mechanism is off."""
     d = w.deferred
     if d is not None:
@@ -556,6 +557,10 @@ def _responses(w: World) -> dict[str, float]:
     else:
         row = {f"background_{n}{u}": 0.0 for n in ("refiled", "elsewhere", "given_up")
                for u in ("", "_kg")}
+    o = w.ordering_ahead
+    row["background_filed_ahead"] = float(o.filed_ahead) if o is not None else 0.0
+    row["background_days_ahead_mean"] = (o.days_ahead / o.filed_ahead if o is not None
+                                         and o.filed_ahead else 0.0)
     c = w.licensing.cover
     row["covered_shipments"] = float(c.shipments) if c is not None else 0.0
     row["covered_kg"] = c.kg if c is not None else 0.0

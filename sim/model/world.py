@@ -18,7 +18,7 @@ from simpy.events import Timeout
 from ..config.schema import Config, FirmConfig
 from ..errors import ConservationError
 from .authority import Authority
-from .background import start_background
+from .background import LeadTimeWatch, start_background
 from .calendar import WorkingCalendar
 from .clock import events_processed, now, post_call
 from .deferred import DeferredDemand
@@ -93,6 +93,7 @@ class World:
         )
         self.events_processed = 0
         self.deferred: DeferredDemand | None = None  # other buyers' responses, if on
+        self.ordering_ahead: LeadTimeWatch | None = None  # how far ahead they file, if on
 
     def _responses(self, f: FirmConfig) -> tuple[Resourcer | None, FrontRunner | None]:
         """The firm's re-sourcing and front-running policies (None where off)."""
@@ -193,9 +194,11 @@ class World:
         bg = self.cfg.authority.background
         if bg.deferred is not None and not self.cfg.responses.deferred_demand:
             bg = bg.model_copy(update={"deferred": None})
+        if bg.ordering_ahead is not None and not self.cfg.responses.ordering_ahead:
+            bg = bg.model_copy(update={"ordering_ahead": None})
         if bg.rate_per_day > 0:
-            self.deferred = start_background(env, bg, self.streams, self.authority,
-                                             self.licensing, self.exports)
+            self.deferred, self.ordering_ahead = start_background(
+                env, bg, self.streams, self.authority, self.licensing, self.exports)
         for f in self.firms:
             f.start()
         env.process(self._sampler())

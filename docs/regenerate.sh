@@ -155,7 +155,8 @@ step_compare-2025() {
 step_responses() {
     say "each response off -> results/compare-responses (compare.md)"
     compare results/compare-responses "$(run_or_config results/baseline configs/baseline.toml)" \
-        $S/without-resourcing.toml $S/without-deferred-demand.toml $S/passive-firms.toml
+        $S/without-resourcing.toml $S/without-deferred-demand.toml \
+        $S/without-ordering-ahead.toml $S/passive-firms.toml
 }
 
 step_2026() {

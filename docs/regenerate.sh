@@ -21,6 +21,8 @@
 #   fixed          results/baseline-fixed: the same seeds with the parameters fixed
 #   compare-2025   results/compare-2025 and docs/compare_2025.png
 #   responses      results/compare-responses: each response switched off, paired
+#   backtests      results/backtest-*: the baseline and other buyers' responses switched off,
+#                  back-tested against 2025 (100 replications each; backtest.md)
 #   2026           results/compare-2026: the questions of late 2026
 #   october        results/compare-2026-october: the October measures, part by part
 #   front-running  results/compare-front-running: the 2026 expiry with and without
@@ -39,7 +41,8 @@ PYTHON=${PYTHON:-$(dirname "$RS")/python}
 N=${N:-}
 J=${J:-}
 RESUME=${RESUME:-}
-ALL=(baseline fixed compare-2025 responses 2026 october front-running branches tiers screenshot)
+ALL=(baseline fixed compare-2025 responses backtests 2026 october front-running branches tiers
+     screenshot)
 STEPS=("$@")
 [ ${#STEPS[@]} -eq 0 ] && STEPS=("${ALL[@]}")
 
@@ -157,6 +160,15 @@ step_responses() {
     compare results/compare-responses "$(run_or_config results/baseline configs/baseline.toml)" \
         $S/without-resourcing.toml $S/without-deferred-demand.toml \
         $S/without-ordering-ahead.toml $S/passive-firms.toml
+}
+
+step_backtests() {
+    say "back-tests, other buyers' responses on and off -> results/backtest-*"
+    local c
+    for c in configs/baseline.toml $S/without-ordering-ahead.toml $S/without-deferred-demand.toml; do
+        "$RS" backtest "$c" -n 100 --out "results/backtest-$(basename "$c" .toml)" --overwrite \
+            ${J:+-j "$J"} > /dev/null
+    done
 }
 
 step_2026() {

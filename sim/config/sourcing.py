@@ -40,9 +40,9 @@ class Resourcing(Strict):
         default=1.0, description="Share of the controlled sources' orders moved (1: all).")
     cover_below_days: NonNegFloat | None = Field(
         default=None, description="Trigger: usable cover below this many days of planned "
-        "use at an order review. ⚠ 21 days: stoppages began 6-10 weeks after the April "
-        "2025 controls, with auto buffers of roughly 4-8 weeks, so firms that could act "
-        "had acted by about three weeks of cover (derived).")
+        "use at an order review. ⚠ 35 days in the baseline, derived as a reorder point: the "
+        "cover that lasts while the other route delivers (qualification ~15 days + "
+        "production ~6 + transit ~16).")
     pending_over_days: PosFloat | None = Field(
         default=None, description="Trigger: a licence file of the firm's pending more than "
         "this many calendar days. ⚠ 63 days: the statutory 45 working days are about 63 "

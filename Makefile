@@ -21,13 +21,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP) $(RUN_STAMP)
 
 ## test: create .venv, install the project with its dev extra, run the test suite (all but
-## the six `long` tests, see test-long; under 10 min on 2 cores) and list its ten slowest tests
+## the nine `long` tests, see test-long; under 10 min on 2 cores) and list its ten slowest tests
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not long" --durations=10
 
-## test-long: the six longest tests `make test` leaves out (marked `long`: a wheel install,
-## process kills, the small validation report, a calibration recovering a known rate;
-## about 3 min)
+## test-long: the nine longest tests `make test` leaves out (marked `long`: a wheel install,
+## process kills, the small validation report, a calibration recovering a known rate, two
+## small CLI calibrations on 1 and 2 workers read by three tests;
+## about 4 min)
 test-long: $(STAMP)
 	$(BIN)/python -m pytest -q -m long
 

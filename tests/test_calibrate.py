@@ -222,6 +222,7 @@ def small_calibration(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, P
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_calibration_is_reproducible_whatever_the_workers(small_calibration) -> None:  # noqa: ANN001
     one, two = small_calibration
     a = pd.read_parquet(one / "posterior.parquet")
@@ -233,6 +234,7 @@ def test_calibration_is_reproducible_whatever_the_workers(small_calibration) -> 
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_calibration_folder_holds_what_it_says(small_calibration) -> None:  # noqa: ANN001
     out, _ = small_calibration
     man = sim.api.ResultsDir(out).header()
@@ -275,6 +277,7 @@ def test_calibration_folder_holds_what_it_says(small_calibration) -> None:  # no
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_export_rewrites_paths(small_calibration, tmp_path: Path) -> None:  # noqa: ANN001
     out, _ = small_calibration
     exported = out.parent / "export-1" / "2025.toml"

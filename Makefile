@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP) $(RUN_STAMP)
 
 ## test: create .venv, install the project with its dev extra, run the test suite (all but
-## the nine `long` tests, see test-long; under 10 min on 2 cores) and list its ten slowest tests
+## the nine `long` tests, see test-long; 11 min on a clean clone on 2 cores, against a budget
+## of 10) and list its ten slowest tests
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not long" --durations=10
 

@@ -41,8 +41,8 @@ class Resourcing(Strict):
     cover_below_days: NonNegFloat | None = Field(
         default=None, description="Trigger: usable cover below this many days of planned "
         "use at an order review. ⚠ 35 days in the baseline, derived as a reorder point: the "
-        "cover that lasts while the other route delivers (qualification ~15 days + "
-        "production ~6 + transit ~16).")
+        "cover that lasts while the other route delivers (qualification ~15 days, the "
+        "calibrated median before this trigger, + production ~6 + transit ~16).")
     pending_over_days: PosFloat | None = Field(
         default=None, description="Trigger: a licence file of the firm's pending more than "
         "this many calendar days. ⚠ 63 days: the statutory 45 working days are about 63 "

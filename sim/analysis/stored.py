@@ -185,16 +185,32 @@ class StoredRun:
         with self.store.locked():
             path = self.store.write_output(
                 "summary.csv", csv_text(self.summary_rows, self.summary_columns).encode())
-            exp = self._explain(executor)
-            if exp is not None:
+            if self.replications == 1:  # nothing varies: the rows without pandas
+                data = self._one_case_text()
+            else:
+                exp = self._explain(executor)
+                data = None if exp is None else exp.to_csv(index=False).encode()
+                self.__dict__["_explained"] = exp
+            if data is not None:
                 from ..run.store import digest
 
-                data = exp.to_csv(index=False).encode()
                 self.store.write_output(UNCERTAINTY, data)
                 self.store.update_manifest(**{UNCERTAINTY_MARK: {
                     "sha256": digest(data), "replications": self.replications}})
-                self.__dict__["_explained"] = exp
             return path
+
+    def _one_case_text(self) -> bytes | None:
+        """uncertainty.csv of a one-replication run (as `_explain` would write it)."""
+        from .uncertainty import COLUMNS as EXPLAIN_COLUMNS
+        from .uncertainty import one_case_rows
+
+        if not self.uncertain:
+            return None
+        firms = self.columns("replications", ["sector"])
+        if not len(firms["sector"]):
+            return None
+        rows = one_case_rows(self.uncertain, firms["sector"].astype(str))
+        return csv_text(rows, EXPLAIN_COLUMNS).encode()
 
     def backtest(self) -> Backtest:
         """The run against the observations its config names (`observed`)."""

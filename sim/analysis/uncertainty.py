@@ -107,6 +107,15 @@ def explain(parameters: pd.DataFrame, sectors: pd.DataFrame, seed: int = 0,
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def one_case_rows(names: list[str], sectors: Iterable[str],
+                  metric: str = "shortfall_frac") -> list[dict[str, Any]]:
+    """`explain`'s rows for a sample of one replication, built without pandas: with one
+    case nothing varies, so every sector has each parameter's row and the noise floor's,
+    with n = 1 and nothing estimated."""
+    return [{"parameter": name, "sector": sector, "metric": metric, "n": 1}
+            for sector in sorted(set(sectors)) for name in [*names, NOISE_FLOOR]]
+
+
 def _here(fn: Callable[..., Any], jobs: Iterable[tuple[Any, tuple]]
           ) -> Iterator[tuple[Any, Any]]:
     """`(key, fn(*args))` for each job, in this process."""

@@ -141,6 +141,11 @@ def plain(v: Any) -> Any:
     return v.item() if hasattr(v, "item") and not isinstance(v, date) else v
 
 
+def _validated_data(data: dict[str, Any], source: str) -> Config:
+    """`validate` for data dumped from a validated Config with numbers set in it."""
+    return validate(data, source, bools=False)
+
+
 def apply_levers(cfg: Config, data: dict[str, Any], levers: Sequence[Lever],
                  values: Mapping[str, Any], source: str,
                  error: Callable[[Lever, Any, str], ConfigError],
@@ -150,6 +155,9 @@ def apply_levers(cfg: Config, data: dict[str, Any], levers: Sequence[Lever],
     uncertain parameters' priors). `error(lever, value, message)` makes the ConfigError for
     a value a lever cannot take; errors of the whole config name the lever whose paths they
     concern, or all the levers' values."""
+    if build is validate and not any(isinstance(plain(values[lv.label]), bool)
+                                     for lv in levers):
+        build = _validated_data  # nothing new could be a boolean read as a number
     for lv in levers:
         v = plain(values[lv.label])
         if lv.integer and isinstance(v, float):

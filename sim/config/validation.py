@@ -272,14 +272,17 @@ def _coerced_bool(raw: Any, done: Any, path: tuple[Any, ...] = ()) -> tuple[Any,
     return None
 
 
-def validate(data: Mapping[str, Any], source: str, overridden: Iterable[str] = ()) -> Config:
+def validate(data: Mapping[str, Any], source: str, overridden: Iterable[str] = (),
+             bools: bool = True) -> Config:
     """Validate raw config data into a frozen Config, raising ConfigError with every error
     of the data (each naming `source`, or `--set` where a value came from `overridden`).
-    The uncertain parameters' priors are not checked here (`sim.config.uncertain` does)."""
+    The uncertain parameters' priors are not checked here (`sim.config.uncertain` does).
+    `bools=False` skips the search for a TOML boolean read as a number: for data dumped
+    from a Config already validated, with numbers set in it."""
     overridden = list(overridden)
     try:
         cfg = Config.model_validate(dict(data))
-        loc = _coerced_bool(data, cfg.model_dump(warnings=False))
+        loc = _coerced_bool(data, cfg.model_dump(warnings=False)) if bools else None
     except ValidationError as exc:
         raise _all_errors(exc, source, overridden) from None
     except RecursionError:

@@ -64,6 +64,16 @@ OUTPUTS = ("summary.csv", "points.csv", "sensitivity.csv", "discovery.csv",
 PART = re.compile(r"^part-\d{5}\.parquet$")
 
 _HELD: dict[Path, list[int]] = {}  # folders whose lock this process holds
+_WROTE: dict[str, Config] = {}
+"""The configs this process stored, by the sha256 of the config.toml it wrote: reading
+those bytes back gives the same Config (`ResultsDir.config` skips parsing and checking
+them again; a test holds the two equal). The last few only."""
+
+
+def _remember(text: bytes, cfg: Config) -> None:
+    _WROTE[digest(text)] = cfg
+    while len(_WROTE) > 8:
+        del _WROTE[next(iter(_WROTE))]
 
 fault_hook: Callable[[str, Path, bytes | None], None] | None = None
 """None (off) in normal use. The fault-injection tests set it to a callable that the
@@ -461,9 +471,9 @@ class ResultsDir:
 
         if "replication" not in t.column_names:
             return
-        keys = np.asarray(t.column("replication").to_numpy(), dtype=np.int64)
+        keys = numpy_column(t.column("replication")).astype(np.int64)
         if "point" in t.column_names:
-            keys = keys + np.asarray(t.column("point").to_numpy(), dtype=np.int64) * (
+            keys = keys + numpy_column(t.column("point")).astype(np.int64) * (
                 int(keys.max(initial=0)) + 1)
         if len(np.unique(keys)) != len(keys):
             raise FolderError(str(self.path), f"{LOG} counts some replications twice (the "
@@ -519,6 +529,9 @@ class ResultsDir:
         from ..config.loading import config_from_dict
 
         data = self.config_bytes()
+        known = _WROTE.get(digest(data))
+        if known is not None:
+            return known
         return config_from_dict(tomllib.loads(data.decode()), str(self.path / CONFIG))
 
     # ------------------------------------------------------------------ the lock
@@ -689,6 +702,7 @@ class ResultsDir:
             self._remove_run(old)
         with self._writing(CONFIG):
             atomic_write_bytes(p / CONFIG, text)
+        _remember(text, cfg)
         return set()
 
     def _reopen(self, cfg: Config, meta: dict[str, Any], digest_cfg: str) -> set[int]:
@@ -726,6 +740,7 @@ class ResultsDir:
                 atomic_write_bytes(p / CONFIG, text)
         if man.get("config_file_sha256") != digest(text):
             man["config_file_sha256"] = digest(text)
+        _remember(text, cfg)
         man["state"] = "running"
         self.write_manifest(man)
         chunks = self.chunks(man["run_id"])

@@ -21,23 +21,24 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP) $(RUN_STAMP)
 
 ## test: create .venv, install the project with its dev extra, run the test suite (all but
-## the nine `long` tests, see test-long; 11 min on a clean clone on 2 cores, against a budget
-## of 10) and list its ten slowest tests
+## the nine `long` tests, see test-long) on TEST_WORKERS processes (pytest-xdist; `auto`:
+## one per core; about 6 min on a clean clone on 2 cores) and list its fifteen slowest tests
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not long" --durations=10
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m "not long" --durations=15
 
 ## test-long: the nine longest tests `make test` leaves out (marked `long`: a wheel install,
 ## process kills, the small validation report, a calibration recovering a known rate, two
 ## small CLI calibrations on 1 and 2 workers read by three tests;
 ## about 4 min)
 test-long: $(STAMP)
-	$(BIN)/python -m pytest -q -m long
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m long
 
 ## test-fast: the tests that run in-process (none marked `slow`, `browser` or `subprocess`:
-## tests/conftest.py gives the last two); about a minute on 2 cores, for the edit-test
-## loop. `make test` stays the suite that counts.
+## tests/conftest.py gives the last two), on TEST_WORKERS processes; about a minute on 2
+## cores, for the edit-test loop. `make test` stays the suite that counts.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow and not browser and not subprocess"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m "not slow and not browser and not subprocess"
 
 ## hostile: every case of the hostile probe (tests/hostile), calibrations included (~10
 ## min); prints a table of outcomes by class

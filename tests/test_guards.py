@@ -217,6 +217,7 @@ def test_mmc_estimate_is_what_it_costs() -> None:
     assert 0.8 * one.events <= short.events <= 1.25 * one.events
 
 
+@pytest.mark.slow  # plans every point of the bundled sweeps (~20 s together)
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_bundled_configs_far_below_the_limits(path: Path) -> None:
     cfg = load_config(path)

@@ -540,6 +540,7 @@ def test_bad_sweep_config_exits_2(text: str, needles: list[str], tmp_path: Path,
     assert not (tmp_path / "out").exists()  # nothing written
 
 
+@pytest.mark.slow  # validates every point of every bundled sweep (~15 s)
 def test_sweep_without_table_and_validate(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sweep", str(MMC), "--out", str(tmp_path / "o")]) == 2

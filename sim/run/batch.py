@@ -215,7 +215,10 @@ def _run_chunks(plan: BatchPlan, store: ResultsDir, pool: Executor,
     done = {c for c, ch in recorded.items()
             if c < plan.chunks and ch.replications == plan.chunk_size_of(c)}
     progress.start(plan.total, sum(plan.chunk_size_of(c) for c in done))
+    todo = plan.chunks - len(done)
     ran = 0
+    if todo == 0:
+        return 0
     for c, got in pool.map_unordered(call, _jobs(plan, done, tail, pool.workers)):
         if c < 0:  # a warm-up
             continue
@@ -225,6 +228,8 @@ def _run_chunks(plan: BatchPlan, store: ResultsDir, pool: Executor,
         store.write_chunk(c, tables, plan.chunk_size_of(c), events)
         ran += 1
         progress.advance(plan.chunk_size_of(c))
+        if ran == todo:  # the warm-ups still running go on beside what follows; those
+            break  # not started are dropped (the next step imports what it needs)
     return ran
 
 

@@ -235,6 +235,30 @@ def test_extends_overrides_one_nested_value_and_keeps_the_rest(tmp_path: Path) -
     assert cfg.calendar == base.calendar
 
 
+def test_a_child_table_of_shares_replaces_the_parents_whole(tmp_path: Path) -> None:
+    # Shares merged key by key from two files would not sum to 1: a child naming other
+    # targets for re-sourcing (or other suppliers) means those alone.
+    base = ROOT / "configs" / "baseline.toml"
+    parent = read_toml_tree(base)
+    assert parent["firms"]["us_auto_ev"]["ordering"]["resourcing"]["to"] == \
+        {"china_motors": 1.0}
+    (tmp_path / "child.toml").write_text(
+        f'extends = "{base.as_posix()}"\n[firms.us_auto_ev.ordering.resourcing]\n'
+        'to = { row = 1.0 }\n')
+    cfg = load_config(tmp_path / "child.toml")
+    assert cfg.firms["us_auto_ev"].ordering.resourcing.to == {"row": 1.0}
+    # an unknown name is named as such (merged, it read "they sum to 2")
+    (tmp_path / "bad.toml").write_text(
+        f'extends = "{base.as_posix()}"\n[firms.us_auto_ev.ordering.resourcing]\n'
+        'to = { nosuch = 1.0 }\n')
+    with pytest.raises(ConfigError, match="unknown supplier 'nosuch'"):
+        load_config(tmp_path / "bad.toml")
+    # tables of other tables still merge: the child's one supplier joins the others
+    (tmp_path / "sup.toml").write_text(
+        f'extends = "{base.as_posix()}"\n[suppliers.row]\ncapacity_kg_per_day = 1.0\n')
+    assert set(read_toml_tree(tmp_path / "sup.toml")["suppliers"]) == set(parent["suppliers"])
+
+
 def test_extends_is_relative_to_the_child_not_the_cwd(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -54,9 +54,18 @@ Tables with a `dist` key (distributions, priors) and tables naming a `file` are 
 whole wherever they are."""
 
 
+SHARE_TABLES = frozenset({"suppliers", "to", "materials"})
+"""Keys of tables of shares that sum to 1 (a firm's `suppliers` of a material,
+re-sourcing's `to`, the background's `materials`): a child's table of shares replaces
+its parent's whole, since shares merged from two files would not sum to 1."""
+
+
 def _whole(key: str, value: Mapping[str, Any], depth: int) -> bool:
     """Whether a child's table `value` at `key` replaces the parent's whole."""
-    return (depth == 0 and key in REPLACED_WHOLE) or "dist" in value or "file" in value
+    shares = depth > 0 and key in SHARE_TABLES and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value.values())
+    return (depth == 0 and key in REPLACED_WHOLE) or shares or "dist" in value or \
+        "file" in value
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any], _depth: int = 0) -> dict[str, Any]:

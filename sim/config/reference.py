@@ -264,8 +264,10 @@ arriving faster than reviewers / mean review time (in calendar days, information
 rounds included) clear them in every period between `reviewers` and `review_time` events.
 
 A chain of `extends` may be at most {MAX_EXTENDS} configs long. A child config's tables
-merge with its parent's key by key, except `observed` (data read from a file) and any table
-with a `dist` or `file` key (distributions, priors), which the child replaces whole.
+merge with its parent's key by key, except `observed` (data read from a file), any table
+with a `dist` or `file` key (distributions, priors) and tables of shares (a firm's
+`suppliers` of a material, re-sourcing's `to`, the background's `materials`: shares merged
+from two files would not sum to 1), which the child replaces whole.
 """
 
 

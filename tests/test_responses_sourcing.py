@@ -344,9 +344,22 @@ def test_announced_after_the_date_is_refused() -> None:
         config_from_dict(d)
 
 
+def test_announced_on_an_event_that_eases_supply_is_refused() -> None:
+    # Front-running a lift would stockpile ahead of plenty (the firms did order ahead of
+    # it before the check): only events that restrict supply may be announced.
+    d = front_world(2.0)
+    d["policy"].append({"type": "controls_lift", "date": _day(120), "announced": _day(90),
+                        "materials": ["m"]})
+    with pytest.raises(ConfigError, match=r"policy\.1\.announced: .*controls_lift eases"):
+        config_from_dict(d)
+    d["policy"][1].pop("announced")
+    config_from_dict(d)  # the same lift, unannounced, is a config
+
+
 @pytest.mark.parametrize(("edit", "path"), [
     (lambda d: d["suppliers"]["cn"].update(route={"assembly": "motor"}), r"suppliers\.cn\.route"),
     (lambda d: d.update(front_running={"materials": ["nd"]}), r"front_running\.materials\.0"),
+    (lambda d: d.update(front_running={"materials": []}), r"front_running\.materials"),
     (lambda d: d["firms"]["f"]["ordering"].update(front_running={"materials": ["m", "x"]}),
      r"firms\.f\.ordering\.front_running\.materials\.1"),
     (lambda d: d["firms"]["f"]["ordering"].update(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -50,6 +50,9 @@ class PolicyEventBase(Strict):
         "this is set)."
     )
 
+    eases: ClassVar[bool] = False
+    """An event that eases supply (nothing to front-run)."""
+
     def check_names(self, at: str, names: Names, misses: Misses) -> None:
         """Each name the event uses (at path `at`) is one the config defines; the misses
         go to `misses`. (An event that names nothing has nothing to check.)"""
@@ -61,6 +64,10 @@ class PolicyEventBase(Strict):
         if self.announced is not None and self.announced > self.date:
             raise PathError(f"{at}.announced", f"{self.announced} is after the event's "
                             f"date {self.date}")
+        if self.announced is not None and self.eases:
+            raise PathError(f"{at}.announced", f"buyers front-run an announced event that "
+                            f"restricts supply; a {self.type} eases it, so there is nothing "
+                            "to order ahead of (remove `announced`)")
 
     @staticmethod
     def _need_each(misses: Misses, kind: str, known: frozenset[str],
@@ -95,6 +102,7 @@ class ControlsLift(PolicyEventBase):
     """Licences no longer required: files still waiting are released as approved."""
 
     type: Literal["controls_lift"]
+    eases: ClassVar[bool] = True
     materials: list[str] = Field(min_length=1, description="Materials freed from licensing.")
 
     def check_names(self, at: str, names: Names, misses: Misses) -> None:
@@ -110,6 +118,7 @@ class SuspendApprovals(PolicyEventBase):
 
 class ResumeApprovals(PolicyEventBase):
     type: Literal["resume_approvals"]
+    eases: ClassVar[bool] = True
 
 
 class SetReviewers(PolicyEventBase):
@@ -170,6 +179,7 @@ class GeneralLicence(PolicyEventBase):
     working days and always approved."""
 
     type: Literal["general_licence"]
+    eases: ClassVar[bool] = True
     destinations: list[str] | None = Field(default=None, description="Only these (or all).")
     sectors: list[Sector] | None = Field(
         default=None, description="Only these sectors (or all, background included)."
@@ -196,6 +206,7 @@ class GeneralLicence(PolicyEventBase):
 
 class StockpileRelease(PolicyEventBase):
     type: Literal["stockpile_release"]
+    eases: ClassVar[bool] = True
 
     def check_fits(self, at: str, names: Names) -> None:
         if not names.has_stockpile:

@@ -125,7 +125,8 @@ class LicenceCover(Strict):
         "further shipments (none: from the start).")
     # The 2 June 2025 licences went to suppliers of US automakers (sector auto).
     sectors: list[Sector] | None = Field(
-        default=None, description="Sectors whose suppliers get such licences (none: all).")
+        default=None, min_length=1,
+        description="Sectors whose suppliers get such licences (none: all).")
 
 
 class RationLine(Strict):

@@ -99,8 +99,8 @@ class FrontRunning(Strict):
         "control takes effect (none: from the announcement). ⚠ 30: germanium and graphite "
         "exports surged in the month before their controls took effect (derived).")
     materials: list[str] | None = Field(
-        default=None, description="Only these materials (or those the event names, or "
-        "all of the firm's if it names none).")
+        default=None, min_length=1, description="Only these materials (or those the event "
+        "names, or all of the firm's if it names none).")
 
 
 class Route(Strict):

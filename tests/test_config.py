@@ -379,6 +379,21 @@ def test_override_float_bool_and_spaces() -> None:
     assert cfg.materials["ndfeb_magnet"].controlled_at_start is False
 
 
+def test_set_into_an_entry_the_config_does_not_define_names_it() -> None:
+    # It read as eight lines of missing fields, seven of them blaming the file.
+    base = ROOT / "configs" / "baseline.toml"
+    with pytest.raises(ConfigError) as info:
+        load_config(base, ["firms.nosuch.ordering.resourcing.move_share=0.5"])
+    err = info.value
+    assert (err.source, err.path, err.more) == ("--set", "firms.nosuch", ())
+    assert err.message.startswith("unknown firm 'nosuch'")
+    with pytest.raises(ConfigError, match="unknown supplier 'chnia'; did you mean 'china'"):
+        load_config(base, ["suppliers.chnia.capacity_kg_per_day=1"])
+    # an entry the config defines is changed as before
+    cfg = load_config(base, ["firms.us_auto_ev.ordering.resourcing.move_share=0.5"])
+    assert cfg.firms["us_auto_ev"].ordering.resourcing.move_share == 0.5
+
+
 def test_overrides_apply_in_order_after_extends(tmp_path: Path) -> None:
     write(
         tmp_path,

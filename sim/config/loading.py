@@ -303,6 +303,7 @@ def load_config(path: str | Path, overrides: Iterable[str] | None = ()) -> Confi
     overridden: list[str] = []
     for text in overrides:
         keys, value = parse_override(text)
+        _check_named(data, keys)
         set_path(data, keys, value, SET)
         overridden.append(".".join(keys))
     _inline_observed(data, Path.cwd(), SET)
@@ -313,6 +314,26 @@ def load_config(path: str | Path, overrides: Iterable[str] | None = ()) -> Confi
         if exc.source != SET and overridden and not _same_error(own, str(path), exc):
             raise ConfigError(SET, exc.path, exc.message, more=exc.more) from None
         raise
+
+
+NAMED = {"firms": "firm", "suppliers": "supplier", "materials": "material",
+         "destinations": "destination"}
+"""Top-level tables of named entries: a `--set` path into one changes an entry the config
+defines (a new entry needs its required fields, which a config file gives)."""
+
+
+def _check_named(data: dict[str, Any], keys: list[str]) -> None:
+    """ConfigError naming `--set` if `keys` reach into an entry of a NAMED table that the
+    config does not define."""
+    kind = NAMED.get(keys[0])
+    table = data.get(keys[0])
+    if kind is None or len(keys) < 3 or not isinstance(table, Mapping) or keys[1] in table:
+        return
+    from .checks import unknown_name
+
+    raise ConfigError(SET, ".".join(keys[:2]), unknown_name(
+        kind, keys[1], table, also="; --set changes what the config defines, a config file "
+        "adds new ones"))
 
 
 def _same_error(data: dict[str, Any], source: str, exc: ConfigError) -> bool:

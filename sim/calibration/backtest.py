@@ -53,15 +53,19 @@ def check_backtest(cfg: Config, source: str = "<config>") -> ObservedData:
         raise ConfigError(source, "policy", "no controls_start event to back-test")
     start = cfg.calendar.start
     end = pd.Timestamp(start) + pd.Timedelta(days=cfg.horizon_days)
-    months = list(obs.months)
-    months += [d.date.strftime("%Y-%m") for d in (*obs.stoppages, *obs.approvals)]
-    months += [d.until.strftime("%Y-%m") for d in obs.downtimes]
-    for m in sorted(set(months)):
+    where = [(m, f"observed.{k}.{i}") for k in ("fit_months", "held_out_months")
+             for i, m in enumerate(getattr(obs, k))]
+    where += [(d.date.strftime("%Y-%m"), f"observed.{k}.{i}.date")
+              for k in ("stoppages", "approvals") for i, d in enumerate(getattr(obs, k))]
+    where += [(d.until.strftime("%Y-%m"), f"observed.downtimes.{i}.until")
+              for i, d in enumerate(obs.downtimes)]
+    months = [m for m, _ in where]
+    for m, path in sorted(where):
         p = pd.Period(m, "M")
         if p.start_time < pd.Timestamp(start) or p.end_time >= end:
-            raise ConfigError(source, "calendar.start", f"the back-test needs the run to cover "
-                              f"{min(months)} to {max(months)} (it runs {start} to "
-                              f"{end.date()})")
+            raise ConfigError(source, path, f"{m} lies outside the run ({start} to "
+                              f"{end.date()}): the back-test needs the run to cover "
+                              f"{min(months)} to {max(months)}")
     return obs
 
 

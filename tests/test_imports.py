@@ -85,6 +85,17 @@ def test_one_replication_spread_table_is_the_analysis_own(tmp_path: Path) -> Non
     assert res.config == parsed
 
 
+def test_one_replication_through_the_command_line_imports_neither(tmp_path: Path) -> None:
+    # What `rareshock run` prints (not quiet) for one replication: the summary table and
+    # "delta needs at least 30 replications", said without reading the spread table back.
+    out = tmp_path / "run"
+    code = ("from sim.cli import main\n"
+            f"assert main(['run', 'configs/baseline.toml', '-n', '1', '-j', '1', "
+            f"'--no-plots', '-o', {str(out)!r}]) == 0\n")
+    assert _heavy_after(code) == []
+    assert (out / "summary.csv").is_file()
+
+
 def test_the_command_line_and_the_api_import_neither_at_load() -> None:
     # What every command pays before it parses its arguments.
     assert _heavy_after("import sim.api\nimport sim.cli") == []

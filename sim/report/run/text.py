@@ -42,11 +42,11 @@ def run_text(res: StoredRun) -> str:
                      f"{band:>26} {r['p_positive']:>6.2f} {fmt(r['cvar95']):>10}")
     if s:
         lines += textwrap.wrap(intervals_note(k), 100)
-    exp = res.explained() if k and s else None
-    if exp is not None:
+    got = explainers(res, rows) if k and s else None
+    if got is not None:
         lines += ["", "what explains the spread of sector shortfall (delta, 95% interval; "
                   "Spearman's rho):"]
-        top, note = top_explainers(exp, res.parameters)
+        top, note = got
         gloss = glossary(res.config)
         for sector, g in top.items():
             if isinstance(g, str):
@@ -111,6 +111,21 @@ def intervals_note(k: int) -> str:
             f"from {spread}.")
 
 
+def explainers(res: StoredRun, rows: list[dict[str, Any]]
+               ) -> tuple[dict[str, pd.DataFrame | str], str] | None:
+    """`top_explainers` of the run's spread analysis (None without one). Below MIN_DELTA
+    replications delta is not estimated, and every sector reads so: said without reading
+    the table back (which needs pandas)."""
+    if res.replications < MIN_DELTA:
+        return {r["name"]: TOO_FEW for r in rows
+                if r["level"] == "sector" and r["metric"] == "shortfall_frac"}, ""
+    exp = res.explained()
+    return None if exp is None else top_explainers(exp, res.parameters)
+
+
+TOO_FEW = f"delta needs at least {MIN_DELTA} replications"
+
+
 def top_explainers(exp: pd.DataFrame, params: pd.DataFrame | None,
                    n: int = 3) -> tuple[dict[str, pd.DataFrame | str], str]:
     """Per sector, the `n` uncertain parameters that explain most of the spread of
@@ -124,8 +139,8 @@ def top_explainers(exp: pd.DataFrame, params: pd.DataFrame | None,
                for _, r in g[g["parameter"] == f].iterrows()}
         g = g[~g["parameter"].isin(FLOORS)]
         if g["delta"].isna().all():
-            out[sector] = (f"delta needs at least {MIN_DELTA} replications" if
-                           int(g["n"].max()) < MIN_DELTA else "no spread to explain (or "
+            out[sector] = (TOO_FEW if int(g["n"].max()) < MIN_DELTA else "no spread to "
+                           "explain (or "
                            "too little to estimate delta)")
             continue
         # only what stands above its floor's delta, intervals apart

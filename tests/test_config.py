@@ -890,3 +890,18 @@ def test_every_error_is_reported_a_line_each(tmp_path: Path) -> None:
     lines = str(ei.value).splitlines()
     assert [line.split(": ")[1] for line in lines] == ["horizon_days", "authority.reviewers"]
     assert [e.path for e in ei.value.more] == ["authority.reviewers"]
+
+
+@pytest.mark.parametrize(("steps", "words"), [
+    ([("2025-09-01", 900.0), ("2025-06-01", 600.0)], "ramp steps must be in date order"),
+    ([("2025-06-01", 900.0), ("2025-06-01", 600.0)],
+     "two ramp steps start on 2025-06-01"),
+])
+def test_a_ramp_says_one_capacity_per_date(tmp_path: Path, steps: list, words: str) -> None:
+    base = ROOT / "configs" / "baseline.toml"
+    ramp = ", ".join(f"{{ start = {d}, kg_per_day = {kg} }}" for d, kg in steps)
+    (tmp_path / "c.toml").write_text(f'extends = "{base.as_posix()}"\n'
+                                     f"[suppliers.row]\nramp = [{ramp}]\n")
+    with pytest.raises(ConfigError, match=words) as info:
+        load_config(tmp_path / "c.toml")
+    assert info.value.path.startswith("suppliers.row")

@@ -375,6 +375,10 @@ class SupplierConfig(OrderBookConfig):
         starts = [s.start for s in self.ramp]
         if starts != sorted(starts):
             raise ValueError("ramp steps must be in date order")
+        if len(set(starts)) != len(starts):
+            dup = next(d for d in starts if starts.count(d) > 1)
+            raise ValueError(f"two ramp steps start on {dup}: which capacity holds from then "
+                             "is not said; keep one step per date")
         return self
 
     def check_names(self, name: str, names: Names, misses: Misses) -> None:

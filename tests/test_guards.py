@@ -452,14 +452,20 @@ def test_unknown_supplier_named_before_the_sum(tmp_path: Path) -> None:
         "suppliers = { china = 0.94, nosuch = 0.06 }\n")
     with pytest.raises(ConfigError, match=r"suppliers\.nosuch: unknown supplier 'nosuch'"):
         load_config(tmp_path / "c.toml")
-    # a known one merged with the base's row = 0.06: the sum lists every entry
+    # the child's shares replace the base's whole (china 0.94, row 0.06): the sum lists
+    # every entry the child gives
     (tmp_path / "d.toml").write_text(
         f'extends = "{BASELINE.as_posix()}"\n[firms.us_auto_ev.ordering]\n'
-        "suppliers = { china = 1.0 }\n")
+        "suppliers = { china = 0.9, row = 0.06 }\n")
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "d.toml")
     assert info.value.path == "firms.us_auto_ev.ordering.suppliers"
-    assert info.value.message == "must sum to 1 (they sum to 1.06: china 1, row 0.06)"
+    assert info.value.message == "must sum to 1 (they sum to 0.96: china 0.9, row 0.06)"
+    (tmp_path / "e.toml").write_text(
+        f'extends = "{BASELINE.as_posix()}"\n[firms.us_auto_ev.ordering]\n'
+        "suppliers = { china = 1.0 }\n")
+    assert load_config(tmp_path / "e.toml").firms["us_auto_ev"].ordering.suppliers == \
+        {"china": 1.0}
 
 
 @pytest.mark.parametrize(("override", "path"), [

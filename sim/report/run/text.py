@@ -115,8 +115,8 @@ def explainers(res: StoredRun, rows: list[dict[str, Any]]
                ) -> tuple[dict[str, pd.DataFrame | str], str] | None:
     """`top_explainers` of the run's spread analysis (None without one). Below MIN_DELTA
     replications delta is not estimated, and every sector reads so: said without reading
-    the table back (which needs pandas)."""
-    if res.replications < MIN_DELTA:
+    the table back (which needs pandas) when it is not at hand already."""
+    if res.replications < MIN_DELTA and res.__dict__.get("_explained") is None:
         return {r["name"]: TOO_FEW for r in rows
                 if r["level"] == "sector" and r["metric"] == "shortfall_frac"}, ""
     exp = res.explained()

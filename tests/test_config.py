@@ -380,7 +380,8 @@ def test_override_float_bool_and_spaces() -> None:
 
 
 def test_set_into_an_entry_the_config_does_not_define_names_it() -> None:
-    # It read as eight lines of missing fields, seven of them blaming the file.
+    # It read as eight lines of missing fields, seven of them blaming the file. (A new
+    # entry whose fields all validate is added: the validation report adds destinations.)
     base = ROOT / "configs" / "baseline.toml"
     with pytest.raises(ConfigError) as info:
         load_config(base, ["firms.nosuch.ordering.resourcing.move_share=0.5"])

@@ -301,9 +301,10 @@ def load_config(path: str | Path, overrides: Iterable[str] | None = ()) -> Confi
     data, folders = _read_tree_and_samples(path)
     own = copy.deepcopy(data) if overrides else data
     overridden: list[str] = []
+    created: dict[str, str] = {}
     for text in overrides:
         keys, value = parse_override(text)
-        _check_named(data, keys)
+        created |= _new_entry(data, keys)
         set_path(data, keys, value, SET)
         overridden.append(".".join(keys))
     _inline_observed(data, Path.cwd(), SET)
@@ -311,6 +312,14 @@ def load_config(path: str | Path, overrides: Iterable[str] | None = ()) -> Confi
     try:
         return _validate(data, str(path), overridden)
     except ConfigError as exc:
+        for where, known in created.items():
+            if exc.path == where or exc.path.startswith(where + "."):
+                top, name = where.split(".", 1)
+                from .checks import unknown_name
+
+                raise ConfigError(SET, where, unknown_name(
+                    NAMED[top], name, known.split(","), also=f"; a new one made by --set "
+                    f"needs every required field: {exc.path}: {exc.message}")) from None
         if exc.source != SET and overridden and not _same_error(own, str(path), exc):
             raise ConfigError(SET, exc.path, exc.message, more=exc.more) from None
         raise
@@ -318,22 +327,19 @@ def load_config(path: str | Path, overrides: Iterable[str] | None = ()) -> Confi
 
 NAMED = {"firms": "firm", "suppliers": "supplier", "materials": "material",
          "destinations": "destination"}
-"""Top-level tables of named entries: a `--set` path into one changes an entry the config
-defines (a new entry needs its required fields, which a config file gives)."""
+"""Top-level tables of named entries: a `--set` path into one that the config does not
+define adds an entry, which fails unless every required field is given."""
 
 
-def _check_named(data: dict[str, Any], keys: list[str]) -> None:
-    """ConfigError naming `--set` if `keys` reach into an entry of a NAMED table that the
-    config does not define."""
-    kind = NAMED.get(keys[0])
+def _new_entry(data: dict[str, Any], keys: list[str]) -> dict[str, str]:
+    """{"firms.NAME": the known names, comma-joined} if `keys` reach into an entry of a
+    NAMED table that the config does not define (an override may add one, e.g. a
+    destination, whose fields all have defaults; if it fails, the error names it)."""
     table = data.get(keys[0])
-    if kind is None or len(keys) < 3 or not isinstance(table, Mapping) or keys[1] in table:
-        return
-    from .checks import unknown_name
-
-    raise ConfigError(SET, ".".join(keys[:2]), unknown_name(
-        kind, keys[1], table, also="; --set changes what the config defines, a config file "
-        "adds new ones"))
+    if keys[0] not in NAMED or len(keys) < 3 or not isinstance(table, Mapping) or \
+            keys[1] in table:
+        return {}
+    return {".".join(keys[:2]): ",".join(map(str, table))}
 
 
 def _same_error(data: dict[str, Any], source: str, exc: ConfigError) -> bool:

@@ -301,7 +301,7 @@ def load_config(path: str | Path, overrides: Iterable[str] | None = ()) -> Confi
     data, folders = _read_tree_and_samples(path)
     own = copy.deepcopy(data) if overrides else data
     overridden: list[str] = []
-    created: dict[str, str] = {}
+    created: dict[str, list[str]] = {}
     for text in overrides:
         keys, value = parse_override(text)
         created |= _new_entry(data, keys)
@@ -314,12 +314,12 @@ def load_config(path: str | Path, overrides: Iterable[str] | None = ()) -> Confi
     except ConfigError as exc:
         for where, known in created.items():
             if exc.path == where or exc.path.startswith(where + "."):
-                top, name = where.split(".", 1)
                 from .checks import unknown_name
 
+                top, name = where.split(".", 1)
                 raise ConfigError(SET, where, unknown_name(
-                    NAMED[top], name, known.split(","), also=f"; a new one made by --set "
-                    f"needs every required field: {exc.path}: {exc.message}")) from None
+                    NAMED[top], name, known, also=f"; a new one made by --set needs every "
+                    f"required field: {exc.path}: {exc.message}")) from None
         if exc.source != SET and overridden and not _same_error(own, str(path), exc):
             raise ConfigError(SET, exc.path, exc.message, more=exc.more) from None
         raise
@@ -331,15 +331,15 @@ NAMED = {"firms": "firm", "suppliers": "supplier", "materials": "material",
 define adds an entry, which fails unless every required field is given."""
 
 
-def _new_entry(data: dict[str, Any], keys: list[str]) -> dict[str, str]:
-    """{"firms.NAME": the known names, comma-joined} if `keys` reach into an entry of a
+def _new_entry(data: dict[str, Any], keys: list[str]) -> dict[str, list[str]]:
+    """{"firms.NAME": the names the table holds} if `keys` reach into an entry of a
     NAMED table that the config does not define (an override may add one, e.g. a
     destination, whose fields all have defaults; if it fails, the error names it)."""
     table = data.get(keys[0])
     if keys[0] not in NAMED or len(keys) < 3 or not isinstance(table, Mapping) or \
             keys[1] in table:
         return {}
-    return {".".join(keys[:2]): ",".join(map(str, table))}
+    return {".".join(keys[:2]): [str(k) for k in table]}
 
 
 def _same_error(data: dict[str, Any], source: str, exc: ConfigError) -> bool:

@@ -70,8 +70,8 @@ those bytes back gives the same Config (`ResultsDir.config` skips parsing and ch
 them again; a test holds the two equal). The last few only."""
 
 
-def _remember(text: bytes, cfg: Config) -> None:
-    _WROTE[digest(text)] = cfg
+def _remember(sha256: str, cfg: Config) -> None:
+    _WROTE[sha256] = cfg
     while len(_WROTE) > 8:
         del _WROTE[next(iter(_WROTE))]
 
@@ -691,8 +691,9 @@ class ResultsDir:
         # overwrite: only a folder whose manifest says what rareshock wrote
         old = self._overwritable(meta.get("kind", "run")) if entries else None
         text = config_toml(cfg)
+        sha = digest(text)
         header = {"format": FORMAT, "run_id": secrets.token_hex(8), "kind": "run", **meta,
-                  "config_sha256": digest_cfg, "config_file_sha256": digest(text),
+                  "config_sha256": digest_cfg, "config_file_sha256": sha,
                   "state": "running", "outputs": [],
                   "created": time.strftime("%Y-%m-%d %H:%M:%S")}
         # The new manifest first: from here on the old run's chunks are not this folder's.
@@ -702,7 +703,7 @@ class ResultsDir:
             self._remove_run(old)
         with self._writing(CONFIG):
             atomic_write_bytes(p / CONFIG, text)
-        _remember(text, cfg)
+        _remember(sha, cfg)
         return set()
 
     def _reopen(self, cfg: Config, meta: dict[str, Any], digest_cfg: str) -> set[int]:
@@ -738,9 +739,8 @@ class ResultsDir:
                             CONFIG)
             with self._writing(CONFIG):
                 atomic_write_bytes(p / CONFIG, text)
-        if man.get("config_file_sha256") != digest(text):
-            man["config_file_sha256"] = digest(text)
-        _remember(text, cfg)
+        man["config_file_sha256"] = sha = digest(text)
+        _remember(sha, cfg)
         man["state"] = "running"
         self.write_manifest(man)
         chunks = self.chunks(man["run_id"])

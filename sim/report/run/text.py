@@ -139,9 +139,8 @@ def top_explainers(exp: pd.DataFrame, params: pd.DataFrame | None,
                for _, r in g[g["parameter"] == f].iterrows()}
         g = g[~g["parameter"].isin(FLOORS)]
         if g["delta"].isna().all():
-            out[sector] = (TOO_FEW if int(g["n"].max()) < MIN_DELTA else "no spread to "
-                           "explain (or "
-                           "too little to estimate delta)")
+            out[sector] = (TOO_FEW if int(g["n"].max()) < MIN_DELTA else
+                           "no spread to explain (or too little to estimate delta)")
             continue
         # only what stands above its floor's delta, intervals apart
         keep = [p not in floor or d - c > top.get(floor[p], -np.inf)

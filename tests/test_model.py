@@ -158,7 +158,8 @@ def small_worlds(draw) -> tuple[dict[str, Any], int]:  # noqa: ANN001
         authority["pre_acceptance"] = draw(_nonneg(10.0))
 
     ramp = sorted(draw(st.lists(st.tuples(st.integers(-10, horizon + 10),
-                                          st.floats(0.0, 500.0).map(_r)), max_size=2)))
+                                          st.floats(0.0, 500.0).map(_r)), max_size=2,
+                                unique_by=lambda step: step[0])))  # one step per date
     suppliers = {
         "cn": {
             "kind": "controlled",

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..config.costs import COST_METRICS
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -161,8 +163,10 @@ def sector_columns(firms: Columns, by: str = "sector") -> dict[str, np.ndarray]:
     planned = _group_sums(group, np.asarray(firms["planned_value"], dtype=float), len(keys))
     frac = np.where(planned > 0, lost / np.where(planned > 0, planned, 1.0), 0.0)
     n_sec = max(1, len(sectors))
+    costs = {c: _group_sums(group, np.asarray(firms[c], dtype=float), len(keys))
+             for c in COST_METRICS if c in firms}  # with a [costs] table: sums
     return {"replication": keys // n_sec, "sector": sectors[keys % n_sec].astype(object),
-            "value_lost": lost, "planned_value": planned, "shortfall_frac": frac}
+            "value_lost": lost, "planned_value": planned, "shortfall_frac": frac, **costs}
 
 
 def sector_table(firms: pd.DataFrame) -> pd.DataFrame:
@@ -190,19 +194,20 @@ def sector_halfwidths(firms: Columns) -> dict[str, float]:
 
 def summary_rows(firms: Columns, authority: Columns) -> list[dict[str, Any]]:
     """The summary (one row per level, name and metric): firms in order of first
-    appearance, sectors sorted, tiers ascending (0 first), then the authority's metrics."""
+    appearance, sectors sorted, tiers ascending (0 first), then the authority's metrics.
+    With a `[costs]` table, each firm's total cost and each sector's costs too (USD)."""
     rows: list[dict[str, Any]] = []
     firm = np.asarray(firms.get("firm", np.array([], dtype=object)), dtype=object)
     for name in dict.fromkeys(firm.tolist()):
         mask = firm == name
-        for m in FIRM_METRICS:
+        for m in (*FIRM_METRICS, *(["total_cost"] if "total_cost" in firms else [])):
             rows.append({"level": "firm", "name": name, "metric": m}
                         | describe(np.asarray(firms[m])[mask], interval_of(m)))
     if len(firm):
         sec = sector_columns(firms)
         for sector in sorted(set(sec["sector"].tolist())):
             mask = sec["sector"] == sector
-            for m in SECTOR_METRICS:
+            for m in (*SECTOR_METRICS, *(c for c in COST_METRICS if c in sec)):
                 rows.append({"level": "sector", "name": sector, "metric": m}
                             | describe(sec[m][mask], interval_of(m)))
     tier = firms.get("tier")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..config.costs import COST_METRICS
 from ..config.schema import Config
 from ..errors import FolderError
 from ..run.store import ResultsDir
@@ -159,14 +160,16 @@ class StoredRun:
         return summary_rows(firms, self.columns("authority"))
 
     def firm_columns(self) -> list[str]:
-        """The replications columns a summary reads: FIRM_COLUMNS, and `tier` where the
-        folder has it (runs stored before supply tiers do not)."""
+        """The replications columns a summary reads: FIRM_COLUMNS, `tier` where the
+        folder has it (runs stored before supply tiers do not), and the costs of a
+        config with a `[costs]` table."""
         import pyarrow.parquet as pq  # not pyarrow.dataset, which imports pandas
 
         parts = [self.path / p.file for ch in self.chunks.values()
                  for name, p in ch.parts.items() if name == "replications"]
         names = pq.read_schema(parts[0]).names if parts else []
-        return [*FIRM_COLUMNS, *(["tier"] if "tier" in names else [])]
+        return [*FIRM_COLUMNS, *(["tier"] if "tier" in names else []),
+                *(c for c in COST_METRICS if c in names)]
 
     @property
     def summary_columns(self) -> list[str]:

@@ -77,6 +77,8 @@ class Names:
     has_stockpile: bool
     information_response_days: bool
     """Whether `authority.information_requests.response_days` is given."""
+    has_costs: bool = False
+    """Whether the config has a `[costs]` table."""
 
 
 class Misses:

@@ -21,18 +21,23 @@ from pydantic import Field, model_validator
 
 from .base import Name, PathError, Sector, Strict
 from .checks import Misses, Names
+from .costs import COST_METRICS
 from .study import PathLever
 
-FIRM_OUTPUTS = ("shortfall_frac", "shortfall_units", "value_lost", "downtime_days")
-"""Per-replication metrics of one firm an objective or constraint may name."""
-SECTOR_OUTPUTS = ("shortfall_frac", "value_lost")
-"""Per-replication metrics of a sector (value-weighted over its firms)."""
+FIRM_OUTPUTS = ("shortfall_frac", "shortfall_units", "value_lost", "downtime_days",
+                *COST_METRICS)
+"""Per-replication metrics of one firm an objective or constraint may name (the costs
+need a `[costs]` table)."""
+SECTOR_OUTPUTS = ("shortfall_frac", "value_lost", *COST_METRICS)
+"""Per-replication metrics of a sector (value-weighted over its firms; costs summed)."""
 BOUNDED = frozenset({"shortfall_frac"})
 """Metrics known to lie in [0, 1]: the only ones a CVaR bound can be exact for."""
 MAX_CANDIDATES = 200
 """Most candidates a finite set (the product of the levers' values) may hold."""
 
-Metric = Literal["shortfall_frac", "shortfall_units", "value_lost", "downtime_days"]
+Metric = Literal["shortfall_frac", "shortfall_units", "value_lost", "downtime_days",
+                 "holding_cost", "premium_cost", "shortfall_cost", "stockpile_cost",
+                 "total_cost"]
 
 
 class Output(Strict):
@@ -40,7 +45,10 @@ class Output(Strict):
     or of one `firm`."""
 
     metric: Metric = Field(description="`shortfall_frac`, `value_lost` (sector or firm); "
-                           "`shortfall_units`, `downtime_days` (firm only).")
+                           "`shortfall_units`, `downtime_days` (firm only); with a `[costs]` "
+                           "table, `total_cost` and its parts `holding_cost`, "
+                           "`premium_cost`, `shortfall_cost`, `stockpile_cost` (USD, "
+                           "summed over a sector).")
     sector: Sector | None = Field(default=None, description="The sector measured.")
     firm: Name | None = Field(default=None, description="... or the firm measured.")
 
@@ -60,7 +68,10 @@ class Output(Strict):
 
     def check_output(self, where: str, names: Names, sectors: frozenset[str],
                      misses: Misses) -> None:
-        """The sector has firms; the firm exists."""
+        """The sector has firms; the firm exists; a cost has a `[costs]` table."""
+        if self.metric in COST_METRICS and not names.has_costs:
+            misses.fail(f"{where}.metric", f"{self.metric} needs a [costs] table (what "
+                        "holding, premiums, the reserve and lost output cost)")
         if self.sector is not None and self.sector not in sectors:
             misses.fail(f"{where}.sector", f"no firm is in sector {self.sector!r} (sectors "
                         f"with firms: {', '.join(sorted(sectors)) or 'none'})")
@@ -82,6 +93,9 @@ class OptimizeLever(PathLever):
                                description="Highest value.")
     integer: bool = Field(default=False, description="Whole numbers only (whole-number "
                           "paths, e.g. `authority.reviewers`).")
+    scale: bool = Field(default=False, description="The value is a factor on what each "
+                        "path holds (as for sweep parameters: a stockpile of every material "
+                        "scaled together).")
     values: list[bool | int | float | str] | None = Field(
         default=None, min_length=2, description="A finite set of values (ranking and "
         "selection; with one lever and a `levers` objective, numbers searched in order).")

@@ -15,6 +15,7 @@ from .base import (
     Strict,
 )
 from .checks import Misses, Names, check_sum, last_day, unknown_name
+from .costs import CostsConfig
 from .observed import ObservedData
 from .optimize import OptimizeConfig
 from .policy import PolicyEvent, PolicyEventBase
@@ -70,6 +71,11 @@ class Config(Strict):
         default=None, description="Decision levers, objective and constraints of "
         "`rareshock optimize`; `run` ignores it."
     )
+    costs: CostsConfig | None = Field(
+        default=None, description="What holding, premiums, the reserve and lost output "
+        "cost (USD): the replications dataset then holds each firm's costs per replication "
+        "(`[costs]`)."
+    )
     uncertain: list[UncertainParameter] = Field(
         default=[], description="Values we do not know, drawn per replication from priors "
         "(`[[uncertain]]`); the `parameters` dataset records each replication's draws."
@@ -103,6 +109,8 @@ class Config(Strict):
             self.observed.check_names(names, misses)
         if self.calibration is not None:
             self.calibration.check_names(names, misses)
+        if self.costs is not None:
+            self.costs.check_names(names, misses)
         if self.optimize is not None:
             self.optimize.check_names(names, frozenset(f.sector for f in self.firms.values()),
                                       misses)
@@ -125,6 +133,7 @@ class Config(Strict):
             routes=frozenset(n for n, s in self.suppliers.items() if s.route is not None),
             uncertain=frozenset(u.name for u in self.uncertain),
             has_stockpile=self.stockpile is not None,
+            has_costs=self.costs is not None,
             information_response_days=(
                 self.authority.information_requests.response_days is not None),
         )
@@ -159,6 +168,10 @@ class Config(Strict):
             self._check_event(i, ev, names)
         self._check_measured()
         self._check_sourcing()
+        if self.costs is not None:
+            self.costs.check_stockpile(
+                self.stockpile.stock_kg if self.stockpile is not None else None,
+                self.reserve_users())
         names: dict[str, int] = {}
         for i, u in enumerate(self.uncertain):
             if u.name in names:
@@ -253,6 +266,29 @@ class Config(Strict):
         if o.measure_until and hi <= 0:
             raise PathError("output.measure_until", f"{o.measure_until} is not after the "
                             f"start: nothing would be measured; {window}")
+
+    def reserve_users(self) -> dict[str, float]:
+        """Per material, the planned use (kg/day) of the firms the stockpile serves."""
+        if self.stockpile is None:
+            return {}
+        served = set(self.stockpile.sectors)
+        use: dict[str, float] = {}
+        for f in self.firms.values():
+            if f.sector in served:
+                for m, k in f.bom.items():
+                    use[m] = use.get(m, 0.0) + f.units_per_day * k
+        return use
+
+    def premiums(self) -> dict[str, float]:
+        """Per supplier with one, the premium (USD per kg received): `costs`' own, else a
+        route's `premium_per_kg`."""
+        given = self.costs.premium_usd_per_kg if self.costs is not None else {}
+        out = {}
+        for n, s in self.suppliers.items():
+            p = given.get(n, s.route.premium_per_kg if s.route is not None else 0.0)
+            if p > 0:
+                out[n] = p
+        return out
 
     def made_materials(self) -> frozenset[str]:
         """The materials some firm makes (its `output`)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .base import MIN_PERIOD_DAYS, Period
 from .checks import MAX_REPORTED, SECTORS, Misses, Names, PathErrors, unknown_name
+from .costs import COST_METRICS, CostsConfig
 from .optimize import Constraint, Objective, OptimizeConfig, OptimizeLever, Output
 from .policy import (
     AddCapacity,
@@ -68,6 +69,8 @@ from .world import (
 )
 
 __all__ = [
+    "COST_METRICS",
+    "CostsConfig",
     "AddCapacity",
     "Allocation",
     "AuthorityConfig",

@@ -291,6 +291,9 @@ class Firm:
     def receive(self, sh: Shipment) -> None:
         """A shipment arrives and becomes usable stock."""
         self.ledger.move(sh, RECEIVED)
+        book = self.production.book
+        if book is not None:
+            book.receive(sh.supplier, sh.kg)
         self.production.receive(sh.material, sh.kg)
 
     def cancel(self, sh: Shipment) -> None:

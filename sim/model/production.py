@@ -21,6 +21,7 @@ import simpy
 
 from ..config.schema import FirmConfig
 from .clock import now, post_call
+from .costs import CostBook
 
 RUN, DOWN, SUB = 0, 1, 2
 
@@ -115,6 +116,7 @@ class Production:
         self.produced_std = 0.0  # units made with the standard bill of materials
         self.measured = [0.0, math.nan]  # output at the start and end of the measured window
         self.outages = Outages(recovery_window, counted)
+        self.book: CostBook | None = None  # kg-days held, premiums paid ([costs] only)
         self._version = 0  # invalidates stale stock-out predictions
         self._restart_version = 0
         self._restart_pending = False
@@ -155,6 +157,8 @@ class Production:
             self.outages.below_plan(t0, t)
             if self.rate == 0.0:
                 self.outages.stopped_days += dt
+        if self.book is not None:
+            self.book.hold(self.stock, self.cur if self.mode == RUN else {}, dt)
         self.produced += self.rate * dt
         if self.goods is not None:
             self.goods.on_hand += self.rate * dt
@@ -299,6 +303,8 @@ class Production:
         """The start (k = 0) or end (k = 1) of the measured window: the output so far."""
         self.advance()
         self.measured[k] = self.produced
+        if self.book is not None:
+            self.book.mark(k)
         if self.rationing is not None:
             self.measured_value[k] = self.produced_value
 

@@ -271,7 +271,39 @@ def _firms_columns(w: World) -> dict[str, Any]:
         "stockouts": np.array([o.stockouts for o in out], dtype=np.int64),
         "fill_rate": fill,
         **_resourced(firms),
+        **(_costs(w, shortfall, lost) if w.cfg.costs is not None else {}),
     }
+
+
+def _costs(w: World, shortfall: np.ndarray, lost: np.ndarray) -> dict[str, np.ndarray]:
+    """Each firm's costs over the measured window (USD; `sim/config/costs.py` says how)."""
+    cfg = w.cfg
+    costs = cfg.costs
+    assert costs is not None
+    rates = costs.holding_usd_per_kg_day
+    per_unit = costs.shortfall_usd_per_unit
+    reserve = cfg.stockpile
+    users = cfg.reserve_users()
+    held, paid, short, kept = [], [], [], []
+    for i, f in enumerate(w.firms):
+        book = f.production.book
+        assert book is not None
+        kg_days, premium = book.window()
+        held.append(sum(rates.get(m, 0.0) * v for m, v in kg_days.items()))
+        paid.append(premium)
+        short.append(shortfall[i] * per_unit[f.name] if f.name in per_unit else lost[i])
+        share = 0.0
+        if reserve is not None and f.sector in reserve.sectors:
+            use = f.production.use
+            share = sum(c * reserve.stock_kg[m] * use[m] / users[m]
+                        for m, c in costs.stockpile_usd_per_kg.items() if m in use)
+        kept.append(share)
+    cols = {"holding_cost": np.array(held, dtype=float),
+            "premium_cost": np.array(paid, dtype=float),
+            "shortfall_cost": np.array(short, dtype=float),
+            "stockpile_cost": np.array(kept, dtype=float)}
+    cols["total_cost"] = sum(cols.values())  # type: ignore[assignment]
+    return cols
 
 
 def _resourced(firms: list[Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from .authority import Authority
 from .background import LeadTimeWatch, start_background
 from .calendar import WorkingCalendar
 from .clock import events_processed, now, post_call
+from .costs import CostBook
 from .deferred import DeferredDemand
 from .firm import Firm
 from .licensing import Licensing
@@ -76,6 +77,10 @@ class World:
                           finished_goods(f.shipping, f.units_per_day) if n in bought else None,
                           counted.get(n, (math.inf, -math.inf)))
             for n, f in cfg.firms.items()}
+        if cfg.costs is not None:
+            premiums = cfg.premiums()
+            for p in production.values():
+                p.book = CostBook(p.bom, premiums)
         self.makers = {n: FirmSupplier(env, n, p, p.goods, cfg.firms[n].shipping,
                                        self.streams.keys)
                        for n, p in production.items() if p.goods is not None}

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..analysis.stats import sector_columns
-from ..config.schema import Config, Output
+from ..config.schema import COST_METRICS, Config, Output
 from ..run.chunks import Segment, chunk_tables
 from ..run.executors import Executor
 
@@ -58,7 +58,8 @@ def evaluate_chunk(root: int, cfg: Config, start: int, stop: int,
     t = tables["replications"]
     cols = {c: t.column(c).to_numpy(zero_copy_only=False) for c in
             ("replication", "firm", "sector", "value_lost", "planned_value",
-             "shortfall_frac", "shortfall_units", "downtime_days")}
+             "shortfall_frac", "shortfall_units", "downtime_days",
+             *(m for m in COST_METRICS if m in t.column_names))}
     return outputs_of(cols, outputs, start, stop)
 
 

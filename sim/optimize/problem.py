@@ -135,7 +135,7 @@ def plan_problem(cfg: Config, source: str = "<config>", force: bool = False) -> 
         raise ConfigError(source, "optimize", "this config has no [optimize] table (see the "
                           "README, Decisions)")
     opt = cfg.optimize
-    levers = [check_lever(cfg, source, f"optimize.levers.{i}", lv.label, lv.paths, False,
+    levers = [check_lever(cfg, source, f"optimize.levers.{i}", lv.label, lv.paths, lv.scale,
                           lv.integer, lv.values is None, "a decision lever")
               for i, lv in enumerate(opt.levers)]
     for i, (lv, spec) in enumerate(zip(levers, opt.levers, strict=True)):

@@ -143,3 +143,25 @@ def test_a_cost_objective_needs_the_costs_table() -> None:
         config_from_dict(d, "t.toml")
     assert e.value.path == "optimize.objective.output.metric"
     assert "needs a [costs] table" in e.value.message
+
+
+def test_a_run_summarises_and_reports_the_costs(tmp_path: Any) -> None:
+    """summary.csv's sector cost rows are the means of the sector sums over the stored
+    replications, and the page's headline carries each sector's total cost."""
+    import pandas as pd
+
+    import sim.api as api
+
+    cfg = config_from_dict(_reserve_world(), "t.toml")
+    res = api.run_batch(cfg, tmp_path / "r", replications=4, workers=1)
+    rep = pd.read_parquet(tmp_path / "r" / "replications")
+    summary = pd.read_csv(tmp_path / "r" / "summary.csv")
+    got = summary.set_index(["level", "name", "metric"])["mean"]
+    for sector, g in rep.groupby("sector"):
+        for c in ("holding_cost", "stockpile_cost", "total_cost"):
+            assert got["sector", sector, c] == pytest.approx(
+                g.groupby("replication")[c].sum().mean(), rel=1e-12)
+    assert got["firm", "big", "total_cost"] == pytest.approx(
+        rep.loc[rep.firm == "big", "total_cost"].mean(), rel=1e-12)
+    page = api.report(res.path).read_text()
+    assert 'data-key="defence/total_cost/mean"' in page

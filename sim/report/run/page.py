@@ -88,25 +88,27 @@ def _policy_table(res: StoredRun) -> Table:
 
 
 def _sector_headline(rows: list[dict[str, Any]], k_uncertain: int) -> Table:
-    """The headline: per sector, mean shortfall and value lost with the 95% CI of the
-    mean (Monte Carlo error), P5-P95 of replications, P(>0) and CVaR95."""
+    """The headline: per sector, mean shortfall and value lost (and total cost, with a
+    `[costs]` table) with the 95% CI of the mean (Monte Carlo error), P5-P95 of
+    replications, P(>0) and CVaR95."""
     out = []
+    labels = {"shortfall_frac": "shortfall", "value_lost": "value lost",
+              "total_cost": "total cost"}  # the last with a [costs] table
     for r in rows:
-        if r["level"] not in ("sector", "tier") or r["metric"] not in ("shortfall_frac",
-                                                                        "value_lost"):
+        if r["level"] not in ("sector", "tier") or r["metric"] not in labels:
             continue
         fmt = fmt_frac if r["metric"] == "shortfall_frac" else fmt_money
         name = r["name"] if r["level"] == "sector" else f"tier {r['name']}"
         key = f"{name}/{r['metric']}"
-        out.append([Cell(name), Cell("shortfall" if r["metric"] == "shortfall_frac"
-                                          else "value lost"),
+        out.append([Cell(name), Cell(labels[r["metric"]]),
                     cell(r["mean"], fmt, f"{key}/mean"),
                     cell(r["ci_low"], fmt, f"{key}/ci_low"),
                     cell(r["ci_high"], fmt, f"{key}/ci_high"),
                     cell(r["p5"], fmt, f"{key}/p5"), cell(r["p95"], fmt, f"{key}/p95"),
                     cell(r["p_positive"], "{:.2f}", f"{key}/p_positive"),
                     cell(r["cvar95"], fmt, f"{key}/cvar95")])
-    return Table("Sector shortfall (share of planned production value) and value lost",
+    return Table("Sector shortfall (share of planned production value) and value lost"
+                 + (", and total cost" if any(r[1].text == "total cost" for r in out) else ""),
                  ["sector", "metric", "mean", "95% CI low", "95% CI high", "P5", "P95",
                   "P(> 0)", "CVaR95"], out,
                  f"{intervals_note(k_uncertain)} CVaR95: the mean of the worst 5% of "

@@ -154,8 +154,16 @@ def test_observed_errors_name_the_file_and_field(tmp_path: Path) -> None:
         '[[stoppages]]\nfirm = "ghost"\nevent = "x"\ndate = 2025-05-01\n')
     (tmp_path / "d.toml").write_text(
         f'extends = "{ROOT / "configs" / "baseline.toml"}"\nobserved = "o.toml"\n')
-    with pytest.raises(ConfigError, match=r"observed.stoppages.0.firm: unknown firm 'ghost'"):
+    with pytest.raises(ConfigError) as e:  # the file the mistake is in, the path inside it
         load_config(tmp_path / "d.toml")
+    assert str(e.value).startswith(f"{tmp_path / 'o.toml'}: stoppages.0.firm: unknown firm "
+                                   "'ghost'")
+    (tmp_path / "e.toml").write_text('extends = "d.toml"\nname = "e"\n')  # inherited too
+    with pytest.raises(ConfigError, match=r"o.toml: stoppages.0.firm: unknown firm"):
+        load_config(tmp_path / "e.toml")
+    with pytest.raises(ConfigError) as e:  # named by --set: --set carries the blame
+        load_config(ROOT / "configs" / "baseline.toml", [f"observed={tmp_path / 'o.toml'}"])
+    assert e.value.source == "--set" and e.value.path == "observed.stoppages.0.firm"
 
 
 def test_load_accepts_str_path() -> None:

@@ -312,6 +312,29 @@ def test_a_window_with_one_day_in_it_is_kept(tmp_path: Path) -> None:
     assert str(cfg.output.measure_from) == "2025-08-28"
 
 
+@pytest.mark.parametrize(("window", "path", "words"), [
+    ("until = 2024-12-31", "observed.downtimes.0.until",
+     "2024-12-31 is before the start: nothing would be counted"),
+    ("since = 2025-09-01\nuntil = 2025-12-31", "observed.downtimes.0.since",
+     "2025-09-01 is after the end: nothing would be counted"),
+    ("since = 2025-05-01\nuntil = 2025-05-10", "observed.downtimes.0",
+     "days.high: 21 days is more than the window from 2025-05-01 to 2025-05-10 holds (10)"),
+    ("until = 2025-01-10", "observed.downtimes.0.days.high",
+     "21 days is more than the window from the start, 2025-01-01, to 2025-01-10 holds (10)"),
+])
+def test_a_downtime_window_outside_the_run_or_too_short_is_refused(
+        tmp_path: Path, window: str, path: str, words: str) -> None:
+    """A reported downtime compared over days the run never simulates, or more days than
+    its window holds, could only ever miss: refused, naming the file it is in."""
+    (tmp_path / "obs.toml").write_text(
+        f'[[downtimes]]\nfirm = "us_auto_ev"\nevent = "x"\ndays = {{ low = 7, high = 21 }}\n'
+        f"{window}\n")
+    err = refused(child(tmp_path, 'observed = "obs.toml"\n'))
+    where = path.removeprefix("observed.")
+    assert (err.source, err.path) == (str(tmp_path / "obs.toml"), where), str(err)
+    assert words in err.message, err.message
+
+
 def test_a_horizon_prior_that_leaves_the_window_out_is_refused(tmp_path: Path) -> None:
     # at its low end (100 days: to 2025-04-10) the window from 1 June holds nothing
     err = refused(child(tmp_path, "[output]\nmeasure_from = 2025-06-01\n[[uncertain]]\n"
@@ -530,3 +553,29 @@ def test_lever_paths_suggest_the_nearest(override: str, path: str, words: str) -
 def test_misspelt_choices_suggest_the_nearest(override: str, words: str) -> None:
     err = refused(SMALL, [override])
     assert words in err.message, str(err)
+
+
+@pytest.mark.parametrize(("override", "path", "words"), [
+    ('firms.us_tier1.ordering.front_running={materials=["smco_magnet"], target_cover_days=90}',
+     "firms.us_tier1.ordering.front_running.materials.0",
+     "the firm uses no smco_magnet (its bill of materials: ndfeb_magnet)"),
+    ("suppliers.china_motors.capacity_kg_per_day=0",
+     "firms.us_auto_ev.ordering.resourcing.to.china_motors",
+     "has no capacity now or later"),
+    ("suppliers.row.ramp=[{start=2024-12-01, kg_per_day=600.0}]",
+     "suppliers.row.ramp.0.start", "2024-12-01 is before the start, 2025-01-01"),
+])
+def test_settings_that_could_only_do_nothing_are_refused(override: str, path: str,
+                                                         words: str) -> None:
+    """Ordering ahead a material the firm does not use, re-sourcing to a supplier that
+    never has capacity, a ramp step before the run: each silently did nothing."""
+    err = refused(SMALL, [override])
+    assert (err.source, err.path) == ("--set", path), str(err)
+    assert words in err.message, err.message
+
+
+def test_a_zero_capacity_target_that_a_capacity_event_opens_is_kept() -> None:
+    cfg = load_config(SMALL, ["suppliers.china_motors.capacity_kg_per_day=0",
+                              'policy=[{type="capacity", date=2025-06-01, '
+                              'supplier="china_motors", add_kg_per_day=100.0}]'])
+    assert cfg.suppliers["china_motors"].capacity_kg_per_day == 0

@@ -95,7 +95,29 @@ def _read_tree_and_samples(path: str | Path) -> tuple[dict[str, Any], dict[int, 
         data = _read_tree(path, ())
     except RecursionError:  # merging tables nested thousands deep
         raise ConfigError(str(path), "", TOO_DEEP) from None
+    data.pop(_OBSERVED_FROM, None)
     return data, _inline_posteriors(data)
+
+
+def _observed_file(path: str | Path) -> str | None:
+    """The file the config's `observed` table was read from (None: a table, or none)."""
+    try:
+        return _read_tree(path, ()).get(_OBSERVED_FROM)
+    except (ConfigError, RecursionError):
+        return None
+
+
+def _in_observed_file(exc: ConfigError, path: str | Path) -> ConfigError:
+    """An error inside a file `observed` names, naming that file and the path inside it
+    (the others as they were)."""
+    if exc.source != str(path) or not (exc.path == "observed"
+                                       or exc.path.startswith("observed.")):
+        return exc
+    where = _observed_file(path)
+    if where is None:
+        return exc
+    return ConfigError(where, exc.path.removeprefix("observed").lstrip(".") or "",
+                       exc.message, more=exc.more)
 
 
 def _read_tree(path: str | Path, _chain: tuple[Path, ...]) -> dict[str, Any]:
@@ -137,8 +159,10 @@ def _inline_observed(data: dict[str, Any], folder: Path, source: str) -> None:
     if not path.is_file():
         raise ConfigError(source, "observed", f"no such file {name!r} (relative to {folder})")
     data["observed"] = _read_toml(path, str(path))
+    data[_OBSERVED_FROM] = str(path)
 
 
+_OBSERVED_FROM = "__observed_from__"  # the file `observed` names, until validation
 _FROM = "__declared_in__"  # (folder, source) of a posterior prior, until it is inlined
 
 
@@ -308,6 +332,7 @@ def load_config(path: str | Path, overrides: Iterable[str] | None = ()) -> Confi
         set_path(data, keys, value, SET)
         overridden.append(".".join(keys))
     _inline_observed(data, Path.cwd(), SET)
+    data.pop(_OBSERVED_FROM, None)
     _reinline_overridden(data, overridden, folders)
     try:
         return _validate(data, str(path), overridden)
@@ -322,7 +347,7 @@ def load_config(path: str | Path, overrides: Iterable[str] | None = ()) -> Confi
                     f"required field: {exc.path}: {exc.message}")) from None
         if exc.source != SET and overridden and not _same_error(own, str(path), exc):
             raise ConfigError(SET, exc.path, exc.message, more=exc.more) from None
-        raise
+        raise _in_observed_file(exc, path) from None
 
 
 NAMED = {"firms": "firm", "suppliers": "supplier", "materials": "material",

@@ -18,7 +18,7 @@ from .checks import Misses, Names, check_sum, last_day, unknown_name
 from .costs import CostsConfig
 from .observed import ObservedData
 from .optimize import OptimizeConfig
-from .policy import PolicyEvent, PolicyEventBase
+from .policy import AddCapacity, PolicyEvent, PolicyEventBase
 from .responses import ResponseSwitches
 from .sourcing import FrontRunning
 from .study import CalibrationConfig, OutputConfig, RunsConfig, SweepConfig, UncertainParameter
@@ -167,6 +167,7 @@ class Config(Strict):
         for i, ev in enumerate(self.policy):
             self._check_event(i, ev, names)
         self._check_measured()
+        self._check_downtime_windows()
         self._check_sourcing()
         if self.costs is not None:
             self.costs.check_stockpile(
@@ -204,6 +205,10 @@ class Config(Strict):
                 if not set(f.bom) & set(sup.materials):
                     raise PathError(f"{p}.{s}",
                                     f"{s!r} supplies none of the bill of materials")
+                if not self._ever_supplies(s):
+                    raise PathError(f"{p}.{s}", f"{s!r} has no capacity now or later (0 kg/day, "
+                                    "no ramp step or capacity event adds any): orders moved "
+                                    "there would never arrive")
             away = self._check_away(name, f)
             movable = [m for m, g in self.sources(f, made).items()
                        if any(n in away if away is not None else
@@ -215,6 +220,11 @@ class Config(Strict):
                                 "supplier (or a source in `away_from`) and sold by one of "
                                 "these: nothing would move")
         for s_name, sup in self.suppliers.items():
+            for k, st in enumerate(sup.ramp):
+                if st.start < self.calendar.start:
+                    raise PathError(f"suppliers.{s_name}.ramp.{k}.start", f"{st.start} is "
+                                    f"before the start, {self.calendar.start}: the capacity at "
+                                    "the start is capacity_kg_per_day")
             if sup.route is not None and sup.kind != "free":
                 raise PathError(f"suppliers.{s_name}.route", "a route is a free supplier (it "
                                 "needs no licence until a rule closes it)")
@@ -226,6 +236,19 @@ class Config(Strict):
                 if m not in self.materials:
                     raise PathError(f"{path}.materials.{k}", unknown_name("material", m,
                                                                           self.materials))
+                firm = self.firms.get(path.split(".")[1]) if path != "front_running" else None
+                if firm is not None and m not in firm.bom:
+                    raise PathError(f"{path}.materials.{k}", f"the firm uses no {m} (its bill "
+                                    f"of materials: {', '.join(firm.bom)}): nothing would be "
+                                    "ordered ahead")
+
+    def _ever_supplies(self, name: str) -> bool:
+        """Whether a free supplier has capacity at some time: at the start, at a ramp step
+        or after a `capacity` policy event that adds some."""
+        sup = self.suppliers[name]
+        return bool(sup.capacity_kg_per_day or any(st.kg_per_day > 0 for st in sup.ramp)
+                    or any(isinstance(ev, AddCapacity) and ev.supplier == name
+                           and ev.add_kg_per_day > 0 for ev in self.policy))
 
     def _check_away(self, name: str, f: FirmConfig) -> frozenset[str] | None:
         """The sources a firm's re-sourcing moves orders away from (None: its controlled
@@ -266,6 +289,27 @@ class Config(Strict):
         if o.measure_until and hi <= 0:
             raise PathError("output.measure_until", f"{o.measure_until} is not after the "
                             f"start: nothing would be measured; {window}")
+
+    def _check_downtime_windows(self) -> None:
+        """Each observed downtime's window holds some of the simulated window, and its
+        days fit in it (from the start when `since` is not given)."""
+        if self.observed is None:
+            return
+        start, h = self.calendar.start, self.horizon_days
+        window = f"the simulated window is {start} to {last_day(start, h)}"
+        for i, d in enumerate(self.observed.downtimes):
+            at = f"observed.downtimes.{i}"
+            since = d.since or start
+            if d.until < start:
+                raise PathError(f"{at}.until", f"{d.until} is before the start: nothing "
+                                f"would be counted; {window}")
+            if (since - start).days >= h:
+                raise PathError(f"{at}.since", f"{since} is after the end: nothing would be "
+                                f"counted; {window}")
+            n = (d.until - since).days + 1
+            if d.since is None and d.days.high > n:
+                raise PathError(f"{at}.days.high", f"{d.days.high:g} days is more than the "
+                                f"window from the start, {start}, to {d.until} holds ({n})")
 
     def reserve_users(self) -> dict[str, float]:
         """Per material, the planned use (kg/day) of the firms the stockpile serves."""

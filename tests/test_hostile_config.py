@@ -564,6 +564,10 @@ def test_misspelt_choices_suggest_the_nearest(override: str, words: str) -> None
      "has no capacity now or later"),
     ("suppliers.row.ramp=[{start=2024-12-01, kg_per_day=600.0}]",
      "suppliers.row.ramp.0.start", "2024-12-01 is before the start, 2025-01-01"),
+    ('suppliers.row.materials=["ndfeb_magnet", "ndfeb_magnet"]', "suppliers.row",
+     "materials lists 'ndfeb_magnet' twice"),
+    ('suppliers.china_motors.route.assembly=""', "suppliers.china_motors.route.assembly",
+     "at least 1 character"),
 ])
 def test_settings_that_could_only_do_nothing_are_refused(override: str, path: str,
                                                          words: str) -> None:

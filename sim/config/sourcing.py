@@ -114,8 +114,8 @@ class Route(Strict):
     the premium is per piece. A `close_route` policy event (a later rule that controls
     the assemblies) closes it."""
 
-    assembly: str = Field(default="assembly", description="What is bought (shown in "
-                          "tables), e.g. `motor`.")
+    assembly: str = Field(default="assembly", min_length=1, description="What is bought "
+                          "(shown in tables), e.g. `motor`.")
     kg_per_assembly: PosFloat = Field(
         default=1.5, description="kg of the material inside one assembly. ⚠ a battery-EV "
         "traction motor holds about 1.3-2 kg of NdFeB magnet.")

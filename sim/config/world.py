@@ -372,6 +372,9 @@ class SupplierConfig(OrderBookConfig):
             raise ValueError("a controlled supplier has no capacity to allocate and needs "
                              "licences anyway: allocation, priority and china_content_share "
                              "are for free suppliers")
+        if len(set(self.materials)) < len(self.materials):
+            dup = next(m for m in self.materials if self.materials.count(m) > 1)
+            raise ValueError(f"materials lists {dup!r} twice")
         starts = [s.start for s in self.ramp]
         if starts != sorted(starts):
             raise ValueError("ramp steps must be in date order")

@@ -80,7 +80,8 @@ validation: $(STAMP)
 	$(BIN)/rareshock validate-model --calibrations $(CAL)-to-june $(CAL)
 
 ## docs: regenerate every results folder the README quotes and its figures (docs/*.png), by
-## command (docs/regenerate.sh says which file holds which number); ~40 min on 2 cores.
+## command (docs/regenerate.sh says which file holds which number); ~75 min on 2 cores
+## (the optimize step alone ~35).
 ## Run it whenever the model's numbers change (after `make calibration`), then update the
 ## README from the files it names. N=4 for a quick check (N26= the 2026 steps, default 100),
 ## J= workers, STEPS="baseline 2026" for some steps only, RESUME=1 to keep complete folders

@@ -28,6 +28,8 @@
 #   front-running  results/compare-front-running: the 2026 expiry with and without
 #   branches       results/2026-branches: the branch itself uncertain
 #   tiers          results/compare-defence-first and results/gaming (the supply tiers' section)
+#   optimize       results/optimize-*: the three bundled decisions at their configured size
+#                  (optimize.md; wall.txt, the wall time in seconds); N and J are not applied
 #   screenshot     docs/report_run.png (needs chromium; skipped with a message without it)
 #
 # Comparisons reuse a run that is already on disk with the same seed and replications
@@ -42,7 +44,7 @@ N=${N:-}
 J=${J:-}
 RESUME=${RESUME:-}
 ALL=(baseline fixed compare-2025 responses backtests 2026 october front-running branches tiers
-     screenshot)
+     optimize screenshot)
 STEPS=("$@")
 [ ${#STEPS[@]} -eq 0 ] && STEPS=("${ALL[@]}")
 
@@ -224,6 +226,17 @@ step_tiers() {
     run configs/baseline.toml results/gaming "${gaming[@]}" --no-plots
     "$RS" summary results/gaming > results/gaming/summary.txt
     arcs results/gaming > results/gaming/ripple.csv
+}
+
+step_optimize() {
+    say "the bundled decisions -> results/optimize-* (optimize.md, wall.txt)"
+    local c name start
+    for c in configs/optimize/*.toml; do
+        name=$(basename "$c" .toml)
+        start=$(date +%s)
+        "$RS" optimize "$c" -o "results/optimize-$name" --overwrite ${J:+-j "$J"} -q
+        echo $(( $(date +%s) - start )) > "results/optimize-$name/wall.txt"
+    done
 }
 
 step_screenshot() {

@@ -191,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--export", metavar="FILE.toml", help="also write the posterior config "
                      "there, its sample beside it as FILE.parquet (to commit a calibrated "
                      "scenario; paths rewritten relative to it)")
+    cal.add_argument("--check", metavar="K", type=int, help="with calibration.method = "
+                     "\"npe\": the simulation-based calibration check on K synthetic "
+                     "datasets (coverage of the truth, ranks, contraction; sbc.csv)")
     _flags(cal, "no_plots", "quiet")
     cmp = sub.add_parser("compare", help="compare scenarios on shared seeds: paired "
                          "differences against the first",
@@ -380,6 +383,8 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     api.start_pool_early(args.executor, args.workers)
+    if args.check is not None:  # --check K is --set calibration.check=K
+        args.overrides = [*(args.overrides or []), f"calibration.check={args.check}"]
     cfg = api.load_config(args.config, args.overrides)
     out = Path(args.out) if args.out else Path("results") / f"{Path(args.config).stem}-calibration"
 

@@ -241,6 +241,8 @@ class Fit:
     # targets whose spread across a generation's simulations was 0 (left out of that
     # generation's distance), with the generations
     unscaled: dict[str, list[int]] = field(default_factory=dict)
+    method: str = "abc"  # or "npe" (sim.calibration.npe)
+    sbc: dict[str, Any] | None = None  # npe: the simulation-based calibration check
 
     @property
     def names(self) -> list[str]:

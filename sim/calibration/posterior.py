@@ -258,8 +258,17 @@ def stored_fit(path: Path, cfg: Config) -> Fit:
         raise bad(f"generations.csv is damaged (it needs a row per generation with "
                   f"{', '.join(sorted(need))})")
     params = [by_name[c] for c in columns]
+    settings = cfg.calibration or CalibrationConfig()
+    npe = settings.method == "npe"
+    sbc = None
+    if npe and (path / "sbc.csv").is_file():
+        try:
+            sbc = {"rows": pd.read_csv(path / "sbc.csv").to_dict("records")}
+        except Exception:  # noqa: BLE001 - any unreadable table is a damaged folder
+            raise bad("sbc.csv is damaged (not a readable CSV table)") from None
     return Fit(params, post, gens,
                fit_targets(cfg, str(path / "config.toml")), int(man.get("simulations", 0)),
-               float(man.get("fit_seconds", "nan")), path / "abc.db",
-               cfg.calibration or CalibrationConfig(),
-               {k: list(v) for k, v in (man.get("unscaled") or {}).items()})
+               float(man.get("fit_seconds", "nan")),
+               path / ("training.parquet" if npe else "abc.db"), settings,
+               {k: list(v) for k, v in (man.get("unscaled") or {}).items()},
+               settings.method, sbc)

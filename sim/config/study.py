@@ -250,10 +250,20 @@ class SweepConfig(Strict):
 
 
 class CalibrationConfig(Strict):
-    """`rareshock calibrate`: approximate Bayesian computation (ABC-SMC, pyabc) of the
-    `[[uncertain]]` parameters against the `observed` data of the fit window."""
+    """`rareshock calibrate`: the `[[uncertain]]` parameters fitted to the `observed` data
+    of the fit window, by approximate Bayesian computation (ABC-SMC, pyabc) or neural
+    posterior estimation (NPE, sbi)."""
 
-    population: int = Field(default=200, ge=10, description="Particles per generation.")
+    method: Literal["abc", "npe"] = Field(
+        default="abc", description="`abc`: ABC-SMC (pyabc); `npe`: neural posterior "
+        "estimation (sbi; the `npe` extra): a flow trained on `simulations` draws from the "
+        "prior, then `draws` independent posterior draws.")
+    simulations: int = Field(default=4000, ge=50, description="npe: simulations from the "
+                             "prior the network learns from.")
+    draws: int = Field(default=4000, ge=100, description="npe: posterior draws kept "
+                       "(independent, equal weights).")
+    population: int = Field(default=200, ge=10, description="abc: particles per "
+                            "generation.")
     generations: int = Field(default=12, ge=1, description="Most generations to run.")
     min_acceptance: Probability = Field(
         default=0.02, description="Stop once a generation accepts fewer of its simulations."
@@ -282,6 +292,18 @@ class CalibrationConfig(Strict):
         default=100, ge=1, description="Replications of the posterior run for the posterior "
         "predictive check."
     )
+    check: int = Field(default=0, ge=0, le=100_000, description="npe: synthetic datasets "
+                       "of the simulation-based calibration check (`--check K`): fresh "
+                       "simulations from the prior whose truth the posterior should cover "
+                       "(0: none).")
+
+    @model_validator(mode="after")
+    def _check_needs_npe(self) -> CalibrationConfig:
+        if self.check and self.method != "npe":
+            raise PathError("calibration.check", "the simulation-based calibration check "
+                            "runs on the amortised network of method = \"npe\" (with abc it "
+                            "would be a whole fit per dataset)")
+        return self
 
     @field_validator("weights")
     @classmethod

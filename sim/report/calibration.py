@@ -134,6 +134,77 @@ def _ess_note(ess: float, population: int) -> list[str]:
             "them.", ""]
 
 
+SBC_IDENTIFIED = 0.1
+"""A parameter whose posterior variance is on average within 10% of its prior's, on
+synthetic data, is named as not identified by the targets."""
+SBC_COVERAGE = (0.80, 0.97)
+"""The range a 90% interval's coverage of the truth should fall in over the datasets."""
+
+
+def sbc_table(sbc: dict[str, Any]) -> pd.DataFrame:
+    """The SBC check per parameter, with whether its 90% coverage is in range and whether
+    the targets identify it (contraction at least `SBC_IDENTIFIED`)."""
+    df = pd.DataFrame(sbc["rows"])
+    lo, hi = SBC_COVERAGE
+    df["coverage_90_ok"] = df["coverage_90"].between(lo, hi)
+    df["identified"] = df["contraction"] >= SBC_IDENTIFIED
+    return df
+
+
+def sbc_lines(sbc: dict[str, Any]) -> list[str]:
+    """calibration.md's SBC section."""
+    df = sbc_table(sbc)
+    lo, hi = SBC_COVERAGE
+    n = int(df["datasets"].iloc[0]) if len(df) else 0
+    off = df.loc[~df["coverage_90_ok"], "parameter"].tolist()
+    blind = df.loc[~df["identified"], "parameter"].tolist()
+    return [
+        "## Simulation-based calibration", "",
+        f"{n} synthetic datasets: parameter sets drawn from the prior, each simulated with "
+        "the same targets and the same noise as the real data, then given to the trained "
+        "network as if observed (Talts et al. 2018). A method that is right covers the "
+        "truth with its 90% intervals in about 90% of datasets (here judged in "
+        f"{lo:.0%}-{hi:.0%}) and its ranks are uniform (the KS p-value is not small); "
+        "contraction is 1 - posterior variance / prior variance, averaged over the "
+        f"datasets: under {SBC_IDENTIFIED:g}, the targets do not identify the parameter.",
+        "", markdown_table(df, "{:.3g}"), "",
+        ("**90% coverage out of range:** " + ", ".join(off) + "." if off else
+         f"Every parameter's 90% coverage is within {lo:.0%}-{hi:.0%}."), "",
+        ("**Not identified by these targets** (the posterior stays close to the prior): "
+         + ", ".join(blind) + "." if blind else "Every parameter is identified."), "",
+    ]
+
+
+def _method_lines(fit: Fit, source: str, commit: str, fit_months: list[str],
+                  counts: dict[str, int]) -> list[str]:
+    """calibration.md's opening: what was fitted, by which method, at what cost."""
+    s = fit.settings
+    what = (f"{len(fit.names)} uncertain parameters against {len(fit.targets)} targets of "
+            f"the fit window {', '.join(fit_months)} ({counts['exports']} monthly export "
+            f"ratios, {counts['stoppages']} first stoppages, {counts['downtimes']} "
+            f"downtimes, {counts['approvals']} approval shares)")
+    cost = (f"**{fit.simulations:,} simulations in {fit.wall_seconds / 60:.1f} min** "
+            f"({fit.simulations / max(fit.wall_seconds, 1e-9):.1f} per second). ")
+    head = f"rareshock calibrate {md_text(source)} (commit {md_text(commit)}): "
+    if fit.method == "npe":
+        return [head + f"neural posterior estimation (sbi's NPE, a masked autoregressive "
+                f"flow) of {what}, trained on {s.simulations:,} simulations from the prior; "
+                f"{len(fit.posterior):,} independent posterior draws (equal weights: the "
+                f"effective sample is {len(fit.posterior):,}).", "",
+                cost + "The training set is `training.parquet` (each parameter on its "
+                "prior's probability scale, `u_NAME`, and each target's figure).", ""]
+    return [head + f"ABC-SMC (pyabc) of {what}; weights {s.weights}. Population "
+            f"{s.population}, at most {s.generations} generations, stopping once "
+            f"acceptance falls below {s.min_acceptance:.1%}.", "",
+            cost + "pyabc's history database is `abc.db` (open it with `pyabc.History`).",
+            "",
+            "## Generations", "",
+            "epsilon: the tolerance on the weighted distance; acceptance: particles accepted "
+            "over simulations; ESS: effective sample size of the weighted particles. The "
+            "adaptive distance re-scales each target every generation, so epsilon is on a "
+            "new scale each time and may rise while the fit tightens.", ""]
+
+
 def calibration_markdown(cfg: Config, fit: Fit, bt: Backtest, *, title: str,
                          source: str, fit_months: list[str], predictive: int,
                          commit: str, plots: list[str]) -> str:
@@ -149,25 +220,13 @@ def calibration_markdown(cfg: Config, fit: Fit, bt: Backtest, *, title: str,
                                                                  "downtimes", "approvals")}
     targets = pd.DataFrame([{"target": t.key, "kind": t.group, "observed": t.observed}
                             for t in fit.targets])
+    abc = fit.method != "npe"
     lines = [
         f"# Calibration: {md_text(title)}", "",
-        f"rareshock calibrate {md_text(source)} (commit {md_text(commit)}): ABC-SMC (pyabc) of "
-        f"{len(fit.names)} uncertain parameters against {len(fit.targets)} targets of the fit "
-        f"window {', '.join(fit_months)} ({counts['exports']} monthly export ratios, "
-        f"{counts['stoppages']} first stoppages, {counts['downtimes']} downtimes, "
-        f"{counts['approvals']} approval shares; "
-        f"weights {s.weights}). Population {s.population}, at most {s.generations} "
-        f"generations, stopping once acceptance falls below {s.min_acceptance:.1%}.", "",
-        f"**{fit.simulations:,} simulations in {fit.wall_seconds / 60:.1f} min** "
-        f"({fit.simulations / max(fit.wall_seconds, 1e-9):.1f} per second). "
-        "pyabc's history database is `abc.db` (open it with `pyabc.History`).", "",
-        "## Generations", "",
-        "epsilon: the tolerance on the weighted distance; acceptance: particles accepted "
-        "over simulations; ESS: effective sample size of the weighted particles. The "
-        "adaptive distance re-scales each target every generation, so epsilon is on a new "
-        "scale each time and may rise while the fit tightens.", "",
-        markdown_table(gens, "{:.4g}"), "",
-        *_ess_note(float(fit.generations["ess"].iloc[-1]), s.population),
+        *_method_lines(fit, source, commit, fit_months, counts),
+        *([markdown_table(gens, "{:.4g}"), "",
+           *_ess_note(float(fit.generations["ess"].iloc[-1]), s.population)] if abc else []),
+        *(sbc_lines(fit.sbc) if fit.sbc is not None else []),
         "## Parameters: prior and posterior", "",
         "Width / prior: the posterior's P5-P95 width over the prior's (1 = the data said "
         "nothing about it; small = well identified). A posterior median against an edge of "
@@ -269,22 +328,39 @@ def calibration_page(path: Path) -> Page:
     gens = fit.generations.copy()
     s = fit.settings
     fit_months = sorted({t.key.split()[-1] for t in fit.targets if t.group == "exports"})
-    sections = [Section("fit", "What was fitted", [
-        f"ABC-SMC (pyabc) of {len(fit.names)} uncertain parameters against "
-        f"{len(fit.targets)} targets of the fit window {', '.join(fit_months)}; population "
-        f"{s.population}, at most {s.generations} generations, stopping once acceptance "
-        f"falls below {s.min_acceptance:.1%}."], [Facts([
-            ("simulations", f"{fit.simulations:,}"),
-            ("fit time", f"{fit.wall_seconds / 60:.1f} min"),
-            ("generations", str(len(gens))),
-            ("final ESS", f"{float(gens['ess'].iloc[-1]):.0f} of {s.population}")])])]
-    sections.append(Section("generations", "Generations", [
-        "epsilon: the tolerance on the weighted distance (its scale is re-set each "
-        "generation); acceptance: particles accepted over simulations; ESS: effective "
-        "sample size of the weighted particles."], [frame_table(
-            gens, "Generations", formats={"acceptance": "{:.1%}", "t": "{:.0f}",
-                                          "particles": "{:.0f}", "simulations": "{:,.0f}"},
-            ident="generations")]))
+    if fit.method == "npe":
+        sections = [Section("fit", "What was fitted", [
+            f"Neural posterior estimation (sbi's NPE, a masked autoregressive flow) of "
+            f"{len(fit.names)} uncertain parameters against {len(fit.targets)} targets of "
+            f"the fit window {', '.join(fit_months)}, trained on {s.simulations:,} "
+            "simulations from the prior."], [Facts([
+                ("simulations", f"{fit.simulations:,}"),
+                ("fit time", f"{fit.wall_seconds / 60:.1f} min"),
+                ("posterior draws", f"{len(fit.posterior):,} (independent)")])])]
+        if fit.sbc is not None:
+            sections.append(Section("sbc", "Simulation-based calibration", [
+                "Synthetic datasets from the prior, given to the network as if observed: "
+                "the 90% intervals should cover the truth in 80-97% of them; contraction "
+                f"under {SBC_IDENTIFIED:g} means the targets do not identify the "
+                "parameter."], [frame_table(sbc_table(fit.sbc), "SBC", ident="sbc")]))
+    else:
+        sections = [Section("fit", "What was fitted", [
+            f"ABC-SMC (pyabc) of {len(fit.names)} uncertain parameters against "
+            f"{len(fit.targets)} targets of the fit window {', '.join(fit_months)}; "
+            f"population {s.population}, at most {s.generations} generations, stopping once "
+            f"acceptance falls below {s.min_acceptance:.1%}."], [Facts([
+                ("simulations", f"{fit.simulations:,}"),
+                ("fit time", f"{fit.wall_seconds / 60:.1f} min"),
+                ("generations", str(len(gens))),
+                ("final ESS", f"{float(gens['ess'].iloc[-1]):.0f} of {s.population}")])])]
+    if fit.method != "npe":
+        sections.append(Section("generations", "Generations", [
+            "epsilon: the tolerance on the weighted distance (its scale is re-set each "
+            "generation); acceptance: particles accepted over simulations; ESS: effective "
+            "sample size of the weighted particles."], [frame_table(
+                gens, "Generations", formats={"acceptance": "{:.1%}", "t": "{:.0f}",
+                                              "particles": "{:.0f}", "simulations": "{:,.0f}"},
+                ident="generations")]))
     album = Album()
     plot_marginals(cfg, fit, album)
     plot_pairs(fit, album)

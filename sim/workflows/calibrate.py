@@ -92,6 +92,7 @@ def check(cfg: Config, ex: Execution, source: str) -> list:
     targets = fit_targets(cfg, source)
     check_backtest(cfg, source)
     check_limits(cfg, ex, source)
+    npe = cfg.calibration is not None and cfg.calibration.method == "npe"
     try:
         import cloudpickle  # noqa: F401
         import pyabc  # noqa: F401
@@ -99,6 +100,14 @@ def check(cfg: Config, ex: Execution, source: str) -> list:
         raise ArgumentError("command", "calibrate", "needs pyabc; install the 'calibrate' "
                             "extra: pip install 'rareshock[calibrate]' (in a checkout: "
                             "pip install -e '.[calibrate]')") from None
+    if npe:
+        try:
+            import sbi  # noqa: F401
+            import torch  # noqa: F401
+        except ImportError:
+            raise ArgumentError("command", "calibrate", "method = \"npe\" needs sbi and torch; "
+                                "install the 'npe' extra: pip install 'rareshock[npe]' (in a "
+                                "checkout: pip install -e '.[npe]')") from None
     return targets
 
 
@@ -138,9 +147,15 @@ def fit(job: Job, progress: Callable[[str], None] | None) -> Any:
                                     "crn": None, "name": job.cfg.name},
                           resume=False, overwrite=job.ex.overwrite)
             prepared = True
-            for name in ("abc.db", "predictive"):  # listed before they exist
+            settings = job.cfg.calibration
+            npe = settings is not None and settings.method == "npe"
+            db = "training.parquet" if npe else "abc.db"
+            for name in (db, "predictive"):  # listed before they exist
                 store.record_output(name)
-            result = run_fit(job.cfg, job.path / "abc.db", ex, job.source, progress)
+            if npe:
+                result = fit_npe_checked(job, ex, progress)
+            else:
+                result = run_fit(job.cfg, job.path / db, ex, job.source, progress)
             aborted = False
         ex.close()
         with store.locked():
@@ -154,6 +169,22 @@ def fit(job: Job, progress: Callable[[str], None] | None) -> Any:
         ex.close(abort=aborted)
         if remove:
             shutil.rmtree(job.path, ignore_errors=True)
+    return result
+
+
+def fit_npe_checked(job: Job, ex: Any, progress: Callable[[str], None] | None) -> Any:
+    """NPE, then its simulation-based calibration check on `calibration.check` datasets."""
+    from ..calibration.npe import fit_npe, sbc
+
+    settings = job.cfg.calibration
+    assert settings is not None
+    result, trained = fit_npe(job.cfg, job.path / "training.parquet", ex, job.source,
+                              progress)
+    if settings.check:
+        t0 = time.perf_counter()
+        result.sbc = sbc(trained, settings.check, job.cfg.runs.seed, ex, settings.batch,
+                         progress=progress)
+        result.sbc["seconds"] = time.perf_counter() - t0
     return result
 
 
@@ -174,6 +205,10 @@ def write_posterior(job: Job, store: ResultsDir, result: Any) -> None:
     """The weighted sample, the generations and posterior.toml."""
     store.write_output(SAMPLE, sample_bytes(result))
     store.write_output("generations.csv", result.generations.to_csv(index=False).encode())
+    if result.sbc is not None:
+        from ..report.calibration import sbc_table
+
+        store.write_output("sbc.csv", sbc_table(result.sbc).to_csv(index=False).encode())
     # settings of the calibration itself leave the calibrated scenario as it is
     changed = [o for o in job.overrides if not o.strip().startswith("calibration.")]
     store.write_output("posterior.toml", posterior_toml(

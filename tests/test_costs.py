@@ -165,3 +165,23 @@ def test_a_run_summarises_and_reports_the_costs(tmp_path: Any) -> None:
         rep.loc[rep.firm == "big", "total_cost"].mean(), rel=1e-12)
     page = api.report(res.path).read_text()
     assert 'data-key="defence/total_cost/mean"' in page
+
+
+def test_optimize_reads_the_costs_per_replication() -> None:
+    """What `rareshock optimize` minimises: the sector's total cost per replication,
+    read in the worker from the replications table, as summed by hand."""
+    from sim.optimize.evaluate import evaluate_chunk
+
+    cfg = config_from_dict(_reserve_world(), "t.toml")
+    d = copy.deepcopy(_reserve_world())
+    d["optimize"] = {"levers": [{"path": "stockpile.stock_kg.m", "values": [500.0, 1000.0]}],
+                     "objective": {"kind": "mean",
+                                   "output": {"metric": "total_cost", "sector": "defence"}},
+                     "indifference": 100.0}
+    out = config_from_dict(d, "t.toml").optimize.objective.output
+    got = evaluate_chunk(cfg.runs.seed, cfg, 0, 2, (out,))["total_cost[defence]"]
+    for i in range(2):
+        f = sim.simulate(cfg, np.random.SeedSequence(cfg.runs.seed, spawn_key=(i,))) \
+            .columns("firms")
+        assert got[i] == pytest.approx(f["total_cost"][f["sector"] == "defence"].sum(),
+                                       rel=1e-12)

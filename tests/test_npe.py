@@ -104,3 +104,38 @@ def test_check_needs_npe(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as e:
         load_config(root / "configs" / "calibration" / "2025.toml", ["calibration.check=20"])
     assert e.value.path == "calibration.check" and "npe" in e.value.message
+
+
+@pytest.mark.slow
+@pytest.mark.long
+def test_an_npe_calibration_writes_what_it_says(tmp_path: Path) -> None:
+    """The CLI end to end on the Jan-March world of test_calibrate (background rate
+    uniform 15-45, truth 30), 300 simulations: independent draws, the SBC table, a
+    calibration.md that names the method, a folder verify accepts."""
+    import subprocess
+    import sys
+
+    import pandas as pd
+    from test_calibrate import _synthetic
+
+    cfg = _synthetic(tmp_path, 30.0)
+    out = tmp_path / "cal"
+    r = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(cfg), "--out", str(out),
+                        "-j", "2", "-q", "--no-plots", "--check", "40",
+                        "--set", 'calibration.method="npe"',
+                        "--set", "calibration.simulations=300",
+                        "--set", "calibration.draws=1000"],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    post = pd.read_parquet(out / "posterior.parquet")
+    assert len(post) == 1000 and post["weight"].nunique() == 1
+    q5, q95 = post["background_rate"].quantile([0.05, 0.95])
+    assert q5 <= 30.0 <= q95 and q95 - q5 < 0.5 * 27  # the prior's P5-P95 is 27 wide
+    sbc = pd.read_csv(out / "sbc.csv")
+    assert sbc["datasets"].tolist() == [40] and sbc["identified"].all()
+    md = (out / "calibration.md").read_text()
+    assert "neural posterior estimation" in md and "abc.db" not in md
+    assert "## Simulation-based calibration" in md
+    v = subprocess.run([sys.executable, "-m", "sim", "verify", str(out)], capture_output=True,
+                       text=True)
+    assert v.returncode == 0, v.stdout + v.stderr

@@ -221,7 +221,7 @@ def fit_npe(cfg: Config, out: Path, executor: Any, source: str = "<config>",
     table.to_parquet(out, index=False)
     fit = Fit([by_name[n] for n in names], post, gens, problem.targets,
               settings.simulations, wall, out, settings,
-              {k: [0] for k in trained.left_out})
+              {k: [0] for k in trained.left_out}, method="npe")
     return fit, trained
 
 

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-long test-fast hostile lint clean bench calibration validation docs
+.PHONY: run test test-long test-fast hostile lint clean bench calibration calibration-npe validation docs
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -73,6 +73,16 @@ calibration: $(STAMP)
 	rm -rf docs/calibration/2025 && mkdir -p docs/calibration/2025
 	cp $(CAL)/calibration.md $(CAL)/generations.csv docs/calibration/2025/
 	cp -r $(CAL)/plots docs/calibration/2025/
+
+## calibration-npe: the same fit by neural posterior estimation, with its simulation-based
+## calibration check on 200 synthetic datasets (configs/calibration/2025-npe.toml; ~27 min
+## on 2 cores), into docs/calibration/2025-npe/ beside the ABC fit. The baseline does not
+## draw from it.
+calibration-npe: $(STAMP)
+	$(BIN)/rareshock calibrate configs/calibration/2025-npe.toml --out $(CAL)-npe --overwrite
+	rm -rf docs/calibration/2025-npe && mkdir -p docs/calibration/2025-npe
+	cp $(CAL)-npe/calibration.md $(CAL)-npe/sbc.csv docs/calibration/2025-npe/
+	cp -r $(CAL)-npe/plots docs/calibration/2025-npe/
 
 ## validation: regenerate docs/validation.md (queueing theory, conservation, back-test,
 ## rolling origin from the two calibrations above)

@@ -317,15 +317,16 @@ def test_a_window_with_one_day_in_it_is_kept(tmp_path: Path) -> None:
      "2024-12-31 is before the start: nothing would be counted"),
     ("since = 2025-09-01\nuntil = 2025-12-31", "observed.downtimes.0.since",
      "2025-09-01 is after the end: nothing would be counted"),
-    ("since = 2025-05-01\nuntil = 2025-05-10", "observed.downtimes.0",
-     "days.high: 21 days is more than the window from 2025-05-01 to 2025-05-10 holds (10)"),
-    ("until = 2025-01-10", "observed.downtimes.0.days.high",
-     "21 days is more than the window from the start, 2025-01-01, to 2025-01-10 holds (10)"),
+    ("since = 2025-05-01\nuntil = 2025-05-06", "observed.downtimes.0",
+     "days.low: 7 days is more than the window from 2025-05-01 to 2025-05-06 holds (6)"),
+    ("until = 2025-01-06", "observed.downtimes.0.days.low",
+     "7 days is more than the window from the start, 2025-01-01, to 2025-01-06 holds (6)"),
 ])
 def test_a_downtime_window_outside_the_run_or_too_short_is_refused(
         tmp_path: Path, window: str, path: str, words: str) -> None:
-    """A reported downtime compared over days the run never simulates, or more days than
-    its window holds, could only ever miss: refused, naming the file it is in."""
+    """A reported downtime compared over days the run never simulates, or whose fewest
+    days are more than its window holds, could only ever miss: refused, naming the file
+    it is in. (A range whose most days exceed the window can still be met.)"""
     (tmp_path / "obs.toml").write_text(
         f'[[downtimes]]\nfirm = "us_auto_ev"\nevent = "x"\ndays = {{ low = 7, high = 21 }}\n'
         f"{window}\n")

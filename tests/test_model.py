@@ -157,7 +157,7 @@ def small_worlds(draw) -> tuple[dict[str, Any], int]:  # noqa: ANN001
     if draw(st.booleans()):
         authority["pre_acceptance"] = draw(_nonneg(10.0))
 
-    ramp = sorted(draw(st.lists(st.tuples(st.integers(-10, horizon + 10),
+    ramp = sorted(draw(st.lists(st.tuples(st.integers(0, horizon + 10),  # none before the start
                                           st.floats(0.0, 500.0).map(_r)), max_size=2,
                                 unique_by=lambda step: step[0])))  # one step per date
     suppliers = {

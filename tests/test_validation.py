@@ -164,10 +164,11 @@ def test_backtest_needs_a_control_and_a_run_covering_the_observations() -> None:
                        r"the run \(2025-01-01 to 2025-07-20\): the back-test needs the run "
                        "to cover 2025-04 to 2025-12"):
         check_backtest(sim.load_config(base, ["horizon_days=200"]))
-    # a downtime reported before the run began is named, not the calendar
-    with pytest.raises(ConfigError, match=r"observed\.downtimes\.0\.until: 2024-12 lies "
-                       "outside the run"):
-        check_backtest(sim.load_config(base, ["observed.downtimes.0.until=2024-12-31"]))
+    # a downtime reported before the run began is named, not the calendar (refused as
+    # the config is loaded: it could never be counted)
+    with pytest.raises(ConfigError, match=r"observed\.downtimes\.0\.until: 2024-12-31 is "
+                       "before the start: nothing would be counted"):
+        sim.load_config(base, ["observed.downtimes.0.until=2024-12-31"])
 
 
 def test_backtest_into_a_folder_in_the_way_names_only_its_own_remedy(tmp_path: Path) -> None:

@@ -144,7 +144,10 @@ def _read_tree(path: str | Path, _chain: tuple[Path, ...]) -> dict[str, Any]:
     if not parent_path.is_file():
         raise ConfigError(source, "extends", f"no such file {parent!r} (relative to {p.parent})")
     base = _read_tree(parent_path, (*_chain, resolved))
-    return _merge(base, data)
+    merged = _merge(base, data)
+    if "observed" in data and _OBSERVED_FROM not in data:  # its own table, not a file
+        merged.pop(_OBSERVED_FROM, None)
+    return merged
 
 
 def _inline_observed(data: dict[str, Any], folder: Path, source: str) -> None:

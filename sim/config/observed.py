@@ -90,9 +90,9 @@ class ObservedDowntime(Strict):
     def _window(self) -> ObservedDowntime:
         if self.since is not None and self.since > self.until:
             raise ValueError(f"since ({self.since}) is after until ({self.until})")
-        if self.since is not None and self.days.high > (n := (self.until - self.since).days
-                                                        + 1):
-            raise ValueError(f"days.high: {self.days.high:g} days is more than the window "
+        if self.since is not None and self.days.low > (n := (self.until - self.since).days
+                                                       + 1):
+            raise ValueError(f"days.low: {self.days.low:g} days is more than the window "
                              f"from {self.since} to {self.until} holds ({n})")
         return self
 

@@ -291,8 +291,8 @@ class Config(Strict):
                             f"start: nothing would be measured; {window}")
 
     def _check_downtime_windows(self) -> None:
-        """Each observed downtime's window holds some of the simulated window, and its
-        days fit in it (from the start when `since` is not given)."""
+        """Each observed downtime's window holds some of the simulated window, and the
+        fewest days reported fit in it (from the start when `since` is not given)."""
         if self.observed is None:
             return
         start, h = self.calendar.start, self.horizon_days
@@ -307,8 +307,8 @@ class Config(Strict):
                 raise PathError(f"{at}.since", f"{since} is after the end: nothing would be "
                                 f"counted; {window}")
             n = (d.until - since).days + 1
-            if d.since is None and d.days.high > n:
-                raise PathError(f"{at}.days.high", f"{d.days.high:g} days is more than the "
+            if d.since is None and d.days.low > n:
+                raise PathError(f"{at}.days.low", f"{d.days.low:g} days is more than the "
                                 f"window from the start, {start}, to {d.until} holds ({n})")
 
     def reserve_users(self) -> dict[str, float]:

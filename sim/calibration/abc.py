@@ -120,6 +120,16 @@ class Problem:
         return [u for u in self.cfg.uncertain if u.name not in names]
 
 
+def problem_of(cfg: Config, source: str) -> Problem:
+    """The calibration problem: the calibrated parameters (by key p0, p1, ...), the config
+    run to the last target's day, and the targets."""
+    params = calibrated(cfg, source)
+    targets = fit_targets(cfg, source)
+    short = cfg.model_copy(update={"horizon_days": min(cfg.horizon_days,
+                                                       horizon_for(targets))})
+    return Problem(short, {f"p{i}": u.name for i, u in enumerate(params)}, targets)
+
+
 def to_value(prior: Any, z: float) -> float:
     """A parameter's value from its calibration coordinate z = logit(F(value)), F its
     prior's CDF (see `fit`)."""
@@ -311,13 +321,9 @@ def fit(cfg: Config, db: Path, executor: Any, source: str = "<config>",
     import numpy as np
     import pyabc
 
-    params = calibrated(cfg, source)
     settings = cfg.calibration or CalibrationConfig()
-    targets = fit_targets(cfg, source)
-    horizon = horizon_for(targets)
-    short = cfg.model_copy(update={"horizon_days": min(cfg.horizon_days, horizon)})
-    keys = {f"p{i}": u.name for i, u in enumerate(params)}
-    problem = Problem(short, keys, targets)
+    problem = problem_of(cfg, source)
+    keys, targets = problem.keys, problem.targets
     prior = pyabc.Distribution(**{k: pyabc.RV("logistic", 0.0, 1.0) for k in keys})
     counts = {g: sum(t.group == g for t in targets) for g in GROUPS}
     weights = {t.key: settings.weights.get(t.group, 1.0) / counts[t.group] for t in targets}

@@ -28,7 +28,6 @@ as pyabc's is for ABC), is seeded from spawn key (5, step) and given back afterw
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -41,10 +40,7 @@ import numpy as np
 from ..config.schema import CalibrationConfig, Config
 from ..errors import ConfigError
 from . import abc as _abc
-from .abc import Fit, Problem, calibrated
-from .targets import fit_targets, horizon_for
-
-log = logging.getLogger(__name__)
+from .abc import Fit, Problem, problem_of
 
 __all__ = ["Trained", "fit_npe", "sbc", "sbc_of", "simulate_set", "train"]
 
@@ -52,28 +48,20 @@ U_EDGE = 1e-6
 """Parameter sets are drawn from [U_EDGE, 1 - U_EDGE]: the logit stays finite."""
 
 
-def problem_of(cfg: Config, source: str) -> Problem:
-    """The calibration problem: the calibrated parameters (by key p0, p1, ...), the config
-    run to the last target's day, and the targets."""
-    params = calibrated(cfg, source)
-    targets = fit_targets(cfg, source)
-    short = cfg.model_copy(update={"horizon_days": min(cfg.horizon_days,
-                                                       horizon_for(targets))})
-    return Problem(short, {f"p{i}": u.name for i, u in enumerate(params)}, targets)
-
-
 def run_set(problem: Problem, us: np.ndarray, root: int, stream: int,
             task: int) -> np.ndarray:
     """What a worker does: simulate each row of `us` (parameters on the prior's
     probability scale), simulation k on spawn key (stream, task, k + 1) of `root`; the
     targets' figures, a row each (NaN where a figure could not be computed)."""
+    from scipy.special import logit
+
     keys = list(problem.keys)
     out = np.full((len(us), len(problem.targets)), np.nan)
     try:
         for k, u in enumerate(us):
             _abc._current[0] = np.random.SeedSequence(entropy=root,
                                                       spawn_key=(stream, task, k + 1))
-            z = np.log(u) - np.log1p(-u)  # the ABC's coordinate: logit(F(value))
+            z = logit(u)  # the ABC's coordinate: logit(F(value))
             stats = _abc.simulate_particle(problem, dict(zip(keys, z.tolist(), strict=True)))
             out[k] = [stats.get(t.key, math.nan) for t in problem.targets]
     finally:
@@ -126,8 +114,7 @@ class Trained:
     problem: Problem
     posterior: Any  # sbi's DirectPosterior on the probability scale
     kept: np.ndarray  # indices of the targets it reads (those with spread)
-    u: np.ndarray
-    x: np.ndarray
+    simulations: int  # those it was trained on (none with a missing figure)
     epochs: int
     left_out: list[str] = field(default_factory=list)
 
@@ -135,6 +122,7 @@ class Trained:
         """`n` posterior draws (probability scale) at figures `x` (one row or several:
         then shape (n, rows, parameters))."""
         import torch
+        from scipy.special import expit
 
         xt = torch.as_tensor(np.atleast_2d(x)[:, self.kept], dtype=torch.float32)
         if len(xt) == 1:
@@ -142,7 +130,7 @@ class Trained:
         else:
             z = self.posterior.sample_batched((n,), x=xt, show_progress_bars=False,
                                               max_sampling_batch_size=n * len(xt))
-        return 1.0 / (1.0 + np.exp(-z.numpy().astype(float)))
+        return expit(z.numpy().astype(float))
 
 
 def train(problem: Problem, u: np.ndarray, x: np.ndarray, root: int,
@@ -151,6 +139,7 @@ def train(problem: Problem, u: np.ndarray, x: np.ndarray, root: int,
     dropped, targets with no spread left out."""
     import torch
     from sbi.inference import NPE
+    from scipy.special import logit
     from torch.distributions import (
         Independent,
         SigmoidTransform,
@@ -173,7 +162,7 @@ def train(problem: Problem, u: np.ndarray, x: np.ndarray, root: int,
     # (a parameter the data do not move came out ~20% narrower than its prior)
     prior = Independent(TransformedDistribution(
         Uniform(torch.zeros(d), torch.ones(d)), [SigmoidTransform().inv]), 1)
-    z = np.log(u) - np.log1p(-u)
+    z = logit(u)
     with _torch_seeded(root, 0):
         inference = NPE(prior=prior, density_estimator="maf", show_progress_bars=False)
         inference.append_simulations(torch.as_tensor(z, dtype=torch.float32),
@@ -182,7 +171,7 @@ def train(problem: Problem, u: np.ndarray, x: np.ndarray, root: int,
         posterior = inference.build_posterior(net)
     epochs = int(inference.summary.get("epochs_trained", [0])[-1]) \
         if hasattr(inference, "summary") else 0
-    return Trained(problem, posterior, kept, u, x, epochs, left_out)
+    return Trained(problem, posterior, kept, len(u), epochs, left_out)
 
 
 def fit_npe(cfg: Config, out: Path, executor: Any, source: str = "<config>",
@@ -201,8 +190,8 @@ def fit_npe(cfg: Config, out: Path, executor: Any, source: str = "<config>",
                         progress)
     trained = train(problem, u, x, root, source, "calibration.fit_months")
     if progress is not None:
-        progress(f"trained on {len(trained.u):,} simulations "
-                 f"({settings.simulations - len(trained.u)} with a missing figure dropped, "
+        progress(f"trained on {trained.simulations:,} simulations "
+                 f"({settings.simulations - trained.simulations} with a missing figure dropped, "
                  f"{trained.epochs} epochs)")
     observed = np.array([t.observed for t in problem.targets], dtype=float)
     with _torch_seeded(root, 1):

@@ -12,7 +12,7 @@ __all__ = ["CostBook"]
 
 class CostBook:
     """Kg-days held per material and premiums paid (USD), running and at the window's
-    ends (`marks[k]`, k = 0 start, 1 end; None: not reached)."""
+    ends (`marks[k]`, k = 0 start: zeros until marked; 1 end: None until marked)."""
 
     __slots__ = ("held", "marks", "paid", "premiums")
 
@@ -46,6 +46,7 @@ class CostBook:
 
     def window(self) -> tuple[dict[str, float], float]:
         """Kg-days per material and premiums paid within the measured window."""
-        end = self.marks[1] or (self.held, self.paid)
-        start = self.marks[0] or ({m: 0.0 for m in self.held}, 0.0)
+        start = self.marks[0]
+        end = self.marks[1] or (self.held, self.paid)  # the window runs to the end
+        assert start is not None  # zeros until the window's start is marked
         return {m: end[0][m] - start[0][m] for m in self.held}, end[1] - start[1]

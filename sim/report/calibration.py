@@ -353,7 +353,6 @@ def calibration_page(path: Path) -> Page:
                 ("fit time", f"{fit.wall_seconds / 60:.1f} min"),
                 ("generations", str(len(gens))),
                 ("final ESS", f"{float(gens['ess'].iloc[-1]):.0f} of {s.population}")])])]
-    if fit.method != "npe":
         sections.append(Section("generations", "Generations", [
             "epsilon: the tolerance on the weighted distance (its scale is re-set each "
             "generation); acceptance: particles accepted over simulations; ESS: effective "

@@ -92,7 +92,6 @@ def check(cfg: Config, ex: Execution, source: str) -> list:
     targets = fit_targets(cfg, source)
     check_backtest(cfg, source)
     check_limits(cfg, ex, source)
-    npe = cfg.calibration is not None and cfg.calibration.method == "npe"
     try:
         import cloudpickle  # noqa: F401
         import pyabc  # noqa: F401
@@ -100,7 +99,7 @@ def check(cfg: Config, ex: Execution, source: str) -> list:
         raise ArgumentError("command", "calibrate", "needs pyabc; install the 'calibrate' "
                             "extra: pip install 'rareshock[calibrate]' (in a checkout: "
                             "pip install -e '.[calibrate]')") from None
-    if npe:
+    if uses_npe(cfg):
         try:
             import sbi  # noqa: F401
             import torch  # noqa: F401
@@ -147,8 +146,7 @@ def fit(job: Job, progress: Callable[[str], None] | None) -> Any:
                                     "crn": None, "name": job.cfg.name},
                           resume=False, overwrite=job.ex.overwrite)
             prepared = True
-            settings = job.cfg.calibration
-            npe = settings is not None and settings.method == "npe"
+            npe = uses_npe(job.cfg)
             db = "training.parquet" if npe else "abc.db"
             for name in (db, "predictive"):  # listed before they exist
                 store.record_output(name)
@@ -181,11 +179,14 @@ def fit_npe_checked(job: Job, ex: Any, progress: Callable[[str], None] | None) -
     result, trained = fit_npe(job.cfg, job.path / "training.parquet", ex, job.source,
                               progress)
     if settings.check:
-        t0 = time.perf_counter()
         result.sbc = sbc(trained, settings.check, job.cfg.runs.seed, ex, settings.batch,
                          progress=progress)
-        result.sbc["seconds"] = time.perf_counter() - t0
     return result
+
+
+def uses_npe(cfg: Config) -> bool:
+    """Whether the calibration is by neural posterior estimation (else ABC-SMC)."""
+    return cfg.calibration is not None and cfg.calibration.method == "npe"
 
 
 def write_outputs(job: Job, store: ResultsDir, result: Any) -> None:

@@ -45,7 +45,7 @@ def _simulate(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def trained():  # noqa: ANN201
-    u, x = _simulate(1000, 1)
+    u, x = _simulate(2000, 1)
     return train(PROBLEM, u, x, 7, "t.toml", "calibration.fit_months")
 
 

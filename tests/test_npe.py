@@ -49,6 +49,11 @@ def trained():  # noqa: ANN201
     return train(PROBLEM, u, x, 7, "t.toml", "calibration.fit_months")
 
 
+def test_training_writes_nothing_in_the_working_directory(trained) -> None:  # noqa: ANN001
+    """sbi's default tracker would leave TensorBoard logs in ./sbi-logs."""
+    assert not (Path.cwd() / "sbi-logs").exists()
+
+
 def test_a_target_with_no_spread_is_left_out(trained) -> None:  # noqa: ANN001
     assert trained.left_out == ["constant"]
     assert trained.kept.tolist() == [0, 1]

@@ -107,6 +107,28 @@ def _torch_seeded(root: int, step: int) -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
+class _NoTracker:
+    """sbi's training tracker, keeping nothing: its default writes TensorBoard logs into
+    `sbi-logs/` under the working directory, a folder the user never asked for."""
+
+    log_dir = ""
+
+    def log_metric(self, name: str, value: float, step: int | None = None) -> None:
+        pass
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        pass
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        pass
+
+    def add_figure(self, name: str, figure: Any, step: int | None = None) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
 @dataclass
 class Trained:
     """A trained posterior network and what it was trained on."""
@@ -164,7 +186,8 @@ def train(problem: Problem, u: np.ndarray, x: np.ndarray, root: int,
         Uniform(torch.zeros(d), torch.ones(d)), [SigmoidTransform().inv]), 1)
     z = logit(u)
     with _torch_seeded(root, 0):
-        inference = NPE(prior=prior, density_estimator="maf", show_progress_bars=False)
+        inference = NPE(prior=prior, density_estimator="maf", show_progress_bars=False,
+                        tracker=_NoTracker())
         inference.append_simulations(torch.as_tensor(z, dtype=torch.float32),
                                      torch.as_tensor(x[:, kept], dtype=torch.float32))
         net = inference.train(show_train_summary=False)

@@ -79,6 +79,8 @@ class Names:
     """Whether `authority.information_requests.response_days` is given."""
     has_costs: bool = False
     """Whether the config has a `[costs]` table."""
+    elements: frozenset[str] = frozenset()
+    """Elements some material declares (`materials.<m>.elements`)."""
 
 
 class Misses:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from .base import (
     Date,
@@ -19,7 +20,7 @@ from .base import (
 )
 from .checks import Misses, Names, unknown_name
 from .distributions import Distribution, check_nonnegative
-from .world import DecisionRule
+from .world import DecisionRule, MaterialConfig
 
 # --------------------------------------------------------------------------- policy
 
@@ -77,14 +78,46 @@ class PolicyEventBase(Strict):
 
 
 
-class ControlsStart(PolicyEventBase):
+class CoversMaterials(PolicyEventBase):
+    """An event about materials, named directly or through the elements they contain."""
+
+    materials: list[str] = Field(default_factory=list, description="Materials it covers.")
+    elements: list[str] = Field(
+        default_factory=list, description="Elements it covers: every material whose "
+        "`elements` hold more than `min_content` of one of them is covered too."
+    )
+    min_content: NonNegFloat = Field(
+        default=0.0, description="kg of a listed element per unit of a material (a weight "
+        "fraction for a material in kg) above which the material is covered."
+    )
+
+    @model_validator(mode="after")
+    def _names_something(self) -> CoversMaterials:
+        if not self.materials and not self.elements:
+            raise ValueError("names no `materials` and no `elements`: it must cover at "
+                             "least one")
+        return self
+
+    def covered(self, materials: Mapping[str, MaterialConfig]) -> list[str]:
+        """The materials it covers: those it names, then those with more than
+        `min_content` of a listed element (in config order)."""
+        out = list(self.materials)
+        out += [m for m, mc in materials.items() if m not in out and any(
+            mc.elements.get(e, 0.0) > self.min_content for e in self.elements)]
+        return out
+
+    def check_names(self, at: str, names: Names, misses: Misses) -> None:
+        self._need_each(misses, "material", names.materials, self.materials, f"{at}.materials")
+        self._need_each(misses, "element", names.elements, self.elements, f"{at}.elements")
+
+
+class ControlsStart(CoversMaterials):
     """Licences are required from this date. Shipments already produced, declared or in
     production when controls begin may still leave without one for a while: during
     `transition_days` a shipment is exempt with a probability that falls linearly from
     `exempt_share` to 0."""
 
     type: Literal["controls_start"]
-    materials: list[str] = Field(min_length=1, description="Materials that now need licences.")
     exempt_share: Probability = Field(
         default=0.0, description="Share of shipments that still leave without a licence "
         "when controls begin (falling to 0 over `transition_days`)."
@@ -93,21 +126,12 @@ class ControlsStart(PolicyEventBase):
         default=0.0, description="Calendar days over which the exempt share falls to 0."
     )
 
-    def check_names(self, at: str, names: Names, misses: Misses) -> None:
-        self._need_each(misses, "material", names.materials, self.materials, f"{at}.materials")
 
-
-
-class ControlsLift(PolicyEventBase):
+class ControlsLift(CoversMaterials):
     """Licences no longer required: files still waiting are released as approved."""
 
     type: Literal["controls_lift"]
     eases: ClassVar[bool] = True
-    materials: list[str] = Field(min_length=1, description="Materials freed from licensing.")
-
-    def check_names(self, at: str, names: Names, misses: Misses) -> None:
-        self._need_each(misses, "material", names.materials, self.materials, f"{at}.materials")
-
 
 
 class SuspendApprovals(PolicyEventBase):
@@ -250,28 +274,52 @@ class CloseRoute(PolicyEventBase):
         super().check_fits(at, names)
 
 class ForeignContent(PolicyEventBase):
-    """Extraterritorial control (the 0.1%-of-value rule announced 9 October 2025): from
-    now on, the shipments of free suppliers that contain Chinese-origin rare earths above
-    the threshold (their `china_content_share`) need a licence from the same authority."""
+    """Extraterritorial control (MOFCOM No. 61, 9 October 2025: foreign-made items with at
+    least 0.1% of their value in Chinese-origin rare earths need a licence). From now on,
+    shipments of the listed materials that hold Chinese-origin rare earths need a licence
+    from the same authority.
+
+    - A free supplier's feedstock is not modelled: the share of its shipments that need
+      one is given (its `china_content_share`).
+    - With a `threshold`, the rule also reaches the firms that make an `output` as written:
+      a shipment of theirs needs a licence when the Chinese-origin share of its value is
+      at least `threshold`. That share is tracked, not given: each input the firm bought
+      from a controlled supplier is Chinese-origin at its `price_usd_per_kg`, what it makes
+      carries the value of the inputs it used, and its stocks and finished goods mix as
+      they are used (its starting stock: by its ordering shares)."""
 
     type: Literal["foreign_content"]
     materials: list[str] = Field(min_length=1, description="Materials the rule covers.")
     suppliers: list[str] | None = Field(
-        default=None, description="Only these free suppliers (or every free one)."
+        default=None, description="Only these free suppliers and firms that make an "
+        "`output` (or every free one, and with a `threshold` every firm making a listed "
+        "material)."
+    )
+    threshold: Probability | None = Field(
+        default=None, description="The Chinese-origin share of a shipment's value (0.001: "
+        "0.1%) at or above which a firm's shipment needs a licence; none: the rule covers "
+        "free suppliers only."
     )
     lift: bool = Field(default=False, description="End the rule instead.")
 
     def check_names(self, at: str, names: Names, misses: Misses) -> None:
         self._need_each(misses, "material", names.materials, self.materials, f"{at}.materials")
-        self._need_each(misses, "supplier", names.suppliers, self.suppliers, f"{at}.suppliers")
+        known = names.suppliers | frozenset(names.makers)
+        for k, n in enumerate(self.suppliers or []):
+            if n not in known:
+                misses.fail(f"{at}.suppliers.{k}", unknown_name("supplier", n, known))
 
     def check_fits(self, at: str, names: Names) -> None:
         for k, n in enumerate(self.suppliers or []):
-            if n not in names.free_suppliers:
+            if n in names.makers:
+                if self.threshold is None:
+                    raise PathError(f"{at}.suppliers.{k}", f"{n!r} is a firm: the rule "
+                                    "reaches a firm's shipments through their tracked "
+                                    "content, which needs a `threshold`")
+            elif n not in names.free_suppliers:
                 raise PathError(f"{at}.suppliers.{k}", f"{n!r} is controlled: the rule "
                                 "is about free suppliers' Chinese-origin content")
         super().check_fits(at, names)
-
 
 
 PolicyEvent = Annotated[

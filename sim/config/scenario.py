@@ -18,7 +18,7 @@ from .checks import Misses, Names, check_sum, last_day, unknown_name
 from .costs import CostsConfig
 from .observed import ObservedData
 from .optimize import OptimizeConfig
-from .policy import AddCapacity, PolicyEvent, PolicyEventBase
+from .policy import AddCapacity, CoversMaterials, ForeignContent, PolicyEvent, PolicyEventBase
 from .responses import ResponseSwitches
 from .sourcing import FrontRunning
 from .study import CalibrationConfig, OutputConfig, RunsConfig, SweepConfig, UncertainParameter
@@ -134,6 +134,7 @@ class Config(Strict):
             uncertain=frozenset(u.name for u in self.uncertain),
             has_stockpile=self.stockpile is not None,
             has_costs=self.costs is not None,
+            elements=frozenset(e for m in self.materials.values() for e in m.elements),
             information_response_days=(
                 self.authority.information_requests.response_days is not None),
         )
@@ -184,6 +185,29 @@ class Config(Strict):
         if not ev.outside_window:
             self._check_window(ev.date, f"policy.{i}.date")
         ev.check_fits(f"policy.{i}", names)
+        if isinstance(ev, ForeignContent):
+            self._check_content_rule(i, ev)
+        if isinstance(ev, CoversMaterials) and ev.elements and not ev.materials and not (
+                ev.covered(self.materials)):
+            raise PathError(f"policy.{i}.elements", f"no material holds more than "
+                            f"{ev.min_content:g} of {', '.join(ev.elements)}: the event "
+                            "covers nothing (see `min_content`)")
+
+    def _check_content_rule(self, i: int, ev: ForeignContent) -> None:
+        """A firm the rule lists makes a listed material, and each firm it reaches has a
+        price for its output and its inputs (they value its Chinese-origin content)."""
+        for k, n in enumerate(ev.suppliers or []):
+            out = self.firms[n].output if n in self.firms else None
+            if out is not None and out not in ev.materials:
+                raise PathError(f"policy.{i}.suppliers.{k}", f"firm {n!r} makes {out!r}, "
+                                "which the rule's `materials` do not list")
+        for n in self.content_makers(ev):
+            f = self.firms[n]
+            for m in (f.output, *f.bom):
+                if self.materials[m].price_usd_per_kg is None:
+                    raise PathError(f"materials.{m}.price_usd_per_kg", f"is needed: the "
+                                    f"rule at policy.{i} values firm {n!r}'s Chinese-origin "
+                                    "content, and it makes or uses this material")
 
     def _check_sourcing(self) -> None:
         """The names the sourcing sections use exist and fit: raises PathError."""
@@ -333,6 +357,22 @@ class Config(Strict):
             if p > 0:
                 out[n] = p
         return out
+
+    def content_makers(self, ev: ForeignContent) -> list[str]:
+        """The firms whose shipments a `foreign_content` rule with a threshold reaches
+        through their tracked content: those it lists (or every firm) making a listed
+        material."""
+        if ev.threshold is None:
+            return []
+        names = ev.suppliers if ev.suppliers is not None else list(self.firms)
+        return [n for n in names
+                if n in self.firms and self.firms[n].output in ev.materials]
+
+    def tracks_origin(self) -> bool:
+        """Whether some firm's Chinese-origin content must be tracked: a `foreign_content`
+        rule with a threshold reaches it."""
+        return any(isinstance(ev, ForeignContent) and self.content_makers(ev)
+                   for ev in self.policy)
 
     def made_materials(self) -> frozenset[str]:
         """The materials some firm makes (its `output`)."""

@@ -584,9 +584,9 @@ def queue_stability(cfg: Config) -> QueueLoad | None:
         if ev is None or day >= h:
             break
         if isinstance(ev, ControlsStart):
-            controlled.update(ev.materials)
+            controlled.update(ev.covered(cfg.materials))
         elif isinstance(ev, ControlsLift):
-            controlled.difference_update(ev.materials)
+            controlled.difference_update(ev.covered(cfg.materials))
         elif isinstance(ev, SetReviewers):
             reviewers = ev.count
         elif isinstance(ev, SetReviewTime):

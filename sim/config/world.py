@@ -91,6 +91,28 @@ class MaterialConfig(Strict):
     controlled_at_start: bool = Field(
         default=False, description="Licences already required at t = 0."
     )
+    elements: dict[str, PosFloat] = Field(
+        default_factory=dict, description="Its rare-earth elements: kg of each in one unit "
+        "(for a material counted in kg, a weight fraction: NdFeB with Dy about "
+        "{Nd = 0.23, Pr = 0.07, Dy = 0.03}). A `controls_start` or `controls_lift` may name "
+        "elements instead of materials."
+    )
+    price_usd_per_kg: PosFloat | None = Field(
+        default=None, description="Its price (USD per kg, or per piece), which values its "
+        "Chinese-origin content under a `foreign_content` rule with a `threshold`."
+    )
+
+    @model_validator(mode="after")
+    def _fractions(self) -> MaterialConfig:
+        total = sum(self.elements.values())
+        if self.unit == "kg" and total > 1.0 + 1e-9:
+            raise ValueError(f"elements add up to {total:g} kg per kg of the material; a "
+                             "weight fraction is at most 1")
+        return self
+
+    def content(self, elements: list[str]) -> float:
+        """kg of `elements` (together) in one unit of the material."""
+        return sum(self.elements.get(e, 0.0) for e in elements)
 
 
 class DestinationConfig(Strict):

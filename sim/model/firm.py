@@ -294,7 +294,10 @@ class Firm:
         book = self.production.book
         if book is not None:
             book.receive(sh.supplier, sh.kg)
-        self.production.receive(sh.material, sh.kg)
+        self.production.receive(sh.material, sh.kg)  # brings its use up to now first
+        origin = self.production.origin
+        if origin is not None:
+            origin.received(sh)
 
     def cancel(self, sh: Shipment) -> None:
         """Refused for good: the shipment is dropped."""

@@ -28,6 +28,9 @@ class LicenceHolder(Protocol):
     def licensed(self, sh: Shipment) -> None:
         """The licence of `sh` came through (or is no longer needed)."""
 
+    def refused(self, sh: Shipment) -> None:
+        """`sh` was refused for good (before its firm redirects or drops it)."""
+
 
 class Licensing:
     """The licence requirement and the shipments' side of the authority's decisions.
@@ -56,6 +59,9 @@ class Licensing:
         self.transition: dict[str, tuple[float, float, float]] = {}
         # (free supplier, material) whose Chinese-origin content needs a licence now
         self.foreign: set[tuple[str, str]] = set()
+        # (firm, material) -> the Chinese-origin value share at or above which its
+        # shipments need a licence now (tracked content: a rule with a threshold)
+        self.content: dict[tuple[str, str], float] = {}
         # Licences that cover further shipments of their exporter and firm, if configured
         lc = cfg.authority.licence_cover if cfg.responses.licence_cover else None
         self.cover = (LicenceCovers(lc, authority.cal) if lc is not None
@@ -95,8 +101,26 @@ class Licensing:
         if on and math.isnan(self.shock_onset):
             self.shock_onset = now(self.env)
 
+    def content_rule(self, firms: list[str], materials: list[str], threshold: float,
+                     on: bool) -> None:
+        """From now on, these firms' shipments of these materials need a licence when the
+        Chinese-origin share of their value is at least `threshold` (`on`), or no longer
+        do."""
+        for f in firms:
+            for m in materials:
+                if on:
+                    self.content[(f, m)] = threshold
+                else:
+                    self.content.pop((f, m), None)
+        if on and firms and math.isnan(self.shock_onset):
+            self.shock_onset = now(self.env)
+
+    def content_threshold(self, firm: str, material: str) -> float | None:
+        """The value share at or above which the firm's shipments need a licence now."""
+        return self.content.get((firm, material))
+
     def foreign_needs(self, supplier: str, material: str) -> bool:
-        return (supplier, material) in self.foreign
+        return (supplier, material) in self.foreign or (supplier, material) in self.content
 
     def lift(self, materials: list[str]) -> None:
         """Licences are no longer required: files still open are released as approved."""
@@ -140,7 +164,9 @@ class Licensing:
             if attempt < self.max_attempts:
                 days = t.draws[i].variate(t.key[i], RESUBMIT, self.resubmit_after)
                 post_call(self.env, days, self._resubmit, (sh, attempt + 1, holder))
-            elif self.redirect_refused:
+                return
+            holder.refused(sh)
+            if self.redirect_refused:
                 sh.firm.redirect(sh)
             else:
                 sh.firm.cancel(sh)

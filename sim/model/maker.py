@@ -13,6 +13,8 @@ from __future__ import annotations
 import simpy
 
 from ..config.schema import ShippingConfig
+from .clock import now
+from .licensing import Licensing
 from .orders import OrderBook
 from .production import FinishedGoods, Production
 from .records import AWAITING, SHIPMENT_STEPS, TRANSIT, TRANSIT_DAYS, Customer, Shipment
@@ -32,13 +34,19 @@ class FirmSupplier(OrderBook):
     controlled = False
 
     def __init__(self, env: simpy.Environment, name: str, production: Production,
-                 goods: FinishedGoods, cfg: ShippingConfig, keys: Keys) -> None:
+                 goods: FinishedGoods, cfg: ShippingConfig, keys: Keys,
+                 licensing: Licensing | None = None, price: float = 0.0) -> None:
         super().__init__(env, cfg)
         self.name = name
         self.production = production
         self.goods = goods
         self.cfg = cfg
         self.keys = keys
+        # Where its shipments' licences are filed under a `foreign_content` rule with a
+        # threshold, and its output's price, which the Chinese-origin value is a share of
+        # (its production's `origin` tracks that value).
+        self.licensing = licensing
+        self.price = price
         self.shipped = 0.0  # units dispatched
         self.sold = 0.0  # units sold outside the model (above max_finished_days)
         cap = cfg.max_finished_days
@@ -55,21 +63,59 @@ class FirmSupplier(OrderBook):
         self.production.advance()
         g = self.goods
         if g.on_hand > self.cap:
+            origin = self.production.origin
+            if origin is not None:
+                origin.removed(g.on_hand - self.cap, g.on_hand, sold=True)
             self.sold += g.on_hand - self.cap
             g.on_hand = self.cap
         return g.on_hand
 
     def taken(self, amount: float) -> None:
+        origin = self.production.origin
+        if origin is not None:
+            origin.removed(amount, self.goods.on_hand, sold=False)
         self.goods.on_hand = max(0.0, self.goods.on_hand - amount)
         self.shipped += amount
 
     def send(self, sh: Shipment, now: float) -> None:
-        """Dispatch `sh` to its customer: in transit for the arc's transit days."""
+        """Dispatch `sh` to its customer: in transit for the arc's transit days -- after
+        a licence if a `foreign_content` rule reaches its Chinese-origin content."""
+        source = f"{self.name}.{sh.firm.name}.dispatch"
+        arc = self.keys(source, SHIPMENT_STEPS)
+        sh.draws, sh.key, sh.source = arc, arc.take(), source
+        origin = self.production.origin
+        if origin is not None:
+            sh.china_usd = origin.per_unit()
+            lic = self.licensing
+            threshold = (lic.content_threshold(self.name, sh.material) if lic is not None
+                         else None)
+            if threshold is not None and sh.china_usd >= threshold * self.price:
+                lic.apply(sh, 1, self)  # type: ignore[union-attr] - threshold: it has one
+                return
+        self._transit(sh, now)
+
+    def _transit(self, sh: Shipment, now: float) -> None:
         firm = sh.firm
         firm.move(sh, TRANSIT)
-        arc = self.keys(f"{self.name}.{firm.name}.dispatch", SHIPMENT_STEPS)
         dist = self.cfg.transit_days_to.get(firm.name, self.cfg.transit_days)
-        firm.deliver(sh, now + arc.variate(arc.take(), TRANSIT_DAYS, dist))
+        firm.deliver(sh, now + sh.draws.variate(sh.key, TRANSIT_DAYS, dist))  # type: ignore[union-attr]
+
+    # Its side of a licence (licensing.LicenceHolder), under a `foreign_content` rule.
+    def decided(self, i: int) -> None:
+        self.licensing.decided(i, self)  # type: ignore[union-attr] - it filed, so it has one
+
+    def licensed(self, sh: Shipment) -> None:
+        self._transit(sh, now(self.env))
+
+    def refused(self, sh: Shipment) -> None:
+        """Refused for good: the goods stay with the firm, which sells them outside the
+        model (its customer redirects or drops the order)."""
+        self.shipped -= sh.kg
+        self.sold += sh.kg
+        origin = self.production.origin
+        if origin is not None:
+            origin.shipped -= sh.kg * sh.china_usd
+            origin.sold += sh.kg * sh.china_usd
 
     def check_conservation(self) -> list[str]:
         """Finished goods: initial + made = shipped + sold outside + on hand (units)."""
@@ -81,4 +127,5 @@ class FirmSupplier(OrderBook):
         if abs(balance) > tol:
             return [f"{self.name}: initial + made - shipped - on hand = {balance:.6g} units, "
                     "not 0"]
-        return []
+        origin = self.production.origin
+        return origin.check(self.name) if origin is not None else []

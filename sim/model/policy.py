@@ -3,7 +3,7 @@ happening, drawn per replication and applied to the parts of the world they chan
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import simpy
@@ -15,6 +15,7 @@ from ..config.schema import (
     ControlsStart,
     ForeignContent,
     GeneralLicence,
+    MaterialConfig,
     PolicyEvent,
     ResumeApprovals,
     SetDecision,
@@ -42,6 +43,8 @@ class Policy:
                  calendar: WorkingCalendar, horizon: float, streams: Streams,
                  authority: Authority, licensing: Licensing,
                  suppliers: Mapping[str, Supplier], stockpile: Stockpile | None,
+                 materials: Mapping[str, MaterialConfig],
+                 content_makers: Callable[[ForeignContent], list[str]],
                  branch: str = "") -> None:
         self.env = env
         self.branch = branch
@@ -53,6 +56,8 @@ class Policy:
         self.licensing = licensing
         self.suppliers = suppliers
         self.stockpile = stockpile
+        self.materials = materials
+        self.content_makers = content_makers
         self.log: list[dict[str, Any]] = []
 
     def schedule(self) -> None:
@@ -86,9 +91,9 @@ class Policy:
         """The event happens now."""
         a = self.authority
         if isinstance(ev, ControlsStart):
-            self.licensing.control(ev.materials, ev.exempt_share, ev.transition_days)
+            self.licensing.control(ev.covered(self.materials), ev.exempt_share, ev.transition_days)
         elif isinstance(ev, ControlsLift):
-            self.licensing.lift(ev.materials)
+            self.licensing.lift(ev.covered(self.materials))
         elif isinstance(ev, SuspendApprovals):
             a.suspend(True)
         elif isinstance(ev, ResumeApprovals):
@@ -107,9 +112,12 @@ class Policy:
             if self.stockpile is not None:
                 self.stockpile.active = True
         elif isinstance(ev, ForeignContent):
-            free = ev.suppliers if ev.suppliers is not None else [
-                n for n, s in self.suppliers.items() if not s.controlled]
+            free = [n for n, s in self.suppliers.items() if not s.controlled
+                    and (ev.suppliers is None or n in ev.suppliers)]
             self.licensing.foreign_rule(free, ev.materials, not ev.lift)
+            if ev.threshold is not None:
+                self.licensing.content_rule(self.content_makers(ev), ev.materials,
+                                            ev.threshold, not ev.lift)
         elif isinstance(ev, AddCapacity):
             self.suppliers[ev.supplier].add_capacity(now(self.env), ev.add_kg_per_day)
         elif isinstance(ev, CloseRoute):

@@ -22,6 +22,7 @@ import simpy
 from ..config.schema import FirmConfig
 from .clock import now, post_call
 from .costs import CostBook
+from .origin import OriginBook
 
 RUN, DOWN, SUB = 0, 1, 2
 
@@ -30,12 +31,13 @@ class FinishedGoods:
     """The output of a firm that makes parts for other firms (units): on hand, on hand at
     the start, and ordered by its customer firms so far."""
 
-    __slots__ = ("on_hand", "initial", "ordered")
+    __slots__ = ("on_hand", "initial", "ordered", "china_usd")
 
     def __init__(self, initial: float) -> None:
         self.on_hand = initial
         self.initial = initial
         self.ordered = 0.0
+        self.china_usd = 0.0  # Chinese-origin value on hand (USD), if tracked (origin)
 
 
 class Outages:
@@ -117,6 +119,7 @@ class Production:
         self.measured = [0.0, math.nan]  # output at the start and end of the measured window
         self.outages = Outages(recovery_window, counted)
         self.book: CostBook | None = None  # kg-days held, premiums paid ([costs] only)
+        self.origin: OriginBook | None = None  # Chinese-origin value, if a rule needs it
         self._version = 0  # invalidates stale stock-out predictions
         self._restart_version = 0
         self._restart_pending = False
@@ -166,8 +169,11 @@ class Production:
             self._made(dt)
         if self.mode == RUN:
             self.produced_std += self.rate * dt
+            origin = self.origin
             for m, u in self.cur.items():
                 used = min(u * dt, self.stock[m])
+                if origin is not None:
+                    origin.used(m, used, self.stock[m])
                 self.stock[m] -= used
                 self.consumed[m] += used
 
@@ -246,6 +252,8 @@ class Production:
         t = now(self.env)
         # Fix rounding: the material that ran out is exactly zero.
         short = min(self.stock, key=lambda m: self.stock[m] / self.use[m])
+        if self.origin is not None:
+            self.origin.used(short, self.stock[short], self.stock[short])
         self.consumed[short] += self.stock[short]
         self.stock[short] = 0.0
         self.mode = DOWN

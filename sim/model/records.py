@@ -88,7 +88,7 @@ class Shipment:
     """A quantity of one material on its way to one firm (kg)."""
 
     __slots__ = ("firm", "material", "kg", "supplier", "state", "ready_day", "application",
-                 "draws", "key", "source", "covered")
+                 "draws", "key", "source", "covered", "china_usd")
 
     def __init__(self, firm: Customer, material: str, kg: float, supplier: str, state: int,
                  draws: KeyedUniforms | None = None, key: int = -1, source: str = "") -> None:
@@ -106,6 +106,7 @@ class Shipment:
         self.ready_day = 0.0  # when the exporter could dispatch it, licence aside
         self.application: int | None = None  # row of its current licence application
         self.covered = False  # licensed by an earlier licence of its exporter and firm
+        self.china_usd = 0.0  # Chinese-origin value per kg, from a firm tracking it (origin)
 
 
 class ExportLog:

@@ -70,6 +70,9 @@ class Supplier:
         """Dispatch a shipment whose licence came through (or was not needed after all)."""
         raise NotImplementedError
 
+    def refused(self, sh: Shipment) -> None:
+        """Refused for good: nothing to undo (it was never dispatched)."""
+
     def decided(self, i: int) -> None:
         """The authority decided application row `i` of a shipment this supplier filed
         (as the applicant): its licensing says what follows."""

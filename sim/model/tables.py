@@ -272,7 +272,21 @@ def _firms_columns(w: World) -> dict[str, Any]:
         "fill_rate": fill,
         **_resourced(firms),
         **(_costs(w, shortfall, lost) if w.cfg.costs is not None else {}),
+        **(_china_share(w) if any(p.origin is not None for p in prod) else {}),
     }
+
+
+def _china_share(w: World) -> dict[str, np.ndarray]:
+    """Per firm whose Chinese-origin content is tracked (`sim/model/origin.py`), the
+    Chinese-origin share of the value of what left it over the run (dispatched, or sold
+    outside the model); NaN for the others and for a firm that sent nothing out."""
+    out = []
+    for f in w.firms:
+        m, origin = w.makers.get(f.name), f.production.origin
+        value = m.price * (m.shipped + m.sold) if m is not None else 0.0
+        out.append((origin.shipped + origin.sold) / value
+                   if origin is not None and value > 0.0 else math.nan)
+    return {"china_value_share": np.array(out, dtype=float)}
 
 
 def _costs(w: World, shortfall: np.ndarray, lost: np.ndarray) -> dict[str, np.ndarray]:

@@ -15,7 +15,7 @@ import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from ..config.schema import Config, FirmConfig
+from ..config.schema import Config, CoversMaterials, FirmConfig
 from ..errors import ConservationError
 from .authority import Authority
 from .background import LeadTimeWatch, start_background
@@ -26,6 +26,7 @@ from .deferred import DeferredDemand
 from .firm import Firm
 from .licensing import Licensing
 from .maker import FirmSupplier, finished_goods
+from .origin import OriginBook
 from .policy import Policy
 from .production import Production
 from .records import ExportLog
@@ -81,8 +82,13 @@ class World:
             premiums = cfg.premiums()
             for p in production.values():
                 p.book = CostBook(p.bom, premiums)
+        track = cfg.tracks_origin()
+        if track:
+            self._track_origin(production)
+        price = {m: mc.price_usd_per_kg or 0.0 for m, mc in cfg.materials.items()}
         self.makers = {n: FirmSupplier(env, n, p, p.goods, cfg.firms[n].shipping,
-                                       self.streams.keys)
+                                       self.streams.keys, self.licensing if track else None,
+                                       price[cfg.firms[n].output or ""] if track else 0.0)
                        for n, p in production.items() if p.goods is not None}
         self.sources: dict[str, Supplier | FirmSupplier] = {**self.suppliers, **self.makers}
         self._made = cfg.made_materials()
@@ -92,13 +98,29 @@ class World:
         self.tiers = cfg.tiers()
         self.policy = Policy(env, cfg.policy, self.calendar, self.horizon, self.streams,
                              self.authority, self.licensing, self.suppliers, self.stockpile,
-                             cfg.branch)
+                             cfg.materials, cfg.content_makers, cfg.branch)
         self.series: tuple[list[float], list[str], list[str], list[str], list[float]] = (
             [], [], [], [], []
         )
         self.events_processed = 0
         self.deferred: DeferredDemand | None = None  # other buyers' responses, if on
         self.ordering_ahead: LeadTimeWatch | None = None  # how far ahead they file, if on
+
+    def _track_origin(self, production: dict[str, Production]) -> None:
+        """Give each firm that makes for others a book of the Chinese-origin value of its
+        stocks and goods (a `foreign_content` rule with a threshold may reach it)."""
+        cfg = self.cfg
+        price = {m: mc.price_usd_per_kg or 0.0 for m, mc in cfg.materials.items()}
+        controlled = frozenset(n for n, s in cfg.suppliers.items() if s.kind == "controlled")
+        made = cfg.made_materials()
+        for n, p in production.items():
+            if p.goods is None:
+                continue
+            shares = cfg.sources(cfg.firms[n], made)
+            start = {m: sum(w for s, w in shares[m].items() if s in controlled)
+                     for m in p.bom}
+            p.origin = OriginBook(p.stock, p.goods, {m: price[m] for m in p.bom},
+                                  controlled, start, p.bom)
 
     def _responses(self, f: FirmConfig) -> tuple[Resourcer | None, FrontRunner | None]:
         """The firm's re-sourcing and front-running policies (None where off)."""
@@ -131,7 +153,9 @@ class World:
 
     def _announce(self) -> None:
         """Tell the front-running firms of each announced event that happens: from its
-        announcement to the day it takes effect."""
+        announcement to the day it takes effect (and, for controls, which materials)."""
+        covered = {i: ev.covered(self.cfg.materials) for i, ev in enumerate(self.cfg.policy)
+                   if isinstance(ev, CoversMaterials)}
         for row in self.policy.log:
             ev = self.cfg.policy[row["index"]]
             if ev.announced is None or not row["happened"]:
@@ -140,7 +164,8 @@ class World:
             for f in self.firms:
                 if f.ordering.front_running is not None:
                     f.ordering.front_running.announce(start, row["day"],
-                                                      getattr(ev, "materials", None))
+                                                      covered.get(row["index"],
+                                                                  getattr(ev, "materials", None)))
 
     @property
     def shock_onset(self) -> float:

@@ -79,6 +79,8 @@ class Names:
     """Whether `authority.information_requests.response_days` is given."""
     has_costs: bool = False
     """Whether the config has a `[costs]` table."""
+    has_prices: bool = False
+    """Whether the config has a `[prices]` table."""
     elements: frozenset[str] = frozenset()
     """Elements some material declares (`materials.<m>.elements`)."""
 

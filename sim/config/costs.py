@@ -26,8 +26,11 @@ from .base import Name, NonNegFloat, PathError, Strict
 from .checks import Misses, Names
 
 COST_METRICS = ("holding_cost", "premium_cost", "shortfall_cost", "stockpile_cost",
-                "total_cost")
-"""The per-replication columns a `[costs]` table adds to the replications dataset (USD)."""
+                "cost_premium", "total_cost")
+"""The per-replication columns a `[costs]` table (all but `cost_premium`) and a `[prices]`
+table (`cost_premium` and `total_cost`) add to the replications dataset (USD)."""
+PRICE_METRICS = ("cost_premium", "total_cost")
+"""The cost columns a `[prices]` table gives without a `[costs]` table."""
 
 
 class CostsConfig(Strict):
@@ -77,4 +80,4 @@ class CostsConfig(Strict):
                                 "would fall on no one")
 
 
-__all__ = ["COST_METRICS", "CostsConfig"]
+__all__ = ["COST_METRICS", "PRICE_METRICS", "CostsConfig"]

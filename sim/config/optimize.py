@@ -21,7 +21,7 @@ from pydantic import Field, model_validator
 
 from .base import Name, PathError, Sector, Strict
 from .checks import Misses, Names
-from .costs import COST_METRICS
+from .costs import COST_METRICS, PRICE_METRICS
 from .study import PathLever
 
 FIRM_OUTPUTS = ("shortfall_frac", "shortfall_units", "value_lost", "downtime_days",
@@ -37,7 +37,7 @@ MAX_CANDIDATES = 200
 
 Metric = Literal["shortfall_frac", "shortfall_units", "value_lost", "downtime_days",
                  "holding_cost", "premium_cost", "shortfall_cost", "stockpile_cost",
-                 "total_cost"]
+                 "cost_premium", "total_cost"]
 
 
 class Output(Strict):
@@ -47,8 +47,9 @@ class Output(Strict):
     metric: Metric = Field(description="`shortfall_frac`, `value_lost` (sector or firm); "
                            "`shortfall_units`, `downtime_days` (firm only); with a `[costs]` "
                            "table, `total_cost` and its parts `holding_cost`, "
-                           "`premium_cost`, `shortfall_cost`, `stockpile_cost` (USD, "
-                           "summed over a sector).")
+                           "`premium_cost`, `shortfall_cost`, `stockpile_cost`; with a "
+                           "`[prices]` table `cost_premium` and `total_cost` (USD, summed "
+                           "over a sector).")
     sector: Sector | None = Field(default=None, description="The sector measured.")
     firm: Name | None = Field(default=None, description="... or the firm measured.")
 
@@ -69,9 +70,13 @@ class Output(Strict):
     def check_output(self, where: str, names: Names, sectors: frozenset[str],
                      misses: Misses) -> None:
         """The sector has firms; the firm exists; a cost has a `[costs]` table."""
-        if self.metric in COST_METRICS and not names.has_costs:
-            misses.fail(f"{where}.metric", f"{self.metric} needs a [costs] table (what "
-                        "holding, premiums, the reserve and lost output cost)")
+        has = (names.has_prices if self.metric == "cost_premium" else names.has_costs
+               or (names.has_prices and self.metric in PRICE_METRICS))
+        if self.metric in COST_METRICS and not has:
+            need = ("a [prices] table" if self.metric == "cost_premium" else
+                    "a [costs] table (what holding, premiums, the reserve and lost output "
+                    "cost)")
+            misses.fail(f"{where}.metric", f"{self.metric} needs {need}")
         if self.sector is not None and self.sector not in sectors:
             misses.fail(f"{where}.sector", f"no firm is in sector {self.sector!r} (sectors "
                         f"with firms: {', '.join(sorted(sectors)) or 'none'})")

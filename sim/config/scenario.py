@@ -19,6 +19,7 @@ from .costs import CostsConfig
 from .observed import ObservedData
 from .optimize import OptimizeConfig
 from .policy import AddCapacity, CoversMaterials, ForeignContent, PolicyEvent, PolicyEventBase
+from .prices import PricesConfig
 from .responses import ResponseSwitches
 from .sourcing import FrontRunning
 from .study import CalibrationConfig, OutputConfig, RunsConfig, SweepConfig, UncertainParameter
@@ -76,6 +77,10 @@ class Config(Strict):
         "cost (USD): the replications dataset then holds each firm's costs per replication "
         "(`[costs]`)."
     )
+    prices: PricesConfig | None = Field(
+        default=None, description="Price indices that move with scarcity: firms pay the "
+        "premium over the price before the controls (`[prices]`)."
+    )
     uncertain: list[UncertainParameter] = Field(
         default=[], description="Values we do not know, drawn per replication from priors "
         "(`[[uncertain]]`); the `parameters` dataset records each replication's draws."
@@ -111,6 +116,8 @@ class Config(Strict):
             self.calibration.check_names(names, misses)
         if self.costs is not None:
             self.costs.check_names(names, misses)
+        if self.prices is not None:
+            self.prices.check_names(names, misses)
         if self.optimize is not None:
             self.optimize.check_names(names, frozenset(f.sector for f in self.firms.values()),
                                       misses)
@@ -134,6 +141,7 @@ class Config(Strict):
             uncertain=frozenset(u.name for u in self.uncertain),
             has_stockpile=self.stockpile is not None,
             has_costs=self.costs is not None,
+            has_prices=self.prices is not None,
             elements=frozenset(e for m in self.materials.values() for e in m.elements),
             information_response_days=(
                 self.authority.information_requests.response_days is not None),
@@ -174,6 +182,13 @@ class Config(Strict):
             self.costs.check_stockpile(
                 self.stockpile.stock_kg if self.stockpile is not None else None,
                 self.reserve_users())
+        for m in self.prices.elasticity if self.prices is not None else ():
+            if self.materials[m].price_usd_per_kg is None:
+                raise PathError(f"materials.{m}.price_usd_per_kg", "is needed: "
+                                f"prices.elasticity indexes {m}'s price")
+            if not any(m in f.bom for f in self.firms.values()):
+                raise PathError(f"prices.elasticity.{m}", f"no firm uses {m}: its index "
+                                "would have no cover to measure scarcity against")
         names: dict[str, int] = {}
         for i, u in enumerate(self.uncertain):
             if u.name in names:

@@ -30,6 +30,7 @@ from .policy import (
     StockpileRelease,
     SuspendApprovals,
 )
+from .prices import PricesConfig
 from .responses import DeferredDemand, LicenceCover, Rationing, RationLine
 from .scenario import (
     Config,
@@ -71,6 +72,7 @@ from .world import (
 
 __all__ = [
     "COST_METRICS",
+    "PricesConfig",
     "CostsConfig",
     "AddCapacity",
     "Allocation",

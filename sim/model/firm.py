@@ -17,6 +17,7 @@ from simpy.events import Timeout
 
 from ..config.schema import FirmConfig, OrderingConfig, StockpileConfig
 from .clock import now, post_call
+from .prices import Prices
 from .production import Production
 from .records import AWAITING, CANCELLED, RECEIVED, TRANSIT, Customer, Shipment
 from .sourcing import FrontRunner, Resourcer
@@ -255,8 +256,10 @@ class Firm:
                  stockpile: Reserve | None = None,
                  shares: Mapping[str, Mapping[str, float]] | None = None,
                  resourcing: Resourcer | None = None,
-                 front_running: FrontRunner | None = None) -> None:
+                 front_running: FrontRunner | None = None,
+                 prices: Prices | None = None) -> None:
         self.env = env
+        self.prices = prices  # the price indices it pays premiums by, if any
         self.name = name
         self.cfg = cfg
         self.horizon = horizon
@@ -294,6 +297,8 @@ class Firm:
         book = self.production.book
         if book is not None:
             book.receive(sh.supplier, sh.kg)
+        if self.prices is not None:
+            self.prices.receive(self.name, sh.material, sh.kg)
         self.production.receive(sh.material, sh.kg)  # brings its use up to now first
         origin = self.production.origin
         if origin is not None:

@@ -59,6 +59,8 @@ class Licensing:
         self.transition: dict[str, tuple[float, float, float]] = {}
         # (free supplier, material) whose Chinese-origin content needs a licence now
         self.foreign: set[tuple[str, str]] = set()
+        # kg of each material the modelled firms' files wait for a decision on
+        self.waiting: dict[str, float] = {}
         # (firm, material) -> the Chinese-origin value share at or above which its
         # shipments need a licence now (tracked content: a rule with a threshold)
         self.content: dict[tuple[str, str], float] = {}
@@ -148,6 +150,7 @@ class Licensing:
         t.shipment[i] = sh
         t.applicant[i] = holder
         sh.application = i
+        self.waiting[sh.material] = self.waiting.get(sh.material, 0.0) + sh.kg
         self.authority.receive(i)
 
     def decided(self, i: int, holder: LicenceHolder) -> None:
@@ -155,6 +158,7 @@ class Licensing:
         t = self.authority.apps
         sh: Shipment = t.shipment[i]
         outcome, attempt = t.outcome[i], t.attempt[i]
+        self.waiting[sh.material] -= sh.kg
         if outcome == APPROVED:
             if self.cover is not None:
                 self.cover.grant(sh.supplier, sh.firm.name, sh.material, sh.firm.sector,

@@ -271,7 +271,7 @@ def _firms_columns(w: World) -> dict[str, Any]:
         "stockouts": np.array([o.stockouts for o in out], dtype=np.int64),
         "fill_rate": fill,
         **_resourced(firms),
-        **(_costs(w, shortfall, lost) if w.cfg.costs is not None else {}),
+        **_cost_columns(w, shortfall, lost),
         **(_china_share(w) if any(p.origin is not None for p in prod) else {}),
     }
 
@@ -287,6 +287,18 @@ def _china_share(w: World) -> dict[str, np.ndarray]:
         out.append((origin.shipped + origin.sold) / value
                    if origin is not None and value > 0.0 else math.nan)
     return {"china_value_share": np.array(out, dtype=float)}
+
+
+def _cost_columns(w: World, shortfall: np.ndarray, lost: np.ndarray) -> dict[str, np.ndarray]:
+    """With `[costs]`, each firm's costs; with `[prices]`, its `cost_premium` (paid over
+    the base prices) and a `total_cost` that includes it (without `[costs]`: value lost
+    plus premiums)."""
+    cols = _costs(w, shortfall, lost) if w.cfg.costs is not None else {}
+    if w.prices is not None:
+        premium = np.array(w.prices.window(), dtype=float)
+        cols["cost_premium"] = premium
+        cols["total_cost"] = cols.get("total_cost", lost) + premium
+    return cols
 
 
 def _costs(w: World, shortfall: np.ndarray, lost: np.ndarray) -> dict[str, np.ndarray]:

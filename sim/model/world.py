@@ -26,8 +26,10 @@ from .deferred import DeferredDemand
 from .firm import Firm
 from .licensing import Licensing
 from .maker import FirmSupplier, finished_goods
+from .orders import OrderBook
 from .origin import OriginBook
 from .policy import Policy
+from .prices import Prices
 from .production import Production
 from .records import ExportLog
 from .rng import Streams
@@ -83,17 +85,21 @@ class World:
             for p in production.values():
                 p.book = CostBook(p.bom, premiums)
         track = cfg.tracks_origin()
-        if track:
-            self._track_origin(production)
         price = {m: mc.price_usd_per_kg or 0.0 for m, mc in cfg.materials.items()}
+        if track:
+            self._track_origin(production, price)
         self.makers = {n: FirmSupplier(env, n, p, p.goods, cfg.firms[n].shipping,
                                        self.streams.keys, self.licensing if track else None,
                                        price[cfg.firms[n].output or ""] if track else 0.0)
                        for n, p in production.items() if p.goods is not None}
         self.sources: dict[str, Supplier | FirmSupplier] = {**self.suppliers, **self.makers}
         self._made = cfg.made_materials()
+        self.prices = (Prices(cfg.prices, price, list(cfg.firms), production, self.licensing,
+                              [s for s in self.sources.values() if isinstance(s, OrderBook)])
+                       if cfg.prices is not None else None)
         self.firms = [Firm(env, n, f, self.horizon, production[n], self.sources,
-                           self.stockpile, cfg.sources(f, self._made), *self._responses(f))
+                           self.stockpile, cfg.sources(f, self._made), *self._responses(f),
+                           self.prices)
                       for n, f in cfg.firms.items()]
         self.tiers = cfg.tiers()
         self.policy = Policy(env, cfg.policy, self.calendar, self.horizon, self.streams,
@@ -106,11 +112,12 @@ class World:
         self.deferred: DeferredDemand | None = None  # other buyers' responses, if on
         self.ordering_ahead: LeadTimeWatch | None = None  # how far ahead they file, if on
 
-    def _track_origin(self, production: dict[str, Production]) -> None:
+    def _track_origin(self, production: dict[str, Production],
+                      price: dict[str, float]) -> None:
         """Give each firm that makes for others a book of the Chinese-origin value of its
-        stocks and goods (a `foreign_content` rule with a threshold may reach it)."""
+        stocks and goods (a `foreign_content` rule with a threshold may reach it), valued
+        at `price` per kg."""
         cfg = self.cfg
-        price = {m: mc.price_usd_per_kg or 0.0 for m, mc in cfg.materials.items()}
         controlled = frozenset(n for n, s in cfg.suppliers.items() if s.kind == "controlled")
         made = cfg.made_materials()
         for n, p in production.items():
@@ -205,6 +212,12 @@ class World:
                 firm.append(f.name)
                 material.append("")
                 value.append(p.produced)
+            for m in self.prices.elasticity if self.prices is not None else ():
+                day.append(t)
+                series.append("price_index")
+                firm.append("")
+                material.append(m)
+                value.append(self.prices.index(m))
             k += 1
 
     # ------------------------------------------------------------------ run
@@ -277,6 +290,8 @@ class World:
         far."""
         for f in self.firms:
             f.production.measure(k)
+        if self.prices is not None:
+            self.prices.mark(k)
 
     def _end_warmup(self, _arg: object) -> None:
         self.warm_areas = self.authority.areas()

@@ -1,0 +1,100 @@
+"""Price indices that move with scarcity, and the premiums firms pay (`[prices]`): a price
+path worked by hand, and the premiums' bookkeeping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from worlds import START
+
+import sim
+from sim.config.loading import config_from_dict
+from sim.errors import ConfigError
+from sim.model.prices import Prices
+
+CONST = {"dist": "constant", "value": 1.0}
+BASE = 50.0  # USD/kg of magnet before the controls (FACTS §5: ~6x in Europe at the peak)
+
+
+def _plant(free_share: float = 0.0, elasticity: float = 1.5) -> dict[str, Any]:
+    """A plant using 10 kg of magnet a day with 100 days on hand, ordering up to 100 days
+    of cover every 10 days from the Chinese exporter (controlled from the start, reviews
+    that take 1,000 working days: no file is decided) and `free_share` from a free
+    supplier."""
+    shares = {"china": 1.0 - free_share, "row": free_share}
+    return {
+        "horizon_days": 90.0,
+        "calendar": {"start": START},
+        "materials": {"magnet": {"controlled_at_start": True, "price_usd_per_kg": BASE}},
+        "destinations": {"US": {}},
+        "authority": {"reviewers": 5, "review_time": {"dist": "constant", "value": 1000.0},
+                      "background": {"rate_per_day": 0, "quantity_kg": CONST,
+                                     "materials": {"magnet": 1.0},
+                                     "destinations": {"US": 1.0}}},
+        "suppliers": {
+            "china": {"kind": "controlled", "materials": ["magnet"],
+                      "production_days": CONST, "transit_days": CONST},
+            "row": {"kind": "free", "materials": ["magnet"], "capacity_kg_per_day": 1e6,
+                    "dispatch_every_days": 1.0, "transit_days": CONST},
+        },
+        "firms": {
+            "plant": {"sector": "auto", "destination": "US", "units_per_day": 10,
+                      "unit_value": 1.0, "bom": {"magnet": 1.0}, "initial_cover_days": 100,
+                      "ordering": {"review_period_days": 10, "target_cover_days": 100,
+                                   "in_transit_days": 0,
+                                   "suppliers": {k: v for k, v in shares.items() if v}}},
+        },
+        "prices": {"elasticity": {"magnet": elasticity}},
+    }
+
+
+def test_a_price_path_by_hand() -> None:
+    """Every review orders back the 100 kg used since the last, and no file is decided: on
+    day t after the review of day 10k the gap is 100k kg and the plant holds 1,000 - 10t.
+    Sampled weekly: day 7, nothing waits (index 1); day 14, (1 + 100/860)^1.5; day 56,
+    (1 + 500/440)^1.5 = 3.12; day 84, (1 + 800/160)^1.5 = 14.7, capped at 10."""
+    r = sim.simulate(config_from_dict(_plant()), 0)
+    s = r.timeseries
+    idx = s[s["series"] == "price_index"].set_index("day")["value"]
+    assert idx.loc[7.0] == 1.0
+    assert idx.loc[14.0] == pytest.approx((1 + 100 / 860) ** 1.5)
+    assert idx.loc[56.0] == pytest.approx((1 + 500 / 440) ** 1.5)
+    assert idx.loc[84.0] == 10.0
+    assert r.firms["cost_premium"].iloc[0] == 0.0  # nothing arrived, nothing paid
+    assert r.firms["total_cost"].iloc[0] == r.firms["value_lost"].iloc[0]
+
+
+def test_premiums_are_paid_at_the_index_of_the_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Half from a free supplier: each of its deliveries is paid at kg x 50 USD x (index -
+    1), the index read the moment it arrives, summed over the measured window; and
+    total cost = value lost + premiums."""
+    seen: list[tuple[str, float, float]] = []
+    receive = Prices.receive
+
+    def spy(self: Prices, firm: str, material: str, kg: float) -> None:
+        seen.append((material, kg, self.index(material)))
+        receive(self, firm, material, kg)
+
+    monkeypatch.setattr(Prices, "receive", spy)
+    r = sim.simulate(config_from_dict(_plant(free_share=0.5)), 0).firms.iloc[0]
+    assert len(seen) >= 7
+    assert any(i > 1.0 for _, _, i in seen)
+    assert r["cost_premium"] == pytest.approx(sum(kg * BASE * (i - 1) for _, kg, i in seen))
+    assert r["total_cost"] == pytest.approx(r["value_lost"] + r["cost_premium"])
+
+
+def test_a_price_needs_a_base_and_a_user() -> None:
+    d = _plant()
+    del d["materials"]["magnet"]["price_usd_per_kg"]
+    with pytest.raises(ConfigError, match=r"materials\.magnet\.price_usd_per_kg"):
+        config_from_dict(d)
+    d = _plant()
+    d["prices"]["elasticity"] = {"dy": 1.0}
+    with pytest.raises(ConfigError, match=r"prices\.elasticity\.dy: unknown material"):
+        config_from_dict(d)
+    d = _plant()
+    d["materials"]["spare"] = {"price_usd_per_kg": 1.0}
+    d["prices"]["elasticity"]["spare"] = 1.0
+    with pytest.raises(ConfigError, match=r"prices\.elasticity\.spare: no firm uses spare"):
+        config_from_dict(d)

@@ -217,7 +217,8 @@ def calibrate(cfg: Config, out: str | Path | None = None, *, workers: int | None
               overwrite: bool = False, plots: bool = True,
               progress: Any = None, config_path: str | Path | None = None,
               overrides: list[str] | None = None, source: str | None = None,
-              force: bool = False, export: str | None = None) -> Calibration:
+              force: bool = False, export: str | None = None,
+              agree_with: str | Path | None = None) -> Calibration:
     """Fit `cfg`'s `[[uncertain]]` parameters to its observations by ABC-SMC (pyabc) and
     write into `out` (default `results/<cfg.name>-calibration`): `posterior.parquet`,
     `posterior.toml` (a config extending `config_path`, the file `cfg` came from, with the
@@ -230,7 +231,9 @@ def calibrate(cfg: Config, out: str | Path | None = None, *, workers: int | None
     meeting `min_acceptance`, no target varying) is refused with the folder's manifest
     marked `failed` (`interrupted` for a stop or a crash), never left `running`. With
     `export` (a .toml path), the posterior config is also written there, its sample beside
-    it; that target is checked before the fit."""
+    it; that target is checked before the fit. With `agree_with` (the folder of another
+    fit of the same parameters with another seed), calibration.md and agreement.csv say
+    whether the two posteriors agree within their Monte Carlo error."""
     from .workflows.calibrate import calibrate as run_calibration
     from .workflows.calibrate import check_export_target
 
@@ -242,7 +245,8 @@ def calibrate(cfg: Config, out: str | Path | None = None, *, workers: int | None
         check_export_target(export, Path(config_path) if config_path else None, overrides,
                             path, overwrite)
     fit = run_calibration(cfg, path, ex, plots=plots, progress=progress,
-                          config_path=config_path, overrides=overrides, source=source)
+                          config_path=config_path, overrides=overrides, source=source,
+                          agree_with=agree_with)
     if export is not None:
         from .calibration.posterior import export as write_export
 

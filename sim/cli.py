@@ -194,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--check", metavar="K", type=int, help="with calibration.method = "
                      "\"npe\": the simulation-based calibration check on K synthetic "
                      "datasets (coverage of the truth, ranks, contraction; sbc.csv)")
+    cal.add_argument("--agree-with", metavar="DIR", help="another fit of the same "
+                     "parameters with another seed (--set runs.seed=...): calibration.md "
+                     "says whether the two posteriors agree (agreement.csv)")
     _flags(cal, "no_plots", "quiet")
     cmp = sub.add_parser("compare", help="compare scenarios on shared seeds: paired "
                          "differences against the first",
@@ -395,7 +398,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
                         scheduler=args.scheduler, overwrite=args.overwrite,
                         plots=not args.no_plots, progress=None if args.quiet else say,
                         config_path=args.config, overrides=args.overrides,
-                        source=args.config, force=args.force, export=args.export)
+                        source=args.config, force=args.force, export=args.export,
+                        agree_with=args.agree_with)
     if not args.quiet:
         print(cal.text())
     return 0

@@ -85,6 +85,15 @@ def test_sbc_passes_and_names_the_blind_parameter(trained) -> None:  # noqa: ANN
     assert got["ranks"].shape == (200, 3) and got["datasets"] == 200
 
 
+def test_rank_histograms_are_drawn(trained, tmp_path: Path) -> None:  # noqa: ANN001
+    from sim.report.calibration import plot_ranks
+
+    u, x = _simulate(60, 4)
+    got = sbc_of(trained, u, x, 200, 7)
+    png = plot_ranks(got, ["a", "b", "blind"], tmp_path)
+    assert png.name == "sbc_ranks.png" and png.stat().st_size > 10_000
+
+
 def test_sbc_catches_a_wrong_posterior(trained) -> None:  # noqa: ANN001
     """Data made with twice the noise the network learnt: its intervals are too narrow,
     and the check says so (90% intervals cover far fewer than 90%)."""
@@ -138,6 +147,8 @@ def test_an_npe_calibration_writes_what_it_says(tmp_path: Path) -> None:
     assert q5 <= 30.0 <= q95 and q95 - q5 < 0.5 * 27  # the prior's P5-P95 is 27 wide
     sbc = pd.read_csv(out / "sbc.csv")
     assert sbc["datasets"].tolist() == [40] and sbc["identified"].all()
+    ranks = pd.read_csv(out / "sbc_ranks.csv")  # each dataset's rank of the truth
+    assert ranks.shape == (40, 1) and ranks["background_rate"].between(0, 1000).all()
     md = (out / "calibration.md").read_text()
     assert "neural posterior estimation" in md and "abc.db" not in md
     assert "## Simulation-based calibration" in md

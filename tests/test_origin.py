@@ -94,8 +94,10 @@ def test_controls_may_name_elements() -> None:
     assert len(apps) > 0 and set(apps["material"]) == {"dy_oxide"}
     d["policy"][0]["min_content"] = 0.9
     assert "no material holds more than 0.9 of Dy" in _error(d)
-    d["policy"][0]["elements"] = ["Tb"]
-    assert "policy.0.elements.0" in _error(d) and "Tb" in _error(d)
+    d["policy"][0]["elements"] = ["dy"]  # not a rare earth's symbol, nor declared
+    assert "policy.0.elements.0: unknown element 'dy' (known: Ce, Dy," in _error(d)
+    d["policy"][0]["elements"] = ["Tb"]  # a rare earth no material here holds
+    assert "no material holds more than 0.9 of Tb" in _error(d)
     d["policy"][0]["elements"] = []
     assert "names no `materials` and no `elements`" in _error(d)
 

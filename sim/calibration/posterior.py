@@ -266,6 +266,14 @@ def stored_fit(path: Path, cfg: Config) -> Fit:
             sbc = {"rows": pd.read_csv(path / "sbc.csv").to_dict("records")}
         except Exception:  # noqa: BLE001 - any unreadable table is a damaged folder
             raise bad("sbc.csv is damaged (not a readable CSV table)") from None
+        ranks = path / "sbc_ranks.csv"
+        if ranks.is_file():  # the rank of each dataset's truth (folders since it was kept)
+            try:
+                r = pd.read_csv(ranks)[columns].to_numpy(dtype=np.int64)
+            except Exception:  # noqa: BLE001 - any unreadable table is a damaged folder
+                raise bad("sbc_ranks.csv is damaged (it needs a column of ranks per "
+                          "calibrated parameter)") from None
+            sbc.update(ranks=r, draws=int(man.get("sbc_draws", 0)) or None)
     return Fit(params, post, gens,
                fit_targets(cfg, str(path / "config.toml")), int(man.get("simulations", 0)),
                float(man.get("fit_seconds", "nan")),

@@ -58,6 +58,12 @@ class PathErrors(PathError):
         self.unreported = unreported
 
 
+RARE_EARTHS = frozenset({"Sc", "Y", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb",
+                         "Dy", "Ho", "Er", "Tm", "Yb", "Lu"})
+"""The seventeen rare-earth elements' symbols: a control may name any of them (and any
+element a material declares), whether or not a modelled material contains it."""
+
+
 @dataclass(frozen=True)
 class Names:
     """What a config defines, by kind, and the facts about it that its parts' checks need."""
@@ -82,7 +88,7 @@ class Names:
     has_prices: bool = False
     """Whether the config has a `[prices]` table."""
     elements: frozenset[str] = frozenset()
-    """Elements some material declares (`materials.<m>.elements`)."""
+    """The rare earths, and the elements some material declares (`materials.<m>.elements`)."""
 
 
 class Misses:

@@ -14,7 +14,7 @@ from .base import (
     PosFloat,
     Strict,
 )
-from .checks import Misses, Names, check_sum, last_day, unknown_name
+from .checks import RARE_EARTHS, Misses, Names, check_sum, last_day, unknown_name
 from .costs import CostsConfig
 from .observed import ObservedData
 from .optimize import OptimizeConfig
@@ -142,7 +142,7 @@ class Config(Strict):
             has_stockpile=self.stockpile is not None,
             has_costs=self.costs is not None,
             has_prices=self.prices is not None,
-            elements=frozenset(e for m in self.materials.values() for e in m.elements),
+            elements=RARE_EARTHS | {e for m in self.materials.values() for e in m.elements},
             information_response_days=(
                 self.authority.information_requests.response_days is not None),
         )

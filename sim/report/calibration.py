@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..analysis.stored import StoredRun
 from ..calibration.abc import Fit, unscaled_note
+from ..calibration.agreement import Z_AGREE
 from ..calibration.backtest import Backtest
 from ..calibration.posterior import stored_fit, weighted_quantiles
 from ..config.schema import Config
@@ -28,6 +29,10 @@ CAPTIONS: dict[str, tuple[str, str]] = {
         "Prior and posterior density of each calibrated parameter",
         "grey is what we assumed before seeing the data, blue what the data left; a blue "
         "much narrower than grey means the data pinned the parameter down."),
+    "sbc_ranks.png": (
+        "Rank of the true parameter among its posterior draws, over the synthetic datasets",
+        "a calibrated method gives flat histograms inside the grey band; a U shape means "
+        "intervals too narrow, a hump too wide, a slope a bias."),
     "posterior_pairs.png": (
         "Posterior particles for every pair of calibrated parameters",
         "each dot is a particle, sized by its weight; a slanted cloud is a trade-off the "
@@ -313,6 +318,38 @@ def plot_pairs(fit: Fit, out: Path) -> Path:
     return save(fig, out / "posterior_pairs.png")
 
 
+RANK_BINS = 20  # bins of an SBC rank histogram
+
+
+def plot_ranks(sbc: dict[str, Any], names: list[str], out: Path) -> Path:
+    """SBC rank histograms (Talts et al. 2018): per parameter, the ranks of the truth among
+    its posterior draws over the synthetic datasets, in `RANK_BINS` bins, against the
+    band a uniform histogram stays within in 99% of bins (binomial)."""
+    from scipy.stats import binom
+
+    ranks = np.asarray(sbc["ranks"])
+    k, draws = ranks.shape[0], int(sbc["draws"])
+    n = len(names)
+    cols = min(n, 5)
+    rows = math.ceil(n / cols)
+    fig, axes = subplots(rows, cols, figsize=(3.0 * cols, 2.3 * rows), squeeze=False)
+    edges = np.linspace(0, draws + 1, RANK_BINS + 1)
+    lo, hi = binom.ppf([0.005, 0.995], k, 1.0 / RANK_BINS)
+    for i, name in enumerate(names):
+        ax = axes[i // cols][i % cols]
+        ax.axhspan(lo, hi, color="0.85", lw=0)
+        ax.axhline(k / RANK_BINS, color="0.5", lw=0.8)
+        ax.hist(ranks[:, i], bins=edges, color="tab:blue")
+        ax.set_title(name, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.set_xticks([])
+    for i in range(n, rows * cols):
+        axes[i // cols][i % cols].set_visible(False)
+    fig.suptitle(f"SBC ranks of the truth among {draws:,} posterior draws, {k} datasets "
+                 "(grey: a uniform histogram's 99% band)")
+    return save(fig, out / "sbc_ranks.png")
+
+
 def plot_predictive(bt: Backtest, out: Path, title: str) -> list[Path]:
     """The posterior predictive monthly exports against the observations."""
     return plot_backtest(bt, out, title, "posterior_predictive.png")
@@ -362,6 +399,8 @@ def calibration_page(path: Path) -> Page:
                 ident="generations")]))
     album = Album()
     plot_marginals(cfg, fit, album)
+    if fit.sbc is not None and fit.sbc.get("draws"):
+        plot_ranks(fit.sbc, fit.names, album)
     plot_pairs(fit, album)
     params = parameter_table(cfg, fit)
     corr = correlations(fit)
@@ -375,6 +414,13 @@ def calibration_page(path: Path) -> Page:
     items += figures(album.figures, CAPTIONS, "cal")
     sections.append(Section("posterior", "Prior and posterior", [], items))
     targets = [[t.key, t.group, cell(t.observed, "{:.3f}")] for t in fit.targets]
+    if (path / "agreement.csv").is_file():
+        agree = pd.read_csv(path / "agreement.csv")
+        sections.append(Section("seeds", "Two seeds", [
+            f"This fit (b) against another fit of the same calibration with another seed "
+            f"(a): a marginal agrees when its means differ by at most {Z_AGREE:g} Monte "
+            "Carlo errors."], [frame_table(agree, "Agreement of the two fits",
+                                           ident="agreement")]))
     sections.append(Section("targets", "Targets", [], [rows_table(
         "Observed targets of the fit window", ["target", "kind", "observed"], targets)]))
     pred = StoredRun(path / "predictive")
@@ -393,3 +439,33 @@ def calibration_page(path: Path) -> Page:
         f"What do the 2025 observations say about the {len(fit.names)} uncertain "
         "parameters, and does the fitted model reproduce the months it did not see?"],
         sections)
+
+
+def agreement_lines(table: pd.DataFrame, other: str) -> list[str]:
+    """calibration.md's section on the two seeds."""
+    bad = table.loc[~table["agree"], "parameter"].tolist()
+    show = table.assign(**{c: table[c].map(lambda v: f"{v:.4g}") for c in
+                           ("mean_a", "mean_b", "difference", "mc_error")},
+                        z=table["z"].map(lambda v: f"{v:+.1f}"),
+                        difference_sd=table["difference_sd"].map(lambda v: f"{v:+.2f}"),
+                        ks_distance=table["ks_distance"].map(lambda v: f"{v:.3f}"),
+                        agree=table["agree"].map({True: "yes", False: "**no**"}))
+    verdict = ("Every marginal agrees within its Monte Carlo error." if not bad else
+               f"{len(bad)} of {len(table)} marginals differ by more than {Z_AGREE:g} Monte "
+               f"Carlo errors: {', '.join(bad)}. The spread between fits is larger than the "
+               "final sample's own Monte Carlo error for these.")
+    return [
+        "## Two seeds",
+        "",
+        f"This fit (b) against `{other}` (a), the same calibration with another seed. "
+        f"Monte Carlo error of the difference of means: sqrt(sd_a²/ESS_a + sd_b²/ESS_b) "
+        f"(ESS {table.attrs['ess_a']:,.0f} and {table.attrs['ess_b']:,.0f}); a marginal "
+        f"agrees when the difference is within {Z_AGREE:g} of them. `difference_sd`: in "
+        "pooled posterior sds; `ks_distance`: the largest gap between the two marginals' "
+        "distribution functions.",
+        "",
+        verdict,
+        "",
+        markdown_table(show),
+        "",
+    ]

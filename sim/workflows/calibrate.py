@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.stored import StoredRun
-from ..calibration.abc import check_calibratable
+from ..calibration.abc import calibrated, check_calibratable
 from ..calibration.abc import fit as run_fit
+from ..calibration.agreement import agreement, read_other
 from ..calibration.backtest import Backtest, check_backtest
 from ..calibration.posterior import SAMPLE, check_export, posterior_toml, sample_bytes
 from ..calibration.targets import fit_targets
@@ -24,10 +25,12 @@ from ..config import Config, load_config
 from ..errors import ArgumentError, BadInput, FolderError
 from ..report.backtest import write_backtest
 from ..report.calibration import (
+    agreement_lines,
     calibration_markdown,
     plot_marginals,
     plot_pairs,
     plot_predictive,
+    plot_ranks,
 )
 from ..report.progress import shown_progress
 from ..report.write import write_report
@@ -50,6 +53,7 @@ class Job:
     config_path: Path | None = None
     overrides: list[str] = field(default_factory=list)
     plots: bool = True
+    agree_with: Path | None = None  # another seed's fit to compare the posterior with
     commit: str = "unknown"
     t0: float = field(default_factory=time.perf_counter)
     store: ResultsDir = field(init=False)
@@ -71,12 +75,18 @@ class Job:
 def calibrate(cfg: Config, path: Path, ex: Execution, *, plots: bool = True,
               progress: Callable[[str], None] | None = None,
               config_path: str | Path | None = None, overrides: list[str] | None = None,
-              source: str = "<config>") -> Any:
-    """Fit `cfg` into `path` and write everything a calibration folder holds; the fit."""
+              source: str = "<config>", agree_with: str | Path | None = None) -> Any:
+    """Fit `cfg` into `path` and write everything a calibration folder holds; the fit.
+    With `agree_with` (another fit of the same parameters, another seed), calibration.md
+    says whether the two posteriors agree (agreement.csv)."""
     targets = check(cfg, ex, source)
+    if agree_with is not None:
+        read_other(Path(agree_with), [u.name for u in calibrated(cfg, source)],
+                   cfg.runs.seed)
     job = Job(cfg, path, ex, source,
               sorted({t.key.split()[-1] for t in targets if t.group == "exports"}),
-              Path(config_path) if config_path else None, list(overrides or []), plots)
+              Path(config_path) if config_path else None, list(overrides or []), plots,
+              Path(agree_with) if agree_with is not None else None)
     claim_folder(job)
     job.commit = record_commit()
     job.t0 = time.perf_counter()
@@ -198,6 +208,11 @@ def write_outputs(job: Job, store: ResultsDir, result: Any) -> None:
     md = calibration_markdown(job.cfg, result, bt, title=job.cfg.name or job.source,
                               source=job.source, fit_months=job.fit_months,
                               predictive=job.predictive_n, commit=job.commit, plots=figures)
+    if job.agree_with is not None:
+        table = agreement(read_other(job.agree_with, result.names, job.cfg.runs.seed),
+                          result.posterior, result.names)
+        store.write_output("agreement.csv", table.to_csv(index=False).encode())
+        md += "\n" + "\n".join(agreement_lines(table, str(job.agree_with)))
     store.write_output("calibration.md", md.encode())
     write_checksums(job, store, result)
 
@@ -210,6 +225,10 @@ def write_posterior(job: Job, store: ResultsDir, result: Any) -> None:
         from ..report.calibration import sbc_table
 
         store.write_output("sbc.csv", sbc_table(result.sbc).to_csv(index=False).encode())
+        import pandas as pd
+
+        ranks = pd.DataFrame(result.sbc["ranks"], columns=result.names)
+        store.write_output("sbc_ranks.csv", ranks.to_csv(index=False).encode())
     # settings of the calibration itself leave the calibrated scenario as it is
     changed = [o for o in job.overrides if not o.strip().startswith("calibration.")]
     store.write_output("posterior.toml", posterior_toml(
@@ -244,6 +263,8 @@ def draw(job: Job, store: ResultsDir, result: Any, bt: Backtest) -> list[str]:
     plots = job.path / "plots"
     drawn = [plot_marginals(job.cfg, result, plots), plot_pairs(result, plots),
              *plot_predictive(bt, plots, job.title)]
+    if result.sbc is not None:
+        drawn.append(plot_ranks(result.sbc, result.names, plots))
     for p in drawn:
         store.record_output(str(p.relative_to(job.path)))
     return [str(p.relative_to(job.path)) for p in drawn]
@@ -258,7 +279,8 @@ def write_checksums(job: Job, store: ResultsDir, result: Any) -> None:
                           fit_seconds=round(result.wall_seconds, 3),
                           wall_seconds=round(time.perf_counter() - job.t0, 3),
                           generations=len(result.generations), commit=job.commit,
-                          unscaled=result.unscaled)
+                          unscaled=result.unscaled,
+                          **({"sbc_draws": result.sbc["draws"]} if result.sbc else {}))
 
 
 def mark_unfinished(store: ResultsDir, exc: BaseException) -> None:

@@ -98,3 +98,28 @@ def test_a_price_needs_a_base_and_a_user() -> None:
     d["prices"]["elasticity"]["spare"] = 1.0
     with pytest.raises(ConfigError, match=r"prices\.elasticity\.spare: no firm uses spare"):
         config_from_dict(d)
+
+
+def test_a_price_can_trigger_re_sourcing() -> None:
+    """Re-sourcing on price alone. At the review of day 10k, before it orders, the gap is
+    the 100(k - 1) kg of the earlier reviews' files and the plant holds 1,000 - 100k: day
+    40, 300 on 600 (index 1.5^1.5 = 1.84); day 50, 400 on 500 (1.8^1.5 = 2.41); day 60,
+    500 on 400 (2.25^1.5 = 3.38). With the trigger at 2 the firm switches at day 50, at 3
+    on day 60."""
+    def switched(above: float) -> float:
+        d = _plant(free_share=0.0)
+        d["horizon_days"] = 80.0
+        d["firms"]["plant"]["ordering"]["suppliers"] = {"china": 1.0, "row": 0.0}
+        d["firms"]["plant"]["ordering"]["resourcing"] = {"to": {"row": 1.0},
+                                                         "price_above": above}
+        return float(sim.simulate(config_from_dict(d), 0).firms["resourced_at_days"].iloc[0])
+
+    assert switched(2.0) == 50.0
+    assert switched(3.0) == 60.0
+    d = _plant()
+    d["prices"]["elasticity"] = {"magnet": 1.0}
+    d["materials"]["other"] = {"price_usd_per_kg": 1.0}
+    d["firms"]["plant"]["ordering"]["resourcing"] = {"to": {"row": 1.0}, "price_above": 2}
+    del d["prices"]
+    with pytest.raises(ConfigError, match="resourcing.price_above: no price index"):
+        config_from_dict(d)

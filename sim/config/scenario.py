@@ -248,6 +248,11 @@ class Config(Strict):
                     raise PathError(f"{p}.{s}", f"{s!r} has no capacity now or later (0 kg/day, "
                                     "no ramp step or capacity event adds any): orders moved "
                                     "there would never arrive")
+            if r.price_above is not None and not (
+                    self.prices is not None and set(f.bom) & self.prices.elasticity.keys()):
+                raise PathError(f"firms.{name}.ordering.resourcing.price_above", "no price "
+                                "index covers the firm's materials (give `[prices]` an "
+                                f"elasticity for one of {', '.join(f.bom)})")
             away = self._check_away(name, f)
             movable = [m for m, g in self.sources(f, made).items()
                        if any(n in away if away is not None else

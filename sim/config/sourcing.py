@@ -18,7 +18,8 @@ from .base import NonNegFloat, PosFloat, Probability, Strict
 
 class Resourcing(Strict):
     """A firm moves orders from its controlled sources to other suppliers when its usable
-    cover runs low or a licence file has waited too long. Usable cover counts stock on
+    cover runs low, a licence file has waited too long, or (with `[prices]`) the price
+    has risen too far. Usable cover counts stock on
     hand and (with `count_in_transit`) in transit, never stock awaiting a licence or on a
     supplier's back-order. After `qualification_days` the moved share goes to `to`; once
     the material is no longer controlled the shares stay or drift back (`after`)."""
@@ -47,6 +48,10 @@ class Resourcing(Strict):
         default=None, description="Trigger: a licence file of the firm's pending more than "
         "this many calendar days. ⚠ 63 days: the statutory 45 working days are about 63 "
         "calendar days.")
+    price_above: float | None = Field(
+        default=None, gt=1.0, allow_inf_nan=False, description="Trigger: the material's "
+        "price index (`[prices]`) above this at an order review (2: twice the price "
+        "before the controls).")
     count_in_transit: bool = Field(
         default=True, description="Usable cover counts stock in transit (on hand only if "
         "false).")
@@ -75,8 +80,10 @@ class Resourcing(Strict):
 
     @model_validator(mode="after")
     def _trigger(self) -> Resourcing:
-        if self.cover_below_days is None and self.pending_over_days is None:
-            raise ValueError("needs a trigger: cover_below_days, pending_over_days or both")
+        if (self.cover_below_days is None and self.pending_over_days is None
+                and self.price_above is None):
+            raise ValueError("needs a trigger: cover_below_days, pending_over_days, "
+                             "price_above, or several")
         return self
 
 

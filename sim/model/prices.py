@@ -59,6 +59,10 @@ class Prices:
             return self.max_index
         return min(self.max_index, (1.0 + gap / held) ** self.elasticity[material])
 
+    def index_of(self, material: str) -> float:
+        """The index of `material`, 1 for a material without one."""
+        return self.index(material) if material in self.elasticity else 1.0
+
     def receive(self, firm: str, material: str, kg: float) -> None:
         """`kg` of `material` reach `firm` now: it pays the premium at today's index."""
         if material in self.elasticity:

@@ -22,14 +22,17 @@ class Resourcer:
     def __init__(self, cfg: Resourcing, base: Mapping[str, Mapping[str, float]],
                  to: Mapping[str, Mapping[str, float]],
                  controlled_source: Callable[[str], bool],
-                 controlled_now: Callable[[str], bool]) -> None:
+                 controlled_now: Callable[[str], bool],
+                 price: Callable[[str], float] | None = None) -> None:
         """`base`: the firm's shares per material; `to`: per material, the suppliers of it
         the moved share goes to (shares summing to 1, or none: it is not moved);
         `controlled_source(name)`: whether a source may need a licence;
         `controlled_now(m)`: whether material `m` (or, for a part firms make, a material
-        upstream of it) needs one now. The orders that move are those of the controlled
-        sources, or of the sources in `cfg.away_from` if it names any."""
+        upstream of it) needs one now; `price(m)`: its price index now (with `[prices]`).
+        The orders that move are those of the controlled sources, or of the sources in
+        `cfg.away_from` if it names any."""
         self.cfg = cfg
+        self.price = price
         self.base = {m: dict(g) for m, g in base.items()}
         self.controlled_now = controlled_now
         away_from = frozenset(cfg.away_from) if cfg.away_from is not None else None
@@ -105,7 +108,9 @@ class Resourcer:
             low = cfg.cover_below_days is not None and usable < cfg.cover_below_days * use
             late = (cfg.pending_over_days is not None
                     and t - self._oldest_pending(m) > cfg.pending_over_days)
-            if not (low or late):
+            dear = (cfg.price_above is not None and self.price is not None
+                    and self.price(m) > cfg.price_above)
+            if not (low or late or dear):
                 return self.base[m]
             self.state[m] = state = QUALIFYING
             self.decided[m] = t

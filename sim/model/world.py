@@ -143,9 +143,11 @@ class World:
             sources = self.sources
             controlled = self.licensing.controlled
             upstream = {m: self._upstream(m) for m in f.bom}
+            prices = self.prices
             resourcer = Resourcer(r, self.cfg.sources(f, self._made), to,
                                   lambda n: sources[n].controlled,
-                                  lambda m: any(controlled.get(x, False) for x in upstream[m]))
+                                  lambda m: any(controlled.get(x, False) for x in upstream[m]),
+                                  prices.index_of if prices is not None else None)
         fr = (f.ordering.front_running or self.cfg.front_running) if on.front_running else None
         return resourcer, FrontRunner(fr, list(f.bom)) if fr is not None else None
 

@@ -123,3 +123,43 @@ def test_a_price_can_trigger_re_sourcing() -> None:
     del d["prices"]
     with pytest.raises(ConfigError, match="resourcing.price_above: no price index"):
         config_from_dict(d)
+
+
+def _observed_plant() -> dict[str, Any]:
+    """The plant with its controls dated (calibration measures from a controls_start) and
+    a reported peak of 2.5-3.5x by day 56 (2025-02-26)."""
+    d = _plant()
+    d["materials"]["magnet"]["controlled_at_start"] = False
+    d["policy"] = [{"type": "controls_start", "date": "2025-01-01", "materials": ["magnet"]}]
+    d["observed"] = {"fit_months": ["2025-02"],
+                     "stoppages": [{"firm": "plant", "event": "x", "date": "2025-02-20"}],
+                     "prices": [{"material": "magnet", "event": "magnet prices up 2.5-3.5x",
+                                 "ratio": {"low": 2.5, "high": 3.5},
+                                 "until": "2025-02-26"}]}
+    return d
+
+
+def test_a_reported_peak_price_is_a_target_and_a_backtest() -> None:
+    """The peak of the weekly index up to day 56 is its value on day 56, (1 + 500/440)^1.5
+    = 3.12 (see the path above): the target's figure, inside the reported 2.5-3.5."""
+    from sim.calibration.backtest import price_table
+    from sim.calibration.targets import fit_targets, statistics
+
+    cfg = config_from_dict(_observed_plant())
+    targets = fit_targets(cfg)
+    price = [t for t in targets if t.group == "prices"]
+    assert [(t.key, t.observed, t.until_day) for t in price] == [("price magnet", 3.0, 57.0)]
+    rep = sim.simulate(cfg, 0)
+    assert statistics(rep, cfg, price)["price magnet"] == pytest.approx((1 + 500 / 440) ** 1.5)
+    ts = rep.timeseries.assign(replication=0)
+    row = price_table(ts, cfg.observed, cfg.calendar.start).iloc[0]
+    assert row["sim_p50"] == pytest.approx((1 + 500 / 440) ** 1.5)
+    assert row["share_within_reported"] == 1.0 and row["overlaps_p5_p95"]
+
+
+def test_a_reported_price_needs_an_index() -> None:
+    d = _observed_plant()
+    del d["prices"]
+    with pytest.raises(ConfigError, match=r"observed\.prices\.0\.material: 'magnet' has no "
+                       "price index"):
+        config_from_dict(d)

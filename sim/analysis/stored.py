@@ -220,7 +220,10 @@ class StoredRun:
         from ..calibration.backtest import BACKTEST_APPLICATION_COLUMNS, backtest_tables
 
         apps = self.table("applications", BACKTEST_APPLICATION_COLUMNS)
-        return backtest_tables(self.config, self.firms, self.exports, apps)
+        obs = self.config.observed
+        ts = (self.table("timeseries", ["replication", "day", "series", "material", "value"])
+              if obs is not None and obs.prices else None)
+        return backtest_tables(self.config, self.firms, self.exports, apps, ts)
 
 # --------------------------------------------------------------------------- sweeps
 

@@ -177,6 +177,39 @@ def downtime_table(firms: pd.DataFrame, obs: ObservedData) -> pd.DataFrame:
         "sim_p95", "overlaps_p5_p95", "share_within_reported", "crps_vs_range"])
 
 
+PRICE_COLUMNS = ["material", "reported", "window", "reported_low", "reported_high",
+                 "sim_p5", "sim_p50", "sim_p95", "overlaps_p5_p95", "share_within_reported",
+                 "crps_vs_range"]
+
+
+def price_table(timeseries: pd.DataFrame | None, obs: ObservedData,
+                start: date) -> pd.DataFrame:
+    """Per observed price, the peak of the simulated index within its window (P5/P50/P95
+    over the replications; the index as sampled in the time series) against the reported
+    range of peak over pre-control price, as `downtime_table` does for downtimes."""
+    if timeseries is None or not obs.prices:
+        return pd.DataFrame(columns=PRICE_COLUMNS)
+    ts = timeseries[timeseries["series"] == "price_index"]
+    rows = []
+    for pr in obs.prices:
+        lo_day = float((pr.since - start).days) if pr.since else 0.0
+        hi_day = float((pr.until - start).days + 1)
+        g = ts[(ts["material"] == pr.material) & (ts["day"] >= lo_day) & (ts["day"] < hi_day)]
+        if g.empty:
+            continue
+        peak = g.groupby("replication")["value"].max().to_numpy(dtype=float)
+        p5, p50, p95 = np.quantile(peak, [0.05, 0.5, 0.95])
+        lo, hi = pr.ratio.low, pr.ratio.high
+        rows.append({"material": pr.material, "reported": pr.event,
+                     "window": f"{pr.since or 'start'} to {pr.until}",
+                     "reported_low": lo, "reported_high": hi,
+                     "sim_p5": p5, "sim_p50": p50, "sim_p95": p95,
+                     "overlaps_p5_p95": bool(p5 <= hi and lo <= p95),
+                     "share_within_reported": float(np.mean((peak >= lo) & (peak <= hi))),
+                     "crps_vs_range": crps_interval(peak, lo, hi)})
+    return pd.DataFrame(rows, columns=PRICE_COLUMNS)
+
+
 def level_table(exports: pd.DataFrame, obs: ObservedData, start: date,
                 controls: date, tolerance: float = 0.1) -> pd.DataFrame:
     """Per observed series, simulated exports per day over the whole months before the
@@ -246,13 +279,16 @@ class Backtest:
     downtimes: pd.DataFrame
     scores: pd.DataFrame
     level: pd.DataFrame
+    prices: pd.DataFrame
 
 
 def backtest_tables(cfg: Config, firms: pd.DataFrame, exports: pd.DataFrame,
-                    applications: pd.DataFrame) -> Backtest:
+                    applications: pd.DataFrame,
+                    timeseries: pd.DataFrame | None = None) -> Backtest:
     """Every comparison, from a stored run's firms, exports and applications tables (the
     applications need `replication`, `destination`, `submitted_day`, `decided_day` and
-    `outcome`)."""
+    `outcome`) and, for observed prices, its price-index rows of the time series
+    (`replication`, `day`, `series`, `material`, `value`)."""
     obs = observed_of(cfg)
     start = cfg.calendar.start
     controls = [e for e in cfg.policy if e.type == "controls_start"]
@@ -264,7 +300,8 @@ def backtest_tables(cfg: Config, firms: pd.DataFrame, exports: pd.DataFrame,
     return Backtest(ex, error_measures(ex), stoppage_table(firms, controls_day, start, obs),
                     approval_table(applications, start, first, obs),
                     downtime_table(firms, obs), score_table(ex, obs.fit_months),
-                    level_table(exports, obs, start, first))
+                    level_table(exports, obs, start, first),
+                    price_table(timeseries, obs, start))
 
 
 BACKTEST_APPLICATION_COLUMNS = ["replication", "destination", "submitted_day", "decided_day",

@@ -15,7 +15,11 @@ compares).
   not export months: they are fitted whatever the fit window (their window may run past
   it, and the calibration then simulates to its end), unless their weight is 0;
 - `approved DESTINATION DATE`: the share of the destination's licence applications filed
-  in the first `first_wave_days` of the controls that are approved by the end of DATE.
+  in the first `first_wave_days` of the controls that are approved by the end of DATE;
+- `price MATERIAL`: the peak of the material's price index (`[prices]`, as sampled in the
+  time series) within its observed window (`observed.prices`); observed: the midpoint of
+  the reported range of peak over pre-control price. Fitted whatever the fit window,
+  unless its weight is 0.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from ..errors import ConfigError
 if TYPE_CHECKING:
     from ..model import Replication
 
-GROUPS = ("exports", "level", "stoppages", "downtimes", "approvals")
+GROUPS = ("exports", "level", "stoppages", "downtimes", "approvals", "prices")
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,10 @@ def fit_targets(cfg: Config, source: str = "<config>",
                                   f"{cfg.horizon_days:g}): its downtime cannot be counted")
             out.append(Target(f"downtime {dt.firm}", "downtimes", dt.days.mid,
                               float((dt.until - start).days + 1)))
+    if weights.get("prices", 1.0) > 0:
+        for pr in obs.prices:
+            out.append(Target(f"price {pr.material}", "prices", pr.ratio.mid,
+                              float((pr.until - start).days + 1)))
     before = _months_before_controls(cfg)
     if weights.get("level", 1.0) > 0 and before and obs.exports is not None:
         for s in obs.exports.series:
@@ -197,6 +205,19 @@ def statistics(rep: Replication, cfg: Config, targets: list[Target]) -> dict[str
         for t in targets:
             if t.group == "downtimes":
                 out[t.key] = down[t.key[len("downtime "):]]
+    if "prices" in groups:
+        ts = rep.columns("timeseries")
+        day, value = np.asarray(ts["day"], dtype=float), np.asarray(ts["value"], dtype=float)
+        index = np.asarray(ts["series"]) == "price_index"
+        material = np.asarray(ts["material"])
+        start = cfg.calendar.start
+        for pr in obs.prices:
+            key = f"price {pr.material}"
+            if key in {t.key for t in targets}:
+                lo = float((pr.since - start).days) if pr.since else 0.0
+                sel = index & (material == pr.material) & (day >= lo) & (
+                    day < float((pr.until - start).days + 1))
+                out[key] = float(value[sel].max()) if sel.any() else 1.0
     if "approvals" in groups:
         a = rep.columns("applications")
         first_wave = _controls_day(cfg) + obs.first_wave_days

@@ -97,6 +97,27 @@ class ObservedDowntime(Strict):
         return self
 
 
+class ObservedPrice(Strict):
+    """A material's reported peak price over a window, as a multiple of its price before
+    the controls, compared with the peak of its simulated index (`[prices]`, sampled every
+    `output.sample_every_days`) in the same window."""
+
+    material: str = Field(description="The material of the config whose index stands for it.")
+    event: str = Field(description="What was reported.")
+    ratio: DowntimeRange = Field(description="Peak over the price before the controls, "
+                                 "`{ low, high }` (FACTS §5: Dy oxide 250-310 -> 700-1,000 "
+                                 "USD/kg is about { low = 2.3, high = 4.0 }).")
+    since: Date | None = Field(
+        default=None, description="Start of the window (default: the run's start).")
+    until: Date = Field(description="Last day of the window (counted whole).")
+
+    @model_validator(mode="after")
+    def _window(self) -> ObservedPrice:
+        if self.since is not None and self.since > self.until:
+            raise ValueError(f"since ({self.since}) is after until ({self.until})")
+        return self
+
+
 class ObservedApproval(Strict):
     """A share of one destination's applications approved by a date."""
 
@@ -119,6 +140,9 @@ class ObservedData(Strict):
         default=[], description="Firms' reported days below plan within a window.")
     approvals: list[ObservedApproval] = Field(
         default=[], description="Shares of applications approved by a date.")
+    prices: list[ObservedPrice] = Field(
+        default=[], description="Materials' reported peak prices over a window, as "
+        "multiples of the price before the controls (needs `[prices]`).")
     first_wave_days: PosFloat = Field(
         default=28.0, description="Approval shares are also reported for the applications "
         "filed in this many days after the first control (when the first wave was filed)."
@@ -152,6 +176,15 @@ class ObservedData(Strict):
         for i, ap in enumerate(self.approvals):
             misses.need("destination", names.destinations, ap.destination,
                         f"observed.approvals.{i}.destination")
+        first: dict[str, int] = {}
+        for i, pr in enumerate(self.prices):
+            misses.need("material", names.materials, pr.material,
+                        f"observed.prices.{i}.material")
+            if pr.material in first:
+                misses.fail(f"observed.prices.{i}.material", f"{pr.material!r} is already "
+                            f"observed.prices.{first[pr.material]}: a material's peak is "
+                            "compared over one window")
+            first.setdefault(pr.material, i)
         series = self.exports.series if self.exports else []
         seen: dict[str, int] = {}
         for i, se in enumerate(series):

@@ -182,6 +182,15 @@ class Config(Strict):
             self.costs.check_stockpile(
                 self.stockpile.stock_kg if self.stockpile is not None else None,
                 self.reserve_users())
+        indexed = self.prices.elasticity if self.prices is not None else {}
+        for i, pr in enumerate(self.observed.prices if self.observed is not None else []):
+            if pr.material not in indexed:
+                raise PathError(f"observed.prices.{i}.material", f"{pr.material!r} has no "
+                                "price index to compare with (give [prices] an elasticity "
+                                "for it)")
+            if (pr.until - self.calendar.start).days + 1 > self.horizon_days:
+                raise PathError(f"observed.prices.{i}.until", f"{pr.until} is past the "
+                                f"run's last day (horizon_days = {self.horizon_days:g})")
         for m in self.prices.elasticity if self.prices is not None else ():
             if self.materials[m].price_usd_per_kg is None:
                 raise PathError(f"materials.{m}.price_usd_per_kg", "is needed: "

@@ -277,15 +277,17 @@ class CalibrationConfig(Strict):
         "others are drawn from their priors in every simulation and stay priors in the "
         "posterior (e.g. what only held-out months could tell)."
     )
-    weights: dict[Literal["exports", "level", "stoppages", "downtimes", "approvals"],
+    weights: dict[Literal["exports", "level", "stoppages", "downtimes", "approvals",
+                          "prices"],
                   Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
         default={"exports": 1.0, "level": 1.0, "stoppages": 1.0, "downtimes": 1.0,
-                 "approvals": 1.0},
+                 "approvals": 1.0, "prices": 1.0},
         description="Weight of each kind of target in the distance (a kind left out: 1); "
         "within a kind every target has an equal share, each scaled by its spread across "
-        "the simulations (pyabc's adaptive distance). Downtimes (`observed.downtimes`) and "
-        "the level before the controls (each export series' reference level) are fitted "
-        "whatever the fit window, unless their weight is 0.",
+        "the simulations (pyabc's adaptive distance). Downtimes (`observed.downtimes`), peak "
+        "prices (`observed.prices`) and the level before the controls (each export "
+        "series' reference level) are fitted whatever the fit window, unless their weight "
+        "is 0.",
     )
     batch: int = Field(default=10, ge=1, description="Simulations per task sent to a worker.")
     predictive_replications: int = Field(

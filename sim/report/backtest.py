@@ -63,6 +63,10 @@ def markdown_tables(bt: Backtest) -> str:
            "replication, against the reported range; overlap: the simulated P5-P95 and the "
            "reported range share a day.", "",
            markdown_table(bt.downtimes, "{:.1f}"), ""] if len(bt.downtimes) else []),
+        *(["### Peak prices against the reports", "",
+           "The peak of the simulated price index within the window (as sampled), per "
+           "replication, against the reported range of peak over pre-control price.", "",
+           markdown_table(bt.prices, "{:.2f}"), ""] if len(bt.prices) else []),
         "### Applications approved", "",
         markdown_table(bt.approvals, "{:.2f}"), "",
     ])
@@ -75,7 +79,8 @@ def write_backtest(bt: Backtest, out: Path, title: str) -> list[Path]:
     files = {"backtest_exports.csv": bt.exports, "backtest_errors.csv": bt.errors,
              "backtest_stoppages.csv": bt.stoppages, "backtest_approvals.csv": bt.approvals,
              "backtest_downtimes.csv": bt.downtimes, "backtest_scores.csv": bt.scores,
-             "backtest_level.csv": bt.level}
+             "backtest_level.csv": bt.level,
+             **({"backtest_prices.csv": bt.prices} if len(bt.prices) else {})}
     paths = []
     for name, df in files.items():
         atomic_write_bytes(out / name, df.to_csv(index=False).encode())
@@ -129,6 +134,7 @@ def backtest_section(bt: Backtest, title: str, figure_name: str) -> Section:
                         (bt.level, "Level before the controls"),
                         (bt.stoppages, "First stoppages against the reported dates"),
                         (bt.downtimes, "Downtime within the window against the reports"),
+                        (bt.prices, "Peak prices against the reports"),
                         (bt.approvals, "Applications approved")):
         if len(df):
             sec.items.append(frame_table(df, caption, default="{:.3g}", row_headers=False))

@@ -158,8 +158,16 @@ def test_a_reported_peak_price_is_a_target_and_a_backtest() -> None:
 
 
 def test_a_reported_price_needs_an_index() -> None:
+    """A [prices] table that does not index the material is refused; with no [prices] at
+    all (a config sharing the observations without prices) the report is left out."""
+    from sim.calibration.targets import fit_targets
+
     d = _observed_plant()
-    del d["prices"]
-    with pytest.raises(ConfigError, match=r"observed\.prices\.0\.material: 'magnet' has no "
+    d["materials"]["other"] = {"price_usd_per_kg": 1.0}
+    d["observed"]["prices"][0]["material"] = "other"
+    with pytest.raises(ConfigError, match=r"observed\.prices\.0\.material: 'other' has no "
                        "price index"):
         config_from_dict(d)
+    d = _observed_plant()
+    del d["prices"]
+    assert [t.group for t in fit_targets(config_from_dict(d))] == ["stoppages"]

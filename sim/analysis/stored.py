@@ -222,7 +222,8 @@ class StoredRun:
         apps = self.table("applications", BACKTEST_APPLICATION_COLUMNS)
         obs = self.config.observed
         ts = (self.table("timeseries", ["replication", "day", "series", "material", "value"])
-              if obs is not None and obs.prices else None)
+              if obs is not None and obs.prices and self.config.prices is not None
+              else None)
         return backtest_tables(self.config, self.firms, self.exports, apps, ts)
 
 # --------------------------------------------------------------------------- sweeps

@@ -191,7 +191,7 @@ def price_table(timeseries: pd.DataFrame | None, obs: ObservedData,
         return pd.DataFrame(columns=PRICE_COLUMNS)
     ts = timeseries[timeseries["series"] == "price_index"]
     rows = []
-    for pr in obs.prices:
+    for pr in obs.prices:  # a material without an index has no rows: left out
         lo_day = float((pr.since - start).days) if pr.since else 0.0
         hi_day = float((pr.until - start).days + 1)
         g = ts[(ts["material"] == pr.material) & (ts["day"] >= lo_day) & (ts["day"] < hi_day)]

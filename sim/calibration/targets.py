@@ -128,7 +128,7 @@ def fit_targets(cfg: Config, source: str = "<config>",
                                   f"{cfg.horizon_days:g}): its downtime cannot be counted")
             out.append(Target(f"downtime {dt.firm}", "downtimes", dt.days.mid,
                               float((dt.until - start).days + 1)))
-    if weights.get("prices", 1.0) > 0:
+    if weights.get("prices", 1.0) > 0 and cfg.prices is not None:
         for pr in obs.prices:
             out.append(Target(f"price {pr.material}", "prices", pr.ratio.mid,
                               float((pr.until - start).days + 1)))

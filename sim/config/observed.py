@@ -142,7 +142,8 @@ class ObservedData(Strict):
         default=[], description="Shares of applications approved by a date.")
     prices: list[ObservedPrice] = Field(
         default=[], description="Materials' reported peak prices over a window, as "
-        "multiples of the price before the controls (needs `[prices]`).")
+        "multiples of the price before the controls: compared with the price indices of "
+        "`[prices]` (without that table they are left out).")
     first_wave_days: PosFloat = Field(
         default=28.0, description="Approval shares are also reported for the applications "
         "filed in this many days after the first control (when the first wave was filed)."

@@ -184,6 +184,8 @@ class Config(Strict):
                 self.reserve_users())
         indexed = self.prices.elasticity if self.prices is not None else {}
         for i, pr in enumerate(self.observed.prices if self.observed is not None else []):
+            if self.prices is None:
+                break  # no index at all: the reported prices are not compared
             if pr.material not in indexed:
                 raise PathError(f"observed.prices.{i}.material", f"{pr.material!r} has no "
                                 "price index to compare with (give [prices] an elasticity "

@@ -213,3 +213,66 @@ def test_untracked_worlds_are_unchanged() -> None:
     a = sim.simulate(config_from_dict(d), 3).firms
     b = sim.simulate(config_from_dict(d2), 3).firms
     assert a.equals(b)
+
+
+def _resourcing_world() -> dict[str, Any]:
+    """A plant using 10 kg of magnet a day (30 days on hand) buys it all from the Chinese
+    exporter, under licence from the start, whose files are never decided; a magnet maker
+    outside China (listed at a share of 0) makes up to 20 kg a day from 0.3 kg of NdPr a
+    kg, bought from a free supplier that makes 1.5 kg a day. When the plant's cover falls
+    under 20 days it moves its orders to the maker."""
+    slow = {"dist": "constant", "value": 1000.0}
+    return {
+        "horizon_days": 200.0,
+        "calendar": {"start": START},
+        "materials": {"magnet": {"controlled_at_start": True}, "ndpr": {}},
+        "destinations": {"US": {}, "JP": {}},
+        "authority": {"reviewers": 5, "review_time": slow,
+                      "background": {"rate_per_day": 0, "quantity_kg": CONST,
+                                     "materials": {"magnet": 1.0},
+                                     "destinations": {"US": 1.0}}},
+        "suppliers": {
+            "china": {"kind": "controlled", "materials": ["magnet"],
+                      "production_days": CONST, "transit_days": CONST},
+            "lynas": {"kind": "free", "materials": ["ndpr"], "capacity_kg_per_day": 1.5,
+                      "dispatch_every_days": 1.0, "transit_days": CONST},
+        },
+        "firms": {
+            "nc_maker": {"sector": "tech", "destination": "JP", "units_per_day": 20,
+                         "bom": {"ndpr": 0.3}, "initial_cover_days": 5, "output": "magnet",
+                         "ordering": {"review_period_days": 5, "target_cover_days": 10,
+                                      "in_transit_days": 0, "suppliers": {"lynas": 1.0}},
+                         "shipping": {"transit_days": CONST, "initial_cover_days": 0}},
+            "plant": {"sector": "auto", "destination": "US", "units_per_day": 10,
+                      "unit_value": 1.0, "bom": {"magnet": 1.0}, "initial_cover_days": 30,
+                      "ordering": {"review_period_days": 7, "target_cover_days": 30,
+                                   "in_transit_days": 0,
+                                   "suppliers": {"china": 1.0, "nc_maker": 0.0},
+                                   "resourcing": {"to": {"nc_maker": 1.0},
+                                                  "cover_below_days": 20}}},
+        },
+    }
+
+
+def test_re_sourcing_to_a_maker_limited_by_its_feedstock() -> None:
+    """Nothing arrives from China: the plant's cover passes under 20 days after day 10 and
+    it switches at its review of day 14. From then on it gets what the maker can make:
+    1.5 kg of NdPr a day makes 1.5 / 0.3 = 5 kg of magnet, so late in the run the plant
+    makes 5 units a day, half its plan."""
+    r = sim.simulate(config_from_dict(_resourcing_world()), 0)
+    f = r.firms.set_index("firm")
+    assert f.loc["plant", "resourced_at_days"] == 14.0
+    assert f.loc["plant", "resourced_to"] == "nc_maker"
+    s = r.timeseries
+    made = s[(s["series"] == "cumulative_units") & (s["firm"] == "plant")].set_index("day")
+    rate = (made.loc[196.0, "value"] - made.loc[98.0, "value"]) / 98.0
+    assert rate == pytest.approx(5.0, rel=0.03)
+
+
+def test_re_sourcing_to_a_firm_needs_it_as_a_source() -> None:
+    d = _resourcing_world()
+    d["firms"]["plant"]["ordering"]["suppliers"] = {"china": 1.0}
+    assert "list it in ordering.suppliers (a share of 0 will do)" in _error(d)
+    d = _resourcing_world()
+    d["firms"]["plant"]["ordering"]["resourcing"]["to"] = {"plant": 1.0}
+    assert "firm 'plant' makes nothing for other firms" in _error(d)

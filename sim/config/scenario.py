@@ -246,6 +246,9 @@ class Config(Strict):
             p = f"firms.{name}.ordering.resourcing.to"
             for s in r.to:
                 sup = self.suppliers.get(s)
+                if s in self.firms:  # a firm making one of its materials, e.g. magnets
+                    self._check_maker_target(name, f, s, f"{p}.{s}")
+                    continue
                 if sup is None:
                     raise PathError(f"{p}.{s}", unknown_name("supplier", s, self.suppliers,
                                                              free))
@@ -269,7 +272,7 @@ class Config(Strict):
                        if any(n in away if away is not None else
                               n in self.suppliers and self.suppliers[n].kind == "controlled"
                               for n in g)
-                       and any(m in self.suppliers[s].materials for s in r.to)]
+                       and any(m in self.sells(s) for s in r.to)]
             if not movable:
                 raise PathError(p, "no material of the firm is ordered from a controlled "
                                 "supplier (or a source in `away_from`) and sold by one of "
@@ -324,6 +327,26 @@ class Config(Strict):
                 raise PathError(f"{p}.{k}", f"{n!r} is also in `to`: orders would move "
                                 "to where they came from")
         return frozenset(r.away_from)
+
+    def _check_maker_target(self, name: str, f: FirmConfig, maker: str, at: str) -> None:
+        """A firm that re-sourcing moves orders to makes one of the firm's materials and is
+        one of its sources already (a share of 0 will do), so its arc and tier exist."""
+        out = self.firms[maker].output
+        if out is None or out not in f.bom:
+            raise PathError(at, f"firm {maker!r} makes "
+                            f"{repr(out) if out else 'nothing for other firms'}, which is "
+                            f"not in {name!r}'s bill of materials")
+        if maker not in f.ordering.suppliers:
+            raise PathError(at, f"firm {maker!r} is not one of {name!r}'s sources: list it "
+                            f"in ordering.suppliers (a share of 0 will do) to move orders "
+                            "to it")
+
+    def sells(self, source: str) -> list[str]:
+        """The materials a supplier sells, or the output of a firm that makes one."""
+        if source in self.firms:
+            out = self.firms[source].output
+            return [out] if out is not None else []
+        return list(self.suppliers[source].materials)
 
     def _check_measured(self) -> None:
         """The measured window (`output.measure_from` to `measure_until`) holds some of the

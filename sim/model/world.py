@@ -137,7 +137,7 @@ class World:
         if r is not None:
             to = {}
             for m in f.bom:
-                g = {n: w for n, w in r.to.items() if m in self.cfg.suppliers[n].materials}
+                g = {n: w for n, w in r.to.items() if m in self.cfg.sells(n)}
                 total = sum(g.values())
                 to[m] = {n: w / total for n, w in g.items()} if total > 0 else {}
             sources = self.sources

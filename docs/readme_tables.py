@@ -3,6 +3,7 @@
     python docs/readme_tables.py compare DIR [METRIC]   # sector table of a comparison
     python docs/readme_tables.py spread DIR DIR_FIXED   # uncertain against fixed parameters
     python docs/readme_tables.py firms DIR              # per firm: TTS, TTR, downtime
+    python docs/readme_tables.py peaks DIR [DAYS]       # price indices' peaks, firms' medians
 
 Every number the README quotes from these folders is printed here, so that it can be
 checked against (and copied from) a command's output.
@@ -105,6 +106,28 @@ def firm_table(folder: Path) -> str:
     return "\n".join(lines)
 
 
+def peaks_table(folder: Path, days: float = 365.0) -> str:
+    """Each firm's median shortfall and days below plan, and with `[prices]` each index's
+    peak within the first `days` days (P5/P50/P95 over the replications)."""
+    ts = pd.read_parquet(folder / "timeseries",
+                         columns=["replication", "day", "series", "material", "value"])
+    pi = ts[(ts["series"] == "price_index") & (ts["day"] < days)]
+    lines = [f"{folder}:"]
+    if len(pi):
+        peak = pi.groupby(["material", "replication"])["value"].max()
+        q = peak.groupby("material").quantile([0.05, 0.5, 0.95]).unstack()
+        lines.append(f"price index peak in the first {days:g} days (P5 / P50 / P95):")
+        lines += [f"  {m}: {r[0.05]:.2f} / {r[0.5]:.2f} / {r[0.95]:.2f}"
+                  for m, r in q.iterrows()]
+    f = pd.read_parquet(folder / "replications",
+                        columns=["firm", "shortfall_frac", "downtime_days"])
+    med = f.groupby("firm")[["shortfall_frac", "downtime_days"]].median()
+    lines.append("median per firm: shortfall, days below plan")
+    lines += [f"  {n}: {r['shortfall_frac']:.1%}, {r['downtime_days']:.0f}"
+              for n, r in med.iterrows()]
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> None:
     what, *args = argv
     if what == "compare":
@@ -113,8 +136,10 @@ def main(argv: list[str]) -> None:
         print(spread_table(Path(args[0]), Path(args[1])))
     elif what == "firms":
         print(firm_table(Path(args[0])))
+    elif what == "peaks":
+        print(peaks_table(Path(args[0]), *map(float, args[1:])))
     else:
-        sys.exit(f"readme_tables.py: unknown table {what!r} (compare, spread, firms)")
+        sys.exit(f"readme_tables.py: unknown table {what!r} (compare, spread, firms, peaks)")
 
 
 if __name__ == "__main__":

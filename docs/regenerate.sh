@@ -28,6 +28,8 @@
 #   front-running  results/compare-front-running: the 2026 expiry with and without
 #   branches       results/2026-branches: the branch itself uncertain
 #   tiers          results/compare-defence-first and results/gaming (the supply tiers' section)
+#   feedstock      results/compare-defence-feedstock: defence from makers outside China
+#                  (readme.md; peaks.txt: the price indices' 2025 peaks, firms' medians)
 #   optimize       results/optimize-*: the three bundled decisions at their configured size
 #                  (optimize.md; wall.txt, the wall time in seconds); N and J are not applied
 #   screenshot     docs/report_run.png (needs chromium; skipped with a message without it)
@@ -44,7 +46,7 @@ N=${N:-}
 J=${J:-}
 RESUME=${RESUME:-}
 ALL=(baseline fixed compare-2025 responses backtests 2026 october front-running branches tiers
-     optimize screenshot)
+     feedstock optimize screenshot)
 STEPS=("$@")
 [ ${#STEPS[@]} -eq 0 ] && STEPS=("${ALL[@]}")
 
@@ -213,6 +215,15 @@ p = sim.Results(sys.argv[1]).table("parameters")
 col = next(c for c in p.columns if "branch" in c)
 print(p[col].value_counts().rename("replications").to_csv())
 EOF
+}
+
+step_feedstock() {
+    say "defence from makers outside China -> results/compare-defence-feedstock"
+    compare results/compare-defence-feedstock \
+        "$(run_or_config results/baseline configs/baseline.toml)" $S/defence-feedstock.toml
+    { tables peaks "$(run_or_config results/baseline configs/baseline.toml)"
+      tables peaks results/compare-defence-feedstock/defence-feedstock
+    } > results/compare-defence-feedstock/peaks.txt
 }
 
 step_tiers() {

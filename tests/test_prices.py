@@ -45,7 +45,7 @@ def _plant(free_share: float = 0.0, elasticity: float = 1.5) -> dict[str, Any]:
                                    "in_transit_days": 0,
                                    "suppliers": {k: v for k, v in shares.items() if v}}},
         },
-        "prices": {"elasticity": {"magnet": elasticity}},
+        "prices": {"elasticity": {"magnet": elasticity}, "cover_days": 0.0},
     }
 
 
@@ -62,6 +62,13 @@ def test_a_price_path_by_hand() -> None:
     assert idx.loc[56.0] == pytest.approx((1 + 500 / 440) ** 1.5)
     assert idx.loc[84.0] == 10.0
     assert r.firms["cost_premium"].iloc[0] == 0.0  # nothing arrived, nothing paid
+    # with 30 days of use (300 kg) counted beside the stock: day 56, (1 + 500/740)^1.5
+    d = _plant()
+    d["prices"]["cover_days"] = 30.0
+    s = sim.simulate(config_from_dict(d), 0).timeseries
+    idx = s[s["series"] == "price_index"].set_index("day")["value"]
+    assert idx.loc[56.0] == pytest.approx((1 + 500 / 740) ** 1.5)
+    assert idx.loc[84.0] == pytest.approx((1 + 800 / 460) ** 1.5)  # 2.7: no cap
     assert r.firms["total_cost"].iloc[0] == r.firms["value_lost"].iloc[0]
 
 

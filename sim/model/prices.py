@@ -28,6 +28,9 @@ class Prices:
         self.base = {m: base[m] for m in self.elasticity}
         self.users = {m: [p for p in production.values() if m in p.bom]
                       for m in self.elasticity}
+        # kg: `cover_days` of the users' planned use, counted with what they hold
+        self.cover = {m: cfg.cover_days * sum(p.use[m] for p in ps)
+                      for m, ps in self.users.items()}
         self.licensing = licensing
         self.books = list(books)
         self.firms = list(firms)
@@ -51,13 +54,14 @@ class Prices:
         return total
 
     def index(self, material: str) -> float:
-        """(1 + gap / held) ** elasticity, at most `max_index`."""
-        gap, held = self.gap(material), self.held(material)
+        """(1 + gap / (held + cover_days x use)) ** elasticity, at most `max_index`."""
+        gap = self.gap(material)
         if gap <= 0.0:
             return 1.0
-        if held <= 0.0:
+        base = self.held(material) + self.cover[material]
+        if base <= 0.0:
             return self.max_index
-        return min(self.max_index, (1.0 + gap / held) ** self.elasticity[material])
+        return min(self.max_index, (1.0 + gap / base) ** self.elasticity[material])
 
     def index_of(self, material: str) -> float:
         """The index of `material`, 1 for a material without one."""

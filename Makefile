@@ -75,13 +75,18 @@ calibration: $(STAMP)
 	cp -r $(CAL)/plots docs/calibration/2025/
 
 ## calibration-npe: the same fit by neural posterior estimation, with its simulation-based
-## calibration check on 200 synthetic datasets (configs/calibration/2025-npe.toml; ~27 min
-## on 2 cores), into docs/calibration/2025-npe/ beside the ABC fit. The baseline does not
-## draw from it.
+## calibration check on 200 synthetic datasets (configs/calibration/2025-npe.toml), twice:
+## with another seed first, then with the baseline's, whose calibration.md says whether the
+## two agree (--agree-with); ~27 min each on 2 cores, into docs/calibration/2025-npe/ beside
+## the ABC fit. The baseline does not draw from it.
 calibration-npe: $(STAMP)
-	$(BIN)/rareshock calibrate configs/calibration/2025-npe.toml --out $(CAL)-npe --overwrite
+	$(BIN)/rareshock calibrate configs/calibration/2025-npe.toml --out $(CAL)-npe-seed2 \
+	    --overwrite --set runs.seed=2026
+	$(BIN)/rareshock calibrate configs/calibration/2025-npe.toml --out $(CAL)-npe --overwrite \
+	    --agree-with $(CAL)-npe-seed2
 	rm -rf docs/calibration/2025-npe && mkdir -p docs/calibration/2025-npe
-	cp $(CAL)-npe/calibration.md $(CAL)-npe/sbc.csv docs/calibration/2025-npe/
+	cp $(CAL)-npe/calibration.md $(CAL)-npe/sbc.csv $(CAL)-npe/sbc_ranks.csv \
+	    $(CAL)-npe/agreement.csv docs/calibration/2025-npe/
 	cp -r $(CAL)-npe/plots docs/calibration/2025-npe/
 
 ## validation: regenerate docs/validation.md (queueing theory, conservation, back-test,

@@ -32,7 +32,9 @@
 #                  (readme.md; peaks.txt: the price indices' 2025 peaks, firms' medians)
 #   optimize       results/optimize-*: the three bundled decisions at their configured size
 #                  (optimize.md; wall.txt, the wall time in seconds); N and J are not applied
-#   screenshot     docs/report_run.png (needs chromium; skipped with a message without it)
+#   screenshot     docs/report_run.png and docs/explore_*.png, the app's timings in
+#                  results/explore-timings.txt (needs chromium; skipped with a message
+#                  without it)
 #
 # Comparisons reuse a run that is already on disk with the same seed and replications
 # (results/baseline, results/compare-2026/<scenario>): the numbers are those of running the
@@ -269,6 +271,8 @@ with sync_playwright() as pw:
     page.screenshot(path=shot)
     b.close()
 EOF
+    say "rareshock explore's three views -> docs/explore_*.png (and the app's timings)"
+    "$PYTHON" docs/explore_screens.py "$RS" | tee results/explore-timings.txt
 }
 
 for s in "${STEPS[@]}"; do

@@ -349,16 +349,58 @@ def validate_model(doc: str | Path, configs: str | Path = "configs", small: bool
                  calibrations=[Path(c) for c in calibrations or []])
 
 
-def progress_display(quiet: bool) -> Progress | None:
-    """A batch's progress as the command line shows it: a bar on a terminal, a plain line
-    every 10 s otherwise, nothing when `quiet`."""
-    if quiet:
-        return None
+def explore_command(directory: str | Path, port: int) -> list[str]:
+    """The command that serves the explore app of `directory` on 127.0.0.1:`port`, with
+    Streamlit's usage statistics off and no browser opened."""
     import sys
 
-    from .report.progress import BarProgress, LineProgress
+    app = Path(__file__).parent / "explore" / "app.py"  # not imported: it runs in Streamlit
+    return [sys.executable, "-m", "streamlit", "run", str(app),
+            "--server.address", "127.0.0.1", "--server.port", str(port),
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--global.developmentMode", "false", "--server.fileWatcherType", "none",
+            "--client.toolbarMode", "viewer"]
 
-    return BarProgress() if sys.stderr.isatty() else LineProgress()
+
+def explore(directory: str | Path = ".", *, port: int | None = None,
+            say: Any = print) -> int:
+    """Serve the explore app of `directory` (its configs/ and results/) until stopped:
+    bound to 127.0.0.1 on `port` (default: a free one), whose address `say` hears. Needs
+    Streamlit (the 'explore' extra): ArgumentError without it, or for a folder that does
+    not exist. Returns Streamlit's exit status."""
+    import importlib.util
+    import os
+    import socket
+    import subprocess
+
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise ArgumentError("dir", str(directory), "is not a folder")
+    if importlib.util.find_spec("streamlit") is None:
+        raise ArgumentError("command", "explore", "needs streamlit; install the 'explore' "
+                            "extra: pip install 'rareshock[explore]' (in a checkout: pip "
+                            "install -e '.[explore]')")
+    if port is None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+    env = {**os.environ, "RARESHOCK_EXPLORE_DIR": str(folder.resolve()),
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    say(f"http://127.0.0.1:{port} (Ctrl-C to stop)")
+    try:
+        return subprocess.run(explore_command(folder, port), env=env, check=False).returncode
+    except KeyboardInterrupt:
+        return 0
+
+
+def progress_display(quiet: bool) -> Progress | None:
+    """A batch's progress as the command line shows it: a bar on a terminal, a plain line
+    every 10 s otherwise (`report.progress.terminal_progress`), nothing when `quiet`."""
+    if quiet:
+        return None
+    from .report.progress import terminal_progress
+
+    return terminal_progress()
 
 
 def show_phases(enabled: bool = True) -> None:

@@ -170,6 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
                           "(inline CSS and SVG figures, nothing fetched) for a run, sweep, "
                           "comparison or calibration folder."), "results")
     sub.add_parser("schema", help="print the JSON Schema of the config (for editors)")
+    exp = sub.add_parser("explore", help="a local web app: browse results, build a scenario "
+                         "with widgets, run it and compare it with its base",
+                         description="Start the explore app (Streamlit, the 'explore' extra) "
+                         "on 127.0.0.1 only, usage statistics off; it prints its address. "
+                         "DIR holds configs/ and results/ (default: here).")
+    exp.add_argument("dir", nargs="?", default=".", metavar="DIR",
+                     help="the folder with configs/ and results/ (default: .)")
+    exp.add_argument("--port", type=int, help="the port (default: a free one)")
     bt = sub.add_parser("backtest", help="run a scenario and compare it with what was "
                         "observed (its config's `observed` data: exports, stoppages, "
                         "approvals)")
@@ -437,7 +445,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "sweep": _cmd_sweep, "validate": _cmd_validate,
+def _cmd_explore(args: argparse.Namespace) -> int:
+    return api.explore(args.dir, port=args.port,
+                       say=lambda line: print(f"rareshock explore: {line}", flush=True))
+
+
+COMMANDS = {"explore": _cmd_explore, "run": _cmd_run, "sweep": _cmd_sweep,
+            "validate": _cmd_validate,
             "summary": _cmd_summary, "plot": _cmd_plot, "report": _cmd_report,
             "verify": _cmd_verify, "schema": _cmd_schema, "backtest": _cmd_backtest,
             "calibrate": _cmd_calibrate, "validate-model": _cmd_validate_model,

@@ -4,8 +4,8 @@ Markers (`make test-fast` leaves out all three; `make test` runs everything):
 
 - `slow`: the longest tests (fault injection, calibration, theory checks, the wheel
   install);
-- `browser`: opens the HTML report in headless Chromium; given to every test that uses
-  the `browser` fixture;
+- `browser`: opens a page (the HTML report, the explore app) in headless Chromium; given
+  to every test that uses the `browser` fixture (below);
 - `subprocess`: starts processes (the command line, a wheel build: a second or more each);
   given to every test that, itself or through a fixture or a helper of the tests, uses
   the `subprocess` module.
@@ -20,6 +20,8 @@ that need them).
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -92,3 +94,30 @@ def hang_guard() -> Callable[[float], contextlib.AbstractContextManager[None]]:
             signal.signal(signal.SIGALRM, old)
 
     return guard
+
+
+def _chromium() -> str | None:
+    exe = os.environ.get("RARESHOCK_CHROMIUM") or shutil.which("chromium") or \
+        shutil.which("chromium-browser")
+    return exe
+
+
+@pytest.fixture(scope="module")
+def browser() -> Any:
+    """Debian's chromium driven by Playwright (never Playwright's own download); skipped
+    without it, except on CI, which must test in the browser."""
+    exe = _chromium()
+    if exe is None:
+        msg = ("no chromium: install Debian's package (apt-get install chromium) or set "
+               "RARESHOCK_CHROMIUM")
+        if os.environ.get("CI") == "true":
+            pytest.fail(msg)  # CI must test in the browser, never skip
+        pytest.skip(msg)
+    from playwright.sync_api import sync_playwright  # a dev dependency
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=exe, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from worlds import START
+from worlds import START, china_and_free, quiet_authority
 
 import sim
 from sim.config.loading import config_from_dict
@@ -221,22 +221,13 @@ def _resourcing_world() -> dict[str, Any]:
     outside China (listed at a share of 0) makes up to 20 kg a day from 0.3 kg of NdPr a
     kg, bought from a free supplier that makes 1.5 kg a day. When the plant's cover falls
     under 20 days it moves its orders to the maker."""
-    slow = {"dist": "constant", "value": 1000.0}
     return {
         "horizon_days": 200.0,
         "calendar": {"start": START},
         "materials": {"magnet": {"controlled_at_start": True}, "ndpr": {}},
         "destinations": {"US": {}, "JP": {}},
-        "authority": {"reviewers": 5, "review_time": slow,
-                      "background": {"rate_per_day": 0, "quantity_kg": CONST,
-                                     "materials": {"magnet": 1.0},
-                                     "destinations": {"US": 1.0}}},
-        "suppliers": {
-            "china": {"kind": "controlled", "materials": ["magnet"],
-                      "production_days": CONST, "transit_days": CONST},
-            "lynas": {"kind": "free", "materials": ["ndpr"], "capacity_kg_per_day": 1.5,
-                      "dispatch_every_days": 1.0, "transit_days": CONST},
-        },
+        "authority": quiet_authority(1000.0, "magnet", "US"),
+        "suppliers": china_and_free(["magnet"], ["ndpr"], 1.5, "lynas"),
         "firms": {
             "nc_maker": {"sector": "tech", "destination": "JP", "units_per_day": 20,
                          "bom": {"ndpr": 0.3}, "initial_cover_days": 5, "output": "magnet",

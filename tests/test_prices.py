@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from worlds import START
+from worlds import START, china_and_free, quiet_authority
 
 import sim
 from sim.config.loading import config_from_dict
@@ -28,16 +28,8 @@ def _plant(free_share: float = 0.0, elasticity: float = 1.5) -> dict[str, Any]:
         "calendar": {"start": START},
         "materials": {"magnet": {"controlled_at_start": True, "price_usd_per_kg": BASE}},
         "destinations": {"US": {}},
-        "authority": {"reviewers": 5, "review_time": {"dist": "constant", "value": 1000.0},
-                      "background": {"rate_per_day": 0, "quantity_kg": CONST,
-                                     "materials": {"magnet": 1.0},
-                                     "destinations": {"US": 1.0}}},
-        "suppliers": {
-            "china": {"kind": "controlled", "materials": ["magnet"],
-                      "production_days": CONST, "transit_days": CONST},
-            "row": {"kind": "free", "materials": ["magnet"], "capacity_kg_per_day": 1e6,
-                    "dispatch_every_days": 1.0, "transit_days": CONST},
-        },
+        "authority": quiet_authority(1000.0, "magnet", "US"),
+        "suppliers": china_and_free(["magnet"], ["magnet"], 1e6),
         "firms": {
             "plant": {"sector": "auto", "destination": "US", "units_per_day": 10,
                       "unit_value": 1.0, "bom": {"magnet": 1.0}, "initial_cover_days": 100,

@@ -10,7 +10,6 @@ with the reason.
 from __future__ import annotations
 
 import csv
-import os
 import re
 import shutil
 from html.parser import HTMLParser
@@ -205,31 +204,6 @@ def test_compare_report(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- in a browser
-
-
-def _chromium() -> str | None:
-    exe = os.environ.get("RARESHOCK_CHROMIUM") or shutil.which("chromium") or \
-        shutil.which("chromium-browser")
-    return exe
-
-
-@pytest.fixture(scope="module")
-def browser() -> Any:
-    exe = _chromium()
-    if exe is None:
-        msg = ("no chromium: install Debian's package (apt-get install chromium) or set "
-               "RARESHOCK_CHROMIUM")
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)  # CI must test in the browser, never skip
-        pytest.skip(msg)
-    from playwright.sync_api import sync_playwright  # a dev dependency
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=exe, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
 
 
 def inspect(browser: Any, page_file: Path, shot: Path) -> dict[str, Any]:

@@ -89,3 +89,24 @@ def buffer_world(cover: float = 20.0, *, low: float = 10.0, high: float = 30.0,
             "ordering": {"review_period_days": 1000, "target_cover_days": 200,
                          "in_transit_days": 0, "suppliers": {"cn": 1.0}}}},
     }
+
+
+def quiet_authority(review_days: float, material: str, destination: str,
+                    reviewers: int = 5) -> dict[str, Any]:
+    """An authority that reviews the modelled firms' files in a constant `review_days` and
+    has no other buyers' files (a world worked by hand)."""
+    return {"reviewers": reviewers, "review_time": _const(review_days),
+            "background": {"rate_per_day": 0, "quantity_kg": _const(1.0),
+                           "materials": {material: 1.0}, "destinations": {destination: 1.0}}}
+
+
+def china_and_free(china_materials: list[str], free_materials: list[str],
+                   capacity: float, free: str = "row") -> dict[str, Any]:
+    """The Chinese exporter and one free supplier (`free`, `capacity` kg/day, dispatching
+    daily), production and transit a day each."""
+    one = _const(1.0)
+    return {"china": {"kind": "controlled", "materials": china_materials,
+                      "production_days": one, "transit_days": one},
+            free: {"kind": "free", "materials": free_materials, "capacity_kg_per_day": capacity,
+                   "dispatch_every_days": 1.0, "transit_days": one}}
+

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -152,6 +153,17 @@ def stoppage_table(firms: pd.DataFrame, controls_day: float, start: date,
     return pd.DataFrame(rows)
 
 
+def _against_range(d: np.ndarray, lo: float, hi: float) -> dict[str, Any]:
+    """Simulated values `d` (one per replication) against a reported range [lo, hi]: their
+    P5/P50/P95, whether [P5, P95] and the range overlap, the share within it, and the CRPS
+    against it."""
+    p5, p50, p95 = np.quantile(d, [0.05, 0.5, 0.95])
+    return {"reported_low": lo, "reported_high": hi, "sim_p5": p5, "sim_p50": p50,
+            "sim_p95": p95, "overlaps_p5_p95": bool(p5 <= hi and lo <= p95),
+            "share_within_reported": float(np.mean((d >= lo) & (d <= hi))),
+            "crps_vs_range": crps_interval(d, lo, hi)}
+
+
 def downtime_table(firms: pd.DataFrame, obs: ObservedData) -> pd.DataFrame:
     """Simulated days below plan within each observed window (P5/P50/P95 over the
     replications, column `downtime_window_days`) against the reported range: whether the
@@ -163,15 +175,9 @@ def downtime_table(firms: pd.DataFrame, obs: ObservedData) -> pd.DataFrame:
         if g.empty or "downtime_window_days" not in g:
             continue
         d = g["downtime_window_days"].to_numpy(dtype=float)
-        p5, p50, p95 = np.quantile(d, [0.05, 0.5, 0.95])
-        lo, hi = dt.days.low, dt.days.high
         rows.append({"firm": dt.firm, "reported": dt.event,
                      "window": f"{dt.since or 'start'} to {dt.until}",
-                     "reported_low": lo, "reported_high": hi,
-                     "sim_p5": p5, "sim_p50": p50, "sim_p95": p95,
-                     "overlaps_p5_p95": bool(p5 <= hi and lo <= p95),
-                     "share_within_reported": float(np.mean((d >= lo) & (d <= hi))),
-                     "crps_vs_range": crps_interval(d, lo, hi)})
+                     **_against_range(d, dt.days.low, dt.days.high)})
     return pd.DataFrame(rows, columns=[
         "firm", "reported", "window", "reported_low", "reported_high", "sim_p5", "sim_p50",
         "sim_p95", "overlaps_p5_p95", "share_within_reported", "crps_vs_range"])
@@ -198,15 +204,9 @@ def price_table(timeseries: pd.DataFrame | None, obs: ObservedData,
         if g.empty:
             continue
         peak = g.groupby("replication")["value"].max().to_numpy(dtype=float)
-        p5, p50, p95 = np.quantile(peak, [0.05, 0.5, 0.95])
-        lo, hi = pr.ratio.low, pr.ratio.high
         rows.append({"material": pr.material, "reported": pr.event,
                      "window": f"{pr.since or 'start'} to {pr.until}",
-                     "reported_low": lo, "reported_high": hi,
-                     "sim_p5": p5, "sim_p50": p50, "sim_p95": p95,
-                     "overlaps_p5_p95": bool(p5 <= hi and lo <= p95),
-                     "share_within_reported": float(np.mean((peak >= lo) & (peak <= hi))),
-                     "crps_vs_range": crps_interval(peak, lo, hi)})
+                     **_against_range(peak, pr.ratio.low, pr.ratio.high)})
     return pd.DataFrame(rows, columns=PRICE_COLUMNS)
 
 

@@ -4,6 +4,7 @@ long replication is not mistaken for a stuck one."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -97,4 +98,13 @@ def shown_progress(label: str | None = None) -> Progress | None:
 
     if not showing():
         return None
-    return BarProgress(label=label) if sys.stderr.isatty() else LineProgress(label=label)
+    return terminal_progress(label)
+
+
+def terminal_progress(label: str | None = None) -> Progress:
+    """A bar on a terminal, else a plain line every 10 s (every RARESHOCK_PROGRESS_EVERY
+    seconds if set: the explore app follows a run by its lines)."""
+    if sys.stderr.isatty():
+        return BarProgress(label=label)
+    every = os.environ.get("RARESHOCK_PROGRESS_EVERY")
+    return LineProgress(float(every), label=label) if every else LineProgress(label=label)

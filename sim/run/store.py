@@ -346,7 +346,8 @@ class ResultsDir:
             part = ch.parts.get("authority")
             if exp is None or part is None or c in self.problems(True, {c: ch}):
                 continue  # a damaged part is reported as such
-            t = pq.ParquetFile(pa.BufferReader((self.path / part.file).read_bytes())).read()
+            t = pq.ParquetFile(pa.BufferReader((self.path / part.file).read_bytes())).read(
+                use_threads=False)  # a few rows: Arrow's thread pool is not worth starting
             rep = t.column("replication").to_pylist()
             point = t.column("point").to_pylist() if "point" in t.column_names else None
             got = [(point[i] if point else 0) * reps + r for i, r in enumerate(rep)]
@@ -458,7 +459,8 @@ class ResultsDir:
         tables = []
         for part in files:
             data = self._part_bytes(part, checksums)
-            tables.append(pq.ParquetFile(pa.BufferReader(data)).read(columns=cols))
+            tables.append(pq.ParquetFile(pa.BufferReader(data)).read(columns=cols,
+                                                                     use_threads=False))
         out = pa.concat_tables(tables)
         if table == "authority":
             self._check_once(out)

@@ -54,6 +54,7 @@ class Job:
     overrides: list[str] = field(default_factory=list)
     plots: bool = True
     agree_with: Path | None = None  # another seed's fit to compare the posterior with
+    other: Any = None  # its posterior sample, read (and checked) before the fit
     commit: str = "unknown"
     t0: float = field(default_factory=time.perf_counter)
     store: ResultsDir = field(init=False)
@@ -80,13 +81,12 @@ def calibrate(cfg: Config, path: Path, ex: Execution, *, plots: bool = True,
     With `agree_with` (another fit of the same parameters, another seed), calibration.md
     says whether the two posteriors agree (agreement.csv)."""
     targets = check(cfg, ex, source)
-    if agree_with is not None:
-        read_other(Path(agree_with), [u.name for u in calibrated(cfg, source)],
-                   cfg.runs.seed)
+    other = (read_other(Path(agree_with), [u.name for u in calibrated(cfg, source)],
+                        cfg.runs.seed) if agree_with is not None else None)
     job = Job(cfg, path, ex, source,
               sorted({t.key.split()[-1] for t in targets if t.group == "exports"}),
               Path(config_path) if config_path else None, list(overrides or []), plots,
-              Path(agree_with) if agree_with is not None else None)
+              Path(agree_with) if agree_with is not None else None, other)
     claim_folder(job)
     job.commit = record_commit()
     job.t0 = time.perf_counter()
@@ -209,8 +209,7 @@ def write_outputs(job: Job, store: ResultsDir, result: Any) -> None:
                               source=job.source, fit_months=job.fit_months,
                               predictive=job.predictive_n, commit=job.commit, plots=figures)
     if job.agree_with is not None:
-        table = agreement(read_other(job.agree_with, result.names, job.cfg.runs.seed),
-                          result.posterior, result.names)
+        table = agreement(job.other, result.posterior, result.names)
         store.write_output("agreement.csv", table.to_csv(index=False).encode())
         md += "\n" + "\n".join(agreement_lines(table, str(job.agree_with)))
     store.write_output("calibration.md", md.encode())

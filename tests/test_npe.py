@@ -105,6 +105,34 @@ def test_sbc_catches_a_wrong_posterior(trained) -> None:  # noqa: ANN001
     assert rows["a"]["coverage_90"] < 0.6 and rows["b"]["coverage_90"] < 0.6
 
 
+def test_a_mixture_of_flows_is_still_the_known_posterior() -> None:
+    """Two flows on one training set: sbi's EnsemblePosterior of the two, centred at
+    the known posterior (the same checks as one flow's) and calibrated (the SBC's
+    coverage)."""
+    from sbi.inference.posteriors import EnsemblePosterior
+
+    u, x = _simulate(1000, 1)
+    ens = train(PROBLEM, u, x, 7, "t.toml", "calibration.fit_months", flows=2)
+    assert isinstance(ens.posterior, EnsemblePosterior) and len(ens.posterior.posteriors) == 2
+    d = ens.draws(np.array([0.3, 0.7, 2.0]), 3000)
+    assert d[:, 0].mean() == pytest.approx(0.3, abs=0.015)
+    assert d[:, 1].mean() == pytest.approx(0.7, abs=0.015)
+    assert d[:, 0].std() == pytest.approx(SD, rel=0.3)
+    assert d[:, 2].std() == pytest.approx(12 ** -0.5, rel=0.15)
+    rows = {r["parameter"]: r for r in sbc_of(ens, *_simulate(150, 2), 400, 7)["rows"]}
+    for n in ("a", "b"):
+        assert 0.80 <= rows[n]["coverage_90"] <= 0.99, rows[n]
+
+
+def test_flows_need_npe() -> None:
+    from sim.config import load_config
+
+    root = Path(__file__).resolve().parents[1]
+    with pytest.raises(ConfigError) as e:
+        load_config(root / "configs" / "calibration" / "2025.toml", ["calibration.flows=5"])
+    assert e.value.path == "calibration.flows" and "npe" in e.value.message
+
+
 def test_nothing_varies_is_refused() -> None:
     u = np.random.default_rng(0).uniform(size=(100, 3))
     with pytest.raises(ConfigError, match="no target varies"):

@@ -88,14 +88,15 @@ def simulate_set(problem: Problem, n: int, root: int, stream: int, executor: Any
 
 
 @contextlib.contextmanager
-def _torch_seeded(root: int, step: int) -> Iterator[None]:
-    """torch's global generator (sbi's) seeded from spawn key (5, step) of the config's
-    seed (0 training, 1 the posterior's draws, 2 the SBC's), and restored."""
+def _torch_seeded(root: int, *step: int) -> Iterator[None]:
+    """torch's global generator (sbi's) seeded from spawn key (5, *step) of the config's
+    seed (0 training -- (5, 0, i) the ensemble's flow i > 0 --, 1 the posterior's draws,
+    2 the SBC's), and restored."""
     import torch
 
     saved = torch.random.get_rng_state()
     threads = torch.get_num_threads()
-    seed = int(np.random.SeedSequence(entropy=root, spawn_key=(5, step)).generate_state(1)[0])
+    seed = int(np.random.SeedSequence(entropy=root, spawn_key=(5, *step)).generate_state(1)[0])
     torch.manual_seed(seed)
     # one thread: the small networks gain nothing from more, and a pool of simulation
     # workers beside them made training ~40x slower through oversubscription
@@ -152,15 +153,22 @@ class Trained:
         else:
             z = self.posterior.sample_batched((n,), x=xt, show_progress_bars=False,
                                               max_sampling_batch_size=n * len(xt))
+        # an ensemble's draws come grouped by flow: mixed, so any slice is a fair sample
+        z = z[torch.randperm(len(z))]
         return expit(z.numpy().astype(float))
 
 
 def train(problem: Problem, u: np.ndarray, x: np.ndarray, root: int,
-          source: str, where: str) -> Trained:
+          source: str, where: str, flows: int = 1) -> Trained:
     """NPE (a masked autoregressive flow) on (u, x): rows with a missing figure are
-    dropped, targets with no spread left out."""
+    dropped, targets with no spread left out. With `flows` > 1, that many flows are
+    trained on the same simulations from different starting weights (and validation
+    splits), and the posterior is their equal mixture (sbi's EnsemblePosterior): what one
+    network's training leaves to chance is then in the posterior's spread instead of
+    moving its centre from one fit to the next."""
     import torch
     from sbi.inference import NPE
+    from sbi.inference.posteriors import EnsemblePosterior
     from scipy.special import logit
     from torch.distributions import (
         Independent,
@@ -184,16 +192,19 @@ def train(problem: Problem, u: np.ndarray, x: np.ndarray, root: int,
     # (a parameter the data do not move came out ~20% narrower than its prior)
     prior = Independent(TransformedDistribution(
         Uniform(torch.zeros(d), torch.ones(d)), [SigmoidTransform().inv]), 1)
-    z = logit(u)
-    with _torch_seeded(root, 0):
-        inference = NPE(prior=prior, density_estimator="maf", show_progress_bars=False,
-                        tracker=_NoTracker())
-        inference.append_simulations(torch.as_tensor(z, dtype=torch.float32),
-                                     torch.as_tensor(x[:, kept], dtype=torch.float32))
-        net = inference.train(show_train_summary=False)
-        posterior = inference.build_posterior(net)
-    epochs = int(inference.summary.get("epochs_trained", [0])[-1]) \
-        if hasattr(inference, "summary") else 0
+    z = torch.as_tensor(logit(u), dtype=torch.float32)
+    xs = torch.as_tensor(x[:, kept], dtype=torch.float32)
+    posteriors, epochs = [], 0
+    for i in range(flows):
+        with _torch_seeded(root, 0, *((i,) if i else ())):
+            inference = NPE(prior=prior, density_estimator="maf", show_progress_bars=False,
+                            tracker=_NoTracker())
+            inference.append_simulations(z, xs)
+            net = inference.train(show_train_summary=False)
+            posteriors.append(inference.build_posterior(net))
+        epochs += int(inference.summary.get("epochs_trained", [0])[-1]) \
+            if hasattr(inference, "summary") else 0
+    posterior = posteriors[0] if flows == 1 else EnsemblePosterior(posteriors)
     return Trained(problem, posterior, kept, len(u), epochs, left_out)
 
 
@@ -211,7 +222,7 @@ def fit_npe(cfg: Config, out: Path, executor: Any, source: str = "<config>",
     t0 = time.perf_counter()
     u, x = simulate_set(problem, settings.simulations, root, 1, executor, settings.batch,
                         progress)
-    trained = train(problem, u, x, root, source, "calibration.fit_months")
+    trained = train(problem, u, x, root, source, "calibration.fit_months", settings.flows)
     if progress is not None:
         progress(f"trained on {trained.simulations:,} simulations "
                  f"({settings.simulations - trained.simulations} with a missing figure dropped, "

@@ -262,6 +262,10 @@ class CalibrationConfig(Strict):
                              "prior the network learns from.")
     draws: int = Field(default=4000, ge=100, description="npe: posterior draws kept "
                        "(independent, equal weights).")
+    flows: int = Field(default=1, ge=1, le=50, description="npe: flows trained on the same "
+                       "simulations from different starting weights; the posterior is their "
+                       "equal mixture, so what training leaves to chance widens it instead "
+                       "of moving it between fits (each flow adds its training time).")
     population: int = Field(default=200, ge=10, description="abc: particles per "
                             "generation.")
     generations: int = Field(default=12, ge=1, description="Most generations to run.")
@@ -305,6 +309,9 @@ class CalibrationConfig(Strict):
             raise PathError("calibration.check", "the simulation-based calibration check "
                             "runs on the amortised network of method = \"npe\" (with abc it "
                             "would be a whole fit per dataset)")
+        if self.flows > 1 and self.method != "npe":
+            raise PathError("calibration.flows", "an ensemble of flows is how method = "
+                            "\"npe\" learns its posterior; abc trains no network")
         return self
 
     @field_validator("weights")

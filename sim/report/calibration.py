@@ -15,7 +15,7 @@ from ..calibration.abc import Fit, unscaled_note
 from ..calibration.agreement import Z_AGREE
 from ..calibration.backtest import Backtest
 from ..calibration.posterior import stored_fit, weighted_quantiles
-from ..config.schema import Config
+from ..config.schema import CalibrationConfig, Config
 from ..run.store import ResultsDir
 from .backtest import backtest_section, markdown_tables, plot_backtest
 from .figures import Album, save, subplots
@@ -180,6 +180,14 @@ def sbc_lines(sbc: dict[str, Any]) -> list[str]:
     ]
 
 
+def npe_kind(settings: CalibrationConfig) -> str:
+    """How the NPE posterior was learnt, in words."""
+    if settings.flows == 1:
+        return "sbi's NPE, a masked autoregressive flow"
+    return (f"sbi's NPE, an equal mixture of {settings.flows} masked autoregressive flows "
+            "trained on the same simulations")
+
+
 def _method_lines(fit: Fit, source: str, commit: str, fit_months: list[str],
                   counts: dict[str, int]) -> list[str]:
     """calibration.md's opening: what was fitted, by which method, at what cost."""
@@ -192,8 +200,8 @@ def _method_lines(fit: Fit, source: str, commit: str, fit_months: list[str],
             f"({fit.simulations / max(fit.wall_seconds, 1e-9):.1f} per second). ")
     head = f"rareshock calibrate {md_text(source)} (commit {md_text(commit)}): "
     if fit.method == "npe":
-        return [head + f"neural posterior estimation (sbi's NPE, a masked autoregressive "
-                f"flow) of {what}, trained on {s.simulations:,} simulations from the prior; "
+        return [head + f"neural posterior estimation ({npe_kind(s)}) of {what}, trained "
+                f"on {s.simulations:,} simulations from the prior; "
                 f"{len(fit.posterior):,} independent posterior draws (equal weights: the "
                 f"effective sample is {len(fit.posterior):,}).", "",
                 cost + "The training set is `training.parquet` (each parameter on its "
@@ -367,8 +375,8 @@ def calibration_page(path: Path) -> Page:
     fit_months = sorted({t.key.split()[-1] for t in fit.targets if t.group == "exports"})
     if fit.method == "npe":
         sections = [Section("fit", "What was fitted", [
-            f"Neural posterior estimation (sbi's NPE, a masked autoregressive flow) of "
-            f"{len(fit.names)} uncertain parameters against {len(fit.targets)} targets of "
+            f"Neural posterior estimation ({npe_kind(s)}) of {len(fit.names)} uncertain "
+            f"parameters against {len(fit.targets)} targets of "
             f"the fit window {', '.join(fit_months)}, trained on {s.simulations:,} "
             "simulations from the prior."], [Facts([
                 ("simulations", f"{fit.simulations:,}"),
